@@ -1,0 +1,42 @@
+/* A CSV file read whole into rows of fields, each row knowing its line number, with libcsv
+ * (RFC 4180: quoted fields, embedded commas and newlines, CRLF or LF). A UTF-8 byte-order mark
+ * at the start is skipped; lines holding only spaces or tabs are blank and are not rows.
+ * Spaces and tabs around a field are removed by libcsv (those inside quotes are kept), so
+ * `a , "b c" ` reads as the fields "a" and "b c"; callers may trim again, harmlessly.
+ * Files larger than CSVTAB_MAX_BYTES (64 MiB) are refused: scenario files are small, and the
+ * bound keeps a wrong path (a disk image, a log) from being read into memory whole. */
+#ifndef ACCRUE_CSVTAB_H
+#define ACCRUE_CSVTAB_H
+
+#include <stddef.h>
+
+#define CSVTAB_MAX_BYTES ((size_t)64 << 20)
+
+typedef struct csv_row {
+    size_t line;      /* 1-based line of the file on which the row starts */
+    size_t nfields;
+    char **field;     /* NUL-terminated copies; a field with an embedded NUL byte is an error */
+} csv_row;
+
+typedef struct csvtab {
+    char *name;       /* the file name used in error messages */
+    size_t nrows;     /* rows, the header included */
+    csv_row *row;
+} csvtab;
+
+/* Reads the file at path. On success returns a table the caller frees with csvtab_free; on
+ * failure returns NULL and writes "PATH:LINE: what is wrong" into err (errlen bytes, may be
+ * NULL): missing or unreadable file (line 0), a file over CSVTAB_MAX_BYTES (line 0), an empty
+ * file or one holding only blank lines (line 0), an unterminated quote (the line where it
+ * opened), a misplaced quote, a NUL byte or bytes that are not UTF-8 (their line). Every
+ * message ends "; expected ..." saying what would have been accepted. */
+csvtab *csvtab_read(const char *path, char *err, size_t errlen);
+
+/* The same from a buffer in memory (len bytes; it need not be NUL-terminated, and is not
+ * changed or kept); name is used in messages and copied into the table. */
+csvtab *csvtab_parse(const char *name, const char *buf, size_t len, char *err, size_t errlen);
+
+/* Frees t; NULL is fine. */
+void csvtab_free(csvtab *t);
+
+#endif

@@ -1,0 +1,400 @@
+/* accrue's command line: parses arguments, loads a scenario, runs the simulation or the exact
+ * computation and writes the reports. The only place that decides how the program ends.
+ * Exit status: 0 done; 1 failure while running (memory, writing); 2 bad arguments or scenario;
+ * 130 / 143 interrupted by SIGINT / SIGTERM (no output files written). */
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <omp.h>
+#include <gsl/gsl_errno.h>
+#include "report.h"
+#include "sim.h"
+#include "../models/accrual.h"
+#include "../models/exact.h"
+#include "../models/scenario.h"
+
+#define ACCRUE_VERSION "0.1.0"
+#define DEFAULT_TRIALS 1000000ULL
+#define DEFAULT_SEED 20260718ULL
+#define MAX_TRIALS 1000000000000ULL
+#define MAX_THREADS 1024
+#define EXIT_USAGE 2
+#define ERRLEN 1024
+
+static const char usage[] =
+    "usage: accrue run [SCENARIO] [--trials N] [--seed S] [--threads T] [--out DIR]\n"
+    "                  [--target-se X] [--quiet]\n"
+    "       accrue exact [SCENARIO] [--out DIR]\n"
+    "       accrue --help | --version\n"
+    "\n"
+    "  SCENARIO        a folder holding trial.csv and sites.csv (default: the built-in\n"
+    "                  protocol-plan scenario)\n"
+    "  --trials N      simulated trials (default 1000000; with --target-se, the most to run)\n"
+    "  --seed S        random seed, 0 to 2^64-1 (default 20260718)\n"
+    "  --threads T     threads (default: all cores); results do not depend on it\n"
+    "  --out DIR       also write the CSV tables into DIR (created if missing)\n"
+    "  --target-se X   run until the standard error of P(success) is at most X\n"
+    "  --quiet         no progress line on standard error\n"
+    "\n"
+    "run simulates; exact computes the distribution of registrations at the deadline\n"
+    "without simulation. See README.md for the scenario format and every output.\n";
+
+typedef struct options {
+    const char *command;
+    const char *scenario;
+    const char *out;
+    uint64_t trials, seed;
+    int trials_given;
+    int threads;
+    double target_se;
+    int quiet;
+} options;
+
+static volatile sig_atomic_t stop_signal = 0;
+
+static void on_signal(int sig)
+{
+    stop_signal = sig;
+}
+
+/* Prints "accrue: WHAT" with %s in the format replaced by arg, and the hint to --help. */
+static int usage_error(const char *what, const char *arg)
+{
+    const char *at = strstr(what, "%s");
+    fprintf(stderr, "accrue: ");
+    if (at)
+        fprintf(stderr, "%.*s%s%s", (int)(at - what), what, arg, at + 2);
+    else
+        fputs(what, stderr);
+    fprintf(stderr, "\n(accrue --help shows the usage)\n");
+    return EXIT_USAGE;
+}
+
+/* A whole number written in decimal digits, or in scientific notation that is exactly whole
+ * (1e6), in [lo, hi]. */
+static int parse_count(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+    if (!*s || strspn(s, "0123456789") == strlen(s)) {
+        if (!*s || strlen(s) > 20)
+            return -1;
+        errno = 0;
+        unsigned long long v = strtoull(s, NULL, 10);
+        if (errno || v < lo || v > hi)
+            return -1;
+        *out = v;
+        return 0;
+    }
+    char *end;
+    if (strspn(s, "0123456789.eE+") != strlen(s))
+        return -1;
+    double d = strtod(s, &end);
+    if (*end || !(d >= (double)lo) || !(d <= (double)hi) || d != floor(d))
+        return -1;
+    *out = (uint64_t)d;
+    return 0;
+}
+
+static int parse_positive_real(const char *s, double *out)
+{
+    char *end;
+    if (!*s || strspn(s, "0123456789.eE+-") != strlen(s))
+        return -1;
+    double d = strtod(s, &end);
+    if (*end || !(d > 0.0) || !isfinite(d))
+        return -1;
+    *out = d;
+    return 0;
+}
+
+/* Takes the value of option argv[*i], or reports it missing. */
+static const char *option_value(int argc, char **argv, int *i)
+{
+    if (*i + 1 >= argc || argv[*i + 1][0] == '\0')
+        return NULL;
+    return argv[++*i];
+}
+
+static int parse_option(int argc, char **argv, int *i, options *o)
+{
+    const char *a = argv[*i], *v;
+    uint64_t n;
+    if (!strcmp(a, "--quiet")) {
+        o->quiet = 1;
+        return 0;
+    }
+    int known = !strcmp(a, "--trials") || !strcmp(a, "--seed") || !strcmp(a, "--threads") ||
+                !strcmp(a, "--out") || !strcmp(a, "--target-se");
+    if (!known)
+        return usage_error("unknown option '%s'", a);
+    if (!(v = option_value(argc, argv, i)))
+        return usage_error("%s needs a value", a);
+    if (!strcmp(a, "--out")) {
+        o->out = v;
+    } else if (!strcmp(a, "--trials")) {
+        if (parse_count(v, 1, MAX_TRIALS, &o->trials))
+            return usage_error("--trials '%s': expected a whole number from 1 to 1e12", v);
+        o->trials_given = 1;
+    } else if (!strcmp(a, "--seed")) {
+        if (strspn(v, "0123456789") != strlen(v) || parse_count(v, 0, UINT64_MAX, &o->seed))
+            return usage_error("--seed '%s': expected a whole number from 0 to 18446744073709551615", v);
+    } else if (!strcmp(a, "--threads")) {
+        if (parse_count(v, 1, MAX_THREADS, &n))
+            return usage_error("--threads '%s': expected a whole number from 1 to 1024", v);
+        o->threads = (int)n;
+    } else if (parse_positive_real(v, &o->target_se) || o->target_se >= 1.0) {
+        return usage_error("--target-se '%s': expected a number between 0 and 1, e.g. 1e-4", v);
+    }
+    return 0;
+}
+
+static int parse_args(int argc, char **argv, options *o)
+{
+    *o = (options){.trials = DEFAULT_TRIALS, .seed = DEFAULT_SEED, .threads = omp_get_num_procs()};
+    if (argc < 2)
+        return usage_error("%s", "no command given: expected run or exact");
+    o->command = argv[1];
+    if (!strcmp(o->command, "--help") || !strcmp(o->command, "--version"))
+        return 0;
+    if (strcmp(o->command, "run") && strcmp(o->command, "exact"))
+        return usage_error("unknown command '%s': expected run or exact", o->command);
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--help")) {
+            o->command = "--help";
+            return 0;
+        }
+        if (!strncmp(argv[i], "--", 2)) {
+            int rc = parse_option(argc, argv, &i, o);
+            if (rc)
+                return rc;
+        } else if (o->scenario) {
+            return usage_error("more than one scenario given ('%s')", argv[i]);
+        } else {
+            o->scenario = argv[i];
+        }
+    }
+    if (o->target_se > 0.0 && !o->trials_given)
+        o->trials = MAX_TRIALS;
+    return 0;
+}
+
+static void describe_scenario(const void *s, FILE *out)
+{
+    scenario_describe(s, out);
+}
+
+/* ---- progress on a terminal ---- */
+
+typedef struct progress {
+    double start;
+    int shown;
+} progress;
+
+static void show_progress(void *arg, uint64_t done, uint64_t planned, double p, double se)
+{
+    progress *pr = arg;
+    if (omp_get_wtime() - pr->start < 1.0)
+        return;
+    pr->shown = 1;
+    if (planned >= MAX_TRIALS)
+        fprintf(stderr, "\raccrue: %llu trials, P = %.4f, SE %.2g   ", (unsigned long long)done, p, se);
+    else
+        fprintf(stderr, "\raccrue: %3.0f %% of %llu trials, P = %.4f, SE %.2g   ",
+                100.0 * (double)done / (double)planned, (unsigned long long)planned, p, se);
+    fflush(stderr);
+}
+
+/* ---- commands ---- */
+
+static scenario *load(const options *o)
+{
+    char err[ERRLEN] = "";
+    scenario *s = o->scenario ? scenario_load(o->scenario, err, sizeof err)
+                              : scenario_default(err, sizeof err);
+    if (!s)
+        fprintf(stderr, "accrue: %s\n", err);
+    return s;
+}
+
+static int check_out_dir(const options *o)
+{
+    char err[ERRLEN] = "";
+    if (o->out && report_check_dir(o->out, err, sizeof err) != 0) {
+        fprintf(stderr, "accrue: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+static void install_signal_handlers(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+static int interrupted_status(void)
+{
+    fprintf(stderr, "\naccrue: interrupted; no output written\n");
+    return stop_signal == SIGTERM ? 143 : 130;
+}
+
+static int exact_p_success(const scenario *s, double *p, double *mean)
+{
+    char err[ERRLEN];
+    exact_dist d;
+    if (exact_deadline_dist(s, &d, err, sizeof err) != 0)
+        return -1;
+    *p = exact_p_at_least(&d, s->target);
+    *mean = exact_mean(s);
+    exact_dist_free(&d);
+    return 0;
+}
+
+static int write_run_outputs(const options *o, const report_info *info, const sim_result *r)
+{
+    char err[ERRLEN] = "";
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    /* The files appear together or not at all: a signal waits until they are in place. */
+    sigprocmask(SIG_BLOCK, &block, &old);
+    int rc = report_write(o->out, info, r, err, sizeof err);
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0)
+        fprintf(stderr, "accrue: %s\n", err);
+    return rc;
+}
+
+static int command_run(const options *o, scenario *s)
+{
+    char err[ERRLEN] = "";
+    accrual_plan *plan = accrual_plan_new(s, err, sizeof err);
+    if (!plan) {
+        fprintf(stderr, "accrue: %s\n", err);
+        return 1;
+    }
+    sim_model model = accrual_sim_model(plan);
+    size_t n_cp = accrual_n_checkpoints(plan);
+    date_t *cp = malloc(n_cp * sizeof *cp);
+    const char **names = malloc((s->n_sites + 1) * sizeof *names);
+    if (!cp || !names) {
+        free(cp);
+        free(names);
+        accrual_plan_free(plan);
+        fprintf(stderr, "accrue: out of memory\n");
+        return 1;
+    }
+    for (size_t k = 0; k < n_cp; k++)
+        cp[k] = accrual_checkpoint_date(plan, k);
+    for (size_t i = 0; i < s->n_sites; i++)
+        names[i] = s->site[i].name;
+    report_info info = {
+        .scenario_name = s->name, .start = s->as_of, .deadline = s->deadline,
+        .n_checkpoints = n_cp, .checkpoint_date = cp, .unit_name = names, .unit_label = "site",
+        .describe = describe_scenario, .describe_arg = s, .seed = o->seed,
+    };
+    info.has_exact = exact_p_success(s, &info.exact_p_success, &info.exact_mean) == 0;
+
+    progress pr = {.start = omp_get_wtime()};
+    int show = !o->quiet && isatty(STDERR_FILENO);
+    sim_config cfg = {
+        .trials = o->trials, .seed = o->seed, .threads = o->threads, .target_se = o->target_se,
+        .stop = &stop_signal, .progress = show ? show_progress : NULL, .progress_arg = &pr,
+    };
+    sim_result *r = sim_run(&model, &cfg, err, sizeof err);
+    double seconds = omp_get_wtime() - pr.start;
+    if (pr.shown)
+        fprintf(stderr, "\r%70s\r", "");
+    int rc = 0;
+    if (!r) {
+        fprintf(stderr, "accrue: %s\n", err);
+        rc = 1;
+    } else if (r->interrupted || stop_signal) {
+        rc = interrupted_status();
+    } else {
+        report_print(stdout, &info, r, o->threads, seconds);
+        if (o->out && write_run_outputs(o, &info, r) != 0)
+            rc = 1;
+        else if (o->out)
+            printf("\nTables written to %s/\n", o->out);
+    }
+    sim_result_free(r);
+    free(cp);
+    free(names);
+    accrual_plan_free(plan);
+    return rc;
+}
+
+static int command_exact(const options *o, const scenario *s)
+{
+    char err[ERRLEN] = "";
+    exact_dist d;
+    if (exact_deadline_dist(s, &d, err, sizeof err) != 0) {
+        fprintf(stderr, "accrue: %s: no exact computation: %s\n", s->source, err);
+        return EXIT_USAGE;
+    }
+    double p = exact_p_at_least(&d, s->target), mean = exact_mean(s);
+    char dl[11];
+    date_format(s->deadline, dl);
+    scenario_describe(s, stdout);
+    printf("\nExact (no simulation)\n");
+    printf("Probability of reaching %ld by %s: %.8f\n", s->target, dl, p);
+    printf("Expected registrations by %s: %.6f\n", dl, mean);
+    printf("\n  %5s  %12s  %12s\n", "n", "P(N = n)", "P(N >= n)");
+    double at_least = exact_p_at_least(&d, 0);
+    for (size_t n = 0; n < d.len; n++) {
+        if (d.pmf[n] >= 1e-6 || (at_least >= 1e-6 && at_least < 1.0 - 1e-12))
+            printf("  %5zu  %12.8f  %12.8f%s\n", n, d.pmf[n], at_least,
+                   (long)n == s->target ? "   <- target" : "");
+        at_least -= d.pmf[n];
+    }
+    int rc = 0;
+    if (o->out) {
+        if (report_write_exact(o->out, s->name, d.pmf, d.len, (size_t)s->target, mean, err,
+                               sizeof err) != 0) {
+            fprintf(stderr, "accrue: %s\n", err);
+            rc = 1;
+        } else {
+            printf("\nTables written to %s/\n", o->out);
+        }
+    }
+    exact_dist_free(&d);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    options o;
+    int rc = parse_args(argc, argv, &o);
+    if (rc)
+        return rc;
+    if (!strcmp(o.command, "--help")) {
+        fputs(usage, stdout);
+        return 0;
+    }
+    if (!strcmp(o.command, "--version")) {
+        printf("accrue %s\n", ACCRUE_VERSION);
+        return 0;
+    }
+    gsl_set_error_handler_off();
+    install_signal_handlers();
+    scenario *s = load(&o);
+    if (!s)
+        return EXIT_USAGE;
+    if (check_out_dir(&o) != 0) {
+        scenario_free(s);
+        return EXIT_USAGE;
+    }
+    rc = !strcmp(o.command, "run") ? command_run(&o, s) : command_exact(&o, s);
+    scenario_free(s);
+    return rc;
+}

@@ -1,0 +1,56 @@
+/* Reports of a run: the readable report on standard output and the CSV files of DESIGN.md
+ * section 4. Nothing here knows the model: it is given dates, names and a function that prints
+ * the scenario's assumptions. */
+#ifndef ACCRUE_REPORT_H
+#define ACCRUE_REPORT_H
+
+#include <stdio.h>
+#include "date.h"
+#include "sim.h"
+
+typedef struct report_info {
+    const char *scenario_name;
+    date_t start;                  /* day index 0 of the simulation */
+    date_t deadline;
+    size_t n_checkpoints;
+    const date_t *checkpoint_date; /* [n_checkpoints], the last being the deadline */
+    const char *const *unit_name;  /* [n_units] */
+    const char *unit_label;        /* what a unit is, e.g. "site" */
+    void (*describe)(const void *arg, FILE *out);  /* prints the assumptions */
+    const void *describe_arg;
+    uint64_t seed;
+    int has_exact;                 /* an exact P(success) is known */
+    double exact_p_success;
+    double exact_mean;
+} report_info;
+
+/* The quantiles every table shows. */
+#define REPORT_N_QUANTILES 7
+extern const double report_quantiles[REPORT_N_QUANTILES];
+
+/* Prints the readable report (assumptions, then results) to out. threads and seconds describe
+ * the run and appear only here, never in the files (which must not depend on them). */
+void report_print(FILE *out, const report_info *info, const sim_result *r, int threads,
+                  double seconds);
+
+/* Checks that dir exists (creating it if it does not) and that files can be created in it,
+ * before any simulation runs. Returns 0, or -1 with a message in err. */
+int report_check_dir(const char *dir, char *err, size_t errlen);
+
+/* Writes summary.csv, enrolled_at_deadline.csv, quantiles.csv, completion.csv, checkpoints.csv
+ * and sites.csv into dir. Each is written under a temporary name and all are renamed into place
+ * only once all were written, so a failure or interruption leaves no partial file behind.
+ * Returns 0, or -1 with a message in err. */
+int report_write(const char *dir, const report_info *info, const sim_result *r, char *err,
+                 size_t errlen);
+
+/* The date string of a completion-histogram slot: "before D", a date, or "after D". */
+void report_completion_label(const report_info *info, const sim_result *r, size_t slot,
+                             char *buf, size_t len);
+
+/* Writes the exact distribution of registrations at the deadline as summary.csv and
+ * enrolled_at_deadline.csv (same formats as report_write), atomically. pmf[n] = P(N = n). */
+int report_write_exact(const char *dir, const char *scenario_name, const double *pmf,
+                       size_t len, size_t target, double mean, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,430 @@
+/* The parallel block loop: see sim.h. Rounds of SIM_ROUND_BLOCKS blocks run in parallel; between
+ * rounds the per-block floating-point sums are reduced in block order and the stopping rules
+ * (trial budget, target standard error, interruption) are checked, so that the number of trials
+ * run is itself a deterministic function of (model, seed, configuration). */
+#include "sim.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <omp.h>
+#include "rng.h"
+
+/* Sum and sum of squares of a per-trial quantity: enough for a mean and its standard error. */
+typedef struct moments {
+    double sum, sumsq;
+} moments;
+
+/* Floating-point sums of one block, filled by one thread in trial order. */
+typedef struct block_acc {
+    uint64_t n;
+    moments p_success, mean;
+    moments *pmf;              /* [cond_cap] */
+    size_t pmf_lo, pmf_hi;     /* the touched range of pmf, to keep clearing and reduction cheap */
+    moments *unit_mean, *unit_p_none;
+} block_acc;
+
+/* Integer tallies and scratch space of one thread. */
+typedef struct thread_acc {
+    hist at_deadline, completion;
+    hist *at_checkpoint;
+    uint64_t successes;
+    int failed;                /* a histogram could not grow */
+    gsl_rng *rng;
+    void *work;
+    size_t *checkpoint_buf;
+    double *unit_mean_buf, *unit_p_none_buf;
+} thread_acc;
+
+static void set_err(char *err, size_t errlen, const char *msg)
+{
+    if (err && errlen)
+        snprintf(err, errlen, "%s", msg);
+}
+
+double sim_fraction_se(uint64_t k, uint64_t n)
+{
+    if (n == 0)
+        return 0.0;
+    double p = (double)k / (double)n;
+    return sqrt(p * (1.0 - p) / (double)n);
+}
+
+/* Mean and standard error of the mean from n values' sum and sum of squares. */
+static sim_estimate estimate_of(moments m, uint64_t n)
+{
+    sim_estimate e = {0.0, 0.0};
+    if (n == 0)
+        return e;
+    double dn = (double)n;
+    e.mean = m.sum / dn;
+    if (n > 1) {
+        double var = (m.sumsq - m.sum * e.mean) / (dn - 1.0);
+        e.se = var > 0.0 ? sqrt(var / dn) : 0.0;
+    }
+    return e;
+}
+
+static void moments_add(moments *m, double x)
+{
+    m->sum += x;
+    m->sumsq += x * x;
+}
+
+static void moments_merge(moments *dst, const moments *src)
+{
+    dst->sum += src->sum;
+    dst->sumsq += src->sumsq;
+}
+
+/* ---- per-block accumulators ---- */
+
+static int block_init(block_acc *b, const sim_model *m)
+{
+    memset(b, 0, sizeof *b);
+    b->pmf = calloc(m->cond_cap ? m->cond_cap : 1, sizeof *b->pmf);
+    b->unit_mean = calloc(m->n_units ? m->n_units : 1, sizeof *b->unit_mean);
+    b->unit_p_none = calloc(m->n_units ? m->n_units : 1, sizeof *b->unit_p_none);
+    b->pmf_lo = m->cond_cap;
+    return b->pmf && b->unit_mean && b->unit_p_none ? 0 : -1;
+}
+
+static void block_free(block_acc *b)
+{
+    free(b->pmf);
+    free(b->unit_mean);
+    free(b->unit_p_none);
+}
+
+static void block_clear(block_acc *b, const sim_model *m)
+{
+    if (b->pmf_hi > b->pmf_lo)
+        memset(b->pmf + b->pmf_lo, 0, (b->pmf_hi - b->pmf_lo) * sizeof *b->pmf);
+    b->pmf_lo = m->cond_cap;
+    b->pmf_hi = 0;
+    memset(b->unit_mean, 0, m->n_units * sizeof *b->unit_mean);
+    memset(b->unit_p_none, 0, m->n_units * sizeof *b->unit_p_none);
+    b->n = 0;
+    b->p_success = b->mean = (moments){0.0, 0.0};
+}
+
+/* ---- per-thread accumulators ---- */
+
+static void thread_free(thread_acc *t, const sim_model *m)
+{
+    if (!t)
+        return;
+    hist_free(&t->at_deadline);
+    hist_free(&t->completion);
+    if (t->at_checkpoint)
+        for (size_t k = 0; k < m->n_checkpoints; k++)
+            hist_free(&t->at_checkpoint[k]);
+    free(t->at_checkpoint);
+    if (t->rng)
+        gsl_rng_free(t->rng);
+    free(t->work);
+    free(t->checkpoint_buf);
+    free(t->unit_mean_buf);
+    free(t->unit_p_none_buf);
+}
+
+static int thread_init(thread_acc *t, const sim_model *m)
+{
+    memset(t, 0, sizeof *t);
+    size_t guess = m->target + 1;
+    int ok = hist_init(&t->at_deadline, guess) == 0 &&
+             hist_init(&t->completion, (size_t)m->n_days + 2) == 0;
+    t->at_checkpoint = calloc(m->n_checkpoints + 1, sizeof *t->at_checkpoint);
+    ok = ok && t->at_checkpoint;
+    for (size_t k = 0; ok && k < m->n_checkpoints; k++)
+        ok = hist_init(&t->at_checkpoint[k], guess) == 0;
+    t->rng = gsl_rng_alloc(rng_philox4x32);
+    t->work = m->work_bytes ? calloc(1, m->work_bytes) : NULL;
+    t->checkpoint_buf = calloc(m->n_checkpoints + 1, sizeof *t->checkpoint_buf);
+    t->unit_mean_buf = calloc(m->n_units + 1, sizeof *t->unit_mean_buf);
+    t->unit_p_none_buf = calloc(m->n_units + 1, sizeof *t->unit_p_none_buf);
+    ok = ok && t->rng && (t->work || !m->work_bytes) && t->checkpoint_buf && t->unit_mean_buf &&
+         t->unit_p_none_buf;
+    return ok ? 0 : -1;
+}
+
+/* ---- one trial, one block ---- */
+
+/* Adds the trial's conditional distribution to the block, and the conditional P(success) and
+ * mean that follow from it. */
+static void record_conditional(const sim_model *m, const sim_outcome *o, block_acc *b)
+{
+    double p = 0.0, mean = 0.0;
+    size_t first = o->cond_first, len = o->cond_len;
+    if (first + len > m->cond_cap)
+        len = first < m->cond_cap ? m->cond_cap - first : 0;
+    for (size_t i = 0; i < len; i++) {
+        double v = o->cond_pmf[i];
+        size_t n = first + i;
+        moments_add(&b->pmf[n], v);
+        mean += (double)n * v;
+        if (n >= m->target)
+            p += v;
+    }
+    if (len) {
+        if (first < b->pmf_lo)
+            b->pmf_lo = first;
+        if (first + len > b->pmf_hi)
+            b->pmf_hi = first + len;
+    }
+    moments_add(&b->p_success, p);
+    moments_add(&b->mean, mean);
+}
+
+static void record_trial(const sim_model *m, const sim_outcome *o, thread_acc *t, block_acc *b)
+{
+    int bad = hist_add(&t->at_deadline, o->at_deadline);
+    for (size_t k = 0; k < m->n_checkpoints; k++)
+        bad |= hist_add(&t->at_checkpoint[k], o->at_checkpoint[k]);
+    long day = o->completion_day;
+    size_t slot = day < 0 ? 0 : day >= m->n_days ? (size_t)m->n_days + 1 : (size_t)day + 1;
+    bad |= hist_add(&t->completion, slot);
+    t->failed |= bad;
+    t->successes += o->at_deadline >= m->target;
+    record_conditional(m, o, b);
+    for (size_t u = 0; u < m->n_units; u++) {
+        moments_add(&b->unit_mean[u], o->unit_mean[u]);
+        moments_add(&b->unit_p_none[u], o->unit_p_none[u]);
+    }
+    b->n++;
+}
+
+static void run_block(const sim_model *m, const sim_config *cfg, uint64_t block, thread_acc *t,
+                      block_acc *b)
+{
+    uint64_t first = block * SIM_BLOCK_TRIALS;
+    uint64_t n = cfg->trials - first < SIM_BLOCK_TRIALS ? cfg->trials - first : SIM_BLOCK_TRIALS;
+    block_clear(b, m);
+    rng_seek(t->rng, cfg->seed, block);
+    sim_outcome o = {
+        .at_checkpoint = t->checkpoint_buf,
+        .unit_mean = t->unit_mean_buf,
+        .unit_p_none = t->unit_p_none_buf,
+    };
+    for (uint64_t j = 0; j < n; j++) {
+        m->trial(m->ctx, t->rng, t->work, &o);
+        record_trial(m, &o, t, b);
+    }
+}
+
+/* ---- totals ---- */
+
+typedef struct totals {
+    uint64_t n;
+    moments p_success, mean;
+    moments *pmf;
+    moments *unit_mean, *unit_p_none;
+} totals;
+
+static void totals_add_block(totals *s, const block_acc *b, const sim_model *m)
+{
+    s->n += b->n;
+    moments_merge(&s->p_success, &b->p_success);
+    moments_merge(&s->mean, &b->mean);
+    for (size_t i = b->pmf_lo; i < b->pmf_hi; i++)
+        moments_merge(&s->pmf[i], &b->pmf[i]);
+    for (size_t u = 0; u < m->n_units; u++) {
+        moments_merge(&s->unit_mean[u], &b->unit_mean[u]);
+        moments_merge(&s->unit_p_none[u], &b->unit_p_none[u]);
+    }
+}
+
+/* ---- the result ---- */
+
+void sim_result_free(sim_result *r)
+{
+    if (!r)
+        return;
+    hist_free(&r->at_deadline);
+    hist_free(&r->completion);
+    if (r->at_checkpoint)
+        for (size_t k = 0; k < r->n_checkpoints; k++)
+            hist_free(&r->at_checkpoint[k]);
+    free(r->at_checkpoint);
+    free(r->pmf);
+    free(r->unit_mean);
+    free(r->unit_p_none);
+    free(r);
+}
+
+static sim_result *result_alloc(const sim_model *m)
+{
+    sim_result *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->n_checkpoints = m->n_checkpoints;
+    r->n_units = m->n_units;
+    r->n_days = m->n_days;
+    r->target = m->target;
+    r->at_checkpoint = calloc(m->n_checkpoints + 1, sizeof *r->at_checkpoint);
+    r->pmf = calloc(m->cond_cap + 1, sizeof *r->pmf);
+    r->unit_mean = calloc(m->n_units + 1, sizeof *r->unit_mean);
+    r->unit_p_none = calloc(m->n_units + 1, sizeof *r->unit_p_none);
+    int ok = r->at_checkpoint && r->pmf && r->unit_mean && r->unit_p_none &&
+             hist_init(&r->at_deadline, 1) == 0 && hist_init(&r->completion, 1) == 0;
+    for (size_t k = 0; ok && k < m->n_checkpoints; k++)
+        ok = hist_init(&r->at_checkpoint[k], 1) == 0;
+    if (!ok) {
+        sim_result_free(r);
+        return NULL;
+    }
+    return r;
+}
+
+static int result_merge_thread(sim_result *r, const thread_acc *t, const sim_model *m)
+{
+    int bad = hist_merge(&r->at_deadline, &t->at_deadline) |
+              hist_merge(&r->completion, &t->completion);
+    for (size_t k = 0; k < m->n_checkpoints; k++)
+        bad |= hist_merge(&r->at_checkpoint[k], &t->at_checkpoint[k]);
+    return bad || t->failed ? -1 : 0;
+}
+
+static void result_set_estimates(sim_result *r, const totals *s, uint64_t successes,
+                                 const sim_model *m)
+{
+    r->trials = s->n;
+    r->p_success_plain.mean = s->n ? (double)successes / (double)s->n : 0.0;
+    r->p_success_plain.se = sim_fraction_se(successes, s->n);
+    r->mean_plain.mean = hist_mean(&r->at_deadline);
+    r->mean_plain.se = s->n > 1 ? sqrt(hist_variance(&r->at_deadline) / (double)(s->n - 1)) : 0.0;
+    r->p_success = estimate_of(s->p_success, s->n);
+    r->mean = estimate_of(s->mean, s->n);
+    r->pmf_len = 0;
+    for (size_t i = 0; i < m->cond_cap; i++) {
+        r->pmf[i] = estimate_of(s->pmf[i], s->n);
+        if (s->pmf[i].sum > 0.0)
+            r->pmf_len = i + 1;
+    }
+    for (size_t u = 0; u < m->n_units; u++) {
+        r->unit_mean[u] = estimate_of(s->unit_mean[u], s->n);
+        r->unit_p_none[u] = estimate_of(s->unit_p_none[u], s->n);
+    }
+}
+
+/* ---- the run ---- */
+
+typedef struct run_state {
+    thread_acc *thread;
+    block_acc *block;
+    totals sum;
+    int nthreads;
+} run_state;
+
+static void run_state_free(run_state *st, const sim_model *m)
+{
+    if (st->thread)
+        for (int i = 0; i < st->nthreads; i++)
+            thread_free(&st->thread[i], m);
+    if (st->block)
+        for (unsigned i = 0; i < SIM_ROUND_BLOCKS; i++)
+            block_free(&st->block[i]);
+    free(st->thread);
+    free(st->block);
+    free(st->sum.pmf);
+    free(st->sum.unit_mean);
+    free(st->sum.unit_p_none);
+}
+
+static int run_state_init(run_state *st, const sim_model *m, int nthreads)
+{
+    memset(st, 0, sizeof *st);
+    st->nthreads = nthreads;
+    st->thread = calloc((size_t)nthreads, sizeof *st->thread);
+    st->block = calloc(SIM_ROUND_BLOCKS, sizeof *st->block);
+    st->sum.pmf = calloc(m->cond_cap + 1, sizeof *st->sum.pmf);
+    st->sum.unit_mean = calloc(m->n_units + 1, sizeof *st->sum.unit_mean);
+    st->sum.unit_p_none = calloc(m->n_units + 1, sizeof *st->sum.unit_p_none);
+    if (!st->thread || !st->block || !st->sum.pmf || !st->sum.unit_mean || !st->sum.unit_p_none)
+        return -1;
+    int ok = 1;
+    for (int i = 0; i < nthreads; i++)
+        ok &= thread_init(&st->thread[i], m) == 0;
+    for (unsigned i = 0; i < SIM_ROUND_BLOCKS; i++)
+        ok &= block_init(&st->block[i], m) == 0;
+    return ok ? 0 : -1;
+}
+
+static int stop_requested(const sim_config *cfg)
+{
+    return cfg->stop && *cfg->stop;
+}
+
+/* Runs blocks [first, first + count) in parallel; returns how many completed before a stop. */
+static uint64_t run_round(const sim_model *m, const sim_config *cfg, run_state *st,
+                          uint64_t first, unsigned count)
+{
+    unsigned done[SIM_ROUND_BLOCKS] = {0};
+#pragma omp parallel for schedule(dynamic, 1) num_threads(st->nthreads)
+    for (unsigned i = 0; i < count; i++) {
+        if (stop_requested(cfg))
+            continue;
+        run_block(m, cfg, first + i, &st->thread[omp_get_thread_num()], &st->block[i]);
+        done[i] = 1;
+    }
+    /* A block counts only if every block before it completed, so that an interrupted run's
+     * partial result is still the result of its first k blocks. */
+    unsigned k = 0;
+    while (k < count && done[k])
+        k++;
+    for (unsigned i = 0; i < k; i++)
+        totals_add_block(&st->sum, &st->block[i], m);
+    return k;
+}
+
+sim_result *sim_run(const sim_model *m, const sim_config *cfg, char *err, size_t errlen)
+{
+    if (!m || !cfg || !m->trial || cfg->trials == 0 || cfg->threads < 1) {
+        set_err(err, errlen, "sim_run: bad configuration (no model, zero trials or threads)");
+        return NULL;
+    }
+    run_state st;
+    sim_result *r = result_alloc(m);
+    if (!r || run_state_init(&st, m, cfg->threads) != 0) {
+        run_state_free(&st, m);
+        sim_result_free(r);
+        set_err(err, errlen, "out of memory setting up the simulation");
+        return NULL;
+    }
+    uint64_t n_blocks = (cfg->trials + SIM_BLOCK_TRIALS - 1) / SIM_BLOCK_TRIALS;
+    for (uint64_t b = 0; b < n_blocks;) {
+        unsigned count = n_blocks - b < SIM_ROUND_BLOCKS ? (unsigned)(n_blocks - b)
+                                                           : SIM_ROUND_BLOCKS;
+        uint64_t done = run_round(m, cfg, &st, b, count);
+        b += done;
+        if (done < count) {
+            r->interrupted = 1;
+            break;
+        }
+        sim_estimate p = estimate_of(st.sum.p_success, st.sum.n);
+        if (cfg->progress)
+            cfg->progress(cfg->progress_arg, st.sum.n, cfg->trials, p.mean, p.se);
+        if (cfg->target_se > 0.0 && st.sum.n > 1 && p.se <= cfg->target_se)
+            break;
+    }
+    uint64_t successes = 0;
+    int bad = 0;
+    for (int i = 0; i < st.nthreads; i++) {
+        bad |= result_merge_thread(r, &st.thread[i], m);
+        successes += st.thread[i].successes;
+    }
+    if (r->interrupted) {
+        /* Integer tallies of blocks run after the first unfinished one cannot be told apart
+         * once merged; an interrupted run reports nothing, so only the counts matter. */
+        successes = successes < st.sum.n ? successes : st.sum.n;
+    }
+    result_set_estimates(r, &st.sum, successes, m);
+    run_state_free(&st, m);
+    if (bad) {
+        sim_result_free(r);
+        set_err(err, errlen, "out of memory growing a histogram");
+        return NULL;
+    }
+    return r;
+}

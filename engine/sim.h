@@ -1,0 +1,92 @@
+/* The parallel Monte Carlo loop: runs a model's simulated trials in fixed-size blocks, each block
+ * on its own random stream keyed by (seed, block), and gathers what the reports need in constant
+ * memory. Integer histograms are merged per thread (addition is exact); floating-point sums are
+ * kept per block and reduced in block order. So a run's results depend on (model, seed, trials)
+ * and never on the number of threads or on scheduling. */
+#ifndef ACCRUE_SIM_H
+#define ACCRUE_SIM_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <gsl/gsl_rng.h>
+#include "hist.h"
+
+#define SIM_BLOCK_TRIALS 4096u  /* trials per block: one random stream each */
+#define SIM_ROUND_BLOCKS 64u    /* blocks run in parallel between two checks of the stopping rule */
+
+/* What one simulated trial tells the engine. The model fills it; the engine owns the arrays. */
+typedef struct sim_outcome {
+    size_t at_deadline;       /* registrations by the deadline */
+    size_t *at_checkpoint;    /* registrations by each checkpoint [n_checkpoints] */
+    long completion_day;      /* day index (from 0) the target is reached; -1: already reached
+                                 before day 0; >= n_days: not within the followed horizon */
+    /* The distribution of registrations by the deadline given what the trial drew (its rates and
+     * probabilities): cond_pmf[i] = P(N = cond_first + i | drawn values), i < cond_len. The
+     * engine averages it (conditional Monte Carlo, "Rao-Blackwellisation"). */
+    const double *cond_pmf;
+    size_t cond_first, cond_len;
+    double *unit_mean;        /* per unit: E[registered by the deadline | drawn values] */
+    double *unit_p_none;      /* per unit: P(none registered by the deadline | drawn values) */
+} sim_outcome;
+
+/* One simulated trial: draws from r only, writes *out, may use `work` (work_bytes, per thread,
+ * not shared). It must not allocate, lock or fail. */
+typedef void (*sim_trial_fn)(const void *ctx, gsl_rng *r, void *work, sim_outcome *out);
+
+typedef struct sim_model {
+    const void *ctx;          /* the model's prepared plan, read-only during the run */
+    sim_trial_fn trial;
+    size_t work_bytes;
+    size_t target;            /* success: at_deadline >= target */
+    size_t n_checkpoints;
+    long n_days;              /* completion days followed: 0 .. n_days-1 */
+    size_t n_units;
+    size_t cond_cap;          /* cond_first + cond_len never exceeds this */
+} sim_model;
+
+typedef struct sim_config {
+    uint64_t trials;          /* at most this many trials (>= 1) */
+    uint64_t seed;
+    int threads;              /* >= 1 */
+    double target_se;         /* > 0: stop after the first round where SE(p_success) <= this */
+    volatile sig_atomic_t *stop;  /* when set non-zero, the run stops at the next block; may be NULL */
+    /* Called after every round on the calling thread with the trials done so far; may be NULL. */
+    void (*progress)(void *arg, uint64_t done, uint64_t planned, double p, double se);
+    void *progress_arg;
+} sim_config;
+
+/* A Monte Carlo estimate with its standard error. */
+typedef struct sim_estimate {
+    double mean, se;
+} sim_estimate;
+
+typedef struct sim_result {
+    uint64_t trials;          /* trials actually run */
+    int interrupted;          /* the stop flag ended the run early */
+    size_t n_checkpoints, n_units;
+    long n_days;
+    size_t target;
+    hist at_deadline;         /* simulated registrations by the deadline */
+    hist *at_checkpoint;      /* [n_checkpoints] */
+    hist completion;          /* value 0: before day 0; d+1: day d; n_days+1: beyond the horizon */
+    sim_estimate p_success_plain;   /* fraction of trials that reached the target */
+    sim_estimate p_success;         /* conditional estimator (lower variance) */
+    sim_estimate mean_plain, mean;  /* registrations by the deadline, plain and conditional */
+    size_t pmf_len;
+    sim_estimate *pmf;        /* conditional P(N = n) for n < pmf_len */
+    sim_estimate *unit_mean, *unit_p_none;   /* [n_units] */
+} sim_result;
+
+/* Runs the model. Returns a result the caller frees with sim_result_free, or NULL with a message
+ * in err (out of memory, bad configuration). An interrupted run still returns its partial result
+ * with interrupted set. */
+sim_result *sim_run(const sim_model *m, const sim_config *cfg, char *err, size_t errlen);
+
+/* Frees r; NULL is fine. */
+void sim_result_free(sim_result *r);
+
+/* Binomial standard error of a fraction k/n: sqrt(p(1-p)/n). */
+double sim_fraction_se(uint64_t k, uint64_t n);
+
+#endif

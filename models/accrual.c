@@ -1,0 +1,477 @@
+/* The Poisson-gamma accrual model, simulated interval by interval (DESIGN.md sections 2 and 5).
+ *
+ * Time u runs in days from the start of as_of. Registrations come from two sources:
+ *  - candidates already in screening: each passes with probability p and is registered at a
+ *    time uniform on [0, screen_days) (at 0 when screen_days is 0);
+ *  - referrals: site s refers as a Poisson process of rate lambda_s per year from its activation
+ *    a_s; a referral at t is registered at t + screen_days with probability p, times q (self-pay
+ *    consent) when t >= selfpay_from. Thinning keeps it Poisson, so registrations from referrals
+ *    form a Poisson process with piecewise-constant intensity and cumulative intensity LAMBDA(u),
+ *    piecewise linear between "points" (activations, the self-pay date and checkpoints, all
+ *    shifted by screen_days).
+ * Counts in a checkpoint interval are one Poisson draw of LAMBDA's increment. The target is
+ * reached inside an interval holding n arrivals at the j-th of them; given n, arrivals are
+ * independent with distribution function LAMBDA(u) / LAMBDA-increment across the interval, so the
+ * j-th is LAMBDA^-1 of a Beta(j, n - j + 1) fraction of the increment. Past the last interval the
+ * r-th further arrival lies at LAMBDA^-1(LAMBDA(end) + Gamma(r, 1)) (time change of a Poisson
+ * process to unit rate; Cinlar 1975, "Introduction to Stochastic Processes", 4.2). */
+#include "accrual.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <gsl/gsl_cdf.h>
+#include <gsl/gsl_randist.h>
+#include "../engine/sample.h"
+
+#define DAYS_PER_YEAR 365.25
+/* A gamma rate above this quantile is treated as beyond the conditional distribution's range:
+ * the truncated mass is below n_sites * 1e-10. */
+#define RATE_QUANTILE_CAP (1.0 - 1e-10)
+/* Conditional pmf terms below this (after the mode) end the window: the neglected tail is of the
+ * same order, far below any Monte Carlo standard error. */
+#define POISSON_TAIL_EPS 1e-17
+
+struct accrual_plan {
+    const scenario *s;
+    long W;                   /* days in the window: deadline - as_of + 1 */
+    long sd;                  /* screen_days */
+    long H;                   /* days followed for completion (window plus horizon) */
+    size_t n_cp;              /* checkpoints; the last is the deadline */
+    date_t *cp_date;
+    size_t n_seg;             /* counting intervals: the checkpoints, then [W, sd) if sd > W */
+    size_t *seg_point;        /* index in pt[] of each interval's end */
+    size_t n_pt;
+    double *pt;               /* sorted distinct points, pt[0] = 0 */
+    size_t *pt_active;        /* sites (in activation order) registering by pt[i] */
+    unsigned char *pt_selfpay;/* referrals registered from pt[i] on are under self-pay */
+    size_t w_point;           /* index of W in pt[] */
+    size_t *order;            /* sites sorted by activation: order[j] = site index */
+    double *A_w, *B_w;        /* per site: days of referral counted by W before / after self-pay */
+    double *inv;              /* inv[k] = 1 / k, for the Poisson pmf recurrence */
+    size_t cond_cap;
+    size_t work_bytes;
+};
+
+/* Per-thread scratch: drawn rates (activation order), LAMBDA at the points, the conditional pmf. */
+typedef struct work_layout {
+    double *lambda, *cum, *Lam, *pmf;
+} work_layout;
+
+static work_layout work_of(const accrual_plan *p, void *work)
+{
+    double *w = work;
+    work_layout l;
+    l.lambda = w;
+    l.cum = l.lambda + p->s->n_sites;
+    l.Lam = l.cum + p->s->n_sites + 1;
+    l.pmf = l.Lam + p->n_pt;
+    return l;
+}
+
+static void set_err(char *err, size_t errlen, const char *msg)
+{
+    if (err && errlen)
+        snprintf(err, errlen, "%s", msg);
+}
+
+static long lmax(long a, long b) { return a > b ? a : b; }
+
+/* Day offsets from as_of, clamped at 0: activity or self-pay before as_of starts at as_of. */
+static long activation_day(const accrual_plan *p, size_t site)
+{
+    return lmax(0, (long)p->s->site[site].active_from - (long)p->s->as_of);
+}
+
+static long selfpay_day(const accrual_plan *p)
+{
+    return lmax(0, (long)p->s->selfpay_from - (long)p->s->as_of);
+}
+
+/* ---- plan construction ---- */
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static const accrual_plan *sort_plan;  /* qsort has no context argument; set only while sorting */
+
+static int cmp_activation(const void *a, const void *b)
+{
+    size_t i = *(const size_t *)a, j = *(const size_t *)b;
+    long ai = activation_day(sort_plan, i), aj = activation_day(sort_plan, j);
+    if (ai != aj)
+        return ai < aj ? -1 : 1;
+    return (i > j) - (i < j);
+}
+
+static int build_checkpoints(accrual_plan *p)
+{
+    const scenario *s = p->s;
+    size_t cap = 2;
+    for (date_t d = s->as_of; d <= s->deadline; d = date_add_months(d, s->review_months))
+        cap++;
+    p->cp_date = malloc(cap * sizeof *p->cp_date);
+    if (!p->cp_date)
+        return -1;
+    p->n_cp = 0;
+    for (int k = 1;; k++) {
+        date_t d = date_add_months(s->as_of, k * s->review_months);
+        if (d > s->deadline)
+            break;
+        p->cp_date[p->n_cp++] = d;
+    }
+    if (p->n_cp == 0 || p->cp_date[p->n_cp - 1] != s->deadline)
+        p->cp_date[p->n_cp++] = s->deadline;
+    return 0;
+}
+
+static size_t point_index(const accrual_plan *p, double u)
+{
+    const double *hit = bsearch(&u, p->pt, p->n_pt, sizeof *p->pt, cmp_double);
+    return (size_t)(hit - p->pt);
+}
+
+static int build_points(accrual_plan *p)
+{
+    const scenario *s = p->s;
+    size_t cap = s->n_sites + p->n_cp + 4;
+    p->pt = malloc(cap * sizeof *p->pt);
+    if (!p->pt)
+        return -1;
+    size_t n = 0;
+    p->pt[n++] = 0.0;
+    p->pt[n++] = (double)p->sd;
+    p->pt[n++] = (double)(selfpay_day(p) + p->sd);
+    for (size_t i = 0; i < s->n_sites; i++)
+        p->pt[n++] = (double)(activation_day(p, i) + p->sd);
+    for (size_t k = 0; k < p->n_cp; k++)
+        p->pt[n++] = (double)(p->cp_date[k] - s->as_of + 1);
+    qsort(p->pt, n, sizeof *p->pt, cmp_double);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (m == 0 || p->pt[i] != p->pt[m - 1])
+            p->pt[m++] = p->pt[i];
+    p->n_pt = m;
+    return 0;
+}
+
+static int build_sites(accrual_plan *p)
+{
+    const scenario *s = p->s;
+    size_t n = s->n_sites;
+    p->order = malloc((n + 1) * sizeof *p->order);
+    p->A_w = malloc((n + 1) * sizeof *p->A_w);
+    p->B_w = malloc((n + 1) * sizeof *p->B_w);
+    p->pt_active = malloc(p->n_pt * sizeof *p->pt_active);
+    p->pt_selfpay = malloc(p->n_pt);
+    if (!p->order || !p->A_w || !p->B_w || !p->pt_active || !p->pt_selfpay)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        p->order[i] = i;
+    sort_plan = p;
+    qsort(p->order, n, sizeof *p->order, cmp_activation);
+    sort_plan = NULL;
+    /* Referral times t counted by the end of the window satisfy t + sd < W. */
+    double f = (double)selfpay_day(p), t_end = (double)(p->W - p->sd);
+    for (size_t i = 0; i < n; i++) {
+        double a = (double)activation_day(p, i);
+        p->A_w[i] = fmax(0.0, fmin(t_end, f) - a);
+        p->B_w[i] = fmax(0.0, t_end - fmax(a, f));
+    }
+    size_t j = 0;
+    for (size_t i = 0; i < p->n_pt; i++) {
+        while (j < n && (double)(activation_day(p, p->order[j]) + p->sd) <= p->pt[i])
+            j++;
+        p->pt_active[i] = j;
+        p->pt_selfpay[i] = p->pt[i] >= f + (double)p->sd;
+    }
+    return 0;
+}
+
+static int build_segments(accrual_plan *p)
+{
+    p->n_seg = p->n_cp + (p->sd > p->W);
+    p->seg_point = malloc(p->n_seg * sizeof *p->seg_point);
+    if (!p->seg_point)
+        return -1;
+    for (size_t k = 0; k < p->n_cp; k++)
+        p->seg_point[k] = point_index(p, (double)(p->cp_date[k] - p->s->as_of + 1));
+    if (p->sd > p->W)
+        p->seg_point[p->n_cp] = point_index(p, (double)p->sd);
+    p->w_point = p->seg_point[p->n_cp - 1];
+    return 0;
+}
+
+/* An upper bound on registrations by the deadline that the conditional pmf needs to cover. */
+static size_t conditional_cap(const accrual_plan *p)
+{
+    const scenario *s = p->s;
+    double m = 0.0;
+    for (size_t i = 0; i < s->n_sites; i++) {
+        const site_spec *st = &s->site[i];
+        double rate = st->shape > 0.0
+                          ? gsl_cdf_gamma_Qinv(1.0 - RATE_QUANTILE_CAP, st->shape, st->rate / st->shape)
+                          : st->rate;
+        m += rate * (p->A_w[i] + p->B_w[i]) / DAYS_PER_YEAR;
+    }
+    double window = m + 12.0 * sqrt(m) + 40.0;
+    return (size_t)s->enrolled + (size_t)s->screening + (size_t)ceil(window) + 1;
+}
+
+accrual_plan *accrual_plan_new(const scenario *s, char *err, size_t errlen)
+{
+    accrual_plan *p = calloc(1, sizeof *p);
+    if (!p) {
+        set_err(err, errlen, "out of memory preparing the model");
+        return NULL;
+    }
+    p->s = s;
+    p->W = scenario_window_days(s);
+    p->sd = s->screen_days;
+    p->H = p->W + (long)floor(s->horizon_years * DAYS_PER_YEAR + 0.5);
+    if (build_checkpoints(p) || build_points(p) || build_sites(p) || build_segments(p)) {
+        accrual_plan_free(p);
+        set_err(err, errlen, "out of memory preparing the model");
+        return NULL;
+    }
+    p->cond_cap = conditional_cap(p);
+    p->inv = malloc((p->cond_cap + 1) * sizeof *p->inv);
+    if (!p->inv) {
+        accrual_plan_free(p);
+        set_err(err, errlen, "out of memory preparing the model");
+        return NULL;
+    }
+    p->inv[0] = 0.0;
+    for (size_t k = 1; k <= p->cond_cap; k++)
+        p->inv[k] = 1.0 / (double)k;
+    p->work_bytes = (2 * s->n_sites + 1 + p->n_pt + p->cond_cap) * sizeof(double);
+    return p;
+}
+
+void accrual_plan_free(accrual_plan *p)
+{
+    if (!p)
+        return;
+    free(p->cp_date);
+    free(p->seg_point);
+    free(p->pt);
+    free(p->pt_active);
+    free(p->pt_selfpay);
+    free(p->order);
+    free(p->A_w);
+    free(p->B_w);
+    free(p->inv);
+    free(p);
+}
+
+size_t accrual_n_checkpoints(const accrual_plan *p) { return p->n_cp; }
+date_t accrual_checkpoint_date(const accrual_plan *p, size_t k) { return p->cp_date[k]; }
+long accrual_n_days(const accrual_plan *p) { return p->H; }
+
+sim_model accrual_sim_model(const accrual_plan *p)
+{
+    sim_model m = {
+        .ctx = p,
+        .trial = accrual_trial,
+        .work_bytes = p->work_bytes,
+        .target = (size_t)p->s->target,
+        .n_checkpoints = p->n_cp,
+        .n_days = p->H,
+        .n_units = p->s->n_sites,
+        .cond_cap = p->cond_cap,
+    };
+    return m;
+}
+
+/* ---- one trial ---- */
+
+static double draw_prob(gsl_rng *r, const prob_spec *ps)
+{
+    return ps->is_beta ? gsl_ran_beta(r, ps->a, ps->b) : ps->value;
+}
+
+/* Draws the rates in activation order (gamma with mean `rate` and shape k has scale rate/k) and
+ * their running sums. */
+static void draw_rates(const accrual_plan *p, gsl_rng *r, work_layout *w)
+{
+    const site_spec *site = p->s->site;
+    w->cum[0] = 0.0;
+    for (size_t j = 0; j < p->s->n_sites; j++) {
+        const site_spec *st = &site[p->order[j]];
+        double lambda = st->shape > 0.0 ? gsl_ran_gamma(r, st->shape, st->rate / st->shape) : st->rate;
+        w->lambda[j] = lambda;
+        w->cum[j + 1] = w->cum[j] + lambda;
+    }
+}
+
+/* LAMBDA(u) at every point: the integral of the registration intensity, per day, of referrals. */
+static void cumulative_intensity(const accrual_plan *p, double pass, double consent, work_layout *w)
+{
+    double c = pass / DAYS_PER_YEAR;
+    w->Lam[0] = 0.0;
+    for (size_t i = 0; i + 1 < p->n_pt; i++) {
+        double slope = c * w->cum[p->pt_active[i]] * (p->pt_selfpay[i] ? consent : 1.0);
+        w->Lam[i + 1] = w->Lam[i] + slope * (p->pt[i + 1] - p->pt[i]);
+    }
+}
+
+/* The time u >= pt[from] at which LAMBDA reaches y >= Lam[from]; INFINITY if it never does. */
+static double invert_intensity(const accrual_plan *p, const work_layout *w, size_t from,
+                               double y, double final_slope)
+{
+    size_t i = from;
+    while (i + 1 < p->n_pt && w->Lam[i + 1] <= y)
+        i++;
+    if (i + 1 < p->n_pt)
+        return p->pt[i] + (y - w->Lam[i]) / (w->Lam[i + 1] - w->Lam[i]) * (p->pt[i + 1] - p->pt[i]);
+    if (!(final_slope > 0.0))
+        return INFINITY;
+    return p->pt[i] + (y - w->Lam[i]) / final_slope;
+}
+
+static long day_of(const accrual_plan *p, double u)
+{
+    return u < (double)p->H ? (long)floor(u) : p->H;
+}
+
+/* Screening candidates registered in [lo, hi), given `*left` not yet placed over the remaining
+ * `*left_len` days of [0, sd): a binomial share by length. */
+static unsigned long screening_in(const accrual_plan *p, gsl_rng *r, double lo, double hi,
+                                  unsigned long *left, double *left_len)
+{
+    if (*left == 0)
+        return 0;
+    unsigned long m;
+    if (p->sd == 0) {
+        m = *left;
+    } else {
+        double overlap = fmax(0.0, fmin(hi, (double)p->sd) - lo);
+        m = overlap >= *left_len ? *left : gsl_ran_binomial(r, overlap / *left_len, (unsigned)*left);
+        *left_len -= overlap;
+    }
+    *left -= m;
+    return m;
+}
+
+/* The time the target is reached as the j-th registration of the interval [pt[lo], pt[hi])
+ * holding n_screen screening registrations (all before any referral registration, which start at
+ * sd) then n_ref referral registrations with LAMBDA-increment mu. */
+static double crossing_time(const accrual_plan *p, gsl_rng *r, const work_layout *w, size_t lo,
+                            size_t hi, unsigned long j, unsigned long n_screen,
+                            unsigned long n_ref, double mu, double final_slope)
+{
+    double start = p->pt[lo];
+    if (j <= n_screen) {
+        if (p->sd == 0)
+            return start;
+        double len = fmin(p->pt[hi], (double)p->sd) - start;
+        return start + len * sample_uniform_order_stat(r, j, n_screen);
+    }
+    double y = w->Lam[lo] + mu * sample_uniform_order_stat(r, j - n_screen, n_ref);
+    return invert_intensity(p, w, lo, y, final_slope);
+}
+
+/* Poisson(M) pmf on [*lo, *lo + n), n <= room, by the ratio recurrence pmf(k+1) = pmf(k) M/(k+1)
+ * started where the mass begins: at 0 for small M, else 10 standard deviations below the mean
+ * (the mass below is under 1e-20), from the log pmf there. It ends past the mean once terms fall
+ * below POISSON_TAIL_EPS. */
+static size_t poisson_window(const accrual_plan *p, double M, double *pmf, size_t room, size_t *lo)
+{
+    *lo = 0;
+    if (!(M > 0.0)) {
+        if (room == 0)
+            return 0;
+        pmf[0] = 1.0;
+        return 1;
+    }
+    size_t k0 = 0;
+    double v;
+    if (M < 30.0) {
+        v = exp(-M);
+    } else {
+        k0 = (size_t)fmax(0.0, floor(M - 10.0 * sqrt(M) - 5.0));
+        v = exp(-M + (double)k0 * log(M) - lgamma((double)k0 + 1.0));
+    }
+    *lo = k0;
+    if (k0 >= room)
+        return 0;
+    size_t n = 0, max = room - k0;
+    for (size_t k = k0; n < max; k++) {
+        pmf[n++] = v;
+        v *= M * p->inv[k + 1];
+        if ((double)k > M && v < POISSON_TAIL_EPS)
+            break;
+    }
+    return n;
+}
+
+/* What the trial's drawn values imply, exactly: given the rates, the probabilities and the
+ * screening registrations by the deadline, referral registrations by the deadline are
+ * Poisson(LAMBDA(W)) and a site's are Poisson with its share. */
+static void conditional_outcome(const accrual_plan *p, const work_layout *w, double pass,
+                                double consent, unsigned long screened_by_w, sim_outcome *out)
+{
+    const scenario *s = p->s;
+    size_t offset = (size_t)s->enrolled + screened_by_w, lo;
+    size_t room = p->cond_cap > offset ? p->cond_cap - offset : 0;
+    out->cond_len = poisson_window(p, w->Lam[p->w_point], w->pmf, room, &lo);
+    out->cond_pmf = w->pmf;
+    out->cond_first = offset + lo;
+    double c = pass / DAYS_PER_YEAR;
+    for (size_t j = 0; j < s->n_sites; j++) {
+        size_t i = p->order[j];
+        double mu = c * w->lambda[j] * (p->A_w[i] + consent * p->B_w[i]);
+        out->unit_mean[i] = mu;
+        out->unit_p_none[i] = exp(-mu);
+    }
+}
+
+void accrual_trial(const void *plan, gsl_rng *r, void *work, sim_outcome *out)
+{
+    const accrual_plan *p = plan;
+    const scenario *s = p->s;
+    work_layout w = work_of(p, work);
+    double pass = draw_prob(r, &s->screen_pass);
+    double consent = draw_prob(r, &s->selfpay_consent);
+    draw_rates(p, r, &w);
+    cumulative_intensity(p, pass, consent, &w);
+    double final_slope = pass / DAYS_PER_YEAR * consent * w.cum[s->n_sites];
+
+    unsigned long screen_left =
+        s->screening ? gsl_ran_binomial(r, pass, (unsigned)s->screening) : 0;
+    double screen_len = (double)p->sd;
+    unsigned long count = (unsigned long)s->enrolled, target = (unsigned long)s->target;
+    unsigned long screened_by_w = 0;
+    int reached = count >= target;
+    double when = reached ? -1.0 : INFINITY;
+    size_t prev = 0;
+    for (size_t k = 0; k < p->n_seg; k++) {
+        size_t end = p->seg_point[k];
+        unsigned long n_screen =
+            screening_in(p, r, p->pt[prev], p->pt[end], &screen_left, &screen_len);
+        double mu = w.Lam[end] - w.Lam[prev];
+        unsigned long n_ref = sample_poisson(r, mu);
+        if (!reached && count + n_screen + n_ref >= target) {
+            when = crossing_time(p, r, &w, prev, end, target - count, n_screen, n_ref, mu,
+                                 final_slope);
+            reached = 1;
+        }
+        count += n_screen + n_ref;
+        if (k < p->n_cp) {
+            out->at_checkpoint[k] = count;
+            screened_by_w += n_screen;
+        }
+        prev = end;
+    }
+    out->at_deadline = out->at_checkpoint[p->n_cp - 1];
+    if (!reached) {
+        double y = w.Lam[prev] + sample_gamma1(r, (double)(target - count));
+        when = invert_intensity(p, &w, prev, y, final_slope);
+    }
+    out->completion_day = when < 0.0 ? -1 : day_of(p, when);
+    conditional_outcome(p, &w, pass, consent, screened_by_w, out);
+}

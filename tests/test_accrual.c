@@ -1,0 +1,269 @@
+/* Tests of models/accrual.c against results derivable by hand: Poisson counts for fixed rates,
+ * Erlang completion times for a constant rate, uniform order statistics for screening delays. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <math.h>
+#include <string.h>
+#include <gsl/gsl_cdf.h>
+#include <gsl/gsl_randist.h>
+#include "../models/accrual.h"
+
+#define YEAR 365.25
+
+static site_spec sites[8];
+
+/* The protocol plan (DESIGN.md section 7): 2 sites at 1 a year, 3 at 1/3, from 2026-07-18 to
+ * 2029-07-18 (1097 days); 2 enrolled, 2 in screening who all pass, no self-pay effect. */
+static scenario plan_scenario(void)
+{
+    static char *names[] = {"a", "b", "c", "d", "e", "f", "g", "h"};
+    date_t as_of = date_from_ymd(2026, 7, 18);
+    double rates[5] = {1.0, 1.0, 1.0 / 3, 1.0 / 3, 1.0 / 3};
+    for (int i = 0; i < 8; i++)
+        sites[i] = (site_spec){.name = names[i], .rate = i < 5 ? rates[i] : 0.0,
+                               .active_from = as_of, .note = ""};
+    scenario s = {
+        .name = "plan", .source = "test", .as_of = as_of,
+        .deadline = date_from_ymd(2029, 7, 18), .target = 12, .enrolled = 2, .screening = 2,
+        .screen_pass = {.value = 1.0}, .selfpay_from = as_of, .selfpay_consent = {.value = 1.0},
+        .review_months = 6, .horizon_years = 10, .n_sites = 5, .site = sites,
+    };
+    return s;
+}
+
+static sim_result *simulate(const scenario *s, uint64_t trials, int threads, accrual_plan **keep)
+{
+    char err[256] = "";
+    accrual_plan *p = accrual_plan_new(s, err, sizeof err);
+    assert_non_null(p);
+    sim_model m = accrual_sim_model(p);
+    sim_config c = {.trials = trials, .seed = 7, .threads = threads};
+    sim_result *r = sim_run(&m, &c, err, sizeof err);
+    assert_non_null(r);
+    if (keep)
+        *keep = p;
+    else
+        accrual_plan_free(p);
+    return r;
+}
+
+/* With fixed rates and probabilities the conditional estimator has nothing left to average:
+ * it returns P(Poisson(M) >= 8) with M = 3 * 1097 / 365.25 = 9.0103 to rounding (sums of 1e5
+ * equal terms: relative error below 1e-10). The plain fraction is binomial: 4 standard errors
+ * sqrt(p(1-p)/n) (false alarm 6e-5). */
+static void test_protocol_plan_matches_poisson(void **state)
+{
+    (void)state;
+    scenario s = plan_scenario();
+    sim_result *r = simulate(&s, 100000, 2, NULL);
+    double M = 3.0 * 1097.0 / YEAR;
+    double exact = gsl_cdf_poisson_Q(7, M);
+    assert_true(fabs(M - 9.0103) < 5e-5);      /* DESIGN.md's figure, to its printed digits */
+    assert_true(fabs(exact - 0.67730) < 5e-6);
+    assert_true(fabs(r->p_success.mean - exact) < 1e-9);
+    assert_true(r->p_success.se < 1e-9);
+    double se = sqrt(exact * (1 - exact) / 1e5);
+    assert_true(fabs(r->p_success_plain.mean - exact) < 4 * se);
+    assert_true(fabs(r->mean.mean - (4.0 + M)) < 1e-9);
+    sim_result_free(r);
+}
+
+/* Checkpoint k at date c_k counts 4 + Poisson(3 (c_k - as_of + 1) / 365.25): each mean within
+ * 4 standard errors sqrt(mean / n) (6 checkpoints: family-wise false alarm 4e-4). */
+static void test_checkpoint_means(void **state)
+{
+    (void)state;
+    scenario s = plan_scenario();
+    accrual_plan *p;
+    sim_result *r = simulate(&s, 100000, 2, &p);
+    size_t n = accrual_n_checkpoints(p);
+    assert_int_equal(n, 6);   /* 6, 12, ..., 36 months: the last is the deadline itself */
+    assert_int_equal(accrual_checkpoint_date(p, n - 1), s.deadline);
+    for (size_t k = 0; k < n; k++) {
+        double lambda = 3.0 * (double)(accrual_checkpoint_date(p, k) - s.as_of + 1) / YEAR;
+        double mean = hist_mean(&r->at_checkpoint[k]);
+        assert_true(fabs(mean - (4.0 + lambda)) < 4.0 * sqrt(lambda / 1e5));
+    }
+    sim_result_free(r);
+    accrual_plan_free(p);
+}
+
+/* The Monte Carlo error of a q-quantile of n draws from density f is about
+ * sqrt(q (1 - q) / n) / f(x_q) (the asymptotic normality of sample quantiles, David and
+ * Nagaraja 2003, 10.2); allow 4 of those plus one day for the day rounding. */
+static double quantile_tolerance(double q, double density, double n)
+{
+    return 4.0 * sqrt(q * (1.0 - q) / n) / density + 1.0;
+}
+
+/* One site at a constant rate from day 0, nothing enrolled or screened: the date of the r-th
+ * registration is Erlang(r, rate), whether it falls before the deadline (order statistics in
+ * an interval) or after it (the gamma continuation): r = 8 at 2.5 a year straddles the
+ * deadline (mean 1169 days against 1097). */
+static void test_completion_is_erlang(void **state)
+{
+    (void)state;
+    scenario s = plan_scenario();
+    s.enrolled = s.screening = 0;
+    s.target = 8;
+    s.n_sites = 1;
+    sites[0].rate = 2.5;
+    sim_result *r = simulate(&s, 200000, 2, NULL);
+    double scale = YEAR / 2.5;
+    for (int i = 0; i < 7; i++) {
+        double q = (double[]){0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95}[i];
+        double x = gsl_cdf_gamma_Pinv(q, 8.0, scale);
+        double f = gsl_ran_gamma_pdf(x, 8.0, scale);
+        double got = (double)hist_quantile(&r->completion, q) - 1.0;  /* slot d+1 is day d */
+        assert_true(fabs(got - floor(x)) < quantile_tolerance(q, f, 2e5));
+    }
+    sim_result_free(r);
+}
+
+/* Ten candidates in screening, all passing, registered uniformly over 100 days, no referrals:
+ * the 5th registration is the 5th of 10 uniform order statistics, 100 * Beta(5, 6). */
+static void test_screening_order_statistics(void **state)
+{
+    (void)state;
+    scenario s = plan_scenario();
+    s.enrolled = 0;
+    s.screening = 10;
+    s.screen_days = 100;
+    s.target = 5;
+    sites[0].rate = 0.0;
+    s.n_sites = 1;
+    sim_result *r = simulate(&s, 100000, 2, NULL);
+    for (int i = 0; i < 3; i++) {
+        double q = (double[]){0.1, 0.5, 0.9}[i];
+        double x = 100.0 * gsl_cdf_beta_Pinv(q, 5.0, 6.0);
+        double f = gsl_ran_beta_pdf(x / 100.0, 5.0, 6.0) / 100.0;
+        double got = (double)hist_quantile(&r->completion, q) - 1.0;
+        assert_true(fabs(got - floor(x)) < quantile_tolerance(q, f, 1e5));
+    }
+    /* All ten are registered by the first checkpoint (6 months > 100 days). */
+    assert_int_equal(hist_quantile(&r->at_checkpoint[0], 0.05), 10);
+    sim_result_free(r);
+}
+
+/* Sites opening after the deadline contribute nothing; self-pay consent 1/2 from the start
+ * halves every site's mean; a screening delay of d days shortens each site's counted referral
+ * window by d. With fixed values these conditional means are exact. */
+static void test_activation_selfpay_delay(void **state)
+{
+    (void)state;
+    scenario s = plan_scenario();
+    sites[4].active_from = date_from_ymd(2030, 1, 1);
+    sites[3].active_from = date_from_ymd(2027, 7, 18);   /* 365 days after as_of */
+    s.selfpay_consent.value = 0.5;
+    s.screen_days = 30;
+    sim_result *r = simulate(&s, 4096, 1, NULL);
+    assert_true(fabs(r->unit_mean[0].mean - 0.5 * (1097.0 - 30.0) / YEAR) < 1e-12);
+    assert_true(fabs(r->unit_mean[3].mean - 0.5 / 3.0 * (1097.0 - 30.0 - 365.0) / YEAR) < 1e-12);
+    assert_true(r->unit_mean[4].mean == 0.0);
+    assert_true(r->unit_p_none[4].mean == 1.0);
+    assert_true(fabs(r->unit_p_none[0].mean - exp(-r->unit_mean[0].mean)) < 1e-12);
+    sim_result_free(r);
+}
+
+/* Self-pay from a date: referrals before it are not thinned. From 2027-07-18 (365 days in),
+ * consent 0.25: a rate-1 site's mean is (365 + 0.25 * (1097 - 365)) / 365.25. */
+static void test_selfpay_from_a_date(void **state)
+{
+    (void)state;
+    scenario s = plan_scenario();
+    s.selfpay_from = date_from_ymd(2027, 7, 18);
+    s.selfpay_consent.value = 0.25;
+    sim_result *r = simulate(&s, 4096, 1, NULL);
+    assert_true(fabs(r->unit_mean[0].mean - (365.0 + 0.25 * 732.0) / YEAR) < 1e-12);
+    sim_result_free(r);
+}
+
+/* Target already met: success is certain and the completion lies before the start. */
+static void test_target_already_met(void **state)
+{
+    (void)state;
+    scenario s = plan_scenario();
+    s.enrolled = 12;
+    sim_result *r = simulate(&s, 4096, 2, NULL);
+    assert_true(fabs(r->p_success.mean - 1.0) < 1e-12);
+    assert_int_equal(r->completion.bin[0], 4096);
+    sim_result_free(r);
+}
+
+/* No recruitment at all: the target is never reached; completion lies beyond the horizon. */
+static void test_target_out_of_reach(void **state)
+{
+    (void)state;
+    scenario s = plan_scenario();
+    for (int i = 0; i < 5; i++)
+        sites[i].rate = 0.0;
+    sim_result *r = simulate(&s, 4096, 2, NULL);
+    assert_true(r->p_success.mean == 0.0);
+    assert_int_equal(hist_count_at_least(&r->completion, (size_t)r->n_days + 1), 4096);
+    sim_result_free(r);
+}
+
+/* Uncertain rates and probabilities: E[N] = enrolled + screening E[p] +
+ * sum_s rate_s E[p] (E1_s + E[q] E2_s) / 365.25 (independence of p, q and the rates), against
+ * the conditional mean within 4 standard errors. */
+static void test_uncertain_mean(void **state)
+{
+    (void)state;
+    scenario s = plan_scenario();
+    s.screen_pass = (prob_spec){.is_beta = true, .value = 0.6, .a = 3, .b = 2};
+    s.selfpay_consent = (prob_spec){.is_beta = true, .value = 0.25, .a = 1, .b = 3};
+    s.selfpay_from = date_from_ymd(2027, 1, 18);   /* 184 days in */
+    for (int i = 0; i < 5; i++)
+        sites[i].shape = 2.0;
+    sim_result *r = simulate(&s, 200000, 2, NULL);
+    double sum_rates = 3.0, e1 = 184.0, e2 = 1097.0 - 184.0;
+    double expected = 2.0 + 2.0 * 0.6 + sum_rates * 0.6 * (e1 + 0.25 * e2) / YEAR;
+    assert_true(fabs(r->mean.mean - expected) < 4.0 * r->mean.se);
+    assert_true(r->mean.se > 0.0);
+    sim_result_free(r);
+}
+
+/* Same seed: identical results on 1 and 2 threads, with every kind of draw in play. */
+static void test_threads_identical(void **state)
+{
+    (void)state;
+    scenario s = plan_scenario();
+    s.screen_pass = (prob_spec){.is_beta = true, .value = 0.6, .a = 3, .b = 2};
+    s.screen_days = 45;
+    for (int i = 0; i < 5; i++)
+        sites[i].shape = 1.5;
+    sim_result *a = simulate(&s, 300000, 1, NULL), *b = simulate(&s, 300000, 2, NULL);
+    assert_memory_equal(&a->p_success, &b->p_success, sizeof a->p_success);
+    assert_memory_equal(a->completion.bin, b->completion.bin,
+                        hist_extent(&a->completion) * sizeof *a->completion.bin);
+    assert_memory_equal(a->unit_p_none, b->unit_p_none, 5 * sizeof *a->unit_p_none);
+    sim_result_free(a);
+    sim_result_free(b);
+}
+
+static int reset(void **state)
+{
+    (void)state;
+    memset(sites, 0, sizeof sites);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_protocol_plan_matches_poisson, reset),
+        cmocka_unit_test_setup(test_checkpoint_means, reset),
+        cmocka_unit_test_setup(test_completion_is_erlang, reset),
+        cmocka_unit_test_setup(test_screening_order_statistics, reset),
+        cmocka_unit_test_setup(test_activation_selfpay_delay, reset),
+        cmocka_unit_test_setup(test_selfpay_from_a_date, reset),
+        cmocka_unit_test_setup(test_target_already_met, reset),
+        cmocka_unit_test_setup(test_target_out_of_reach, reset),
+        cmocka_unit_test_setup(test_uncertain_mean, reset),
+        cmocka_unit_test_setup(test_threads_identical, reset),
+    };
+    return cmocka_run_group_tests_name("accrual", tests, NULL, NULL);
+}

@@ -1,0 +1,175 @@
+/* Tests of engine/sim.c with a stand-in model whose answers are known exactly: every trial draws
+ * one uniform u and registers floor(10 u) patients, so the count is uniform on 0..9; its
+ * "conditional" pmf is the uniform pmf itself, so the conditional estimator is exact. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <math.h>
+#include <string.h>
+#include "../engine/sim.h"
+
+#define N_VALUES 10
+
+static const double uniform_pmf[N_VALUES] = {0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1};
+
+static void uniform_trial(const void *ctx, gsl_rng *r, void *work, sim_outcome *o)
+{
+    (void)ctx;
+    (void)work;
+    size_t n = (size_t)(gsl_rng_uniform(r) * N_VALUES);
+    o->at_deadline = n;
+    o->at_checkpoint[0] = n / 2;
+    o->at_checkpoint[1] = n;
+    o->completion_day = (long)n * 10 - 1;  /* -1 for n = 0: "before the start" */
+    o->cond_pmf = uniform_pmf;
+    o->cond_first = 0;
+    o->cond_len = N_VALUES;
+    o->unit_mean[0] = (double)n;
+    o->unit_p_none[0] = n == 0;
+}
+
+static sim_model uniform_model(void)
+{
+    sim_model m = {.trial = uniform_trial, .target = 7, .n_checkpoints = 2, .n_days = 50,
+                   .n_units = 1, .cond_cap = 16};
+    return m;
+}
+
+static sim_result *run(uint64_t trials, int threads, double target_se)
+{
+    sim_model m = uniform_model();
+    sim_config c = {.trials = trials, .seed = 42, .threads = threads, .target_se = target_se};
+    char err[256];
+    sim_result *r = sim_run(&m, &c, err, sizeof err);
+    assert_non_null(r);
+    return r;
+}
+
+/* The conditional estimator averages the same pmf every trial: exact, with zero variance. */
+static void test_conditional_estimator_is_exact(void **state)
+{
+    (void)state;
+    sim_result *r = run(10000, 2, 0.0);
+    assert_int_equal(r->trials, 10000);
+    /* P(N >= 7) = 3/10; sums of 10000 copies of 0.1 carry rounding of order 1e-12. */
+    assert_true(fabs(r->p_success.mean - 0.3) < 1e-12);
+    assert_true(r->p_success.se < 1e-9);
+    assert_true(fabs(r->mean.mean - 4.5) < 1e-10);
+    assert_int_equal(r->pmf_len, N_VALUES);
+    sim_result_free(r);
+}
+
+/* The plain fraction is binomial: within 4 standard errors, sqrt(0.3 * 0.7 / n), of 0.3
+ * (false alarm 6e-5). */
+static void test_plain_estimator_within_error(void **state)
+{
+    (void)state;
+    sim_result *r = run(100000, 2, 0.0);
+    double se = sqrt(0.3 * 0.7 / 100000.0);
+    assert_true(fabs(r->p_success_plain.mean - 0.3) < 4.0 * se);
+    assert_true(fabs(r->p_success_plain.se - se) < 0.01 * se);
+    /* Count mean 4.5, variance 8.25: 4 standard errors sqrt(8.25 / n). */
+    assert_true(fabs(r->mean_plain.mean - 4.5) < 4.0 * sqrt(8.25 / 100000.0));
+    assert_int_equal(r->at_deadline.total, 100000);
+    assert_int_equal(r->at_checkpoint[1].total, 100000);
+    /* Per unit: mean of floor(10u) is 4.5; P(none) is 0.1, binomial error. */
+    assert_true(fabs(r->unit_mean[0].mean - 4.5) < 4.0 * sqrt(8.25 / 100000.0));
+    assert_true(fabs(r->unit_p_none[0].mean - 0.1) < 4.0 * sqrt(0.09 / 100000.0));
+    sim_result_free(r);
+}
+
+static void assert_same_hist(const hist *a, const hist *b)
+{
+    assert_int_equal(a->total, b->total);
+    size_t n = hist_extent(a);
+    assert_int_equal(n, hist_extent(b));
+    assert_memory_equal(a->bin, b->bin, n * sizeof *a->bin);
+}
+
+/* Same seed and trials: identical histograms and bit-identical estimates on 1, 2 or 3 threads. */
+static void test_thread_count_does_not_matter(void **state)
+{
+    (void)state;
+    uint64_t trials = 5 * SIM_ROUND_BLOCKS * SIM_BLOCK_TRIALS / 3 + 17;  /* partial round and block */
+    sim_result *a = run(trials, 1, 0.0), *b = run(trials, 2, 0.0), *c = run(trials, 3, 0.0);
+    sim_result *rs[2] = {b, c};
+    for (int i = 0; i < 2; i++) {
+        assert_same_hist(&a->at_deadline, &rs[i]->at_deadline);
+        assert_same_hist(&a->completion, &rs[i]->completion);
+        assert_same_hist(&a->at_checkpoint[0], &rs[i]->at_checkpoint[0]);
+        assert_memory_equal(&a->p_success, &rs[i]->p_success, sizeof a->p_success);
+        assert_memory_equal(&a->unit_mean[0], &rs[i]->unit_mean[0], sizeof a->unit_mean[0]);
+        assert_memory_equal(a->pmf, rs[i]->pmf, a->pmf_len * sizeof *a->pmf);
+    }
+    sim_result_free(a);
+    sim_result_free(b);
+    sim_result_free(c);
+}
+
+/* The completion histogram: slot 0 "before the start" for n = 0 (day -1), slot d+1 for day d,
+ * and slot n_days+1 beyond the horizon (days 50 .. 89 for n = 6..9 with n_days = 50). */
+static void test_completion_slots(void **state)
+{
+    (void)state;
+    sim_result *r = run(50000, 2, 0.0);
+    uint64_t before = r->completion.bin[0];
+    uint64_t after = hist_count_at_least(&r->completion, 51);
+    /* Each is binomial: 0.1 and 0.4 of the trials, within 4 standard errors. */
+    assert_true(fabs((double)before / 50000.0 - 0.1) < 4.0 * sqrt(0.09 / 50000.0));
+    assert_true(fabs((double)after / 50000.0 - 0.4) < 4.0 * sqrt(0.24 / 50000.0));
+    assert_int_equal(hist_extent(&r->completion), 52);
+    sim_result_free(r);
+}
+
+/* --target-se: the run stops at the end of the first round whose standard error is small
+ * enough; with a plain-estimator-free exact model the SE is 0 after the first round, so exactly
+ * one round runs, whatever the thread count. */
+static void test_target_se_stops_after_round(void **state)
+{
+    (void)state;
+    sim_result *a = run(1000000000ULL, 1, 1e-3), *b = run(1000000000ULL, 2, 1e-3);
+    assert_int_equal(a->trials, (uint64_t)SIM_ROUND_BLOCKS * SIM_BLOCK_TRIALS);
+    assert_int_equal(b->trials, a->trials);
+    sim_result_free(a);
+    sim_result_free(b);
+}
+
+/* A stop flag already set: nothing runs and the result says it was interrupted. */
+static void test_stop_flag(void **state)
+{
+    (void)state;
+    volatile sig_atomic_t stop = 1;
+    sim_model m = uniform_model();
+    sim_config c = {.trials = 1000000, .seed = 1, .threads = 2, .stop = &stop};
+    sim_result *r = sim_run(&m, &c, NULL, 0);
+    assert_non_null(r);
+    assert_true(r->interrupted);
+    assert_int_equal(r->trials, 0);
+    sim_result_free(r);
+}
+
+static void test_bad_configuration(void **state)
+{
+    (void)state;
+    sim_model m = uniform_model();
+    sim_config c = {.trials = 0, .seed = 1, .threads = 1};
+    char err[128] = "";
+    assert_null(sim_run(&m, &c, err, sizeof err));
+    assert_true(strlen(err) > 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_conditional_estimator_is_exact),
+        cmocka_unit_test(test_plain_estimator_within_error),
+        cmocka_unit_test(test_thread_count_does_not_matter),
+        cmocka_unit_test(test_completion_slots),
+        cmocka_unit_test(test_target_se_stops_after_round),
+        cmocka_unit_test(test_stop_flag),
+        cmocka_unit_test(test_bad_configuration),
+    };
+    return cmocka_run_group_tests_name("sim", tests, NULL, NULL);
+}
