@@ -52,11 +52,41 @@ typedef struct scenario {
 #define SCENARIO_MAX_SHAPE 1e6
 #define SCENARIO_MAX_BETA 1e6
 #define SCENARIO_MAX_SITES 100000
+#define SCENARIO_MAX_WINDOW_DAYS 36525L  /* as_of to deadline: 100 years */
 
 /* Reads dir/trial.csv and dir/sites.csv. Returns a scenario the caller frees with
  * scenario_free, or NULL with one message "FILE:LINE: what is wrong; what was expected" in err
- * (errlen bytes; err may be NULL). Never guesses: unknown, missing or duplicate keys and
- * columns, bad numbers, dates or probabilities are all errors. */
+ * (errlen bytes; err may be NULL; a short buffer gets a cut message). Never guesses: unknown,
+ * missing or duplicate keys and columns, bad numbers, dates or probabilities are all errors.
+ *
+ * FILE is the path as given (dir + "/trial.csv"). LINE is the line on which the faulty row
+ * starts; a fault in a header (unknown, duplicate or missing column) is on the header's line;
+ * LINE is 0 when the fault is the whole file: missing, unreadable, empty or over 64 MiB, a
+ * required key (as_of, deadline, target) absent, no sites. trial.csv is read and checked
+ * completely before sites.csv is opened, so its faults are reported first.
+ *
+ * Reading rules (DESIGN.md section 3 gives the keys, columns and defaults):
+ * - Spaces and tabs around every field are trimmed, inside quotes too: `" A "` is "A".
+ * - Keys and column names are lower case as documented; `Target` is an unknown key.
+ * - Every data row has as many fields as its header; the trial's note column is ignored.
+ * - Numbers are plain decimals ([+-]digits[.digits][e[+-]digits]); "nan", "inf", hex
+ *   floats, "1,5", "12abc" and values that overflow are refused.
+ * - Counts (target, enrolled, screening, screen_days, review_months) are whole numbers
+ *   written as such: "12.0" and "1e1" are refused as "not a whole number".
+ * - Bounds: 1 <= target <= SCENARIO_MAX_COUNT; 0 <= enrolled, screening <= SCENARIO_MAX_COUNT
+ *   (enrolled >= target is allowed: the target is already met); 0 <= screen_days <=
+ *   SCENARIO_MAX_SCREEN_DAYS; 1 <= review_months <= SCENARIO_MAX_REVIEW_MONTHS;
+ *   0 <= horizon_years <= SCENARIO_MAX_HORIZON; 0 <= rate <= SCENARIO_MAX_RATE (0 is a site
+ *   that refers no one); rate_shape empty (fixed) or 0 < shape <= SCENARIO_MAX_SHAPE;
+ *   probabilities in [0, 1] or beta(a;b) with 0 < a, b <= SCENARIO_MAX_BETA (spaces allowed
+ *   inside: `beta( 2 ; 3 )`); at most SCENARIO_MAX_SITES sites, at least one.
+ * - Dates are YYYY-MM-DD (date_parse: years 1600 to 9999); deadline >= as_of (equal gives a
+ *   one-day window); selfpay_from and active_from may be any date.
+ * - name and site names are non-empty, on one line, without control characters; site names
+ *   are unique after trimming. name defaults to dir's last component (for "." the current
+ *   folder's name; "scenario" if the path names none).
+ * Accepted: a UTF-8 byte-order mark, CRLF or LF, blank lines anywhere, quoted fields holding
+ * commas, quotes or line breaks (notes), columns of sites.csv in any order. */
 scenario *scenario_load(const char *dir, char *err, size_t errlen);
 
 /* The same from two CSV texts held in memory (used for the built-in default and by tests);
@@ -67,13 +97,18 @@ scenario *scenario_parse(const char *source, const char *trial_name, const char 
                          size_t sites_len, char *err, size_t errlen);
 
 /* The built-in default scenario (the protocol's own plan, compiled in from
- * scenarios/protocol-plan at build time). */
+ * scenarios/protocol-plan at build time by engine/embed.sh). Its source is
+ * "built-in default (scenarios/protocol-plan)"; its name comes from the file ("protocol-plan"
+ * if it has no name key); messages name "built-in scenarios/protocol-plan/trial.csv". */
 scenario *scenario_default(char *err, size_t errlen);
 
 /* Frees s; NULL is fine. */
 void scenario_free(scenario *s);
 
-/* Prints the scenario's assumptions, one per line, as a report header. */
+/* Prints the scenario's assumptions, one per line, as a report header: name, source, window,
+ * counts, probabilities (a beta with its mean and 90 % interval), reviews, then one line per
+ * site (rate per year, fixed or gamma with its 90 % interval, first day). Changes nothing;
+ * GSL's error handler is switched off while it runs and restored after. */
 void scenario_describe(const scenario *s, FILE *out);
 
 /* Days of recruitment from as_of to the end of the deadline day: deadline - as_of + 1. */
