@@ -148,7 +148,7 @@ static void print_distribution(FILE *out, const sim_result *r)
         /* Rows that round to 0.0000 are left to enrolled_at_deadline.csv. */
         if (pmf_at(r, n) < 5e-5 && n != r->target)
             continue;
-        fprintf(out, "  %5zu  %9.4f  %9.4f  %9.2g%s\n", n, p, pmf_at_least(r, n), pmf_se_at(r, n),
+        fprintf(out, "  %5zu  %9.4f  %9.4f  %9.2g%s\n", n, pmf_at(r, n), pmf_at_least(r, n), pmf_se_at(r, n),
                 n == r->target ? "   <- target" : "");
     }
 }
@@ -308,12 +308,25 @@ int report_check_dir(const char *dir, char *err, size_t errlen)
 
 /* ---- the CSV files ---- */
 
+/* A CSV field: quoted, with embedded quotes doubled (names come from the scenario files). */
+static void write_csv_field(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
 static void write_summary(FILE *f, const report_info *info, const sim_result *r)
 {
     char d[11], label[32];
     const sim_estimate *p = &r->p_success;
-    fprintf(f, "key,value\n");
-    fprintf(f, "scenario,\"%s\"\n", info->scenario_name);
+    fprintf(f, "key,value\nscenario,");
+    write_csv_field(f, info->scenario_name);
+    fputc('\n', f);
     fprintf(f, "trials,%llu\nseed,%llu\n", (unsigned long long)r->trials,
             (unsigned long long)info->seed);
     fprintf(f, "target,%zu\n", r->target);
@@ -394,18 +407,6 @@ static void write_checkpoints(FILE *f, const report_info *info, const sim_result
     }
 }
 
-/* A CSV field: quoted, with embedded quotes doubled (names come from the scenario files). */
-static void write_csv_field(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 static void write_units(FILE *f, const report_info *info, const sim_result *r)
 {
     fprintf(f, "%s,mean_registered,probability_none,mean_registered_se,probability_none_se\n",
@@ -462,7 +463,9 @@ int report_write_exact(const char *dir, const char *scenario_name, const double 
     double p = 0.0;
     for (size_t n = len; n-- > target;)
         p += pmf[n];
-    fprintf(f, "key,value\nscenario,\"%s\"\nmethod,exact\ntarget,%zu\n", scenario_name, target);
+    fprintf(f, "key,value\nscenario,");
+    write_csv_field(f, scenario_name);
+    fprintf(f, "\nmethod,exact\ntarget,%zu\n", target);
     fprintf(f, "p_success,%.10f\np_success_se,0\nmean_enrolled,%.10f\n", p, mean);
     if (out_close(&s, f, err, errlen) != 0 || !(f = out_open(&s, "enrolled_at_deadline.csv", err, errlen))) {
         out_release(&s, 1);

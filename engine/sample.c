@@ -1,9 +1,131 @@
-/* Samplers for small means: see sample.h. */
+/* Samplers for the hot loop: see sample.h. */
 #include "sample.h"
 
 #include <math.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <gsl/gsl_randist.h>
 #include "rng.h"
+
+/* ---- the ziggurat tables (Marsaglia and Tsang 2000, section 3, 128 layers) ---- */
+
+#define ZIG_LAYERS 128
+#define ZIG_R 3.442619855899           /* start of the tail */
+#define ZIG_V 9.91256303526217e-3      /* area of each layer */
+#define ZIG_M 2147483648.0             /* 2^31: values are signed 32-bit words */
+
+static uint32_t zig_k[ZIG_LAYERS];
+static double zig_w[ZIG_LAYERS], zig_f[ZIG_LAYERS];
+static pthread_once_t zig_once = PTHREAD_ONCE_INIT;
+
+static void zig_init(void)
+{
+    double dn = ZIG_R, tn = dn, q = ZIG_V / exp(-0.5 * dn * dn);
+    zig_k[0] = (uint32_t)((dn / q) * ZIG_M);
+    zig_k[1] = 0;
+    zig_w[0] = q / ZIG_M;
+    zig_w[ZIG_LAYERS - 1] = dn / ZIG_M;
+    zig_f[0] = 1.0;
+    zig_f[ZIG_LAYERS - 1] = exp(-0.5 * dn * dn);
+    for (int i = ZIG_LAYERS - 2; i >= 1; i--) {
+        dn = sqrt(-2.0 * log(ZIG_V / dn + exp(-0.5 * dn * dn)));
+        zig_k[i + 1] = (uint32_t)((dn / tn) * ZIG_M);
+        tn = dn;
+        zig_f[i] = exp(-0.5 * dn * dn);
+        zig_w[i] = dn / ZIG_M;
+    }
+}
+
+/* |hz| as unsigned: INT32_MIN's magnitude fits, and then fails the layer test like any large
+ * value. */
+static uint32_t magnitude(int32_t hz)
+{
+    return hz < 0 ? 0u - (uint32_t)hz : (uint32_t)hz;
+}
+
+static rng_state *state_of(gsl_rng *r)
+{
+    return (rng_state *)r->state;
+}
+
+/* The slow path: the wedges of layer iz, or the tail beyond ZIG_R for layer 0. */
+static double normal_slow(rng_state *s, int32_t hz, uint32_t iz)
+{
+    for (;;) {
+        double x = (double)hz * zig_w[iz];
+        if (iz == 0) {
+            double y;
+            do {
+                x = -log1p(-rng_state_uniform(s)) / ZIG_R;
+                y = -log1p(-rng_state_uniform(s));
+            } while (y + y < x * x);
+            return hz > 0 ? ZIG_R + x : -ZIG_R - x;
+        }
+        if (zig_f[iz] + rng_state_uniform(s) * (zig_f[iz - 1] - zig_f[iz]) < exp(-0.5 * x * x))
+            return x;
+        hz = (int32_t)rng_next32(s);
+        iz = rng_next32(s) & (ZIG_LAYERS - 1);
+        if (magnitude(hz) < zig_k[iz])
+            return (double)hz * zig_w[iz];
+    }
+}
+
+double sample_normal(gsl_rng *r)
+{
+    pthread_once(&zig_once, zig_init);
+    rng_state *s = state_of(r);
+    int32_t hz = (int32_t)rng_next32(s);
+    uint32_t iz = rng_next32(s) & (ZIG_LAYERS - 1);
+    if (magnitude(hz) < zig_k[iz])
+        return (double)hz * zig_w[iz];
+    return normal_slow(s, hz, iz);
+}
+
+/* ---- gamma and beta ---- */
+
+sample_gamma sample_gamma_init(double shape, double scale)
+{
+    sample_gamma g = {.shape = shape, .scale = scale, .inv_shape = 1.0 / shape};
+    double a = shape < 1.0 ? shape + 1.0 : shape;
+    g.d = a - 1.0 / 3.0;
+    g.c = 1.0 / sqrt(9.0 * g.d);
+    return g;
+}
+
+sample_beta sample_beta_init(double a, double b)
+{
+    sample_beta s = {sample_gamma_init(a, 1.0), sample_gamma_init(b, 1.0)};
+    return s;
+}
+
+double sample_gamma_draw(gsl_rng *r, const sample_gamma *g)
+{
+    rng_state *s = state_of(r);
+    double x, v;
+    for (;;) {
+        do {
+            x = sample_normal(r);
+            v = 1.0 + g->c * x;
+        } while (v <= 0.0);
+        v = v * v * v;
+        double u = rng_state_uniform(s), x2 = x * x;
+        if (u < 1.0 - 0.0331 * x2 * x2 || log(u) < 0.5 * x2 + g->d * (1.0 - v + log(v)))
+            break;
+    }
+    double y = g->d * v;
+    if (g->shape < 1.0)
+        y *= pow(rng_state_uniform(s), g->inv_shape);
+    return y * g->scale;
+}
+
+double sample_beta_draw(gsl_rng *r, const sample_beta *b)
+{
+    double x = sample_gamma_draw(r, &b->x);
+    double y = sample_gamma_draw(r, &b->y);
+    return x / (x + y);
+}
+
+/* ---- Poisson and order statistics ---- */
 
 unsigned long sample_poisson(gsl_rng *r, double mu)
 {
@@ -11,10 +133,9 @@ unsigned long sample_poisson(gsl_rng *r, double mu)
         return 0;
     if (mu >= SAMPLE_POISSON_SMALL)
         return gsl_ran_poisson(r, mu);
-    /* Sequential search: the smallest k with F(k) > u. The loop ends once the remaining terms
-     * cannot change the sum (term underflows relative to 1), which guards against u rounding
-     * to a value F never exceeds. */
-    double u = gsl_rng_uniform(r);
+    /* Sequential search: the smallest k with F(k) > u. The loop also ends once the terms can no
+     * longer change the sum, so a u that rounds above every F(k) cannot loop for ever. */
+    double u = rng_state_uniform(state_of(r));
     double term = exp(-mu), cdf = term;
     unsigned long k = 0;
     while (u >= cdf) {
@@ -31,7 +152,7 @@ unsigned long sample_poisson(gsl_rng *r, double mu)
 double sample_uniform_order_stat(gsl_rng *r, unsigned long j, unsigned long n)
 {
     if (n == 1)
-        return gsl_rng_uniform(r);
+        return rng_state_uniform(state_of(r));
     return gsl_ran_beta(r, (double)j, (double)(n - j + 1));
 }
 

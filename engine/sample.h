@@ -1,14 +1,50 @@
-/* Samplers tuned for the small means of accrual forecasting, drawing from a gsl_rng. Where GSL's
- * own sampler is already best they defer to it. */
+/* Samplers for the simulator's hot loop, drawing from a Philox stream (engine/rng.h) without
+ * going through the gsl_rng vtable, with their per-distribution constants computed once, outside
+ * the loop. Samplers used once per trial or less come from GSL. */
 #ifndef ACCRUE_SAMPLE_H
 #define ACCRUE_SAMPLE_H
 
 #include <gsl/gsl_rng.h>
 
+/* Gamma(shape, scale) with the constants of Marsaglia and Tsang's method precomputed. */
+typedef struct sample_gamma {
+    double shape, scale;
+    double d, c;      /* d = a - 1/3, c = 1 / sqrt(9 d), for a = max(shape, shape + 1) */
+    double inv_shape; /* 1 / shape, for the boost of shapes below 1 */
+} sample_gamma;
+
+/* Beta(a, b) as X / (X + Y) with X ~ Gamma(a, 1), Y ~ Gamma(b, 1). */
+typedef struct sample_beta {
+    sample_gamma x, y;
+} sample_beta;
+
+/* Precomputes the constants for Gamma(shape > 0, scale > 0). */
+sample_gamma sample_gamma_init(double shape, double scale);
+
+/* Precomputes the constants for Beta(a > 0, b > 0). */
+sample_beta sample_beta_init(double a, double b);
+
+/* The samplers below need r of type rng_philox4x32 (engine/rng.h). */
+
+/* A standard normal variate: the ziggurat method of Marsaglia and Tsang, "The ziggurat method
+ * for generating random variables", J. Stat. Softw. 5(8), 2000, with 128 layers. The layer and
+ * the value come from two separate 32-bit words, so that the layer index is not correlated with
+ * the low bits of the value (the flaw Doornik, 2005, found in the original). */
+double sample_normal(gsl_rng *r);
+
+/* A Gamma variate: Marsaglia and Tsang, "A simple method for generating gamma variables", ACM
+ * TOMS 26(3), 2000: with d = a - 1/3 and c = 1/sqrt(9d), draw x normal and v = (1 + c x)^3 > 0,
+ * accept d v when u < 1 - 0.0331 x^4 or log u < x^2/2 + d (1 - v + log v). Shapes below 1 use
+ * Gamma(a) = Gamma(a + 1) U^(1/a) (the same paper, section 6). */
+double sample_gamma_draw(gsl_rng *r, const sample_gamma *g);
+
+/* A Beta variate from two gamma variates (Devroye 1986, "Non-Uniform Random Variate
+ * Generation", IX.4.1). */
+double sample_beta_draw(gsl_rng *r, const sample_beta *b);
+
 /* A Poisson(mu) variate, mu >= 0 (0 when mu <= 0). Below SAMPLE_POISSON_SMALL it inverts the
- * distribution function by sequential search (Devroye 1986, "Non-Uniform Random Variate
- * Generation", section X.3.3): one uniform and about mu + 1 multiplications; above, it uses
- * gsl_ran_poisson. */
+ * distribution function by sequential search (Devroye 1986, X.3.3): one uniform and about mu + 1
+ * multiplications; above, it uses gsl_ran_poisson. */
 #define SAMPLE_POISSON_SMALL 16.0
 unsigned long sample_poisson(gsl_rng *r, double mu);
 

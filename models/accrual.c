@@ -48,6 +48,8 @@ struct accrual_plan {
     unsigned char *pt_selfpay;/* referrals registered from pt[i] on are under self-pay */
     size_t w_point;           /* index of W in pt[] */
     size_t *order;            /* sites sorted by activation: order[j] = site index */
+    sample_gamma *rate_law;   /* per site in activation order: its rate's gamma (if uncertain) */
+    sample_beta pass_law, consent_law;
     double *A_w, *B_w;        /* per site: days of referral counted by W before / after self-pay */
     double *inv;              /* inv[k] = 1 / k, for the Poisson pmf recurrence */
     size_t cond_cap;
@@ -170,11 +172,19 @@ static int build_sites(accrual_plan *p)
     p->pt_selfpay = malloc(p->n_pt);
     if (!p->order || !p->A_w || !p->B_w || !p->pt_active || !p->pt_selfpay)
         return -1;
+    p->rate_law = malloc((n + 1) * sizeof *p->rate_law);
+    if (!p->rate_law)
+        return -1;
     for (size_t i = 0; i < n; i++)
         p->order[i] = i;
     sort_plan = p;
     qsort(p->order, n, sizeof *p->order, cmp_activation);
     sort_plan = NULL;
+    for (size_t j = 0; j < n; j++) {
+        const site_spec *st = &s->site[p->order[j]];
+        if (st->shape > 0.0)
+            p->rate_law[j] = sample_gamma_init(st->shape, st->rate / st->shape);
+    }
     /* Referral times t counted by the end of the window satisfy t + sd < W. */
     double f = (double)selfpay_day(p), t_end = (double)(p->W - p->sd);
     for (size_t i = 0; i < n; i++) {
@@ -238,6 +248,10 @@ accrual_plan *accrual_plan_new(const scenario *s, char *err, size_t errlen)
         set_err(err, errlen, "out of memory preparing the model");
         return NULL;
     }
+    if (s->screen_pass.is_beta)
+        p->pass_law = sample_beta_init(s->screen_pass.a, s->screen_pass.b);
+    if (s->selfpay_consent.is_beta)
+        p->consent_law = sample_beta_init(s->selfpay_consent.a, s->selfpay_consent.b);
     p->cond_cap = conditional_cap(p);
     p->inv = malloc((p->cond_cap + 1) * sizeof *p->inv);
     if (!p->inv) {
@@ -262,6 +276,7 @@ void accrual_plan_free(accrual_plan *p)
     free(p->pt_active);
     free(p->pt_selfpay);
     free(p->order);
+    free(p->rate_law);
     free(p->A_w);
     free(p->B_w);
     free(p->inv);
@@ -289,9 +304,9 @@ sim_model accrual_sim_model(const accrual_plan *p)
 
 /* ---- one trial ---- */
 
-static double draw_prob(gsl_rng *r, const prob_spec *ps)
+static double draw_prob(gsl_rng *r, const prob_spec *ps, const sample_beta *law)
 {
-    return ps->is_beta ? gsl_ran_beta(r, ps->a, ps->b) : ps->value;
+    return ps->is_beta ? sample_beta_draw(r, law) : ps->value;
 }
 
 /* Draws the rates in activation order (gamma with mean `rate` and shape k has scale rate/k) and
@@ -302,7 +317,7 @@ static void draw_rates(const accrual_plan *p, gsl_rng *r, work_layout *w)
     w->cum[0] = 0.0;
     for (size_t j = 0; j < p->s->n_sites; j++) {
         const site_spec *st = &site[p->order[j]];
-        double lambda = st->shape > 0.0 ? gsl_ran_gamma(r, st->shape, st->rate / st->shape) : st->rate;
+        double lambda = st->shape > 0.0 ? sample_gamma_draw(r, &p->rate_law[j]) : st->rate;
         w->lambda[j] = lambda;
         w->cum[j + 1] = w->cum[j] + lambda;
     }
@@ -435,8 +450,8 @@ void accrual_trial(const void *plan, gsl_rng *r, void *work, sim_outcome *out)
     const accrual_plan *p = plan;
     const scenario *s = p->s;
     work_layout w = work_of(p, work);
-    double pass = draw_prob(r, &s->screen_pass);
-    double consent = draw_prob(r, &s->selfpay_consent);
+    double pass = draw_prob(r, &s->screen_pass, &p->pass_law);
+    double consent = draw_prob(r, &s->selfpay_consent, &p->consent_law);
     draw_rates(p, r, &w);
     cumulative_intensity(p, pass, consent, &w);
     double final_slope = pass / DAYS_PER_YEAR * consent * w.cum[s->n_sites];
