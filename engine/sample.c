@@ -36,6 +36,13 @@ static void zig_init(void)
     }
 }
 
+/* A uniform in (0, 1) from one 32-bit word: (w + 1/2) / 2^32. Its distribution function is
+ * within 2^-33 of the exact one; used where a draw only decides acceptance, never a value. */
+static inline double uniform32(rng_state *s)
+{
+    return ((double)rng_next32(s) + 0.5) * (1.0 / 4294967296.0);
+}
+
 /* |hz| as unsigned: INT32_MIN's magnitude fits, and then fails the layer test like any large
  * value. */
 static uint32_t magnitude(int32_t hz)
@@ -46,6 +53,16 @@ static uint32_t magnitude(int32_t hz)
 static rng_state *state_of(gsl_rng *r)
 {
     return (rng_state *)r->state;
+}
+
+/* One 32-bit word makes a normal: its low 7 bits pick the layer and the other 25 (sign
+ * included) the position in it, with the layer bits masked out of the value so the two are
+ * independent. A resolution of 2^-24 of a layer's width is far below anything a forecast can
+ * resolve. */
+static inline void split_word(uint32_t w, int32_t *hz, uint32_t *iz)
+{
+    *iz = w & (ZIG_LAYERS - 1);
+    *hz = (int32_t)(w & ~(uint32_t)(ZIG_LAYERS - 1));
 }
 
 /* The slow path: the wedges of layer iz, or the tail beyond ZIG_R for layer 0. */
@@ -61,21 +78,25 @@ static double normal_slow(rng_state *s, int32_t hz, uint32_t iz)
             } while (y + y < x * x);
             return hz > 0 ? ZIG_R + x : -ZIG_R - x;
         }
-        if (zig_f[iz] + rng_state_uniform(s) * (zig_f[iz - 1] - zig_f[iz]) < exp(-0.5 * x * x))
+        if (zig_f[iz] + uniform32(s) * (zig_f[iz - 1] - zig_f[iz]) < exp(-0.5 * x * x))
             return x;
-        hz = (int32_t)rng_next32(s);
-        iz = rng_next32(s) & (ZIG_LAYERS - 1);
+        split_word(rng_next32(s), &hz, &iz);
         if (magnitude(hz) < zig_k[iz])
             return (double)hz * zig_w[iz];
     }
 }
 
-double sample_normal(gsl_rng *r)
+void sample_init(void)
 {
     pthread_once(&zig_once, zig_init);
+}
+
+double sample_normal(gsl_rng *r)
+{
     rng_state *s = state_of(r);
-    int32_t hz = (int32_t)rng_next32(s);
-    uint32_t iz = rng_next32(s) & (ZIG_LAYERS - 1);
+    int32_t hz;
+    uint32_t iz;
+    split_word(rng_next32(s), &hz, &iz);
     if (magnitude(hz) < zig_k[iz])
         return (double)hz * zig_w[iz];
     return normal_slow(s, hz, iz);
@@ -85,6 +106,7 @@ double sample_normal(gsl_rng *r)
 
 sample_gamma sample_gamma_init(double shape, double scale)
 {
+    sample_init();
     sample_gamma g = {.shape = shape, .scale = scale, .inv_shape = 1.0 / shape};
     double a = shape < 1.0 ? shape + 1.0 : shape;
     g.d = a - 1.0 / 3.0;
@@ -108,7 +130,7 @@ double sample_gamma_draw(gsl_rng *r, const sample_gamma *g)
             v = 1.0 + g->c * x;
         } while (v <= 0.0);
         v = v * v * v;
-        double u = rng_state_uniform(s), x2 = x * x;
+        double u = uniform32(s), x2 = x * x;
         if (u < 1.0 - 0.0331 * x2 * x2 || log(u) < 0.5 * x2 + g->d * (1.0 - v + log(v)))
             break;
     }
@@ -149,14 +171,40 @@ unsigned long sample_poisson(gsl_rng *r, double mu)
     return k;
 }
 
+unsigned long sample_binomial(gsl_rng *r, double p, unsigned long n)
+{
+    if (n == 0 || !(p > 0.0))
+        return 0;
+    if (p >= 1.0)
+        return n;
+    if (n > SAMPLE_BINOMIAL_SMALL)
+        return gsl_ran_binomial(r, p, (unsigned int)n);
+    /* Inversion by sequential search from P(0) = (1-p)^n with the ratio
+     * P(k+1) / P(k) = (n - k) / (k + 1) * p / (1 - p) (Devroye 1986, X.4.3). */
+    double u = rng_state_uniform(state_of(r)), odds = p / (1.0 - p);
+    double term = 1.0;
+    for (unsigned long i = 0; i < n; i++)
+        term *= 1.0 - p;   /* (1-p)^n by n products: cheaper than pow for n this small */
+    double cdf = term;
+    unsigned long k = 0;
+    while (u >= cdf && k < n) {
+        term *= (double)(n - k) / (double)(k + 1) * odds;
+        cdf += term;
+        k++;
+    }
+    return k;
+}
+
 double sample_uniform_order_stat(gsl_rng *r, unsigned long j, unsigned long n)
 {
     if (n == 1)
         return rng_state_uniform(state_of(r));
-    return gsl_ran_beta(r, (double)j, (double)(n - j + 1));
+    sample_beta b = sample_beta_init((double)j, (double)(n - j + 1));
+    return sample_beta_draw(r, &b);
 }
 
 double sample_gamma1(gsl_rng *r, double k)
 {
-    return gsl_ran_gamma(r, k, 1.0);
+    sample_gamma g = sample_gamma_init(k, 1.0);
+    return sample_gamma_draw(r, &g);
 }

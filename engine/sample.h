@@ -24,12 +24,18 @@ sample_gamma sample_gamma_init(double shape, double scale);
 /* Precomputes the constants for Beta(a > 0, b > 0). */
 sample_beta sample_beta_init(double a, double b);
 
+/* Computes the ziggurat tables; thread-safe and idempotent. sample_gamma_init and
+ * sample_beta_init call it, so a sampler set up through them is ready. sample_normal itself
+ * does not check, to keep the check out of the hot loop: call this before drawing normals
+ * directly. */
+void sample_init(void);
+
 /* The samplers below need r of type rng_philox4x32 (engine/rng.h). */
 
 /* A standard normal variate: the ziggurat method of Marsaglia and Tsang, "The ziggurat method
  * for generating random variables", J. Stat. Softw. 5(8), 2000, with 128 layers. The layer and
- * the value come from two separate 32-bit words, so that the layer index is not correlated with
- * the low bits of the value (the flaw Doornik, 2005, found in the original). */
+ * the value come from disjoint bits of one 32-bit word, so that the layer index is not
+ * correlated with the low bits of the value (the flaw Doornik, 2005, found in the original). */
 double sample_normal(gsl_rng *r);
 
 /* A Gamma variate: Marsaglia and Tsang, "A simple method for generating gamma variables", ACM
@@ -47,6 +53,11 @@ double sample_beta_draw(gsl_rng *r, const sample_beta *b);
  * multiplications; above, it uses gsl_ran_poisson. */
 #define SAMPLE_POISSON_SMALL 16.0
 unsigned long sample_poisson(gsl_rng *r, double mu);
+
+/* A Binomial(n, p) variate. Up to SAMPLE_BINOMIAL_SMALL trials by inversion (one uniform),
+ * above by gsl_ran_binomial. */
+#define SAMPLE_BINOMIAL_SMALL 32
+unsigned long sample_binomial(gsl_rng *r, double p, unsigned long n);
 
 /* The j-th smallest of n independent uniforms on [0, 1), 1 <= j <= n: Beta(j, n - j + 1)
  * (David and Nagaraja 2003, "Order Statistics", section 2.2). */

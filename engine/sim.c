@@ -16,11 +16,13 @@ typedef struct moments {
     double sum, sumsq;
 } moments;
 
-/* Floating-point sums of one block, filled by one thread in trial order. */
+/* Floating-point sums of one block, filled by one thread in trial order. The per-count sums are
+ * kept as separate arrays of sums and of squares (not as moments) so that adding a trial's
+ * conditional pmf is a loop the compiler vectorises. */
 typedef struct block_acc {
     uint64_t n;
     moments p_success, mean;
-    moments *pmf;              /* [cond_cap] */
+    double *pmf_sum, *pmf_sumsq;  /* [cond_cap] */
     size_t pmf_lo, pmf_hi;     /* the touched range of pmf, to keep clearing and reduction cheap */
     moments *unit_mean, *unit_p_none;
 } block_acc;
@@ -83,24 +85,28 @@ static void moments_merge(moments *dst, const moments *src)
 static int block_init(block_acc *b, const sim_model *m)
 {
     memset(b, 0, sizeof *b);
-    b->pmf = calloc(m->cond_cap ? m->cond_cap : 1, sizeof *b->pmf);
-    b->unit_mean = calloc(m->n_units ? m->n_units : 1, sizeof *b->unit_mean);
-    b->unit_p_none = calloc(m->n_units ? m->n_units : 1, sizeof *b->unit_p_none);
+    b->pmf_sum = calloc(m->cond_cap + 1, sizeof *b->pmf_sum);
+    b->pmf_sumsq = calloc(m->cond_cap + 1, sizeof *b->pmf_sumsq);
+    b->unit_mean = calloc(m->n_units + 1, sizeof *b->unit_mean);
+    b->unit_p_none = calloc(m->n_units + 1, sizeof *b->unit_p_none);
     b->pmf_lo = m->cond_cap;
-    return b->pmf && b->unit_mean && b->unit_p_none ? 0 : -1;
+    return b->pmf_sum && b->pmf_sumsq && b->unit_mean && b->unit_p_none ? 0 : -1;
 }
 
 static void block_free(block_acc *b)
 {
-    free(b->pmf);
+    free(b->pmf_sum);
+    free(b->pmf_sumsq);
     free(b->unit_mean);
     free(b->unit_p_none);
 }
 
 static void block_clear(block_acc *b, const sim_model *m)
 {
-    if (b->pmf_hi > b->pmf_lo)
-        memset(b->pmf + b->pmf_lo, 0, (b->pmf_hi - b->pmf_lo) * sizeof *b->pmf);
+    if (b->pmf_hi > b->pmf_lo) {
+        memset(b->pmf_sum + b->pmf_lo, 0, (b->pmf_hi - b->pmf_lo) * sizeof *b->pmf_sum);
+        memset(b->pmf_sumsq + b->pmf_lo, 0, (b->pmf_hi - b->pmf_lo) * sizeof *b->pmf_sumsq);
+    }
     b->pmf_lo = m->cond_cap;
     b->pmf_hi = 0;
     memset(b->unit_mean, 0, m->n_units * sizeof *b->unit_mean);
@@ -155,19 +161,29 @@ static int thread_init(thread_acc *t, const sim_model *m)
  * mean that follow from it. */
 static void record_conditional(const sim_model *m, const sim_outcome *o, block_acc *b)
 {
-    double p = 0.0, mean = 0.0;
     size_t first = o->cond_first, len = o->cond_len;
     if (first + len > m->cond_cap)
         len = first < m->cond_cap ? m->cond_cap - first : 0;
+    const double *v = o->cond_pmf;
+    double *sum = b->pmf_sum + first, *sumsq = b->pmf_sumsq + first;
+    double mean = 0.0, p = 0.0;
+#pragma omp simd reduction(+ : mean)
     for (size_t i = 0; i < len; i++) {
-        double v = o->cond_pmf[i];
-        size_t n = first + i;
-        moments_add(&b->pmf[n], v);
-        mean += (double)n * v;
-        if (n >= m->target)
-            p += v;
+        sum[i] += v[i];
+        sumsq[i] += v[i] * v[i];
+        mean += (double)i * v[i];
     }
+    /* Success is N >= target: the entries from index target - first on. */
+    size_t from = m->target > first ? m->target - first : 0;
+#pragma omp simd reduction(+ : p)
+    for (size_t i = from; i < len; i++)
+        p += v[i];
     if (len) {
+        double mass = 0.0;
+#pragma omp simd reduction(+ : mass)
+        for (size_t i = 0; i < len; i++)
+            mass += v[i];
+        mean += (double)first * mass;
         if (first < b->pmf_lo)
             b->pmf_lo = first;
         if (first + len > b->pmf_hi)
@@ -227,8 +243,10 @@ static void totals_add_block(totals *s, const block_acc *b, const sim_model *m)
     s->n += b->n;
     moments_merge(&s->p_success, &b->p_success);
     moments_merge(&s->mean, &b->mean);
-    for (size_t i = b->pmf_lo; i < b->pmf_hi; i++)
-        moments_merge(&s->pmf[i], &b->pmf[i]);
+    for (size_t i = b->pmf_lo; i < b->pmf_hi; i++) {
+        s->pmf[i].sum += b->pmf_sum[i];
+        s->pmf[i].sumsq += b->pmf_sumsq[i];
+    }
     for (size_t u = 0; u < m->n_units; u++) {
         moments_merge(&s->unit_mean[u], &b->unit_mean[u]);
         moments_merge(&s->unit_p_none[u], &b->unit_p_none[u]);

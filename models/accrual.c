@@ -29,9 +29,10 @@
 /* A gamma rate above this quantile is treated as beyond the conditional distribution's range:
  * the truncated mass is below n_sites * 1e-10. */
 #define RATE_QUANTILE_CAP (1.0 - 1e-10)
-/* Conditional pmf terms below this (after the mode) end the window: the neglected tail is of the
- * same order, far below any Monte Carlo standard error. */
-#define POISSON_TAIL_EPS 1e-17
+/* Conditional pmf terms below this (past the mean) end the window: the neglected tail is of the
+ * same order (the terms fall at least geometrically there), far below any Monte Carlo standard
+ * error a run can reach (5e-7 at the most trials allowed, 1e12). */
+#define POISSON_TAIL_EPS 1e-14
 
 struct accrual_plan {
     const scenario *s;
@@ -365,7 +366,7 @@ static unsigned long screening_in(const accrual_plan *p, gsl_rng *r, double lo, 
         m = *left;
     } else {
         double overlap = fmax(0.0, fmin(hi, (double)p->sd) - lo);
-        m = overlap >= *left_len ? *left : gsl_ran_binomial(r, overlap / *left_len, (unsigned)*left);
+        m = overlap >= *left_len ? *left : sample_binomial(r, overlap / *left_len, *left);
         *left_len -= overlap;
     }
     *left -= m;
@@ -457,7 +458,7 @@ void accrual_trial(const void *plan, gsl_rng *r, void *work, sim_outcome *out)
     double final_slope = pass / DAYS_PER_YEAR * consent * w.cum[s->n_sites];
 
     unsigned long screen_left =
-        s->screening ? gsl_ran_binomial(r, pass, (unsigned)s->screening) : 0;
+        sample_binomial(r, pass, (unsigned long)s->screening);
     double screen_len = (double)p->sd;
     unsigned long count = (unsigned long)s->enrolled, target = (unsigned long)s->target;
     unsigned long screened_by_w = 0;
