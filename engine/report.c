@@ -125,8 +125,10 @@ static void print_headline(FILE *out, const report_info *info, const sim_result 
     fprintf(out, "\nProbability of reaching %zu by %s: %.4f  (SE %.2g; 95 %% interval %.4f to %.4f)\n",
             r->target, dl, p->mean, p->se, clamp01(p->mean - Z95 * p->se),
             clamp01(p->mean + Z95 * p->se));
-    fprintf(out, "  conditional estimator; plain fraction of trials: %.4f (SE %.2g)\n",
-            r->p_success_plain.mean, r->p_success_plain.se);
+    fprintf(out, "  estimators: conditional with control variate %.4f (SE %.2g), conditional %.4f "
+            "(SE %.2g),\n  plain fraction of trials %.4f (SE %.2g)\n", p->mean, p->se,
+            r->p_success_cond.mean, r->p_success_cond.se, r->p_success_plain.mean,
+            r->p_success_plain.se);
     if (info->has_exact) {
         double z = p->se > 0.0 ? (p->mean - info->exact_p_success) / p->se : 0.0;
         fprintf(out, "  exact (no simulation): %.6f; simulation - exact = %+.2g (z = %+.2f)\n",
@@ -335,8 +337,11 @@ static void write_summary(FILE *f, const report_info *info, const sim_result *r)
     fprintf(f, "p_success,%.6g\np_success_se,%.3g\n", p->mean, p->se);
     fprintf(f, "p_success_ci_low,%.6g\np_success_ci_high,%.6g\n", clamp01(p->mean - Z95 * p->se),
             clamp01(p->mean + Z95 * p->se));
+    fprintf(f, "p_success_cond,%.6g\np_success_cond_se,%.3g\n", r->p_success_cond.mean,
+            r->p_success_cond.se);
     fprintf(f, "p_success_plain,%.6g\np_success_plain_se,%.3g\n", r->p_success_plain.mean,
             r->p_success_plain.se);
+    fprintf(f, "control_beta,%.6g\n", r->control_beta);
     if (info->has_exact) {
         fprintf(f, "p_success_exact,%.8f\n", info->exact_p_success);
         fprintf(f, "p_success_z,%.3f\n", p->se > 0 ? (p->mean - info->exact_p_success) / p->se : 0.0);

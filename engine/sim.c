@@ -22,6 +22,7 @@ typedef struct moments {
 typedef struct block_acc {
     uint64_t n;
     moments p_success, mean;
+    double cross;              /* sum of P(success | drawn) times the conditional mean count */
     double *pmf_sum, *pmf_sumsq;  /* [cond_cap] */
     size_t pmf_lo, pmf_hi;     /* the touched range of pmf, to keep clearing and reduction cheap */
     moments *unit_mean, *unit_p_none;
@@ -65,6 +66,29 @@ static sim_estimate estimate_of(moments m, uint64_t n)
         double var = (m.sumsq - m.sum * e.mean) / (dn - 1.0);
         e.se = var > 0.0 ? sqrt(var / dn) : 0.0;
     }
+    return e;
+}
+
+/* P(success) with the conditional mean count M as control variate of known mean mu: the
+ * residual variance is var(P) (1 - rho^2). Falls back to the plain conditional mean when M does
+ * not vary (then it carries no information) or there is no control. */
+static sim_estimate controlled_estimate(moments p, moments m, double cross, uint64_t n,
+                                        const sim_model *model, double *beta)
+{
+    sim_estimate e = estimate_of(p, n);
+    *beta = 0.0;
+    if (!model->has_control || n < 3)
+        return e;
+    double dn = (double)n, pbar = p.sum / dn, mbar = m.sum / dn;
+    double var_m = (m.sumsq - m.sum * mbar) / (dn - 1.0);
+    double var_p = (p.sumsq - p.sum * pbar) / (dn - 1.0);
+    double cov = (cross - p.sum * mbar) / (dn - 1.0);
+    if (!(var_m > 1e-12 * (1.0 + mbar * mbar)))
+        return e;
+    *beta = cov / var_m;
+    e.mean = pbar - *beta * (mbar - model->control_mean);
+    double resid = var_p - cov * cov / var_m;
+    e.se = resid > 0.0 ? sqrt(resid / dn) : 0.0;
     return e;
 }
 
@@ -113,6 +137,7 @@ static void block_clear(block_acc *b, const sim_model *m)
     memset(b->unit_p_none, 0, m->n_units * sizeof *b->unit_p_none);
     b->n = 0;
     b->p_success = b->mean = (moments){0.0, 0.0};
+    b->cross = 0.0;
 }
 
 /* ---- per-thread accumulators ---- */
@@ -191,6 +216,7 @@ static void record_conditional(const sim_model *m, const sim_outcome *o, block_a
     }
     moments_add(&b->p_success, p);
     moments_add(&b->mean, mean);
+    b->cross += p * mean;
 }
 
 static void record_trial(const sim_model *m, const sim_outcome *o, thread_acc *t, block_acc *b)
@@ -234,6 +260,7 @@ static void run_block(const sim_model *m, const sim_config *cfg, uint64_t block,
 typedef struct totals {
     uint64_t n;
     moments p_success, mean;
+    double cross;
     moments *pmf;
     moments *unit_mean, *unit_p_none;
 } totals;
@@ -243,6 +270,7 @@ static void totals_add_block(totals *s, const block_acc *b, const sim_model *m)
     s->n += b->n;
     moments_merge(&s->p_success, &b->p_success);
     moments_merge(&s->mean, &b->mean);
+    s->cross += b->cross;
     for (size_t i = b->pmf_lo; i < b->pmf_hi; i++) {
         s->pmf[i].sum += b->pmf_sum[i];
         s->pmf[i].sumsq += b->pmf_sumsq[i];
@@ -312,7 +340,8 @@ static void result_set_estimates(sim_result *r, const totals *s, uint64_t succes
     r->p_success_plain.se = sim_fraction_se(successes, s->n);
     r->mean_plain.mean = hist_mean(&r->at_deadline);
     r->mean_plain.se = s->n > 1 ? sqrt(hist_variance(&r->at_deadline) / (double)(s->n - 1)) : 0.0;
-    r->p_success = estimate_of(s->p_success, s->n);
+    r->p_success_cond = estimate_of(s->p_success, s->n);
+    r->p_success = controlled_estimate(s->p_success, s->mean, s->cross, s->n, m, &r->control_beta);
     r->mean = estimate_of(s->mean, s->n);
     r->pmf_len = 0;
     for (size_t i = 0; i < m->cond_cap; i++) {
@@ -420,7 +449,9 @@ sim_result *sim_run(const sim_model *m, const sim_config *cfg, char *err, size_t
             r->interrupted = 1;
             break;
         }
-        sim_estimate p = estimate_of(st.sum.p_success, st.sum.n);
+        double beta;
+        sim_estimate p = controlled_estimate(st.sum.p_success, st.sum.mean, st.sum.cross,
+                                             st.sum.n, m, &beta);
         if (cfg->progress)
             cfg->progress(cfg->progress_arg, st.sum.n, cfg->trials, p.mean, p.se);
         if (cfg->target_se > 0.0 && st.sum.n > 1 && p.se <= cfg->target_se)

@@ -43,6 +43,10 @@ typedef struct sim_model {
     long n_days;              /* completion days followed: 0 .. n_days-1 */
     size_t n_units;
     size_t cond_cap;          /* cond_first + cond_len never exceeds this */
+    /* When the model knows E[N] exactly (has_control), the conditional mean count of each trial
+     * serves as a control variate for P(success): see sim_result.p_success. */
+    int has_control;
+    double control_mean;
 } sim_model;
 
 typedef struct sim_config {
@@ -71,7 +75,13 @@ typedef struct sim_result {
     hist *at_checkpoint;      /* [n_checkpoints] */
     hist completion;          /* value 0: before day 0; d+1: day d; n_days+1: beyond the horizon */
     sim_estimate p_success_plain;   /* fraction of trials that reached the target */
-    sim_estimate p_success;         /* conditional estimator (lower variance) */
+    sim_estimate p_success_cond;    /* mean of the conditional P(success | drawn values) */
+    /* The best estimate: p_success_cond corrected by the control variate when the model has
+     * one (beta = cov(P, M) / var(M) over the trials' conditional P and mean count M:
+     * P - beta (mean(M) - E[N]); Glasserman 2003, "Monte Carlo Methods in Financial
+     * Engineering", 4.1), else p_success_cond. */
+    sim_estimate p_success;
+    double control_beta;            /* the fitted coefficient (0 without a control) */
     sim_estimate mean_plain, mean;  /* registrations by the deadline, plain and conditional */
     size_t pmf_len;
     sim_estimate *pmf;        /* conditional P(N = n) for n < pmf_len */

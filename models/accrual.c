@@ -24,6 +24,7 @@
 #include <gsl/gsl_cdf.h>
 #include <gsl/gsl_randist.h>
 #include "../engine/sample.h"
+#include "exact.h"
 
 #define DAYS_PER_YEAR 365.25
 /* A gamma rate above this quantile is treated as beyond the conditional distribution's range:
@@ -299,6 +300,8 @@ sim_model accrual_sim_model(const accrual_plan *p)
         .n_days = p->H,
         .n_units = p->s->n_sites,
         .cond_cap = p->cond_cap,
+        .has_control = 1,
+        .control_mean = exact_mean(p->s),
     };
     return m;
 }
