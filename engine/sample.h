@@ -9,7 +9,7 @@
 /* Gamma(shape, scale) with the constants of Marsaglia and Tsang's method precomputed. */
 typedef struct sample_gamma {
     double shape, scale;
-    double d, c;      /* d = a - 1/3, c = 1 / sqrt(9 d), for a = max(shape, shape + 1) */
+    double d, c;      /* d = a - 1/3, c = 1 / sqrt(9 d), with a = shape, or shape + 1 below 1 */
     double inv_shape; /* 1 / shape, for the boost of shapes below 1 */
 } sample_gamma;
 

@@ -1,0 +1,765 @@
+/* Statistical tests of engine/sample.c: moments, goodness of fit and exact edge cases of every
+ * sampler, the inversion samplers checked draw by draw against GSL's distribution functions, and
+ * the determinism of a stream of mixed draws.
+ *
+ * Tolerances. Every statistical check is a test whose false-alarm rate for a correct sampler is
+ * at most 1e-6:
+ *   - a z-score within Z_MAX = 5 standard errors: the two-sided normal tail is 5.7e-7;
+ *   - a chi-square below its upper 1e-6 quantile (gsl_cdf_chisq_Qinv);
+ *   - a Kolmogorov-Smirnov statistic below KS_CRIT (upper 1e-6 point of Kolmogorov's law);
+ *   - a count whose exact binomial or Poisson tail on either side is at least 5e-7.
+ * The file makes 96 such checks (11 normal, 24 gamma, 12 beta, 21 Poisson, 17 binomial, 10
+ * order statistics, 1 draw-by-draw inversion), so by Bonferroni's inequality the family-wise
+ * false-alarm rate is below 1e-4. The other checks are exact. The seeds are fixed, so a run is deterministic: the rate is the
+ * chance that a correct sampler fails for a seed picked at random. Means and variances are
+ * judged by a normal approximation. Its worst case here is the sample variance of Gamma(0.3) at
+ * n = 2e5 (or Gamma(0.7) at 1e5): (X - mu)^2 has skewness about 17, so s^2 has skewness
+ * 17 / sqrt(n) = 0.04, and the first Edgeworth term, skew (z^3 - 3 z) / 6 at z = 5, raises one
+ * 5-SE tail by a factor of at most 1.7 while lowering the other: the two-sided rate stays below
+ * 1e-6. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <gsl/gsl_cdf.h>
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
+
+#include "../engine/rng.h"
+#include "../engine/sample.h"
+
+#define SEED UINT64_C(0x5eed5a3b1e)
+#define Z_MAX 5.0
+#define ALPHA 1e-6
+/* Kolmogorov's limit law: P(sqrt(n) D > t) = 2 sum_k (-1)^(k-1) exp(-2 k^2 t^2). At t = 2.6934
+ * the first term is 2 exp(-14.509) = 1.0e-6 and the second 2 exp(-58) is negligible. Stephens's
+ * factor sqrt(n) + 0.12 + 0.11/sqrt(n) in place of sqrt(n) makes the limit law accurate at
+ * finite n (Stephens 1970, JRSS B 32(1), table 1). */
+#define KS_CRIT 2.6934
+/* The ziggurat's tail start r (Marsaglia and Tsang 2000, 128 layers). */
+#define ZIG_TAIL 3.442619855899
+
+/* ---- helpers ---- */
+
+/* Each test draws from its own stream of SEED, so tests do not depend on each other's order. */
+static gsl_rng *stream_new(uint64_t stream)
+{
+    gsl_rng *r = gsl_rng_alloc(rng_philox4x32);
+    assert_non_null(r);
+    rng_seek(r, SEED, stream);
+    return r;
+}
+
+static double *draws_new(size_t n)
+{
+    double *x = malloc(n * sizeof *x);
+    assert_non_null(x);
+    return x;
+}
+
+/* Fails unless |got - want| <= Z_MAX se. */
+static void assert_z(const char *what, double got, double want, double se)
+{
+    double z = (got - want) / se;
+    if (!(fabs(z) <= Z_MAX))
+        fail_msg("%s: got %.10g, expected %.10g with SE %.4g (z = %.2f, limit %.1f)", what, got,
+                 want, se, z, Z_MAX);
+}
+
+/* The mean and the central moments m2, m3, m4 (divided by n) of x[0..n), in two passes so that
+ * a large mean does not cancel the variance's digits. */
+typedef struct moments {
+    double mean, m2, m3, m4;
+} moments;
+
+static moments moments_of(const double *x, size_t n)
+{
+    moments m = {0.0, 0.0, 0.0, 0.0};
+    for (size_t i = 0; i < n; i++)
+        m.mean += x[i];
+    m.mean /= (double)n;
+    for (size_t i = 0; i < n; i++) {
+        double d = x[i] - m.mean, d2 = d * d;
+        m.m2 += d2;
+        m.m3 += d2 * d;
+        m.m4 += d2 * d2;
+    }
+    m.m2 /= (double)n;
+    m.m3 /= (double)n;
+    m.m4 /= (double)n;
+    return m;
+}
+
+/* Checks the sample mean and the unbiased sample variance s^2 of x[0..n) against a distribution
+ * with mean `mean`, variance mu2 and fourth central moment mu4:
+ *   SE(mean) = sqrt(mu2 / n);
+ *   Var(s^2) = mu4 / n - mu2^2 (n - 3) / (n (n - 1))  (Cramer 1946, "Mathematical Methods of
+ *   Statistics", 27.4; for large n, (mu4 - mu2^2) / n). */
+static void assert_mean_var(const char *what, const double *x, size_t n, double mean, double mu2,
+                            double mu4)
+{
+    moments m = moments_of(x, n);
+    double dn = (double)n;
+    char label[160];
+    snprintf(label, sizeof label, "%s mean", what);
+    assert_z(label, m.mean, mean, sqrt(mu2 / dn));
+    double s2 = m.m2 * dn / (dn - 1.0);
+    snprintf(label, sizeof label, "%s variance", what);
+    assert_z(label, s2, mu2, sqrt(mu4 / dn - mu2 * mu2 * (dn - 3.0) / (dn * (dn - 1.0))));
+}
+
+/* Pearson's chi-square of counts[0..bins) against probabilities prob[0..bins) summing to 1,
+ * n draws in all; fails above the upper ALPHA quantile of chi-square(bins - 1). */
+static void assert_chisq(const char *what, const double *counts, const double *prob, size_t bins,
+                         size_t n)
+{
+    double chi2 = 0.0;
+    for (size_t i = 0; i < bins; i++) {
+        double e = prob[i] * (double)n, d = counts[i] - e;
+        chi2 += d * d / e;
+    }
+    double limit = gsl_cdf_chisq_Qinv(ALPHA, (double)(bins - 1));
+    if (!(chi2 <= limit))
+        fail_msg("%s: chi-square %.2f with %zu df, limit %.2f", what, chi2, bins - 1, limit);
+}
+
+/* A discrete fit: counts[k] and prob[k] for k = 0..len-1, the last cell holding the upper tail.
+ * Cells are pooled left to right until each expects at least 5 draws (Cochran's rule), and a
+ * remainder below 5 at the right end joins the last pooled cell. */
+static void assert_discrete_fit(const char *what, const double *counts, const double *prob,
+                                size_t len, size_t n)
+{
+    double *pc = calloc(len, sizeof *pc), *pp = calloc(len, sizeof *pp);
+    assert_non_null(pc);
+    assert_non_null(pp);
+    size_t bins = 0;
+    double c = 0.0, p = 0.0;
+    for (size_t k = 0; k < len; k++) {
+        c += counts[k];
+        p += prob[k];
+        if (p * (double)n >= 5.0) {
+            pc[bins] = c;
+            pp[bins++] = p;
+            c = p = 0.0;
+        }
+    }
+    assert_true(bins >= 2);
+    pc[bins - 1] += c;
+    pp[bins - 1] += p;
+    assert_chisq(what, pc, pp, bins, n);
+    free(pc);
+    free(pp);
+}
+
+/* Fails unless `count` successes in n Bernoulli(p) trials has both exact binomial tails at least
+ * ALPHA / 2: P(X <= count) and P(X >= count). */
+static void assert_binomial_count(const char *what, unsigned int count, unsigned int n, double p)
+{
+    double lower = gsl_cdf_binomial_P(count, p, n);
+    double upper = count == 0 ? 1.0 : gsl_cdf_binomial_Q(count - 1, p, n);
+    if (!(lower >= ALPHA / 2 && upper >= ALPHA / 2))
+        fail_msg("%s: %u of %u, expected %.2f; P(X <= %u) = %.3g, P(X >= %u) = %.3g", what,
+                 count, n, p * n, count, lower, count, upper);
+}
+
+typedef double cdf_fn(double x, const void *par);
+
+static int compare_doubles(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Kolmogorov-Smirnov: sorts x[0..n) and fails when Stephens's scaled statistic
+ * (sqrt(n) + 0.12 + 0.11 / sqrt(n)) D exceeds KS_CRIT, D = sup |F_n - F|. */
+static void assert_ks(const char *what, double *x, size_t n, cdf_fn *cdf, const void *par)
+{
+    qsort(x, n, sizeof *x, compare_doubles);
+    double d = 0.0, dn = (double)n;
+    for (size_t i = 0; i < n; i++) {
+        double f = cdf(x[i], par);
+        d = fmax(d, fmax(f - (double)i / dn, (double)(i + 1) / dn - f));
+    }
+    double stat = (sqrt(dn) + 0.12 + 0.11 / sqrt(dn)) * d;
+    if (!(stat <= KS_CRIT))
+        fail_msg("%s: KS D = %.5f over %zu draws, scaled %.3f, limit %.4f", what, d, n, stat,
+                 KS_CRIT);
+}
+
+/* ---- normal ---- */
+
+#define NORMAL_N 2000000
+#define NORMAL_BINS 50
+
+static double normal_cdf(double x, const void *par)
+{
+    (void)par;
+    return gsl_cdf_ugaussian_P(x);
+}
+
+/* The conditional law of |x| beyond the tail start r: F(t) = 1 - Q(t) / Q(r). */
+static double normal_tail_cdf(double x, const void *par)
+{
+    (void)par;
+    return 1.0 - gsl_cdf_ugaussian_Q(x) / gsl_cdf_ugaussian_Q(ZIG_TAIL);
+}
+
+/* The index of the equiprobable bin holding x, from the bins-1 inner edges by bisection. */
+static size_t bin_of(double x, const double *edges, size_t bins)
+{
+    size_t lo = 0, hi = bins - 1; /* x is in bin lo..hi */
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (x < edges[mid])
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo;
+}
+
+static void normal_edges(double *edges, size_t bins)
+{
+    for (size_t i = 1; i < bins; i++)
+        edges[i - 1] = gsl_cdf_ugaussian_Pinv((double)i / (double)bins);
+}
+
+/* Mean 0, variance 1 (mu4 = 3), and the standardized third and fourth moments: for a normal
+ * sample g1 = m3 / m2^1.5 has SE sqrt(6/n) and b2 = m4 / m2^2 has mean 3 - 6/(n+1) and SE
+ * sqrt(24/n) (Pearson; D'Agostino and Stephens 1986, "Goodness-of-Fit Techniques", 7.2).
+ * At n = 2e6 the margins are 0.0035 (mean), 0.005 (variance), 0.0087 (skewness), 0.017
+ * (kurtosis). */
+static void test_normal_moments(void **state)
+{
+    (void)state;
+    gsl_rng *r = stream_new(1);
+    double *x = draws_new(NORMAL_N);
+    for (size_t i = 0; i < NORMAL_N; i++)
+        x[i] = sample_normal(r);
+    assert_mean_var("normal", x, NORMAL_N, 0.0, 1.0, 3.0);
+    moments m = moments_of(x, NORMAL_N);
+    double n = NORMAL_N;
+    assert_z("normal skewness", m.m3 / pow(m.m2, 1.5), 0.0, sqrt(6.0 / n));
+    assert_z("normal kurtosis", m.m4 / (m.m2 * m.m2), 3.0 - 6.0 / (n + 1.0), sqrt(24.0 / n));
+    free(x);
+    gsl_rng_free(r);
+}
+
+/* Chi-square over 50 equiprobable bins (edges from gsl_cdf_ugaussian_Pinv), 40000 expected per
+ * bin, against the upper 1e-6 quantile of chi-square(49), 111.1. The ziggurat's 128
+ * layers, their wedges and the tail each cover several bins, so a wrong table entry or a
+ * wrong wedge test shows here. */
+static void test_normal_chisq(void **state)
+{
+    (void)state;
+    gsl_rng *r = stream_new(2);
+    double edges[NORMAL_BINS - 1], counts[NORMAL_BINS] = {0}, prob[NORMAL_BINS];
+    normal_edges(edges, NORMAL_BINS);
+    for (size_t i = 0; i < NORMAL_N; i++)
+        counts[bin_of(sample_normal(r), edges, NORMAL_BINS)] += 1.0;
+    for (size_t b = 0; b < NORMAL_BINS; b++)
+        prob[b] = 1.0 / NORMAL_BINS;
+    assert_chisq("normal, 50 bins", counts, prob, NORMAL_BINS, NORMAL_N);
+    gsl_rng_free(r);
+}
+
+/* Independence of consecutive draws: 1e6 disjoint pairs (x[2i], x[2i+1]) in a 10 x 10 grid of
+ * equiprobable cells (10000 expected per cell), chi-square with 99 df against its upper 1e-6
+ * quantile, 180.8. A layer index or sign reused across calls, the flaw the
+ * one-word design must avoid, correlates neighbours. */
+static void test_normal_pairs(void **state)
+{
+    (void)state;
+    enum { side = 10, cells = side * side };
+    gsl_rng *r = stream_new(3);
+    double edges[side - 1], counts[cells] = {0}, prob[cells];
+    normal_edges(edges, side);
+    size_t pairs = NORMAL_N / 2;
+    for (size_t i = 0; i < pairs; i++) {
+        size_t a = bin_of(sample_normal(r), edges, side);
+        size_t b = bin_of(sample_normal(r), edges, side);
+        counts[a * side + b] += 1.0;
+    }
+    for (size_t c = 0; c < cells; c++)
+        prob[c] = 1.0 / cells;
+    assert_chisq("normal pairs, 10 x 10 cells", counts, prob, cells, pairs);
+    gsl_rng_free(r);
+}
+
+/* The tail beyond the ziggurat's r, drawn by Marsaglia's exponential rejection, from 2e7 draws
+ * (about 0.15 s): about 11500 land beyond r, enough for the KS test to see a tail of the wrong
+ * shape (a wrong exponential rate or a missing rejection step moves D by several percent; the
+ * limit is KS_CRIT / sqrt(11500) = 0.025).
+ *   - the count of |x| > r is Binomial(n, 2 Q(r)), 2 Q(r) = 5.76e-4, about 11524;
+ *   - the count of x > 4 is Binomial(n, Q(4)), Q(4) = 3.17e-5, about 633;
+ *   - the positive share of the tail is Binomial(tail count, 1/2);
+ *   - |x| given |x| > r follows 1 - Q(t) / Q(r): KS on the tail draws.
+ * Counts are judged by their exact binomial tails (assert_binomial_count). */
+#define TAIL_N 20000000
+#define TAIL_KEEP 40000 /* 250 SE above the expected tail count: a larger count fails anyway */
+
+static void test_normal_tail(void **state)
+{
+    (void)state;
+    gsl_rng *r = stream_new(4);
+    double *tail = draws_new(TAIL_KEEP);
+    unsigned int n_tail = 0, n_positive = 0, n_above4 = 0;
+    for (size_t i = 0; i < TAIL_N; i++) {
+        double x = sample_normal(r);
+        n_above4 += x > 4.0;
+        if (fabs(x) > ZIG_TAIL) {
+            if (n_tail < TAIL_KEEP)
+                tail[n_tail] = fabs(x);
+            n_tail++;
+            n_positive += x > 0.0;
+        }
+    }
+    assert_binomial_count("P(|x| > r)", n_tail, TAIL_N, 2.0 * gsl_cdf_ugaussian_Q(ZIG_TAIL));
+    assert_binomial_count("P(x > 4)", n_above4, TAIL_N, gsl_cdf_ugaussian_Q(4.0));
+    assert_binomial_count("tail sign", n_positive, n_tail, 0.5);
+    assert_ks("|x| beyond r", tail, n_tail, normal_tail_cdf, NULL);
+    free(tail);
+    gsl_rng_free(r);
+}
+
+/* A KS test of 2e5 normals on the whole line: complements the binned tests with a
+ * resolution of 1/sqrt(n) = 0.002 in probability anywhere. */
+static void test_normal_ks(void **state)
+{
+    (void)state;
+    enum { n = 200000 };
+    gsl_rng *r = stream_new(5);
+    double *x = draws_new(n);
+    for (size_t i = 0; i < n; i++)
+        x[i] = sample_normal(r);
+    assert_ks("normal", x, n, normal_cdf, NULL);
+    free(x);
+    gsl_rng_free(r);
+}
+
+/* ---- gamma ---- */
+
+#define GAMMA_N 200000
+
+typedef struct gamma_par {
+    double shape, scale;
+} gamma_par;
+
+static double gamma_cdf(double x, const void *par)
+{
+    const gamma_par *g = par;
+    return gsl_cdf_gamma_P(x, g->shape, g->scale);
+}
+
+/* Gamma(k, theta): mean k theta, variance k theta^2, fourth central moment 3 k (k + 2) theta^4
+ * (excess kurtosis 6/k), so the relative SE of s^2 is sqrt((2 + 6/k) / n): 1.05 percent at
+ * k = 0.3, 0.32 percent at k = 200, for n = 2e5. Then KS against gsl_cdf_gamma_P. Shapes 0.3
+ * and 0.5 exercise the U^(1/a) boost; 1 is the boundary; 200 a nearly normal shape. */
+static void check_gamma(double shape, double scale, uint64_t stream)
+{
+    gsl_rng *r = stream_new(stream);
+    sample_gamma g = sample_gamma_init(shape, scale);
+    double *x = draws_new(GAMMA_N);
+    for (size_t i = 0; i < GAMMA_N; i++) {
+        x[i] = sample_gamma_draw(r, &g);
+        assert_true(x[i] >= 0.0);
+    }
+    char what[64];
+    snprintf(what, sizeof what, "gamma(%g, %g)", shape, scale);
+    double t2 = scale * scale;
+    assert_mean_var(what, x, GAMMA_N, shape * scale, shape * t2,
+                    3.0 * shape * (shape + 2.0) * t2 * t2);
+    gamma_par par = {shape, scale};
+    assert_ks(what, x, GAMMA_N, gamma_cdf, &par);
+    free(x);
+    gsl_rng_free(r);
+}
+
+static void test_gamma(void **state)
+{
+    (void)state;
+    static const double shapes[] = {0.3, 0.5, 1.0, 2.0, 7.5, 200.0};
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+        check_gamma(shapes[i], 2.5, 100 + i);
+}
+
+/* The constants of Marsaglia and Tsang: a = shape for shape >= 1 and a = shape + 1 below
+ * (the boost), d = a - 1/3, c = 1 / sqrt(9 d); each is one or two correctly rounded operations,
+ * so they must match to a few ulps (1e-15 relative). */
+static void test_gamma_constants(void **state)
+{
+    (void)state;
+    static const double shapes[] = {0.3, 1.0, 7.5};
+    for (size_t i = 0; i < 3; i++) {
+        sample_gamma g = sample_gamma_init(shapes[i], 4.0);
+        double a = shapes[i] < 1.0 ? shapes[i] + 1.0 : shapes[i];
+        double d = a - 1.0 / 3.0;
+        assert_float_equal(g.shape, shapes[i], 0.0);
+        assert_float_equal(g.scale, 4.0, 0.0);
+        assert_float_equal(g.d, d, 1e-15 * d);
+        assert_float_equal(g.c, 1.0 / sqrt(9.0 * d), 1e-15);
+        assert_float_equal(g.inv_shape, 1.0 / shapes[i], 1e-15 / shapes[i]);
+    }
+}
+
+/* sample_gamma1(r, k) is Gamma(k, 1): mean k, variance k, mu4 = 3 k (k + 2). */
+static void test_gamma1(void **state)
+{
+    (void)state;
+    static const double ks[] = {1.0, 3.0, 0.7};
+    for (size_t i = 0; i < 3; i++) {
+        enum { n = 100000 };
+        gsl_rng *r = stream_new(120 + i);
+        double *x = draws_new(n), k = ks[i];
+        for (size_t j = 0; j < n; j++)
+            x[j] = sample_gamma1(r, k);
+        char what[64];
+        snprintf(what, sizeof what, "gamma1(%g)", k);
+        assert_mean_var(what, x, n, k, k, 3.0 * k * (k + 2.0));
+        free(x);
+        gsl_rng_free(r);
+    }
+}
+
+/* ---- beta ---- */
+
+#define BETA_N 200000
+
+typedef struct beta_par {
+    double a, b;
+} beta_par;
+
+static double beta_cdf(double x, const void *par)
+{
+    const beta_par *p = par;
+    return gsl_cdf_beta_P(x, p->a, p->b);
+}
+
+/* The variance and fourth central moment of Beta(a, b) from its raw moments
+ * E[X^k] = prod_{i<k} (a + i) / (a + b + i) (Johnson, Kotz and Balakrishnan 1995, "Continuous
+ * Univariate Distributions" vol. 2, 25.3): mu2 = E2 - m^2,
+ * mu4 = E4 - 4 m E3 + 6 m^2 E2 - 3 m^4. In [0, 1] the cancellation costs at most a few digits. */
+static void beta_central(double a, double b, double *mu2, double *mu4)
+{
+    double e[5] = {1.0};
+    for (int k = 1; k <= 4; k++)
+        e[k] = e[k - 1] * (a + k - 1) / (a + b + k - 1);
+    double m = e[1];
+    *mu2 = e[2] - m * m;
+    *mu4 = e[4] - 4.0 * m * e[3] + 6.0 * m * m * e[2] - 3.0 * m * m * m * m;
+}
+
+/* Mean a / (a + b), variance and mu4 from beta_central, then KS against gsl_cdf_beta_P. */
+static void check_beta(double a, double b, uint64_t stream)
+{
+    gsl_rng *r = stream_new(stream);
+    sample_beta s = sample_beta_init(a, b);
+    double *x = draws_new(BETA_N);
+    for (size_t i = 0; i < BETA_N; i++) {
+        x[i] = sample_beta_draw(r, &s);
+        assert_true(x[i] >= 0.0 && x[i] <= 1.0);
+    }
+    char what[64];
+    snprintf(what, sizeof what, "beta(%g, %g)", a, b);
+    double mu2, mu4;
+    beta_central(a, b, &mu2, &mu4);
+    assert_mean_var(what, x, BETA_N, a / (a + b), mu2, mu4);
+    beta_par par = {a, b};
+    assert_ks(what, x, BETA_N, beta_cdf, &par);
+    free(x);
+    gsl_rng_free(r);
+}
+
+static void test_beta(void **state)
+{
+    (void)state;
+    static const double ab[][2] = {{0.5, 0.5}, {2.0, 3.0}, {8.0, 2.0}, {1.0, 1.0}};
+    for (size_t i = 0; i < sizeof ab / sizeof ab[0]; i++)
+        check_beta(ab[i][0], ab[i][1], 200 + i);
+}
+
+/* ---- Poisson ---- */
+
+#define POISSON_N 200000
+#define POISSON_CELLS 128 /* k = 0..126 and the tail k >= 127: enough for mu <= 40 */
+
+/* Poisson(mu): mean mu, variance mu, fourth central moment mu (1 + 3 mu). Draws at and below
+ * 40 are also counted for a chi-square against gsl_ran_poisson_pdf, the last cell holding
+ * P(K >= 127) = gsl_cdf_poisson_Q(126, mu). */
+static void check_poisson(double mu, uint64_t stream, int fit)
+{
+    gsl_rng *r = stream_new(stream);
+    double *x = draws_new(POISSON_N), counts[POISSON_CELLS] = {0}, prob[POISSON_CELLS];
+    for (size_t i = 0; i < POISSON_N; i++) {
+        unsigned long k = sample_poisson(r, mu);
+        x[i] = (double)k;
+        counts[k < POISSON_CELLS - 1 ? k : POISSON_CELLS - 1] += 1.0;
+    }
+    char what[64];
+    snprintf(what, sizeof what, "poisson(%g)", mu);
+    assert_mean_var(what, x, POISSON_N, mu, mu, mu * (1.0 + 3.0 * mu));
+    if (fit) {
+        for (unsigned int k = 0; k < POISSON_CELLS - 1; k++)
+            prob[k] = gsl_ran_poisson_pdf(k, mu);
+        prob[POISSON_CELLS - 1] = gsl_cdf_poisson_Q(POISSON_CELLS - 2, mu);
+        assert_discrete_fit(what, counts, prob, POISSON_CELLS, POISSON_N);
+    }
+    free(x);
+    gsl_rng_free(r);
+}
+
+/* Both sides of the switch from inversion to GSL at SAMPLE_POISSON_SMALL = 16 (15.9 and 16),
+ * small means, and 1e4 (GSL's rejection method; moments only). */
+static void test_poisson(void **state)
+{
+    (void)state;
+    static const double means[] = {0.3, 1.5, 9.0, 15.9, 16.0, 40.0};
+    for (size_t i = 0; i < sizeof means / sizeof means[0]; i++)
+        check_poisson(means[i], 300 + i, 1);
+    check_poisson(1e4, 310, 0);
+}
+
+/* mu = 0 (and a negative mu, documented as 0) gives 0 every time. For mu = 1e-9 each
+ * draw is non-zero with probability 1 - exp(-1e-9) = 1e-9: over 1e6 draws the number of non-zero
+ * draws is Poisson(1e-3), and P(N >= 2) = 5e-7 < ALPHA, so more than one non-zero draw, or any
+ * draw above 1 (P = 5e-19 each), fails. */
+static void test_poisson_tiny(void **state)
+{
+    (void)state;
+    gsl_rng *r = stream_new(320);
+    for (int i = 0; i < 1000; i++) {
+        assert_int_equal(sample_poisson(r, 0.0), 0);
+        assert_int_equal(sample_poisson(r, -1.0), 0);
+    }
+    unsigned long nonzero = 0;
+    for (int i = 0; i < 1000000; i++) {
+        unsigned long k = sample_poisson(r, 1e-9);
+        assert_true(k <= 1);
+        nonzero += k;
+    }
+    assert_true(nonzero <= 1);
+    gsl_rng_free(r);
+}
+
+/* ---- binomial ---- */
+
+#define BINOMIAL_N 200000
+
+/* Binomial(n, p): mean n p, variance n p q, fourth central moment n p q (1 + 3 (n - 2) p q)
+ * (Johnson, Kemp and Kotz 2005, "Univariate Discrete Distributions", 3.3). For n <= 40 also a
+ * chi-square of the counts against gsl_ran_binomial_pdf. Every draw must lie in 0..n. */
+static void check_binomial(unsigned int n, double p, uint64_t stream)
+{
+    gsl_rng *r = stream_new(stream);
+    double *x = draws_new(BINOMIAL_N), counts[41] = {0}, prob[41];
+    for (size_t i = 0; i < BINOMIAL_N; i++) {
+        unsigned long k = sample_binomial(r, p, n);
+        assert_true(k <= n);
+        x[i] = (double)k;
+        if (n <= 40)
+            counts[k] += 1.0;
+    }
+    char what[64];
+    snprintf(what, sizeof what, "binomial(%u, %g)", n, p);
+    double v = n * p * (1.0 - p);
+    assert_mean_var(what, x, BINOMIAL_N, n * p, v, v * (1.0 + 3.0 * (n - 2.0) * p * (1.0 - p)));
+    if (n <= 40) {
+        for (unsigned int k = 0; k <= n; k++)
+            prob[k] = gsl_ran_binomial_pdf(k, p, n);
+        assert_discrete_fit(what, counts, prob, n + 1, BINOMIAL_N);
+    }
+    free(x);
+    gsl_rng_free(r);
+}
+
+/* Both sides of the switch to GSL above SAMPLE_BINOMIAL_SMALL = 32 trials (32 and 33), a rare
+ * success (10, 0.03: P(0) = 0.737), a likely one (2, 0.7), and a large n (1000, 0.2). */
+static void test_binomial(void **state)
+{
+    (void)state;
+    static const struct {
+        unsigned int n;
+        double p;
+    } cases[] = {{2, 0.7}, {10, 0.03}, {10, 0.3}, {32, 0.5}, {33, 0.5}, {1000, 0.2}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        check_binomial(cases[i].n, cases[i].p, 400 + i);
+}
+
+/* The degenerate cases are exact: n = 0 gives 0; p = 0 gives 0; p = 1 gives n, also above
+ * the inversion threshold. */
+static void test_binomial_edges(void **state)
+{
+    (void)state;
+    gsl_rng *r = stream_new(420);
+    for (int i = 0; i < 1000; i++) {
+        assert_int_equal(sample_binomial(r, 0.5, 0), 0);
+        assert_int_equal(sample_binomial(r, 0.0, 2), 0);
+        assert_int_equal(sample_binomial(r, 1.0, 2), 2);
+        assert_int_equal(sample_binomial(r, 0.0, 1000), 0);
+        assert_int_equal(sample_binomial(r, 1.0, 1000), 1000);
+    }
+    gsl_rng_free(r);
+}
+
+/* ---- inversion, draw by draw ---- */
+
+/* Below their thresholds sample_poisson and sample_binomial invert the distribution function
+ * with one uniform: the draw is the smallest k with F(k) > u, u the stream's next rng_uniform.
+ * A clone of the stream gives u; GSL's distribution functions give F. They can disagree only
+ * when u lies within rounding of some F(k): the sequential sums err by at most about
+ * (k + 1) 2^-53 relative and GSL's functions by a few 1e-15, both far inside a band of 1e-12,
+ * so a disagreement with |u - F(k)| > 1e-12 for every F(k) between the two answers is a bug,
+ * and agreement within the band is let pass. After each draw the clone and the stream must be
+ * in step: exactly one uniform used. */
+typedef double dist_cdf(unsigned int k, double param, unsigned int n);
+
+static double poisson_P(unsigned int k, double mu, unsigned int n)
+{
+    (void)n;
+    return gsl_cdf_poisson_P(k, mu);
+}
+
+static double binomial_P(unsigned int k, double p, unsigned int n)
+{
+    return gsl_cdf_binomial_P(k, p, n);
+}
+
+/* Checks that `got` is the inverse of u under F, up to the rounding band. */
+static void assert_inverse(const char *what, unsigned long got, double u, dist_cdf *cdf,
+                           double param, unsigned int n)
+{
+    unsigned int k = 0;
+    while (cdf(k, param, n) <= u && k < 1000)
+        k++;
+    if (got == k)
+        return;
+    unsigned int lo = got < k ? (unsigned int)got : k, hi = got < k ? k : (unsigned int)got;
+    for (unsigned int j = lo; j < hi; j++)
+        if (fabs(u - cdf(j, param, n)) < 1e-12)
+            return;
+    fail_msg("%s(%g, %u): u = %.17g gave %lu, inverse of GSL's F is %u", what, param, n, u, got,
+             k);
+}
+
+static void test_inversion_exact(void **state)
+{
+    (void)state;
+    static const double means[] = {0.3, 2.0, 15.9};
+    static const struct {
+        unsigned int n;
+        double p;
+    } bins[] = {{1, 0.4}, {10, 0.3}, {32, 0.9}};
+    gsl_rng *r = stream_new(500), *clone = gsl_rng_alloc(rng_philox4x32);
+    assert_non_null(clone);
+    for (int i = 0; i < 20000; i++) {
+        gsl_rng_memcpy(clone, r);
+        double mu = means[i % 3];
+        assert_inverse("poisson", sample_poisson(r, mu), rng_uniform(clone), poisson_P, mu, 0);
+        assert_int_equal(gsl_rng_get(r), gsl_rng_get(clone));
+        gsl_rng_memcpy(clone, r);
+        unsigned int n = bins[i % 3].n;
+        double p = bins[i % 3].p;
+        assert_inverse("binomial", sample_binomial(r, p, n), rng_uniform(clone), binomial_P, p, n);
+        assert_int_equal(gsl_rng_get(r), gsl_rng_get(clone));
+    }
+    gsl_rng_free(clone);
+    gsl_rng_free(r);
+}
+
+/* ---- uniform order statistics ---- */
+
+/* The j-th of n uniforms is Beta(j, n - j + 1): mean j / (n + 1), variance
+ * j (n - j + 1) / ((n + 1)^2 (n + 2)), mu4 from beta_central. n = 1 is the uniform itself
+ * (mean 1/2, variance 1/12, mu4 = 1/80), and must lie in [0, 1). */
+static void test_order_stats(void **state)
+{
+    (void)state;
+    static const unsigned long jn[][2] = {{1, 1}, {1, 5}, {5, 5}, {3, 7}, {50, 100}};
+    enum { n_draws = 100000 };
+    double *x = draws_new(n_draws);
+    for (size_t c = 0; c < sizeof jn / sizeof jn[0]; c++) {
+        unsigned long j = jn[c][0], n = jn[c][1];
+        gsl_rng *r = stream_new(600 + c);
+        for (size_t i = 0; i < n_draws; i++) {
+            x[i] = sample_uniform_order_stat(r, j, n);
+            assert_true(x[i] >= 0.0 && x[i] < 1.0);
+        }
+        char what[64];
+        snprintf(what, sizeof what, "order statistic %lu of %lu", j, n);
+        double mu2, mu4;
+        beta_central((double)j, (double)(n - j + 1), &mu2, &mu4);
+        assert_mean_var(what, x, n_draws, (double)j / (double)(n + 1), mu2, mu4);
+        gsl_rng_free(r);
+    }
+    free(x);
+}
+
+/* ---- determinism ---- */
+
+/* One round of mixed draws, covering every sampler and both sides of each threshold. */
+static void mixed_draws(gsl_rng *r, const sample_gamma *g, const sample_beta *b, double out[12])
+{
+    out[0] = sample_normal(r);
+    out[1] = sample_gamma_draw(r, &g[0]);
+    out[2] = sample_gamma_draw(r, &g[1]);
+    out[3] = sample_beta_draw(r, b);
+    out[4] = (double)sample_poisson(r, 3.0);
+    out[5] = (double)sample_poisson(r, 30.0);
+    out[6] = (double)sample_binomial(r, 0.3, 5);
+    out[7] = (double)sample_binomial(r, 0.3, 100);
+    out[8] = sample_uniform_order_stat(r, 2, 4);
+    out[9] = sample_uniform_order_stat(r, 1, 1);
+    out[10] = sample_gamma1(r, 2.0);
+    out[11] = rng_uniform(r);
+}
+
+/* Two generators at the same (seed, stream) give bit-identical rounds; a third at another
+ * stream gives a different first round (12 continuous or wide-ranging values coinciding would
+ * mean the stream is ignored). */
+static void test_determinism(void **state)
+{
+    (void)state;
+    sample_gamma g[2] = {sample_gamma_init(0.4, 3.0), sample_gamma_init(5.0, 0.5)};
+    sample_beta b = sample_beta_init(2.0, 3.0);
+    gsl_rng *r1 = stream_new(700), *r2 = stream_new(700), *other = stream_new(701);
+    for (int round = 0; round < 2000; round++) {
+        double a[12], c[12];
+        mixed_draws(r1, g, &b, a);
+        mixed_draws(r2, g, &b, c);
+        assert_memory_equal(a, c, sizeof a);
+        if (round == 0) {
+            mixed_draws(other, g, &b, c);
+            assert_memory_not_equal(a, c, sizeof a);
+        }
+    }
+    gsl_rng_free(other);
+    gsl_rng_free(r2);
+    gsl_rng_free(r1);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    sample_init();
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_normal_moments),  cmocka_unit_test(test_normal_chisq),
+        cmocka_unit_test(test_normal_pairs),    cmocka_unit_test(test_normal_tail),
+        cmocka_unit_test(test_normal_ks),       cmocka_unit_test(test_gamma),
+        cmocka_unit_test(test_gamma_constants), cmocka_unit_test(test_gamma1),
+        cmocka_unit_test(test_beta),            cmocka_unit_test(test_poisson),
+        cmocka_unit_test(test_poisson_tiny),    cmocka_unit_test(test_binomial),
+        cmocka_unit_test(test_binomial_edges),  cmocka_unit_test(test_inversion_exact),
+        cmocka_unit_test(test_order_stats),     cmocka_unit_test(test_determinism),
+    };
+    return cmocka_run_group_tests_name("sample", tests, setup, NULL);
+}
