@@ -1,0 +1,866 @@
+/* The exact distribution of registrations at the deadline (DESIGN.md sections 2 and 5).
+ *
+ * Given the screen-pass probability p and the self-pay consent q, registrations by the deadline
+ * are a sum of independent counts: enrolled (a constant), Binomial(screening, p c) from the
+ * candidates already in screening (c = exact_screen_fraction), Poisson from the fixed-rate sites
+ * together, and one negative binomial per gamma-rate site. The distribution of N is the
+ * convolution of those, integrated over p and q when they are beta distributed. */
+#include "exact.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <gsl/gsl_eigen.h>
+#include <gsl/gsl_integration.h>
+#include <gsl/gsl_matrix.h>
+#include <gsl/gsl_vector.h>
+
+/* Total probability mass any one conditional distribution may lose to truncation. It is split
+ * evenly among the truncations (see cond_eps), so P(N >= n) loses at most this much. */
+#define EXACT_TAIL_EPS 1e-13
+/* The quadrature has converged when no entry of the pmf, and no value of the distribution
+ * function, moves by more than this when the nodes are doubled. Gauss rules converge
+ * geometrically for these analytic integrands, so the error of the finer rule is far smaller. */
+#define EXACT_QUAD_TOL 1e-10
+#define EXACT_QUAD_FIRST 8
+/* Node caps: 512 for one beta probability; 128 per axis (16384 pairs) for the tensor rule, whose
+ * cost grows with the square. The nodes needed grow like the square root of the mean count
+ * (the pmf at a fixed count is a spike in p of relative width 1/sqrt(mean)): some 16 to 32 for
+ * the tens of registrations of a small trial, 128 for a Poisson part of mean 700. Beyond the
+ * caps we report failure rather than run for minutes. */
+#define EXACT_QUAD_MAX_1D 512
+#define EXACT_QUAD_MAX_2D 128
+/* A support longer than this (128 MiB of doubles) is refused as not computable here. */
+#define EXACT_MAX_SUPPORT ((size_t)1 << 24)
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err == NULL || errlen == 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+/* ---- Exposures and means ------------------------------------------------------------------ */
+
+static double window_days(const scenario *s)
+{
+    return (double)scenario_window_days(s);
+}
+
+void exact_site_exposure(const scenario *s, size_t site, double *before_selfpay_days,
+                         double *after_selfpay_days)
+{
+    double a = fmax(0.0, (double)s->site[site].active_from - (double)s->as_of);
+    double end = window_days(s) - (double)s->screen_days;   /* last referral time, exclusive */
+    double f = (double)s->selfpay_from - (double)s->as_of;
+
+    *before_selfpay_days = fmax(0.0, fmin(end, f) - a);
+    *after_selfpay_days = fmax(0.0, end - fmax(a, f));
+}
+
+double exact_screen_fraction(const scenario *s)
+{
+    double w = window_days(s);
+
+    if (w <= 0.0)
+        return 0.0;
+    if (s->screen_days <= 0)
+        return 1.0;
+    return fmin(1.0, w / (double)s->screen_days);
+}
+
+double exact_mean(const scenario *s)
+{
+    double ep = s->screen_pass.value, eq = s->selfpay_consent.value;
+    double mean = (double)s->enrolled + (double)s->screening * ep * exact_screen_fraction(s);
+
+    for (size_t i = 0; i < s->n_sites; i++) {
+        double before, after;
+        exact_site_exposure(s, i, &before, &after);
+        mean += s->site[i].rate * ep * (before + eq * after) / EXACT_DAYS_PER_YEAR;
+    }
+    return mean;
+}
+
+/* ---- The model reduced to what the conditional distribution needs ------------------------- */
+
+/* Given (p, q): the fixed-rate sites register Poisson(p (fix_before + q fix_after)); gamma site j
+ * registers NB(shape[j], p (before[j] + q after[j])). The coefficients are rate * days / 365.25. */
+typedef struct exact_model {
+    unsigned long screening;
+    double screen_fraction;
+    double fix_before, fix_after;
+    size_t n_gamma;
+    double *shape, *before, *after;
+    double eps;             /* truncation budget of each single truncation */
+} exact_model;
+
+static void model_free(exact_model *m)
+{
+    free(m->shape);
+    free(m->before);
+    free(m->after);
+    memset(m, 0, sizeof *m);
+}
+
+static int model_init(exact_model *m, const scenario *s, char *err, size_t errlen)
+{
+    size_t n = s->n_sites ? s->n_sites : 1, components;
+
+    memset(m, 0, sizeof *m);
+    m->screening = s->screening > 0 ? (unsigned long)s->screening : 0;
+    m->screen_fraction = exact_screen_fraction(s);
+    m->shape = malloc(n * sizeof *m->shape);
+    m->before = malloc(n * sizeof *m->before);
+    m->after = malloc(n * sizeof *m->after);
+    if (!m->shape || !m->before || !m->after) {
+        model_free(m);
+        set_err(err, errlen, "exact: out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < s->n_sites; i++) {
+        double before, after, per_day = s->site[i].rate / EXACT_DAYS_PER_YEAR;
+        exact_site_exposure(s, i, &before, &after);
+        if (per_day * (before + after) <= 0.0)
+            continue;                       /* registers nobody in the window */
+        if (s->site[i].shape > 0.0) {
+            m->shape[m->n_gamma] = s->site[i].shape;
+            m->before[m->n_gamma] = per_day * before;
+            m->after[m->n_gamma] = per_day * after;
+            m->n_gamma++;
+        } else {
+            m->fix_before += per_day * before;
+            m->fix_after += per_day * after;
+        }
+    }
+    /* Each component is truncated on both sides, and so is each partial convolution. */
+    components = 2 + m->n_gamma;
+    m->eps = EXACT_TAIL_EPS / (4.0 * (double)components);
+    return 0;
+}
+
+/* Does the distribution depend on p (resp. q) at all? Integrating over a probability that no
+ * count depends on would only multiply the work. */
+static int model_uses_p(const exact_model *m)
+{
+    return (m->screening > 0 && m->screen_fraction > 0.0) || m->fix_before > 0.0 ||
+           m->fix_after > 0.0 || m->n_gamma > 0;
+}
+
+static int model_uses_q(const exact_model *m)
+{
+    if (m->fix_after > 0.0)
+        return 1;
+    for (size_t j = 0; j < m->n_gamma; j++)
+        if (m->after[j] > 0.0)
+            return 1;
+    return 0;
+}
+
+/* ---- Windowed pmfs ------------------------------------------------------------------------ */
+
+/* p[i] = P(X = lo + i) for i < len; mass outside the window was truncated. */
+typedef struct wpmf {
+    size_t lo, len;
+    double *p;
+} wpmf;
+
+static void wpmf_free(wpmf *w)
+{
+    free(w->p);
+    w->p = NULL;
+    w->lo = w->len = 0;
+}
+
+/* A growable array of doubles. */
+typedef struct dvec {
+    double *v;
+    size_t len, cap;
+} dvec;
+
+static void dvec_free(dvec *d)
+{
+    free(d->v);
+    d->v = NULL;
+    d->len = d->cap = 0;
+}
+
+static int dvec_reserve(dvec *d, size_t len)
+{
+    size_t cap = d->cap ? d->cap : 64;
+    double *v;
+
+    if (len <= d->cap)
+        return 0;
+    if (len > EXACT_MAX_SUPPORT)
+        return -1;
+    while (cap < len)
+        cap *= 2;
+    v = realloc(d->v, cap * sizeof *v);
+    if (v == NULL)
+        return -1;
+    d->v = v;
+    d->cap = cap;
+    return 0;
+}
+
+static int dvec_push(dvec *d, double x)
+{
+    if (dvec_reserve(d, d->len + 1) != 0)
+        return -1;
+    d->v[d->len++] = x;
+    return 0;
+}
+
+/* acc[lo + i] += weight * w.p[i], growing acc with zeros as needed. */
+static int dvec_add_window(dvec *acc, const wpmf *w, double weight)
+{
+    size_t end = w->lo + w->len;
+
+    if (dvec_reserve(acc, end) != 0)
+        return -1;
+    if (end > acc->len) {
+        memset(acc->v + acc->len, 0, (end - acc->len) * sizeof *acc->v);
+        acc->len = end;
+    }
+    for (size_t i = 0; i < w->len; i++)
+        acc->v[w->lo + i] += weight * w->p[i];
+    return 0;
+}
+
+/* ---- The three laws, by their term ratios --------------------------------------------------
+ *
+ * Each pmf t(x) is computed relative to its mode by the ratios of successive terms and then
+ * normalised by the sum of the terms kept. This needs no gamma function, so it does not lose the
+ * relative precision that log-gamma differences lose for means in the thousands:
+ *   Poisson(mu):        t(x+1)/t(x) = mu / (x+1)
+ *   Binomial(n, pi):    t(x+1)/t(x) = (n-x)/(x+1) * pi/(1-pi)
+ *   NegBin(k, m):       t(x+1)/t(x) = (k+x)/(x+1) * rho,  rho = m/(k+m),
+ * where NegBin(k, m) is P(X = x) = Gamma(k+x)/(Gamma(k) x!) (k/(k+m))^k (m/(k+m))^x, the count of a
+ * Poisson process whose rate is Gamma(shape k) with mean giving m (Anisimov and Fedorov 2007;
+ * Johnson, Kemp and Kotz, "Univariate Discrete Distributions", 3rd ed., 5.1 and 4.2).
+ * Beyond the mode the ratios only fall (or, for NegBin with k < 1, rise towards rho < 1), so the
+ * terms after x are bounded by a geometric series t(x) r/(1-r) with r the largest ratio still to
+ * come: the truncation bound used to stop. */
+typedef enum law_kind { LAW_POISSON, LAW_BINOMIAL, LAW_NEGBIN } law_kind;
+
+typedef struct law {
+    law_kind kind;
+    double mu;          /* Poisson mean */
+    unsigned long n;    /* binomial trials */
+    double pi;          /* binomial success probability, strictly inside (0, 1) */
+    double k, m, rho;   /* negative-binomial shape, mean and m / (k + m) */
+} law;
+
+static double law_ratio_up(const law *l, double x)
+{
+    switch (l->kind) {
+    case LAW_POISSON:
+        return l->mu / (x + 1.0);
+    case LAW_BINOMIAL:
+        return ((double)l->n - x) / (x + 1.0) * (l->pi / (1.0 - l->pi));
+    case LAW_NEGBIN:
+        return (l->k + x) / (x + 1.0) * l->rho;
+    }
+    return 0.0;
+}
+
+/* t(x-1)/t(x), x >= 1. */
+static double law_ratio_down(const law *l, double x)
+{
+    switch (l->kind) {
+    case LAW_POISSON:
+        return x / l->mu;
+    case LAW_BINOMIAL:
+        return x * (1.0 - l->pi) / (((double)l->n - x + 1.0) * l->pi);
+    case LAW_NEGBIN:
+        return x / ((l->k + x - 1.0) * l->rho);
+    }
+    return 0.0;
+}
+
+/* The largest ratio t(y+1)/t(y) for y >= x, x at or beyond the mode. */
+static double law_ratio_bound(const law *l, double x)
+{
+    double r = law_ratio_up(l, x);
+    return l->kind == LAW_NEGBIN ? fmax(r, l->rho) : r;
+}
+
+static double law_mode(const law *l)
+{
+    switch (l->kind) {
+    case LAW_POISSON:
+        return floor(l->mu);
+    case LAW_BINOMIAL:
+        return fmin((double)l->n, floor(((double)l->n + 1.0) * l->pi));
+    case LAW_NEGBIN:
+        return l->k > 1.0 ? floor((l->k - 1.0) / l->k * l->m) : 0.0;
+    }
+    return 0.0;
+}
+
+/* Terms above the mode (mode excluded) into up, relative to t(mode) = 1; *sum gains them. */
+static int law_sweep_up(const law *l, double mode, double eps, dvec *up, double *sum)
+{
+    double t = 1.0;
+
+    for (double x = mode;; x += 1.0) {
+        double r, next;
+        if (l->kind == LAW_BINOMIAL && x >= (double)l->n)
+            return 0;
+        r = law_ratio_bound(l, x);
+        if (r < 1.0 && t * r / (1.0 - r) < eps * *sum)
+            return 0;
+        next = t * law_ratio_up(l, x);
+        if (next <= 0.0)
+            return 0;
+        if (dvec_push(up, next) != 0)
+            return -1;
+        *sum += next;
+        t = next;
+    }
+}
+
+/* Terms below the mode into down (nearest first); below the mode t(x-1)/t(x) falls with x. */
+static int law_sweep_down(const law *l, double mode, double eps, dvec *down, double *sum)
+{
+    double t = 1.0;
+
+    for (double x = mode; x >= 1.0; x -= 1.0) {
+        double r = law_ratio_down(l, x), next;
+        if (r < 1.0 && t * r / (1.0 - r) < eps * *sum)
+            return 0;
+        next = t * r;
+        if (next <= 0.0)
+            return 0;
+        if (dvec_push(down, next) != 0)
+            return -1;
+        *sum += next;
+        t = next;
+    }
+    return 0;
+}
+
+/* The pmf of l, truncated where each side's remaining mass is below eps, normalised. */
+static int law_pmf(const law *l, double eps, wpmf *out)
+{
+    dvec up = {0}, down = {0};
+    double mode = law_mode(l), sum = 1.0;
+    int rc = -1;
+
+    memset(out, 0, sizeof *out);
+    if (mode >= (double)EXACT_MAX_SUPPORT)
+        return -1;
+    /* Sweeping down first makes the upper stopping test see most of the mass in sum. */
+    if (law_sweep_down(l, mode, eps, &down, &sum) != 0 ||
+        law_sweep_up(l, mode, eps, &up, &sum) != 0)
+        goto done;
+    out->len = down.len + 1 + up.len;
+    out->lo = (size_t)mode - down.len;
+    out->p = malloc(out->len * sizeof *out->p);
+    if (out->p == NULL)
+        goto done;
+    for (size_t i = 0; i < down.len; i++)
+        out->p[i] = down.v[down.len - 1 - i] / sum;
+    out->p[down.len] = 1.0 / sum;
+    for (size_t i = 0; i < up.len; i++)
+        out->p[down.len + 1 + i] = up.v[i] / sum;
+    rc = 0;
+done:
+    dvec_free(&up);
+    dvec_free(&down);
+    if (rc != 0)
+        wpmf_free(out);
+    return rc;
+}
+
+static int point_mass(size_t at, wpmf *out)
+{
+    out->lo = at;
+    out->len = 1;
+    out->p = malloc(sizeof *out->p);
+    if (out->p == NULL)
+        return -1;
+    out->p[0] = 1.0;
+    return 0;
+}
+
+/* ---- Convolution and truncation ----------------------------------------------------------- */
+
+/* Drops the outermost entries on each side while the mass dropped stays below eps. */
+static void wpmf_trim(wpmf *w, double eps)
+{
+    size_t lo = 0, hi = w->len;
+    double cut = 0.0;
+
+    while (hi - lo > 1 && cut + w->p[lo] < eps)
+        cut += w->p[lo++];
+    cut = 0.0;
+    while (hi - lo > 1 && cut + w->p[hi - 1] < eps)
+        cut += w->p[--hi];
+    if (lo > 0)
+        memmove(w->p, w->p + lo, (hi - lo) * sizeof *w->p);
+    w->lo += lo;
+    w->len = hi - lo;
+}
+
+/* *acc becomes the distribution of the sum of independent variables with pmfs *acc and *b,
+ * trimmed by eps; O(len_acc * len_b). */
+static int wpmf_convolve_into(wpmf *acc, const wpmf *b, double eps)
+{
+    wpmf c;
+
+    if (b->len == 1 && b->p[0] == 1.0) {    /* a point mass only shifts */
+        acc->lo += b->lo;
+        return 0;
+    }
+    c.lo = acc->lo + b->lo;
+    c.len = acc->len + b->len - 1;
+    if (c.lo + c.len > EXACT_MAX_SUPPORT)
+        return -1;
+    c.p = calloc(c.len, sizeof *c.p);
+    if (c.p == NULL)
+        return -1;
+    for (size_t i = 0; i < acc->len; i++)
+        for (size_t j = 0; j < b->len; j++)
+            c.p[i + j] += acc->p[i] * b->p[j];
+    wpmf_trim(&c, eps);
+    wpmf_free(acc);
+    *acc = c;
+    return 0;
+}
+
+/* Convolves *acc with the law l, unless l is a point mass at 0 (mean 0). */
+static int add_law(wpmf *acc, const law *l, double eps)
+{
+    wpmf b;
+    int rc;
+
+    if (law_pmf(l, eps, &b) != 0)
+        return -1;
+    rc = wpmf_convolve_into(acc, &b, eps);
+    wpmf_free(&b);
+    return rc;
+}
+
+static int add_binomial(wpmf *acc, unsigned long n, double pi, double eps)
+{
+    law l = {.kind = LAW_BINOMIAL, .n = n, .pi = pi};
+    wpmf b;
+    int rc;
+
+    if (n == 0 || pi <= 0.0)
+        return 0;
+    if (pi >= 1.0) {                        /* everyone passes: a point mass at n */
+        if (point_mass(n, &b) != 0)
+            return -1;
+        rc = wpmf_convolve_into(acc, &b, eps);
+        wpmf_free(&b);
+        return rc;
+    }
+    return add_law(acc, &l, eps);
+}
+
+static int add_poisson(wpmf *acc, double mu, double eps)
+{
+    law l = {.kind = LAW_POISSON, .mu = mu};
+    return mu > 0.0 ? add_law(acc, &l, eps) : 0;
+}
+
+static int add_negbin(wpmf *acc, double k, double m, double eps)
+{
+    law l = {.kind = LAW_NEGBIN, .k = k, .m = m, .rho = m / (k + m)};
+
+    if (m <= 0.0)
+        return 0;
+    /* The geometric tail decays by rho = 1 - k/(k+m) per count: it needs about
+     * (m/k) ln(1/eps) counts, so refuse early what could never fit. */
+    if (m / k * -log(eps) > (double)EXACT_MAX_SUPPORT)
+        return -1;
+    return add_law(acc, &l, eps);
+}
+
+/* The distribution of N - enrolled given p and q. */
+static int cond_pmf(const exact_model *m, double p, double q, wpmf *out)
+{
+    memset(out, 0, sizeof *out);
+    if (point_mass(0, out) != 0)
+        return -1;
+    if (add_binomial(out, m->screening, p * m->screen_fraction, m->eps) != 0 ||
+        add_poisson(out, p * (m->fix_before + q * m->fix_after), m->eps) != 0)
+        goto fail;
+    for (size_t j = 0; j < m->n_gamma; j++)
+        if (add_negbin(out, m->shape[j], p * (m->before[j] + q * m->after[j]), m->eps) != 0)
+            goto fail;
+    return 0;
+fail:
+    wpmf_free(out);
+    return -1;
+}
+
+/* ---- Quadrature over beta probabilities ----------------------------------------------------
+ *
+ * Given p and q the pmf of N is analytic in them (polynomials times exponentials and negative
+ * binomial terms), and a beta density is the weight. Gauss-Jacobi quadrature with weight
+ * (1 - x)^(b-1) x^(a-1) on [0, 1] integrates the density's endpoint behaviour exactly, even the
+ * infinite spikes of a or b < 1, leaving the rule a smooth function to integrate; that is where
+ * Gauss rules converge fastest (geometrically), unlike Gauss-Legendre or adaptive rules applied to
+ * the product. GSL (gsl_integration_fixed_jacobi, from IQPACK, Elhay and Kautsky 1987) takes the
+ * weight (b - x)^alpha (x - a)^beta on [a, b], so alpha = b - 1 and beta = a - 1 here. Its weights
+ * carry the factor B(a, b) computed from gamma functions, which overflows for a + b beyond about
+ * 170 (then they come back NaN); for those we build the same rule ourselves by Golub and Welsch
+ * (1969, Math Comp 23:221-230): the nodes are the eigenvalues of the Jacobi matrix of the Jacobi
+ * polynomials' recurrence, the normalised weights the squared first components of its
+ * eigenvectors. Either way the weights are normalised to sum to 1, which divides by B(a, b). */
+typedef struct rule {
+    size_t n;
+    double *x, *w;
+} rule;
+
+static void rule_free(rule *r)
+{
+    free(r->x);
+    free(r->w);
+    r->x = r->w = NULL;
+    r->n = 0;
+}
+
+static int rule_alloc(rule *r, size_t n)
+{
+    r->n = n;
+    r->x = malloc(n * sizeof *r->x);
+    r->w = malloc(n * sizeof *r->w);
+    if (r->x == NULL || r->w == NULL) {
+        rule_free(r);
+        return -1;
+    }
+    return 0;
+}
+
+/* Scales r's weights to sum 1; -1 when they are not finite positive numbers. */
+static int rule_normalise(rule *r)
+{
+    double sum = 0.0;
+
+    for (size_t i = 0; i < r->n; i++) {
+        if (!isfinite(r->w[i]) || r->w[i] < 0.0 || !isfinite(r->x[i]))
+            return -1;
+        sum += r->w[i];
+    }
+    if (!(sum > 0.0) || !isfinite(sum))
+        return -1;
+    for (size_t i = 0; i < r->n; i++) {
+        r->w[i] /= sum;
+        r->x[i] = fmin(1.0, fmax(0.0, r->x[i]));
+    }
+    return 0;
+}
+
+static int rule_jacobi_gsl(rule *r, double a, double b, size_t n)
+{
+    gsl_integration_fixed_workspace *ws =
+        gsl_integration_fixed_alloc(gsl_integration_fixed_jacobi, n, 0.0, 1.0, b - 1.0, a - 1.0);
+    int rc;
+
+    if (ws == NULL)
+        return -1;
+    rc = rule_alloc(r, n);
+    if (rc == 0) {
+        memcpy(r->x, gsl_integration_fixed_nodes(ws), n * sizeof *r->x);
+        memcpy(r->w, gsl_integration_fixed_weights(ws), n * sizeof *r->w);
+        rc = rule_normalise(r);
+        if (rc != 0)
+            rule_free(r);
+    }
+    gsl_integration_fixed_free(ws);
+    return rc;
+}
+
+/* Recurrence coefficients of the Jacobi polynomials P^(al,be) on [-1, 1] (Gautschi 2004,
+ * "Orthogonal Polynomials: Computation and Approximation", Table 1.1): diagonal
+ *   a_i = (be^2 - al^2) / ((2i+al+be)(2i+al+be+2)),  a_0 = (be - al) / (al + be + 2),
+ * off-diagonal squared
+ *   b_i = 4i(i+al)(i+be)(i+al+be) / ((2i+al+be)^2 (2i+al+be+1)(2i+al+be-1)),
+ *   b_1 = 4(1+al)(1+be) / ((2+al+be)^2 (3+al+be)). */
+static void jacobi_matrix(gsl_matrix *J, double al, double be)
+{
+    size_t n = J->size1;
+
+    gsl_matrix_set_zero(J);
+    for (size_t i = 0; i < n; i++) {
+        double s = 2.0 * (double)i + al + be;
+        double d = i == 0 ? (be - al) / (al + be + 2.0) : (be * be - al * al) / (s * (s + 2.0));
+        gsl_matrix_set(J, i, i, d);
+    }
+    for (size_t i = 1; i < n; i++) {
+        double s = 2.0 * (double)i + al + be, fi = (double)i, b2;
+        if (i == 1)
+            b2 = 4.0 * (1.0 + al) * (1.0 + be) / ((2.0 + al + be) * (2.0 + al + be) * (3.0 + al + be));
+        else
+            b2 = 4.0 * fi * (fi + al) * (fi + be) * (fi + al + be) /
+                 (s * s * (s + 1.0) * (s - 1.0));
+        gsl_matrix_set(J, i, i - 1, sqrt(b2));
+        gsl_matrix_set(J, i - 1, i, sqrt(b2));
+    }
+}
+
+static int rule_jacobi_golub_welsch(rule *r, double a, double b, size_t n)
+{
+    gsl_matrix *J = gsl_matrix_alloc(n, n), *V = gsl_matrix_alloc(n, n);
+    gsl_vector *eval = gsl_vector_alloc(n);
+    gsl_eigen_symmv_workspace *ws = gsl_eigen_symmv_alloc(n);
+    int rc = -1;
+
+    if (J && V && eval && ws && rule_alloc(r, n) == 0) {
+        jacobi_matrix(J, b - 1.0, a - 1.0);
+        if (gsl_eigen_symmv(J, eval, V, ws) == 0) {
+            for (size_t i = 0; i < n; i++) {
+                double v0 = gsl_matrix_get(V, 0, i);
+                r->x[i] = 0.5 * (1.0 + gsl_vector_get(eval, i));   /* [-1, 1] -> [0, 1] */
+                r->w[i] = v0 * v0;
+            }
+            rc = rule_normalise(r);
+        }
+        if (rc != 0)
+            rule_free(r);
+    }
+    gsl_eigen_symmv_free(ws);
+    gsl_vector_free(eval);
+    gsl_matrix_free(V);
+    gsl_matrix_free(J);
+    return rc;
+}
+
+/* An n-node rule for a probability: its beta law, or the single node at its fixed value when it
+ * is fixed or when nothing depends on it. */
+static int rule_for(rule *r, const prob_spec *ps, int used, size_t n)
+{
+    if (!ps->is_beta || !used) {
+        if (rule_alloc(r, 1) != 0)
+            return -1;
+        r->x[0] = ps->value;
+        r->w[0] = 1.0;
+        return 0;
+    }
+    if (rule_jacobi_gsl(r, ps->a, ps->b, n) == 0)
+        return 0;
+    return rule_jacobi_golub_welsch(r, ps->a, ps->b, n);
+}
+
+/* Work done so far and the most allowed (0: no limit), in units of pmf entries convolved. */
+typedef struct exact_budget {
+    double used, limit;
+} exact_budget;
+
+/* acc = sum over the tensor rule of weight * conditional pmf of N - enrolled. */
+static int integrate(const exact_model *m, const scenario *s, size_t n, dvec *acc,
+                     exact_budget *budget, char *err, size_t errlen)
+{
+    rule rp = {0}, rq = {0};
+    int rc = -1;
+
+    acc->len = 0;
+    if (rule_for(&rp, &s->screen_pass, model_uses_p(m), n) != 0 ||
+        rule_for(&rq, &s->selfpay_consent, model_uses_q(m), n) != 0) {
+        set_err(err, errlen, "exact: cannot build the %zu-node beta quadrature rule", n);
+        goto done;
+    }
+    for (size_t i = 0; i < rp.n; i++)
+        for (size_t j = 0; j < rq.n; j++) {
+            wpmf c;
+            if (budget->limit > 0.0 && budget->used > budget->limit) {
+                set_err(err, errlen, "exact: skipped, the computation would exceed its work "
+                        "limit of %.3g operations", budget->limit);
+                goto done;
+            }
+            if (cond_pmf(m, rp.x[i], rq.x[j], &c) != 0 ||
+                dvec_add_window(acc, &c, rp.w[i] * rq.w[j]) != 0) {
+                wpmf_free(&c);
+                set_err(err, errlen, "exact: out of memory, or support beyond %zu counts",
+                        (size_t)EXACT_MAX_SUPPORT);
+                goto done;
+            }
+            /* Each conditional pmf costs about one convolution pass per law over its window. */
+            budget->used += (double)c.len * (double)(m->n_gamma + 2);
+            wpmf_free(&c);
+        }
+    rc = 0;
+done:
+    rule_free(&rp);
+    rule_free(&rq);
+    return rc;
+}
+
+/* The largest change between two pmfs, entry by entry and in their distribution functions. */
+static double max_change(const dvec *x, const dvec *y)
+{
+    size_t len = x->len > y->len ? x->len : y->len;
+    double cx = 0.0, cy = 0.0, worst = 0.0;
+
+    for (size_t i = 0; i < len; i++) {
+        double a = i < x->len ? x->v[i] : 0.0, b = i < y->len ? y->v[i] : 0.0;
+        cx += a;
+        cy += b;
+        worst = fmax(worst, fmax(fabs(a - b), fabs(cx - cy)));
+    }
+    return worst;
+}
+
+/* Integrates with 8, 16, 32, ... nodes per beta axis until two successive rules agree. */
+static int integrate_converged(const exact_model *m, const scenario *s, dvec *out,
+                               exact_budget *budget, char *err, size_t errlen)
+{
+    int n_beta = (s->screen_pass.is_beta && model_uses_p(m)) +
+                 (s->selfpay_consent.is_beta && model_uses_q(m));
+    size_t cap = n_beta == 2 ? EXACT_QUAD_MAX_2D : EXACT_QUAD_MAX_1D;
+    dvec prev = {0};
+    double change = 0.0;
+
+    if (integrate(m, s, EXACT_QUAD_FIRST, out, budget, err, errlen) != 0)
+        return -1;
+    if (n_beta == 0)
+        return 0;
+    for (size_t n = 2 * EXACT_QUAD_FIRST; n <= cap; n *= 2) {
+        dvec t = prev;
+        prev = *out;
+        *out = t;
+        if (integrate(m, s, n, out, budget, err, errlen) != 0) {
+            dvec_free(&prev);
+            return -1;
+        }
+        change = max_change(&prev, out);
+        if (change < EXACT_QUAD_TOL) {
+            dvec_free(&prev);
+            return 0;
+        }
+    }
+    dvec_free(&prev);
+    set_err(err, errlen,
+            "exact: the beta quadrature did not converge with %zu nodes per probability "
+            "(last change %.3g, wanted below %.0e)", cap, change, EXACT_QUAD_TOL);
+    return -1;
+}
+
+/* ---- Public entry points ------------------------------------------------------------------ */
+
+static int prob_computable(const prob_spec *ps)
+{
+    if (ps->is_beta)
+        return isfinite(ps->a) && isfinite(ps->b) && ps->a > 0.0 && ps->b > 0.0 &&
+               ps->value >= 0.0 && ps->value <= 1.0;
+    return ps->value >= 0.0 && ps->value <= 1.0;
+}
+
+/* The loader validates scenarios; this guards the arithmetic against one built by hand. */
+static int scenario_computable(const scenario *s, char *err, size_t errlen)
+{
+    if (s->enrolled < 0 || s->screening < 0 || s->screen_days < 0 ||
+        (size_t)s->enrolled > EXACT_MAX_SUPPORT || (size_t)s->screening > EXACT_MAX_SUPPORT) {
+        set_err(err, errlen, "exact: enrolled, screening and screen_days must be counts below %zu",
+                (size_t)EXACT_MAX_SUPPORT);
+        return -1;
+    }
+    if (!prob_computable(&s->screen_pass) || !prob_computable(&s->selfpay_consent)) {
+        set_err(err, errlen, "exact: a probability is outside [0, 1] or has a bad beta law");
+        return -1;
+    }
+    for (size_t i = 0; i < s->n_sites; i++)
+        if (!isfinite(s->site[i].rate) || s->site[i].rate < 0.0 ||
+            !isfinite(s->site[i].shape) || s->site[i].shape < 0.0) {
+            set_err(err, errlen, "exact: site %zu has a rate or shape that is not a finite "
+                    "number >= 0", i + 1);
+            return -1;
+        }
+    return 0;
+}
+
+int exact_deadline_dist(const scenario *s, exact_dist *out, char *err, size_t errlen)
+{
+    return exact_deadline_dist_limited(s, 0.0, out, err, errlen);
+}
+
+int exact_deadline_dist_limited(const scenario *s, double max_work, exact_dist *out, char *err,
+                                size_t errlen)
+{
+    exact_budget budget = {.limit = max_work};
+    exact_model m;
+    dvec acc = {0};
+    size_t enrolled, hi;
+    double tail = 0.0;
+
+    out->pmf = NULL;
+    out->len = 0;
+    out->tail = 0.0;
+    if (scenario_computable(s, err, errlen) != 0)
+        return -1;
+    if (model_init(&m, s, err, errlen) != 0)
+        return -1;
+    if (integrate_converged(&m, s, &acc, &budget, err, errlen) != 0) {
+        model_free(&m);
+        dvec_free(&acc);
+        return -1;
+    }
+    model_free(&m);
+    /* The rules' windows differ, so the far end holds scraps; move them into the tail. */
+    hi = acc.len;
+    while (hi > 1 && tail + acc.v[hi - 1] < EXACT_TAIL_EPS)
+        tail += acc.v[--hi];
+    enrolled = (size_t)s->enrolled;
+    out->pmf = calloc(enrolled + hi, sizeof *out->pmf);
+    if (out->pmf == NULL) {
+        dvec_free(&acc);
+        set_err(err, errlen, "exact: out of memory");
+        return -1;
+    }
+    memcpy(out->pmf + enrolled, acc.v, hi * sizeof *acc.v);
+    out->len = enrolled + hi;
+    out->tail = tail;
+    dvec_free(&acc);
+    return 0;
+}
+
+double exact_p_at_least(const exact_dist *d, long n)
+{
+    double sum = d->tail;
+    size_t from;
+    int below = 0;
+
+    if (n <= 0)
+        return 1.0;
+    from = (size_t)n < d->len ? (size_t)n : d->len;
+    for (size_t i = 0; i < from && !below; i++)
+        below = d->pmf[i] != 0.0;
+    if (!below)
+        return 1.0;
+    for (size_t i = d->len; i > from; i--)
+        sum += d->pmf[i - 1];
+    return fmin(1.0, sum);
+}
+
+double exact_dist_mean(const exact_dist *d)
+{
+    double mean = (double)d->len * d->tail;
+
+    for (size_t i = d->len; i > 0; i--)
+        mean += (double)(i - 1) * d->pmf[i - 1];
+    return mean;
+}
+
+void exact_dist_free(exact_dist *d)
+{
+    if (d == NULL)
+        return;
+    free(d->pmf);
+    d->pmf = NULL;
+    d->len = 0;
+    d->tail = 0.0;
+}

@@ -1,0 +1,70 @@
+/* The exact distribution of registrations at the deadline under the model of DESIGN.md section 2:
+ * a mixture, over beta-distributed screen-pass and self-pay probabilities, of the convolution of
+ * a binomial (candidates in screening), a Poisson (fixed-rate sites) and one negative binomial per
+ * gamma-rate site (Anisimov and Fedorov 2007, Stat Med 26:4958-4975). No simulation: the
+ * simulator is checked against it, and its pieces serve the simulator's conditional estimator. */
+#ifndef ACCRUE_EXACT_H
+#define ACCRUE_EXACT_H
+
+#include <stddef.h>
+#include "scenario.h"
+
+/* Days per year: every rate in a scenario is per year of this many days. */
+#define EXACT_DAYS_PER_YEAR 365.25
+
+/* The distribution of N, registrations by the end of the deadline day (enrolled included).
+ * pmf[n] = P(N = n) for n < len; tail = P(N >= len). Entries below `enrolled` are 0. The support
+ * is cut where the mass beyond is below 1e-13, and that mass is in tail; any other mass lost to
+ * truncation is below 1e-13 too, so pmf and tail sum to 1 within 2e-13 plus rounding. */
+typedef struct exact_dist {
+    double *pmf;
+    size_t len;
+    double tail;
+} exact_dist;
+
+/* Computes the distribution of N for scenario s into *out (the caller frees it with
+ * exact_dist_free). Beta probabilities are integrated by Gauss-Jacobi quadrature, doubling the
+ * nodes until no entry of the pmf, nor of its distribution function, moves by 1e-10.
+ * Cost: nodes (1 when p and q are fixed; up to 512, or 128 x 128 when both are beta) times the
+ * convolutions, O(product of the counts' spreads). Milliseconds for tens of registrations;
+ * seconds or minutes for thousands under wide gamma rates with both probabilities beta.
+ * Returns 0, or -1 with a message in err (errlen bytes; err may be NULL) when out of memory,
+ * when the quadrature does not converge within its node cap, or when a parameter is outside what
+ * can be computed; *out is then empty ({NULL, 0, 0}) and needs no freeing. s is not changed. */
+int exact_deadline_dist(const scenario *s, exact_dist *out, char *err, size_t errlen);
+
+/* The same, giving up with an error once about max_work elementary operations (pmf entries
+ * convolved) are spent; max_work <= 0 means no limit. The simulator's report uses it so that an
+ * exact check never holds up a run: 1e8 takes well under a second. */
+int exact_deadline_dist_limited(const scenario *s, double max_work, exact_dist *out, char *err,
+                                size_t errlen);
+
+/* P(N >= n) from d: tail plus the pmf entries from n on, summed smallest first. Exactly 1 when
+ * every entry below n is 0 (the target is already met), tail when n >= len. */
+double exact_p_at_least(const exact_dist *d, long n);
+
+/* The mean of d: sum of n * pmf[n], plus len * tail as a lower bound for the tail's share. */
+double exact_dist_mean(const exact_dist *d);
+
+/* E[N] in closed form: enrolled + screening * E[p] * screen fraction
+ * + sum_s rate_s * E[p] * (before_s + E[q] * after_s) / 365.25, with p and q independent and
+ * the gamma rate's mean equal to rate_s (the exposures are those of exact_site_exposure). */
+double exact_mean(const scenario *s);
+
+/* Frees d's array and empties it; d may be NULL or already freed. */
+void exact_dist_free(exact_dist *d);
+
+/* Site `site`'s referral exposure in days: referrals made at t in [a, W - screen_days), where
+ * a = max(0, active_from - as_of) and W = scenario_window_days(s), are registered by the end of
+ * the deadline day. *before_selfpay_days is the length of the part before selfpay_from (no
+ * consent needed), *after_selfpay_days the part from selfpay_from on; empty parts are 0.
+ * The site's expected registrations are rate * p * (before + q * after) / 365.25. */
+void exact_site_exposure(const scenario *s, size_t site, double *before_selfpay_days,
+                         double *after_selfpay_days);
+
+/* The probability that a candidate in screening at as_of who passes screening is registered by
+ * the end of the deadline day: min(1, W / screen_days), 1 when screen_days is 0 and W >= 1, and
+ * 0 when W <= 0. Registration times are uniform on [0, screen_days). */
+double exact_screen_fraction(const scenario *s);
+
+#endif

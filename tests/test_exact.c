@@ -1,0 +1,525 @@
+/* Tests of models/exact.c against independent computations: GSL's Poisson and negative-binomial
+ * distribution functions, published figures (the protocol's plan, the R package `accrual`), and
+ * brute-force adaptive integration (gsl_integration_qags) over beta-distributed probabilities.
+ * Scenarios are built by hand; dates are day numbers since 1970-01-01. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <math.h>
+#include <string.h>
+#include <gsl/gsl_cdf.h>
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_integration.h>
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_sf_gamma.h>
+#include "../models/exact.h"
+
+#define AS_OF 20652            /* 2026-07-18 */
+#define DEADLINE 21748         /* 2029-07-18: W = 1097 days */
+#define MAX_SITES 8
+
+/* A hand-built scenario with room for a few sites; defaults as in DESIGN.md section 3. */
+typedef struct fixture {
+    scenario s;
+    site_spec site[MAX_SITES];
+} fixture;
+
+static char test_name[] = "test";
+
+static void fixture_init(fixture *f, date_t as_of, date_t deadline)
+{
+    memset(f, 0, sizeof *f);
+    f->s.name = test_name;
+    f->s.source = f->s.name;
+    f->s.as_of = as_of;
+    f->s.deadline = deadline;
+    f->s.target = 12;
+    f->s.screen_pass.value = 1.0;
+    f->s.selfpay_from = as_of;
+    f->s.selfpay_consent.value = 1.0;
+    f->s.review_months = 6;
+    f->s.horizon_years = 10.0;
+    f->s.site = f->site;
+}
+
+static void add_site(fixture *f, double rate, double shape, date_t active_from)
+{
+    site_spec *st = &f->site[f->s.n_sites++];
+    st->name = f->s.name;
+    st->note = f->s.name;
+    st->rate = rate;
+    st->shape = shape;
+    st->active_from = active_from;
+}
+
+static prob_spec beta(double a, double b)
+{
+    prob_spec p = {.is_beta = true, .value = a / (a + b), .a = a, .b = b};
+    return p;
+}
+
+static void check_near(double got, double want, double tol, const char *what)
+{
+    if (!(fabs(got - want) <= tol)) {
+        print_error("%s: got %.15g, want %.15g, difference %.3g > tolerance %.3g\n", what, got,
+                    want, fabs(got - want), tol);
+        fail();
+    }
+}
+
+static exact_dist compute(const scenario *s)
+{
+    exact_dist d;
+    char err[256] = "";
+    int rc = exact_deadline_dist(s, &d, err, sizeof err);
+    if (rc != 0)
+        print_error("exact_deadline_dist: %s\n", err);
+    assert_int_equal(rc, 0);
+    assert_non_null(d.pmf);
+    return d;
+}
+
+static double pmf_sum(const exact_dist *d)
+{
+    double sum = 0.0;
+    for (size_t i = 0; i < d->len; i++)
+        sum += d->pmf[i];
+    return sum;
+}
+
+/* The protocol's five fixed-rate sites. */
+static void protocol_plan(fixture *f)
+{
+    static const double rates[5] = {1.0, 1.0, 1.0 / 3, 1.0 / 3, 1.0 / 3};
+
+    fixture_init(f, AS_OF, DEADLINE);
+    f->s.enrolled = 2;
+    f->s.screening = 2;
+    for (int i = 0; i < 5; i++)
+        add_site(f, rates[i], 0.0, AS_OF);
+}
+
+/* (a) With p = q = 1 and no screening delay both candidates in screening register, so N >= 12
+ * means at least 8 referrals from a Poisson with mean (2 + 3 * 1/3) * 1097 / 365.25 = 9.0103. */
+static void test_protocol_plan(void **state)
+{
+    fixture f;
+    (void)state;
+    protocol_plan(&f);
+    exact_dist d = compute(&f.s);
+    double mu = 3.0 * 1097.0 / 365.25;
+    double ref = gsl_cdf_poisson_Q(7, mu);     /* P(Poisson(mu) > 7) */
+
+    /* Both are sums of the same Poisson terms; the exact one loses at most 2e-13 to truncation
+     * and GSL's incomplete gamma is accurate to ~1e-15: 1e-10 leaves room for rounding only. */
+    check_near(exact_p_at_least(&d, 12), ref, 1e-10, "P(N >= 12) vs Poisson tail");
+    /* DESIGN.md section 7 prints 0.67730: rounding to 5 decimals is within 5e-6. */
+    check_near(ref, 0.67730, 5e-6, "Poisson tail vs the printed 0.67730");
+    check_near(exact_p_at_least(&d, 12), 0.67730, 5e-6 + 1e-10, "P(N >= 12) vs 0.67730");
+    /* E[N] = 4 + mu in closed form; the pmf's mean can differ only by truncated mass times
+     * counts (< 1e-13 * 100) and rounding. */
+    check_near(exact_mean(&f.s), 4.0 + mu, 1e-12, "closed-form mean");
+    check_near(exact_dist_mean(&d), 4.0 + mu, 1e-10, "mean of the pmf");
+    /* Nothing below the 4 already certain. */
+    for (size_t n = 0; n < 4; n++)
+        assert_true(d.pmf[n] == 0.0);
+    check_near(d.pmf[4], gsl_ran_poisson_pdf(0, mu), 1e-14, "P(N = 4)");
+    exact_dist_free(&d);
+}
+
+/* (b) The R package `accrual` (Jiang, Guarino and Thompson) documents a Poisson-gamma
+ * prediction: rate Gamma(shape 250, mean 250/28 per month), 26 months to go, 100 enrolled,
+ * target 300: P(reaching 300) = 0.9426. The count R is negative binomial with shape 250 and mean
+ * m = 250/28 * 26 = 232.142857 (Anisimov and Fedorov 2007), and success is R >= 200.
+ * Here W must be whole days: 26 months are 26 * 365.25 / 12 = 791.375 days, so W = 791 and the
+ * yearly rate is scaled by 791.375 / 791 to keep rate * exposure, the only thing R depends on,
+ * equal to m. Without the scaling m would be 232.033 and P 0.94205: the 0.375 days would move P
+ * by 6e-4, far more than the 5e-5 rounding of the printed figure. */
+static void test_accrual_package_example(void **state)
+{
+    fixture f;
+    (void)state;
+    double k = 250.0, m = 250.0 / 28.0 * 26.0;
+    double rate = m * 365.25 / 791.0;          /* per year, over W = 791 days */
+
+    fixture_init(&f, AS_OF, AS_OF + 790);
+    assert_int_equal(scenario_window_days(&f.s), 791);
+    f.s.enrolled = 100;
+    f.s.target = 300;
+    add_site(&f, rate, k, AS_OF);
+    exact_dist d = compute(&f.s);
+    /* GSL's negative binomial: P(X = x) = Gamma(n+x)/(Gamma(x+1)Gamma(n)) p^n (1-p)^x, so
+     * n = k and p = k / (k + m); Q(199) = P(R > 199). */
+    double ref = gsl_cdf_negative_binomial_Q(199, k / (k + m), k);
+
+    /* Independent routes to the same tail: truncation (< 2e-13) and the incomplete beta
+     * function's rounding (~1e-14) are all that separate them. */
+    check_near(exact_p_at_least(&d, 300), ref, 1e-10, "P(N >= 300) vs negative-binomial tail");
+    /* The package prints 4 decimals: within 5e-5, plus our 1e-10. */
+    check_near(exact_p_at_least(&d, 300), 0.9426, 5e-5 + 1e-10, "P(N >= 300) vs 0.9426");
+    check_near(exact_mean(&f.s), 100.0 + m, 1e-9, "closed-form mean");
+    exact_dist_free(&d);
+}
+
+/* ---- (c) beta probabilities against brute-force adaptive integration ---------------------- */
+
+/* What the brute force integrates: P(N - enrolled = n | p, q) for one site of fixed rate (mean
+ * mu_before * p + mu_after * p * q) or, when shape > 0, of gamma rate. */
+typedef struct integrand {
+    double a, b;              /* p ~ Beta(a, b) */
+    double qa, qb;            /* q ~ Beta(qa, qb), or qa = 0 for q = 1 */
+    double mu_before, mu_after, shape;
+    unsigned int n;
+    double p;                 /* the outer variable while integrating over q */
+} integrand;
+
+static double beta_density(double x, double a, double b)
+{
+    if (x <= 0.0 || x >= 1.0)
+        return 0.0;
+    return exp((a - 1.0) * log(x) + (b - 1.0) * log1p(-x) - gsl_sf_lnbeta(a, b));
+}
+
+static double count_pmf(const integrand *g, double p, double q)
+{
+    double m = p * (g->mu_before + q * g->mu_after);
+    if (g->shape > 0.0)
+        return gsl_ran_negative_binomial_pdf(g->n, g->shape / (g->shape + m), g->shape);
+    return gsl_ran_poisson_pdf(g->n, m);
+}
+
+static double over_q(double q, void *arg)
+{
+    const integrand *g = arg;
+    return count_pmf(g, g->p, q) * beta_density(q, g->qa, g->qb);
+}
+
+static double over_p(double p, void *arg)
+{
+    integrand *g = arg;
+    if (g->qa == 0.0)
+        return count_pmf(g, p, 1.0) * beta_density(p, g->a, g->b);
+    /* Nested: the inner integral over q at this p. */
+    gsl_integration_workspace *w = gsl_integration_workspace_alloc(1000);
+    gsl_function f = {over_q, g};
+    double inner = 0.0, abserr;
+    g->p = p;
+    gsl_integration_qags(&f, 0.0, 1.0, 0.0, 1e-12, 1000, w, &inner, &abserr);
+    gsl_integration_workspace_free(w);
+    return inner * beta_density(p, g->a, g->b);
+}
+
+static double brute_force(integrand *g, unsigned int n, double *abserr)
+{
+    gsl_integration_workspace *w = gsl_integration_workspace_alloc(1000);
+    gsl_function f = {over_p, g};
+    double result = 0.0;
+    g->n = n;
+    int rc = gsl_integration_qags(&f, 0.0, 1.0, 0.0, 1e-12, 1000, w, &result, abserr);
+    gsl_integration_workspace_free(w);
+    if (rc != 0)
+        *abserr = fmax(*abserr, 1e-12);     /* flagged roundoff: keep its own error estimate */
+    return result;
+}
+
+/* Compares pmf entries enrolled + n, n = 0 .. 29, with the brute force. Tolerance: the exact pmf
+ * moved by < 1e-10 at the last doubling and Gauss-Jacobi converges geometrically, so its error is
+ * far below 1e-10; qags's own error estimate is added for the reference. */
+static void compare_with_brute_force(const scenario *s, integrand *g)
+{
+    exact_dist d = compute(s);
+    size_t base = (size_t)s->enrolled;
+    for (unsigned int n = 0; n < 30; n++) {
+        double abserr, ref = brute_force(g, n, &abserr);
+        double got = base + n < d.len ? d.pmf[base + n] : 0.0;
+        char what[64];
+        snprintf(what, sizeof what, "P(N = enrolled + %u)", n);
+        check_near(got, ref, 1e-10 + abserr, what);
+    }
+    exact_dist_free(&d);
+}
+
+/* One fixed-rate site, p ~ Beta(a, b): N is a Poisson-beta mixture. W = 1097 days, rate 4 a
+ * year: mean 12.01 p. a < 1 puts an infinite density spike at p = 0. */
+static void check_poisson_beta(double a, double b)
+{
+    fixture f;
+    fixture_init(&f, AS_OF, DEADLINE);
+    f.s.enrolled = 2;
+    f.s.screen_pass = beta(a, b);
+    add_site(&f, 4.0, 0.0, AS_OF);
+    integrand g = {.a = a, .b = b, .mu_after = 4.0 * 1097.0 / 365.25};
+    compare_with_brute_force(&f.s, &g);
+}
+
+static void test_poisson_beta_a_below_1(void **state)
+{
+    (void)state;
+    check_poisson_beta(0.5, 2.0);
+    check_poisson_beta(0.3, 0.7);
+}
+
+static void test_poisson_beta_a_above_1(void **state)
+{
+    (void)state;
+    check_poisson_beta(3.0, 1.5);
+}
+
+/* a + b = 250: GSL's Jacobi weights overflow (Gamma(250)) and the Golub-Welsch rule is used. */
+static void test_poisson_beta_concentrated(void **state)
+{
+    (void)state;
+    check_poisson_beta(200.0, 50.0);
+}
+
+/* A gamma-rate site (negative binomial given p) with p ~ Beta(0.8, 1.2). */
+static void test_negbin_beta(void **state)
+{
+    fixture f;
+    (void)state;
+    fixture_init(&f, AS_OF, DEADLINE);
+    f.s.screen_pass = beta(0.8, 1.2);
+    add_site(&f, 4.0, 2.5, AS_OF);
+    integrand g = {.a = 0.8, .b = 1.2, .mu_after = 4.0 * 1097.0 / 365.25, .shape = 2.5};
+    compare_with_brute_force(&f.s, &g);
+}
+
+/* Both beta (tensor rule): self-pay starts 300 days in, so the mean is
+ * p (4 * 300 / 365.25 + q * 4 * 797 / 365.25). */
+static void test_tensor_beta(void **state)
+{
+    fixture f;
+    (void)state;
+    fixture_init(&f, AS_OF, DEADLINE);
+    f.s.screen_pass = beta(2.0, 0.6);
+    f.s.selfpay_consent = beta(0.7, 1.5);
+    f.s.selfpay_from = AS_OF + 300;
+    add_site(&f, 4.0, 0.0, AS_OF);
+    integrand g = {.a = 2.0, .b = 0.6, .qa = 0.7, .qb = 1.5,
+                   .mu_before = 4.0 * 300.0 / 365.25, .mu_after = 4.0 * 797.0 / 365.25};
+    compare_with_brute_force(&f.s, &g);
+}
+
+/* ---- (d) normalisation and the closed-form mean ------------------------------------------- */
+
+/* Contract: the mass beyond len is below 1e-13 and is the tail; the rest lost to truncation is
+ * below 1e-13; rounding over a few thousand terms adds ~1e-13. So 1e-12. The pmf's mean must
+ * match exact_mean: quadrature moves entries by < 1e-10, times counts up to a few thousand,
+ * bounded relative to the mean by 1e-9. */
+static void check_normalised(const scenario *s)
+{
+    exact_dist d = compute(s);
+    assert_true(d.tail >= 0.0 && d.tail < 1e-13);
+    check_near(pmf_sum(&d) + d.tail, 1.0, 1e-12, "sum of pmf and tail");
+    check_near(exact_dist_mean(&d), exact_mean(s), 1e-9 * exact_mean(s), "mean");
+    exact_dist_free(&d);
+}
+
+static void test_normalised(void **state)
+{
+    fixture f;
+    (void)state;
+    protocol_plan(&f);
+    check_normalised(&f.s);
+
+    /* Large means and extreme shapes: 50 a year for 36 years, shapes 0.5 and 200, a screening
+     * delay and self-pay mid-way. The NB(0.5) count alone spans some 60000 values. */
+    fixture_init(&f, AS_OF, AS_OF + 13149);     /* 36 years */
+    f.s.enrolled = 3;
+    f.s.screening = 40;
+    f.s.screen_days = 60;
+    f.s.screen_pass.value = 0.8;
+    f.s.selfpay_from = AS_OF + 2000;
+    f.s.selfpay_consent.value = 0.6;
+    add_site(&f, 50.0, 0.5, AS_OF);
+    add_site(&f, 50.0, 200.0, AS_OF + 400);
+    add_site(&f, 20.0, 0.0, AS_OF);
+    check_normalised(&f.s);
+
+    /* The same shapes over 10 years at 2 a year, with both probabilities beta. */
+    fixture_init(&f, AS_OF, AS_OF + 3652);
+    f.s.screening = 5;
+    f.s.screen_days = 30;
+    f.s.screen_pass = beta(8.0, 2.0);
+    f.s.selfpay_from = AS_OF + 1000;
+    f.s.selfpay_consent = beta(0.6, 0.9);
+    add_site(&f, 2.0, 0.5, AS_OF);
+    add_site(&f, 2.0, 200.0, AS_OF + 400);
+    add_site(&f, 1.0, 0.0, AS_OF);
+    check_normalised(&f.s);
+}
+
+/* ---- (e) degenerate cases ----------------------------------------------------------------- */
+
+static void test_target_already_met(void **state)
+{
+    fixture f;
+    (void)state;
+    protocol_plan(&f);
+    f.s.enrolled = 15;
+    exact_dist d = compute(&f.s);
+    assert_true(exact_p_at_least(&d, 12) == 1.0);   /* contract: exactly 1 */
+    assert_true(exact_p_at_least(&d, 15) == 1.0);
+    exact_dist_free(&d);
+}
+
+static void test_rate_zero_is_point_mass(void **state)
+{
+    fixture f;
+    (void)state;
+    protocol_plan(&f);
+    f.s.screening = 0;
+    f.s.screen_pass = beta(0.5, 0.5);           /* irrelevant when nobody can register */
+    for (size_t i = 0; i < f.s.n_sites; i++)
+        f.site[i].rate = 0.0;
+    exact_dist d = compute(&f.s);
+    assert_int_equal(d.len, 3);
+    assert_true(d.pmf[2] == 1.0 && d.pmf[0] == 0.0 && d.pmf[1] == 0.0 && d.tail == 0.0);
+    assert_true(exact_p_at_least(&d, 2) == 1.0);
+    assert_true(exact_p_at_least(&d, 3) == 0.0);
+    exact_dist_free(&d);
+}
+
+/* ---- (f) dates ---------------------------------------------------------------------------- */
+
+/* A site opening the day after the deadline adds nothing, however fast it would recruit. */
+static void test_site_after_deadline(void **state)
+{
+    fixture f;
+    double before, after;
+    (void)state;
+    protocol_plan(&f);
+    exact_dist base = compute(&f.s);
+    double base_mean = exact_mean(&f.s);
+    add_site(&f, 1000.0, 0.0, DEADLINE + 1);
+    add_site(&f, 1000.0, 3.0, DEADLINE + 400);
+    exact_site_exposure(&f.s, 5, &before, &after);
+    assert_true(before == 0.0 && after == 0.0);
+    exact_dist d = compute(&f.s);
+    assert_int_equal(d.len, base.len);
+    for (size_t n = 0; n < d.len; n++)
+        check_near(d.pmf[n], base.pmf[n], 1e-15, "pmf with a late site");
+    check_near(exact_mean(&f.s), base_mean, 0.0, "mean with a late site");
+    exact_dist_free(&d);
+    exact_dist_free(&base);
+}
+
+/* Self-pay from before as_of thins every referral by q: the same as halving each rate. */
+static void test_selfpay_before_as_of(void **state)
+{
+    fixture f, g;
+    double before, after;
+    (void)state;
+    protocol_plan(&f);
+    f.s.selfpay_from = AS_OF - 100;
+    f.s.selfpay_consent.value = 0.5;
+    exact_site_exposure(&f.s, 0, &before, &after);
+    assert_true(before == 0.0 && after == 1097.0);
+    protocol_plan(&g);
+    for (size_t i = 0; i < g.s.n_sites; i++)
+        g.site[i].rate *= 0.5;
+    exact_dist d = compute(&f.s), e = compute(&g.s);
+    /* Same Poisson mean up to one rounding (1e-16 relative): pmfs agree to ~1e-15. */
+    for (long n = 0; n < 20; n++)
+        check_near(exact_p_at_least(&d, n), exact_p_at_least(&e, n), 1e-13, "P(N >= n)");
+    check_near(exact_p_at_least(&d, 12), gsl_cdf_poisson_Q(7, 1.5 * 1097.0 / 365.25), 1e-10,
+               "thinned Poisson tail");
+    exact_dist_free(&d);
+    exact_dist_free(&e);
+}
+
+/* screen_days = 2W: a candidate in screening registers in the window with probability
+ * p * W / screen_days = 0.8 * 0.5, and no referral can register at all. */
+static void test_screen_days_beyond_window(void **state)
+{
+    fixture f;
+    double before, after;
+    (void)state;
+    protocol_plan(&f);
+    f.s.screening = 10;
+    f.s.screen_pass.value = 0.8;
+    f.s.screen_days = 2 * 1097;
+    check_near(exact_screen_fraction(&f.s), 0.5, 0.0, "screen fraction");
+    exact_site_exposure(&f.s, 0, &before, &after);
+    assert_true(before == 0.0 && after == 0.0);
+    exact_dist d = compute(&f.s);
+    /* Binomial(10, 0.4) shifted by the 2 enrolled; ratios of terms are exact to a few ulps. */
+    for (unsigned int k = 0; k <= 10; k++)
+        check_near(d.pmf[2 + k], gsl_ran_binomial_pdf(k, 0.4, 10), 1e-14, "binomial pmf");
+    check_near(exact_mean(&f.s), 2.0 + 10 * 0.4, 1e-12, "mean");
+    exact_dist_free(&d);
+}
+
+/* Exposure pieces by hand: W = 1097, screen_days 30 (referrals count until day 1067), a site
+ * active from day 100, self-pay from day 500: 400 days before, 567 after. */
+static void test_exposure_pieces(void **state)
+{
+    fixture f;
+    double before, after;
+    (void)state;
+    fixture_init(&f, AS_OF, DEADLINE);
+    f.s.screen_days = 30;
+    f.s.selfpay_from = AS_OF + 500;
+    add_site(&f, 1.0, 0.0, AS_OF + 100);
+    add_site(&f, 1.0, 0.0, AS_OF + 700);        /* opens after self-pay: all after */
+    add_site(&f, 1.0, 0.0, AS_OF - 300);        /* opened before as_of: from day 0 */
+    exact_site_exposure(&f.s, 0, &before, &after);
+    assert_true(before == 400.0 && after == 567.0);
+    exact_site_exposure(&f.s, 1, &before, &after);
+    assert_true(before == 0.0 && after == 367.0);
+    exact_site_exposure(&f.s, 2, &before, &after);
+    assert_true(before == 500.0 && after == 567.0);
+    check_near(exact_screen_fraction(&f.s), 1.0, 0.0, "screen fraction");
+}
+
+/* ---- errors ------------------------------------------------------------------------------- */
+
+static void test_errors_are_reported(void **state)
+{
+    fixture f;
+    exact_dist d;
+    char err[256] = "";
+    (void)state;
+    protocol_plan(&f);
+    f.site[1].rate = -1.0;
+    assert_int_equal(exact_deadline_dist(&f.s, &d, err, sizeof err), -1);
+    assert_null(d.pmf);
+    assert_true(strstr(err, "site 2") != NULL);
+
+    /* A mean of 300000 registrations against p ~ Beta(0.5, 0.5): the pmf as a function of p is
+     * a spike of relative width ~1/sqrt(300000), which 512 nodes cannot resolve to 1e-10. */
+    protocol_plan(&f);
+    f.s.screen_pass = beta(0.5, 0.5);
+    f.site[0].rate = 100000.0;
+    err[0] = '\0';
+    assert_int_equal(exact_deadline_dist(&f.s, &d, err, sizeof err), -1);
+    assert_null(d.pmf);
+    assert_true(strstr(err, "converge") != NULL);
+    exact_dist_free(&d);                          /* empty: harmless */
+    exact_dist_free(NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_protocol_plan),
+        cmocka_unit_test(test_accrual_package_example),
+        cmocka_unit_test(test_poisson_beta_a_below_1),
+        cmocka_unit_test(test_poisson_beta_a_above_1),
+        cmocka_unit_test(test_poisson_beta_concentrated),
+        cmocka_unit_test(test_negbin_beta),
+        cmocka_unit_test(test_tensor_beta),
+        cmocka_unit_test(test_normalised),
+        cmocka_unit_test(test_target_already_met),
+        cmocka_unit_test(test_rate_zero_is_point_mass),
+        cmocka_unit_test(test_site_after_deadline),
+        cmocka_unit_test(test_selfpay_before_as_of),
+        cmocka_unit_test(test_screen_days_beyond_window),
+        cmocka_unit_test(test_exposure_pieces),
+        cmocka_unit_test(test_errors_are_reported),
+    };
+    gsl_set_error_handler_off();
+    return cmocka_run_group_tests_name("exact", tests, NULL, NULL);
+}
