@@ -98,3 +98,81 @@ clean:
 	rm -rf build
 
 -include $(shell find build -name '*.d' 2>/dev/null)
+
+# ---- bench (bench/) ----
+# make bench        the full benchmark on bench/reference: accrue at 1e6 and 1e7 trials with 1
+#                   and 2 threads, 5 repetitions each, the event-by-event baseline and the memory
+#                   check (1e6 and 1e8 trials); a table on standard output, figures in
+#                   bench/results.json
+# make bench-short  3 repetitions at 1e6 trials plus one 1e7 run with 2 threads, no memory
+#                   check: under a minute, for CI
+# Neither judges speed: they fail only when a run fails or outputs differ across thread counts.
+BENCH_BIN  = $(BUILD)/bench/bench $(BUILD)/bench/naive
+BENCH_ARGS = --accrue $(BUILD)/accrue --naive $(BUILD)/bench/naive --scenario bench/reference \
+             --json bench/results.json
+# The compiler's first line of --version, for the JSON; characters that could break the C
+# string literal are dropped.
+BENCH_CC_VERSION = $(shell $(CC) --version 2>/dev/null | head -n 1 | tr -cd 'A-Za-z0-9 ._()+:/-')
+
+.PHONY: bench bench-short
+bench: $(BUILD)/accrue $(BENCH_BIN)
+	./$(BUILD)/bench/bench $(BENCH_ARGS) --reps 5 --memory-check
+
+bench-short: $(BUILD)/accrue $(BENCH_BIN)
+	./$(BUILD)/bench/bench $(BENCH_ARGS) --reps 3 --short
+
+$(BUILD)/bench/bench: bench/bench.c | deps
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -DBENCH_CC='"$(BENCH_CC_VERSION)"' -o $@ $< $(ALL_LDFLAGS) -lm
+
+$(BUILD)/bench/naive: bench/naive.c $(BUILD)/libaccrue.a | deps
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libaccrue.a $(ALL_LDFLAGS) $(LIBS)
+# ---- end bench ----
+
+# ---- fuzz (tests/fuzz) ----
+# make fuzz                   builds the libFuzzer harness tests/fuzz/fuzz_scenario.c with clang
+#                             (fuzzer, AddressSanitizer, UndefinedBehaviorSanitizer) and runs it
+#                             for FUZZ_SECONDS on build/fuzz/corpus, seeded from tests/fuzz/seeds;
+#                             a crash leaves its input in build/fuzz/ (crash-*, timeout-*, oom-*)
+# make fuzz FUZZ_SECONDS=600  a longer run; the generated corpus grows in build/fuzz/corpus and
+#                             is kept between runs, never written into tests/
+# make fuzz FUZZ_OPTS='-fork=1 -ignore_crashes=1'
+#                             goes on after a crash (each is saved), to collect several at once
+# Replay one input: build/fuzz/fuzz_scenario FILE. Refresh the seeds after adding a
+# tests/bad-input or tests/odd-input case: sh tests/fuzz/make_seeds.sh
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_SRC  = tests/fuzz/fuzz_scenario.c models/scenario.c models/accrual.c models/exact.c \
+            engine/csvtab.c engine/date.c engine/sample.c engine/rng.c
+# -fopenmp-simd: rng.c's simd pragma without the OpenMP runtime (the harness runs no threads).
+# -Wno-pass-failed: the sanitizers' checks keep that simd loop from vectorising; no matter here.
+# -D__SANITIZE_ADDRESS__: GCC defines it under AddressSanitizer and rng.c then skips its
+# target_clones; clang 14 does not define it, and refuses those clones (declared after use).
+FUZZ_FLAGS = $(CSTD) $(WARN) -fopenmp-simd -g -O2 -fno-omit-frame-pointer \
+             -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+             -Wno-pass-failed -D__SANITIZE_ADDRESS__=1
+FUZZ_OPTS    ?=
+FUZZ_ARGS  = -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 \
+             -dict=tests/fuzz/scenario.dict -artifact_prefix=build/fuzz/ -print_final_stats=1 \
+             $(FUZZ_OPTS)
+
+.PHONY: fuzz
+fuzz: build/fuzz/fuzz_scenario
+	@mkdir -p build/fuzz/corpus
+	cp tests/fuzz/seeds/* build/fuzz/corpus/
+	./build/fuzz/fuzz_scenario $(FUZZ_ARGS) build/fuzz/corpus
+
+build/fuzz/fuzz_scenario: $(FUZZ_SRC) $(wildcard engine/*.h models/*.h) | deps
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(FUZZ_SRC) $(LIBS)
+# ---- end fuzz ----
+
+# ---- validate ----
+# make validate  the long statistical validation (tests/VALIDATION.md): the program that
+#                `make test` runs as a fast subset, here with --full: every configuration,
+#                ten times the trials, other seeds. About a minute on two cores.
+.PHONY: validate
+validate: $(BUILD)/tests/test_validation
+	./$(BUILD)/tests/test_validation --full
+# ---- end validate ----
