@@ -249,11 +249,10 @@ static int interrupted_status(void)
     return stop_signal == SIGTERM ? 143 : 130;
 }
 
-static int exact_p_success(const scenario *s, double *p, double *mean)
+static int exact_p_success(const scenario *s, double *p, double *mean, char *err, size_t errlen)
 {
-    char err[ERRLEN];
     exact_dist d;
-    if (exact_deadline_dist_limited(s, EXACT_CHECK_WORK, &d, err, sizeof err) != 0)
+    if (exact_deadline_dist_limited(s, EXACT_CHECK_WORK, &d, err, errlen) != 0)
         return -1;
     *p = exact_p_at_least(&d, s->target);
     *mean = exact_mean(s);
@@ -305,8 +304,13 @@ static int command_run(const options *o, scenario *s)
         .n_checkpoints = n_cp, .checkpoint_date = cp, .unit_name = names, .unit_label = "site",
         .describe = describe_scenario, .describe_arg = s, .seed = o->seed,
     };
-    info.has_exact = exact_p_success(s, &info.exact_p_success, &info.exact_mean) == 0;
+    char exact_err[ERRLEN] = "";
+    info.has_exact = exact_p_success(s, &info.exact_p_success, &info.exact_mean, exact_err,
+                                     sizeof exact_err) == 0;
+    info.exact_note = exact_err;
 
+    /* From here a signal stops the simulation at the next block (exact, above, is bounded). */
+    install_signal_handlers();
     progress pr = {.start = omp_get_wtime()};
     int show = !o->quiet && isatty(STDERR_FILENO);
     sim_config cfg = {
@@ -362,8 +366,15 @@ static int command_exact(const options *o, const scenario *s)
     }
     int rc = 0;
     if (o->out) {
-        if (report_write_exact(o->out, s->name, d.pmf, d.len, (size_t)s->target, mean, err,
-                               sizeof err) != 0) {
+        sigset_t block, old;
+        sigemptyset(&block);
+        sigaddset(&block, SIGINT);
+        sigaddset(&block, SIGTERM);
+        sigprocmask(SIG_BLOCK, &block, &old);  /* the files appear together or not at all */
+        int wrc = report_write_exact(o->out, s->name, d.pmf, d.len, (size_t)s->target, mean,
+                                     err, sizeof err);
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        if (wrc != 0) {
             fprintf(stderr, "accrue: %s\n", err);
             rc = 1;
         } else {
@@ -389,7 +400,6 @@ int main(int argc, char **argv)
         return 0;
     }
     gsl_set_error_handler_off();
-    install_signal_handlers();
     scenario *s = load(&o);
     if (!s)
         return EXIT_USAGE;

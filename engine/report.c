@@ -27,26 +27,52 @@ static void set_err(char *err, size_t errlen, const char *path, const char *what
 
 /* ---- reading the result ---- */
 
-/* P(N >= n) from the conditional pmf: sums from the top, so small tails keep their digits. */
+/* The distribution of registrations by the deadline comes from the conditional pmf when the
+ * model tabulated it (r->pmf_len > 0), else from the simulated histogram. */
+
+static double plain_at(const sim_result *r, size_t n)
+{
+    uint64_t k = n < r->at_deadline.len ? r->at_deadline.bin[n] : 0;
+    return r->trials ? (double)k / (double)r->trials : 0.0;
+}
+
+static double pmf_at(const sim_result *r, size_t n)
+{
+    if (r->pmf_len == 0)
+        return plain_at(r, n);
+    return n < r->pmf_len ? r->pmf[n].mean : 0.0;
+}
+
+static double pmf_se_at(const sim_result *r, size_t n)
+{
+    if (r->pmf_len == 0)
+        return r->trials ? sqrt(plain_at(r, n) * (1.0 - plain_at(r, n)) / (double)r->trials) : 0;
+    return n < r->pmf_len ? r->pmf[n].se : 0.0;
+}
+
+/* P(N >= n): sums from the top, so small tails keep their digits. */
 static double pmf_at_least(const sim_result *r, size_t n)
 {
+    if (r->pmf_len == 0)
+        return r->trials ? (double)hist_count_at_least(&r->at_deadline, n) / (double)r->trials : 0;
     double s = 0.0;
     for (size_t i = r->pmf_len; i-- > n;)
         s += r->pmf[i].mean;
     return s;
 }
 
-/* The q-quantile of registrations by the deadline from the conditional pmf: the smallest n
- * with P(N <= n) >= q. */
+/* The q-quantile of registrations by the deadline: the smallest n with P(N <= n) >= q. */
 static size_t pmf_quantile(const sim_result *r, double q)
 {
+    if (r->pmf_len == 0)
+        return hist_quantile(&r->at_deadline, q);
     double cdf = 0.0;
     for (size_t n = 0; n < r->pmf_len; n++) {
         cdf += r->pmf[n].mean;
         if (cdf >= q - 1e-12)
             return n;
     }
-    return r->pmf_len ? r->pmf_len - 1 : hist_quantile(&r->at_deadline, q);
+    return r->pmf_len - 1;
 }
 
 /* The rows [lo, hi) of the count distribution worth showing. */
@@ -66,22 +92,6 @@ static void pmf_rows(const sim_result *r, size_t *lo, size_t *hi)
         }
     *lo = a == SIZE_MAX ? 0 : a;
     *hi = b;
-}
-
-static double pmf_at(const sim_result *r, size_t n)
-{
-    return n < r->pmf_len ? r->pmf[n].mean : 0.0;
-}
-
-static double pmf_se_at(const sim_result *r, size_t n)
-{
-    return n < r->pmf_len ? r->pmf[n].se : 0.0;
-}
-
-static double plain_at(const sim_result *r, size_t n)
-{
-    uint64_t k = n < r->at_deadline.len ? r->at_deadline.bin[n] : 0;
-    return r->trials ? (double)k / (double)r->trials : 0.0;
 }
 
 void report_completion_label(const report_info *info, const sim_result *r, size_t slot,
@@ -133,7 +143,8 @@ static void print_headline(FILE *out, const report_info *info, const sim_result 
         double z = p->se > 0.0 ? (p->mean - info->exact_p_success) / p->se : 0.0;
         fprintf(out, "  exact (no simulation): %.6f; simulation - exact = %+.2g (z = %+.2f)\n",
                 info->exact_p_success, p->mean - info->exact_p_success, z);
-    }
+    } else if (info->exact_note && *info->exact_note)
+        fprintf(out, "  (no exact value beside it: %s)\n", info->exact_note);
     fprintf(out, "Expected registrations by %s: %.3f (SE %.2g)", dl, r->mean.mean, r->mean.se);
     if (info->has_exact)
         fprintf(out, "; exact %.4f", info->exact_mean);

@@ -20,6 +20,7 @@ typedef struct report_info {
     const void *describe_arg;
     uint64_t seed;
     int has_exact;                 /* an exact P(success) is known */
+    const char *exact_note;        /* when not: why (may be NULL or empty) */
     double exact_p_success;
     double exact_mean;
 } report_info;

@@ -55,9 +55,11 @@ void rng_philox4x32_10(const uint32_t ctr[4], const uint32_t key[2], uint32_t ou
  * chain of multiplies, so one block at a time leaves the multiplier idle most of the time;
  * independent blocks side by side (lanes) fill it, and the lane loop vectorises. The output is
  * the same as calling rng_philox4x32_10 on each counter in turn (the known-answer tests hold). */
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && \
+    !defined(__SANITIZE_ADDRESS__)
 /* One copy for AVX2 (four 32x32->64-bit multiplies per instruction) and one for any x86-64,
- * chosen when the program loads; the integer results are the same on both. */
+ * chosen when the program loads; the integer results are the same on both. (gcc only: clang
+ * wants the attribute on the header's declaration, and the sanitisers on neither.) */
 __attribute__((target_clones("avx2", "default")))
 #endif
 void rng_refill(rng_state *s)

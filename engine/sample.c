@@ -120,9 +120,9 @@ sample_beta sample_beta_init(double a, double b)
     return s;
 }
 
-double sample_gamma_draw(gsl_rng *r, const sample_gamma *g)
+/* Marsaglia and Tsang's draw for shape a = max(shape, shape + 1 below 1): d v. */
+static double gamma_core(rng_state *s, gsl_rng *r, const sample_gamma *g)
 {
-    rng_state *s = state_of(r);
     double x, v;
     for (;;) {
         do {
@@ -132,19 +132,40 @@ double sample_gamma_draw(gsl_rng *r, const sample_gamma *g)
         v = v * v * v;
         double u = uniform32(s), x2 = x * x;
         if (u < 1.0 - 0.0331 * x2 * x2 || log(u) < 0.5 * x2 + g->d * (1.0 - v + log(v)))
-            break;
+            return g->d * v;
     }
-    double y = g->d * v;
+}
+
+double sample_gamma_draw(gsl_rng *r, const sample_gamma *g)
+{
+    rng_state *s = state_of(r);
+    double y = gamma_core(s, r, g);
     if (g->shape < 1.0)
         y *= pow(rng_state_uniform(s), g->inv_shape);
     return y * g->scale;
 }
 
+/* log of a Gamma(shape, 1) variate, without underflow for small shapes: U^(1/a) alone
+ * underflows to 0 with probability about 10^(-308 a), which for a near 0.01 is 0.1 %. */
+static double log_gamma_draw(gsl_rng *r, const sample_gamma *g)
+{
+    rng_state *s = state_of(r);
+    double y = log(gamma_core(s, r, g));
+    if (g->shape < 1.0)
+        y += log1p(-rng_state_uniform(s)) * g->inv_shape;
+    return y;
+}
+
 double sample_beta_draw(gsl_rng *r, const sample_beta *b)
 {
-    double x = sample_gamma_draw(r, &b->x);
-    double y = sample_gamma_draw(r, &b->y);
-    return x / (x + y);
+    if (b->x.shape >= 1.0 && b->y.shape >= 1.0) {
+        double x = sample_gamma_draw(r, &b->x);
+        double y = sample_gamma_draw(r, &b->y);
+        return x / (x + y);
+    }
+    /* X / (X + Y) = 1 / (1 + exp(log Y - log X)), which stays defined when both underflow. */
+    double lx = log_gamma_draw(r, &b->x), ly = log_gamma_draw(r, &b->y);
+    return 1.0 / (1.0 + exp(ly - lx));
 }
 
 /* ---- Poisson and order statistics ---- */

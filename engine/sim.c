@@ -187,36 +187,36 @@ static int thread_init(thread_acc *t, const sim_model *m)
 static void record_conditional(const sim_model *m, const sim_outcome *o, block_acc *b)
 {
     size_t first = o->cond_first, len = o->cond_len;
-    if (first + len > m->cond_cap)
-        len = first < m->cond_cap ? m->cond_cap - first : 0;
     const double *v = o->cond_pmf;
-    double *sum = b->pmf_sum + first, *sumsq = b->pmf_sumsq + first;
-    double mean = 0.0, p = 0.0;
-#pragma omp simd reduction(+ : mean)
+    double mean = 0.0, p = 0.0, mass = 0.0;
+#pragma omp simd reduction(+ : mean, mass)
     for (size_t i = 0; i < len; i++) {
-        sum[i] += v[i];
-        sumsq[i] += v[i] * v[i];
+        mass += v[i];
         mean += (double)i * v[i];
     }
+    mean += (double)first * mass;
     /* Success is N >= target: the entries from index target - first on. */
     size_t from = m->target > first ? m->target - first : 0;
 #pragma omp simd reduction(+ : p)
     for (size_t i = from; i < len; i++)
         p += v[i];
-    if (len) {
-        double mass = 0.0;
-#pragma omp simd reduction(+ : mass)
-        for (size_t i = 0; i < len; i++)
-            mass += v[i];
-        mean += (double)first * mass;
-        if (first < b->pmf_lo)
-            b->pmf_lo = first;
-        if (first + len > b->pmf_hi)
-            b->pmf_hi = first + len;
-    }
     moments_add(&b->p_success, p);
     moments_add(&b->mean, mean);
     b->cross += p * mean;
+    /* The table keeps counts below cond_cap. */
+    size_t tab = first >= m->cond_cap ? 0 : len < m->cond_cap - first ? len : m->cond_cap - first;
+    double *sum = b->pmf_sum + first, *sumsq = b->pmf_sumsq + first;
+#pragma omp simd
+    for (size_t i = 0; i < tab; i++) {
+        sum[i] += v[i];
+        sumsq[i] += v[i] * v[i];
+    }
+    if (tab) {
+        if (first < b->pmf_lo)
+            b->pmf_lo = first;
+        if (first + tab > b->pmf_hi)
+            b->pmf_hi = first + tab;
+    }
 }
 
 static void record_trial(const sim_model *m, const sim_outcome *o, thread_acc *t, block_acc *b)

@@ -42,7 +42,9 @@ typedef struct sim_model {
     size_t n_checkpoints;
     long n_days;              /* completion days followed: 0 .. n_days-1 */
     size_t n_units;
-    size_t cond_cap;          /* cond_first + cond_len never exceeds this */
+    size_t cond_cap;          /* the conditional pmf is tabulated for counts below this (0: not
+                                 at all; the count distribution then comes from at_deadline);
+                                 P(success) and the mean always use the whole window */
     /* When the model knows E[N] exactly (has_control), the conditional mean count of each trial
      * serves as a control variate for P(success): see sim_result.p_success. */
     int has_control;
@@ -83,7 +85,7 @@ typedef struct sim_result {
     sim_estimate p_success;
     double control_beta;            /* the fitted coefficient (0 without a control) */
     sim_estimate mean_plain, mean;  /* registrations by the deadline, plain and conditional */
-    size_t pmf_len;
+    size_t pmf_len;           /* 0 when the model asked for no table (sim_model.cond_cap) */
     sim_estimate *pmf;        /* conditional P(N = n) for n < pmf_len */
     sim_estimate *unit_mean, *unit_p_none;   /* [n_units] */
 } sim_result;

@@ -30,6 +30,11 @@
 /* A gamma rate above this quantile is treated as beyond the conditional distribution's range:
  * the truncated mass is below n_sites * 1e-10. */
 #define RATE_QUANTILE_CAP (1.0 - 1e-10)
+/* Expected registrations beyond which a scenario is refused, and the longest conditional
+ * distribution the engine is asked to tabulate (beyond it, the table of counts comes from the
+ * simulated histogram while P(success) stays conditional). */
+#define ACCRUAL_MAX_MEAN 1e8
+#define ACCRUAL_MAX_TABLE ((size_t)1 << 16)
 /* Conditional pmf terms below this (past the mean) end the window: the neglected tail is of the
  * same order (the terms fall at least geometrically there), far below any Monte Carlo standard
  * error a run can reach (5e-7 at the most trials allowed, 1e12). */
@@ -53,8 +58,10 @@ struct accrual_plan {
     sample_gamma *rate_law;   /* per site in activation order: its rate's gamma (if uncertain) */
     sample_beta pass_law, consent_law;
     double *A_w, *B_w;        /* per site: days of referral counted by W before / after self-pay */
-    double *inv;              /* inv[k] = 1 / k, for the Poisson pmf recurrence */
-    size_t cond_cap;
+    double *inv;              /* inv[k] = 1 / k for k < n_inv, for the Poisson pmf recurrence */
+    size_t n_inv;
+    size_t window_cap;        /* the longest conditional pmf window a trial writes */
+    size_t table_cap;         /* counts the engine tabulates (0: none, see sim_model) */
     size_t work_bytes;
 };
 
@@ -218,20 +225,55 @@ static int build_segments(accrual_plan *p)
     return 0;
 }
 
-/* An upper bound on registrations by the deadline that the conditional pmf needs to cover. */
-static size_t conditional_cap(const accrual_plan *p)
+/* A rate that the site's drawn rate exceeds with probability below 1 - RATE_QUANTILE_CAP: the
+ * gamma quantile, but never below mean + 10 standard deviations (GSL's inverse loses accuracy
+ * for shapes in the millions). */
+static double rate_upper(const site_spec *st)
+{
+    if (!(st->shape > 0.0))
+        return st->rate;
+    double q = gsl_cdf_gamma_Qinv(1.0 - RATE_QUANTILE_CAP, st->shape, st->rate / st->shape);
+    double normal = st->rate * (1.0 + 10.0 / sqrt(st->shape));
+    return isfinite(q) && q > normal ? q : normal;
+}
+
+/* Expected referral registrations by the deadline when every rate is at its upper bound and
+ * nothing is thinned: the conditional Poisson mean of almost every trial is below it. */
+static double mean_upper(const accrual_plan *p)
 {
     const scenario *s = p->s;
     double m = 0.0;
-    for (size_t i = 0; i < s->n_sites; i++) {
-        const site_spec *st = &s->site[i];
-        double rate = st->shape > 0.0
-                          ? gsl_cdf_gamma_Qinv(1.0 - RATE_QUANTILE_CAP, st->shape, st->rate / st->shape)
-                          : st->rate;
-        m += rate * (p->A_w[i] + p->B_w[i]) / DAYS_PER_YEAR;
-    }
-    double window = m + 12.0 * sqrt(m) + 40.0;
-    return (size_t)s->enrolled + (size_t)s->screening + (size_t)ceil(window) + 1;
+    for (size_t i = 0; i < s->n_sites; i++)
+        m += rate_upper(&s->site[i]) * (p->A_w[i] + p->B_w[i]) / DAYS_PER_YEAR;
+    return m;
+}
+
+/* The window of poisson_window: from 0 when M < 30 (at most M + 8 sqrt(M) + 20 terms before
+ * they fall below POISSON_TAIL_EPS), else from M - 10 sqrt(M) - 5 to about M + 8 sqrt(M). */
+static size_t window_length(double m_hi)
+{
+    return (size_t)ceil(20.0 * sqrt(m_hi) + 100.0);
+}
+
+static int build_conditional(accrual_plan *p)
+{
+    double m_hi = mean_upper(p);
+    if (!isfinite(m_hi) || m_hi > ACCRUAL_MAX_MEAN)
+        return -1;
+    p->window_cap = window_length(m_hi);
+    double table = (double)p->s->enrolled + (double)p->s->screening + m_hi +
+                   12.0 * sqrt(m_hi) + 40.0;
+    p->table_cap = table <= (double)ACCRUAL_MAX_TABLE ? (size_t)ceil(table) + 1 : 0;
+    p->n_inv = (size_t)ceil(m_hi + 12.0 * sqrt(m_hi) + 100.0);
+    if (p->n_inv > ACCRUAL_MAX_TABLE)
+        p->n_inv = ACCRUAL_MAX_TABLE;
+    p->inv = malloc(p->n_inv * sizeof *p->inv);
+    if (!p->inv)
+        return -1;
+    p->inv[0] = 0.0;
+    for (size_t k = 1; k < p->n_inv; k++)
+        p->inv[k] = 1.0 / (double)k;
+    return 0;
 }
 
 accrual_plan *accrual_plan_new(const scenario *s, char *err, size_t errlen)
@@ -254,17 +296,13 @@ accrual_plan *accrual_plan_new(const scenario *s, char *err, size_t errlen)
         p->pass_law = sample_beta_init(s->screen_pass.a, s->screen_pass.b);
     if (s->selfpay_consent.is_beta)
         p->consent_law = sample_beta_init(s->selfpay_consent.a, s->selfpay_consent.b);
-    p->cond_cap = conditional_cap(p);
-    p->inv = malloc((p->cond_cap + 1) * sizeof *p->inv);
-    if (!p->inv) {
+    if (build_conditional(p) != 0) {
         accrual_plan_free(p);
-        set_err(err, errlen, "out of memory preparing the model");
+        set_err(err, errlen, "the sites' rates allow more than 1e8 expected registrations by the "
+                "deadline, beyond what accrue computes; expected smaller rates or a shorter window");
         return NULL;
     }
-    p->inv[0] = 0.0;
-    for (size_t k = 1; k <= p->cond_cap; k++)
-        p->inv[k] = 1.0 / (double)k;
-    p->work_bytes = (2 * s->n_sites + 1 + p->n_pt + p->cond_cap) * sizeof(double);
+    p->work_bytes = (2 * s->n_sites + 1 + p->n_pt + p->window_cap) * sizeof(double);
     return p;
 }
 
@@ -299,7 +337,7 @@ sim_model accrual_sim_model(const accrual_plan *p)
         .n_checkpoints = p->n_cp,
         .n_days = p->H,
         .n_units = p->s->n_sites,
-        .cond_cap = p->cond_cap,
+        .cond_cap = p->table_cap,
         .has_control = 1,
         .control_mean = exact_mean(p->s),
     };
@@ -397,13 +435,12 @@ static double crossing_time(const accrual_plan *p, gsl_rng *r, const work_layout
 /* Poisson(M) pmf on [*lo, *lo + n), n <= room, by the ratio recurrence pmf(k+1) = pmf(k) M/(k+1)
  * started where the mass begins: at 0 for small M, else 10 standard deviations below the mean
  * (the mass below is under 1e-20), from the log pmf there. It ends past the mean once terms fall
- * below POISSON_TAIL_EPS. */
+ * below POISSON_TAIL_EPS, or when room runs out (a trial whose rates exceed their upper bounds:
+ * probability below 1e-10 per site). */
 static size_t poisson_window(const accrual_plan *p, double M, double *pmf, size_t room, size_t *lo)
 {
     *lo = 0;
     if (!(M > 0.0)) {
-        if (room == 0)
-            return 0;
         pmf[0] = 1.0;
         return 1;
     }
@@ -416,14 +453,22 @@ static size_t poisson_window(const accrual_plan *p, double M, double *pmf, size_
         v = exp(-M + (double)k0 * log(M) - lgamma((double)k0 + 1.0));
     }
     *lo = k0;
-    if (k0 >= room)
-        return 0;
-    size_t n = 0, max = room - k0;
-    for (size_t k = k0; n < max; k++) {
+    size_t n = 0;
+    for (size_t k = k0; n < room; k++) {
         pmf[n++] = v;
-        v *= M * p->inv[k + 1];
+        v *= k + 1 < p->n_inv ? M * p->inv[k + 1] : M / (double)(k + 1);
         if ((double)k > M && v < POISSON_TAIL_EPS)
             break;
+    }
+    if (M >= 30.0) {
+        /* The starting term carries the rounding of lgamma and log at large arguments (a
+         * relative 1e-9 at M = 1e6); the window holds all but 1e-14 of the mass, so
+         * normalising it removes that error. */
+        double mass = 0.0;
+        for (size_t i = 0; i < n; i++)
+            mass += pmf[i];
+        for (size_t i = 0; i < n; i++)
+            pmf[i] /= mass;
     }
     return n;
 }
@@ -436,8 +481,7 @@ static void conditional_outcome(const accrual_plan *p, const work_layout *w, dou
 {
     const scenario *s = p->s;
     size_t offset = (size_t)s->enrolled + screened_by_w, lo;
-    size_t room = p->cond_cap > offset ? p->cond_cap - offset : 0;
-    out->cond_len = poisson_window(p, w->Lam[p->w_point], w->pmf, room, &lo);
+    out->cond_len = poisson_window(p, w->Lam[p->w_point], w->pmf, p->window_cap, &lo);
     out->cond_pmf = w->pmf;
     out->cond_first = offset + lo;
     double c = pass / DAYS_PER_YEAR;

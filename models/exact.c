@@ -415,6 +415,14 @@ static void wpmf_trim(wpmf *w, double eps)
 
 /* *acc becomes the distribution of the sum of independent variables with pmfs *acc and *b,
  * trimmed by eps; O(len_acc * len_b). */
+/* Multiply-adds spent in convolutions by the current computation on this thread, and the most
+ * allowed (0: no limit); over is set when a convolution was refused for the limit. */
+typedef struct work_budget {
+    double used, limit;
+    int over;
+} work_budget;
+static _Thread_local work_budget work;
+
 static int wpmf_convolve_into(wpmf *acc, const wpmf *b, double eps)
 {
     wpmf c;
@@ -422,6 +430,11 @@ static int wpmf_convolve_into(wpmf *acc, const wpmf *b, double eps)
     if (b->len == 1 && b->p[0] == 1.0) {    /* a point mass only shifts */
         acc->lo += b->lo;
         return 0;
+    }
+    work.used += (double)acc->len * (double)b->len;
+    if (work.limit > 0.0 && work.used > work.limit) {
+        work.over = 1;
+        return -1;
     }
     c.lo = acc->lo + b->lo;
     c.len = acc->len + b->len - 1;
@@ -656,14 +669,9 @@ static int rule_for(rule *r, const prob_spec *ps, int used, size_t n)
     return rule_jacobi_golub_welsch(r, ps->a, ps->b, n);
 }
 
-/* Work done so far and the most allowed (0: no limit), in units of pmf entries convolved. */
-typedef struct exact_budget {
-    double used, limit;
-} exact_budget;
-
 /* acc = sum over the tensor rule of weight * conditional pmf of N - enrolled. */
-static int integrate(const exact_model *m, const scenario *s, size_t n, dvec *acc,
-                     exact_budget *budget, char *err, size_t errlen)
+static int integrate(const exact_model *m, const scenario *s, size_t n, dvec *acc, char *err,
+                     size_t errlen)
 {
     rule rp = {0}, rq = {0};
     int rc = -1;
@@ -677,20 +685,17 @@ static int integrate(const exact_model *m, const scenario *s, size_t n, dvec *ac
     for (size_t i = 0; i < rp.n; i++)
         for (size_t j = 0; j < rq.n; j++) {
             wpmf c;
-            if (budget->limit > 0.0 && budget->used > budget->limit) {
-                set_err(err, errlen, "exact: skipped, the computation would exceed its work "
-                        "limit of %.3g operations", budget->limit);
-                goto done;
-            }
             if (cond_pmf(m, rp.x[i], rq.x[j], &c) != 0 ||
                 dvec_add_window(acc, &c, rp.w[i] * rq.w[j]) != 0) {
                 wpmf_free(&c);
-                set_err(err, errlen, "exact: out of memory, or support beyond %zu counts",
-                        (size_t)EXACT_MAX_SUPPORT);
+                if (work.over)
+                    set_err(err, errlen, "exact: skipped, the computation would exceed its "
+                            "limit of %.3g operations", work.limit);
+                else
+                    set_err(err, errlen, "exact: out of memory, or support beyond %zu counts",
+                            (size_t)EXACT_MAX_SUPPORT);
                 goto done;
             }
-            /* Each conditional pmf costs about one convolution pass per law over its window. */
-            budget->used += (double)c.len * (double)(m->n_gamma + 2);
             wpmf_free(&c);
         }
     rc = 0;
@@ -716,8 +721,8 @@ static double max_change(const dvec *x, const dvec *y)
 }
 
 /* Integrates with 8, 16, 32, ... nodes per beta axis until two successive rules agree. */
-static int integrate_converged(const exact_model *m, const scenario *s, dvec *out,
-                               exact_budget *budget, char *err, size_t errlen)
+static int integrate_converged(const exact_model *m, const scenario *s, dvec *out, char *err,
+                               size_t errlen)
 {
     int n_beta = (s->screen_pass.is_beta && model_uses_p(m)) +
                  (s->selfpay_consent.is_beta && model_uses_q(m));
@@ -725,7 +730,7 @@ static int integrate_converged(const exact_model *m, const scenario *s, dvec *ou
     dvec prev = {0};
     double change = 0.0;
 
-    if (integrate(m, s, EXACT_QUAD_FIRST, out, budget, err, errlen) != 0)
+    if (integrate(m, s, EXACT_QUAD_FIRST, out, err, errlen) != 0)
         return -1;
     if (n_beta == 0)
         return 0;
@@ -733,7 +738,7 @@ static int integrate_converged(const exact_model *m, const scenario *s, dvec *ou
         dvec t = prev;
         prev = *out;
         *out = t;
-        if (integrate(m, s, n, out, budget, err, errlen) != 0) {
+        if (integrate(m, s, n, out, err, errlen) != 0) {
             dvec_free(&prev);
             return -1;
         }
@@ -791,7 +796,6 @@ int exact_deadline_dist(const scenario *s, exact_dist *out, char *err, size_t er
 int exact_deadline_dist_limited(const scenario *s, double max_work, exact_dist *out, char *err,
                                 size_t errlen)
 {
-    exact_budget budget = {.limit = max_work};
     exact_model m;
     dvec acc = {0};
     size_t enrolled, hi;
@@ -804,7 +808,10 @@ int exact_deadline_dist_limited(const scenario *s, double max_work, exact_dist *
         return -1;
     if (model_init(&m, s, err, errlen) != 0)
         return -1;
-    if (integrate_converged(&m, s, &acc, &budget, err, errlen) != 0) {
+    work = (work_budget){.limit = max_work};
+    int rc = integrate_converged(&m, s, &acc, err, errlen);
+    work = (work_budget){0};
+    if (rc != 0) {
         model_free(&m);
         dvec_free(&acc);
         return -1;

@@ -33,9 +33,9 @@ typedef struct exact_dist {
  * can be computed; *out is then empty ({NULL, 0, 0}) and needs no freeing. s is not changed. */
 int exact_deadline_dist(const scenario *s, exact_dist *out, char *err, size_t errlen);
 
-/* The same, giving up with an error once about max_work elementary operations (pmf entries
- * convolved) are spent; max_work <= 0 means no limit. The simulator's report uses it so that an
- * exact check never holds up a run: 1e8 takes well under a second. */
+/* The same, giving up with an error once max_work multiply-adds of convolution are spent;
+ * max_work <= 0 means no limit. The simulator's report uses it so that an exact check never
+ * holds up a run: 1e8 take well under a second. */
 int exact_deadline_dist_limited(const scenario *s, double max_work, exact_dist *out, char *err,
                                 size_t errlen);
 

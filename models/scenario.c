@@ -237,14 +237,15 @@ static int get_date(const msg *m, size_t line, const char *what, const char *s, 
 
 /* ---- probabilities ---- */
 
-#define PROB_EXPECTED "expected a probability from 0 to 1, or beta(a;b) with a and b above 0"
+#define PROB_EXPECTED "expected a probability from 0 to 1, or beta(a;b) with a and b from 0.01"
 
 static int starts_with_beta(const char *s)
 {
     return strncmp(s, "beta", 4) == 0 || strncmp(s, "Beta", 4) == 0;
 }
 
-/* One beta parameter: the text between `from` and `to`, trimmed, in (0, SCENARIO_MAX_BETA]. */
+/* One beta parameter: the text between `from` and `to`, trimmed, in
+ * [SCENARIO_MIN_BETA, SCENARIO_MAX_BETA]. */
 static int get_beta_param(const msg *m, size_t line, const char *what, const char *whole,
                           char *from, char *to, const char *pname, double *out)
 {
@@ -254,10 +255,10 @@ static int get_beta_param(const msg *m, size_t line, const char *what, const cha
     if (read_real(t, &v) != NUM_OK)
         return fail(m, line, "%s `%s`: %s `%s` is not a number; expected beta(a;b) with "
                     "numbers a and b", what, show(whole).s, pname, show(t).s);
-    if (!(v > 0.0) || v > SCENARIO_MAX_BETA)
-        return fail(m, line, "%s `%s`: %s must be above 0 and at most %g; expected beta(a;b) "
-                    "with 0 < a, b <= %g", what, show(whole).s, pname, SCENARIO_MAX_BETA,
-                    SCENARIO_MAX_BETA);
+    if (!(v >= SCENARIO_MIN_BETA) || v > SCENARIO_MAX_BETA)
+        return fail(m, line, "%s `%s`: %s must be from %g to %g; expected beta(a;b) "
+                    "with %g <= a, b <= %g", what, show(whole).s, pname, SCENARIO_MIN_BETA,
+                    SCENARIO_MAX_BETA, SCENARIO_MIN_BETA, SCENARIO_MAX_BETA);
     *out = v;
     return 0;
 }
@@ -532,7 +533,8 @@ static int read_site(const msg *m, const csv_row *row, const int pos[C_COUNT], d
         return -1;
     const char *shape = column(row, pos, C_RATE_SHAPE), *from = column(row, pos, C_ACTIVE_FROM);
     st->shape = 0.0; /* empty: the rate is fixed */
-    if (*shape && get_real(m, row->line, "rate_shape", shape, 0.0, true, SCENARIO_MAX_SHAPE,
+    if (*shape && get_real(m, row->line, "rate_shape", shape, SCENARIO_MIN_SHAPE, false,
+                           SCENARIO_MAX_SHAPE,
                            &st->shape) != 0)
         return -1;
     st->active_from = as_of;

@@ -49,7 +49,12 @@ typedef struct scenario {
 #define SCENARIO_MAX_HORIZON 100.0      /* years */
 #define SCENARIO_MAX_SCREEN_DAYS 3650L
 #define SCENARIO_MAX_REVIEW_MONTHS 120
+/* Gamma shapes and beta parameters below 0.01 put almost all mass at 0 with tails that reach
+ * beyond double precision (a Gamma(1e-5) draw underflows to 0); no evidence supports such a
+ * law, so they are refused. */
+#define SCENARIO_MIN_SHAPE 0.01
 #define SCENARIO_MAX_SHAPE 1e6
+#define SCENARIO_MIN_BETA 0.01
 #define SCENARIO_MAX_BETA 1e6
 #define SCENARIO_MAX_SITES 100000
 #define SCENARIO_MAX_WINDOW_DAYS 36525L  /* as_of to deadline: 100 years */

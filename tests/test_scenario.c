@@ -181,8 +181,8 @@ static void test_bounds_inclusive(void **state)
     scenario *s = parse_ok("key,value\nas_of,2026-07-18\ndeadline,2026-07-18\ntarget,1000000\n"
                            "enrolled,1000000\nscreening,1000000\nscreen_days,3650\n"
                            "review_months,120\nhorizon_years,100\nscreen_pass,0\n"
-                           "selfpay_consent,beta(1e6;1e-3)\n",
-                           "site,rate,rate_shape\nA,100000,1e6\nB,0,1e-9\n");
+                           "selfpay_consent,beta(1e6;0.01)\n",
+                           "site,rate,rate_shape\nA,100000,1e6\nB,0,0.01\n");
     assert_int_equal(scenario_window_days(s), 1); /* one day: the deadline day itself */
     assert_int_equal(s->target, SCENARIO_MAX_COUNT);
     assert_int_equal(s->review_months, SCENARIO_MAX_REVIEW_MONTHS);
