@@ -132,11 +132,11 @@ static void print_headline(FILE *out, const report_info *info, const sim_result 
     char dl[11];
     date_format(info->deadline, dl);
     const sim_estimate *p = &r->p_success;
-    fprintf(out, "\nProbability of reaching %zu by %s: %.4f  (SE %.2g; 95 %% interval %.4f to %.4f)\n",
+    fprintf(out, "\nProbability of reaching %zu by %s: %.4g  (SE %.2g; 95 %% interval %.4g to %.4g)\n",
             r->target, dl, p->mean, p->se, clamp01(p->mean - Z95 * p->se),
             clamp01(p->mean + Z95 * p->se));
-    fprintf(out, "  estimators: conditional with control variate %.4f (SE %.2g), conditional %.4f "
-            "(SE %.2g),\n  plain fraction of trials %.4f (SE %.2g)\n", p->mean, p->se,
+    fprintf(out, "  estimators: conditional with control variate %.4g (SE %.2g), conditional %.4g "
+            "(SE %.2g),\n  plain fraction of trials %.4g (SE %.2g)\n", p->mean, p->se,
             r->p_success_cond.mean, r->p_success_cond.se, r->p_success_plain.mean,
             r->p_success_plain.se);
     if (info->has_exact) {
