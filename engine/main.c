@@ -243,6 +243,17 @@ static void install_signal_handlers(void)
     sigaction(SIGTERM, &sa, NULL);
 }
 
+/* Holds SIGINT and SIGTERM until the mask is restored from *old: output files are written
+ * and renamed into place together or not at all, so a signal waits until they are. */
+static void hold_signals(sigset_t *old)
+{
+    sigset_t block;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    sigprocmask(SIG_BLOCK, &block, old);
+}
+
 static int interrupted_status(void)
 {
     fprintf(stderr, "\naccrue: interrupted; no output written\n");
@@ -263,12 +274,8 @@ static int exact_p_success(const scenario *s, double *p, double *mean, char *err
 static int write_run_outputs(const options *o, const report_info *info, const sim_result *r)
 {
     char err[ERRLEN] = "";
-    sigset_t block, old;
-    sigemptyset(&block);
-    sigaddset(&block, SIGINT);
-    sigaddset(&block, SIGTERM);
-    /* The files appear together or not at all: a signal waits until they are in place. */
-    sigprocmask(SIG_BLOCK, &block, &old);
+    sigset_t old;
+    hold_signals(&old);
     int rc = report_write(o->out, info, r, err, sizeof err);
     sigprocmask(SIG_SETMASK, &old, NULL);
     if (rc != 0)
@@ -366,11 +373,8 @@ static int command_exact(const options *o, const scenario *s)
     }
     int rc = 0;
     if (o->out) {
-        sigset_t block, old;
-        sigemptyset(&block);
-        sigaddset(&block, SIGINT);
-        sigaddset(&block, SIGTERM);
-        sigprocmask(SIG_BLOCK, &block, &old);  /* the files appear together or not at all */
+        sigset_t old;
+        hold_signals(&old);
         int wrc = report_write_exact(o->out, s->name, d.pmf, d.len, (size_t)s->target, mean,
                                      err, sizeof err);
         sigprocmask(SIG_SETMASK, &old, NULL);
