@@ -11,6 +11,21 @@
 #include <omp.h>
 #include "rng.h"
 
+/* Per-thread and per-block accumulators are written every trial; each starts on its own pair
+ * of cache lines (adjacent-line prefetch pairs them), so two threads never write one line. */
+#define SIM_LINE 128
+
+/* calloc for arrays of the aligned accumulators (calloc itself only promises 16 bytes). */
+static void *calloc_aligned(size_t n, size_t size)
+{
+    size_t bytes = n * size;
+    bytes = (bytes + SIM_LINE - 1) / SIM_LINE * SIM_LINE;
+    void *p = aligned_alloc(SIM_LINE, bytes ? bytes : SIM_LINE);
+    if (p)
+        memset(p, 0, bytes ? bytes : SIM_LINE);
+    return p;
+}
+
 /* Sum and sum of squares of a per-trial quantity: enough for a mean and its standard error. */
 typedef struct moments {
     double sum, sumsq;
@@ -20,7 +35,7 @@ typedef struct moments {
  * kept as separate arrays of sums and of squares (not as moments) so that adding a trial's
  * conditional pmf is a loop the compiler vectorises. */
 typedef struct block_acc {
-    uint64_t n;
+    _Alignas(SIM_LINE) uint64_t n;  /* aligned: blocks run side by side on different threads */
     moments p_success, mean;
     double cross;              /* sum of P(success | drawn) times the conditional mean count */
     double *pmf_sum, *pmf_sumsq;  /* [cond_cap] */
@@ -30,7 +45,7 @@ typedef struct block_acc {
 
 /* Integer tallies and scratch space of one thread. */
 typedef struct thread_acc {
-    hist at_deadline, completion;
+    _Alignas(SIM_LINE) hist at_deadline, completion;  /* aligned: no line shared by threads */
     hist *at_checkpoint;
     uint64_t successes;
     int failed;                /* a histogram could not grow */
@@ -109,10 +124,10 @@ static void moments_merge(moments *dst, const moments *src)
 static int block_init(block_acc *b, const sim_model *m)
 {
     memset(b, 0, sizeof *b);
-    b->pmf_sum = calloc(m->cond_cap + 1, sizeof *b->pmf_sum);
-    b->pmf_sumsq = calloc(m->cond_cap + 1, sizeof *b->pmf_sumsq);
-    b->unit_mean = calloc(m->n_units + 1, sizeof *b->unit_mean);
-    b->unit_p_none = calloc(m->n_units + 1, sizeof *b->unit_p_none);
+    b->pmf_sum = calloc_aligned(m->cond_cap + 1, sizeof *b->pmf_sum);
+    b->pmf_sumsq = calloc_aligned(m->cond_cap + 1, sizeof *b->pmf_sumsq);
+    b->unit_mean = calloc_aligned(m->n_units + 1, sizeof *b->unit_mean);
+    b->unit_p_none = calloc_aligned(m->n_units + 1, sizeof *b->unit_p_none);
     b->pmf_lo = m->cond_cap;
     return b->pmf_sum && b->pmf_sumsq && b->unit_mean && b->unit_p_none ? 0 : -1;
 }
@@ -383,16 +398,23 @@ static int run_state_init(run_state *st, const sim_model *m, int nthreads)
 {
     memset(st, 0, sizeof *st);
     st->nthreads = nthreads;
-    st->thread = calloc((size_t)nthreads, sizeof *st->thread);
-    st->block = calloc(SIM_ROUND_BLOCKS, sizeof *st->block);
+    st->thread = calloc_aligned((size_t)nthreads, sizeof *st->thread);
+    st->block = calloc_aligned(SIM_ROUND_BLOCKS, sizeof *st->block);
     st->sum.pmf = calloc(m->cond_cap + 1, sizeof *st->sum.pmf);
     st->sum.unit_mean = calloc(m->n_units + 1, sizeof *st->sum.unit_mean);
     st->sum.unit_p_none = calloc(m->n_units + 1, sizeof *st->sum.unit_p_none);
     if (!st->thread || !st->block || !st->sum.pmf || !st->sum.unit_mean || !st->sum.unit_p_none)
         return -1;
     int ok = 1;
+    /* Each thread allocates its own tallies and scratch, so that they come from its own malloc
+     * arena, far from the other threads' (small arrays written every trial must not share a
+     * cache line across threads). */
+#pragma omp parallel num_threads(nthreads) reduction(& : ok)
+    ok = thread_init(&st->thread[omp_get_thread_num()], m) == 0;
+    /* OpenMP may grant fewer threads than asked; whatever it did not set up is set up here. */
     for (int i = 0; i < nthreads; i++)
-        ok &= thread_init(&st->thread[i], m) == 0;
+        if (!st->thread[i].rng)
+            ok &= thread_init(&st->thread[i], m) == 0;
     for (unsigned i = 0; i < SIM_ROUND_BLOCKS; i++)
         ok &= block_init(&st->block[i], m) == 0;
     return ok ? 0 : -1;
