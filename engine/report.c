@@ -125,6 +125,13 @@ static double clamp01(double x)
     return x < 0.0 ? 0.0 : x > 1.0 ? 1.0 : x;
 }
 
+/* A probability for the readable report: 4 decimals, or 3 significant digits below 0.001. */
+static const char *prob_text(double p, char buf[32])
+{
+    snprintf(buf, 32, p >= 0.001 || p == 0.0 ? "%.4f" : "%.3g", p);
+    return buf;
+}
+
 /* ---- the readable report ---- */
 
 static void print_headline(FILE *out, const report_info *info, const sim_result *r)
@@ -132,13 +139,15 @@ static void print_headline(FILE *out, const report_info *info, const sim_result 
     char dl[11];
     date_format(info->deadline, dl);
     const sim_estimate *p = &r->p_success;
-    fprintf(out, "\nProbability of reaching %zu by %s: %.4g  (SE %.2g; 95 %% interval %.4g to %.4g)\n",
-            r->target, dl, p->mean, p->se, clamp01(p->mean - Z95 * p->se),
-            clamp01(p->mean + Z95 * p->se));
-    fprintf(out, "  estimators: conditional with control variate %.4g (SE %.2g), conditional %.4g "
-            "(SE %.2g),\n  plain fraction of trials %.4g (SE %.2g)\n", p->mean, p->se,
-            r->p_success_cond.mean, r->p_success_cond.se, r->p_success_plain.mean,
-            r->p_success_plain.se);
+    char a[32], b[32], c[32], d[32], e[32];
+    fprintf(out, "\nProbability of reaching %zu by %s: %s  (SE %.2g; 95 %% interval %s to %s)\n",
+            r->target, dl, prob_text(p->mean, a), p->se,
+            prob_text(clamp01(p->mean - Z95 * p->se), b),
+            prob_text(clamp01(p->mean + Z95 * p->se), c));
+    fprintf(out, "  estimators: conditional with control variate %s (SE %.2g), conditional %s "
+            "(SE %.2g),\n  plain fraction of trials %s (SE %.2g)\n", prob_text(p->mean, a), p->se,
+            prob_text(r->p_success_cond.mean, d), r->p_success_cond.se,
+            prob_text(r->p_success_plain.mean, e), r->p_success_plain.se);
     if (info->has_exact) {
         double z = p->se > 0.0 ? (p->mean - info->exact_p_success) / p->se : 0.0;
         fprintf(out, "  exact (no simulation): %.6f; simulation - exact = %+.2g (z = %+.2f)\n",
