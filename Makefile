@@ -86,7 +86,7 @@ test: $(TEST_BIN)
 	@failed=0; for t in $(TEST_BIN); do \
 	  echo "== $$t"; ./$$t || failed=$$((failed + 1)); \
 	done; \
-	echo "test programs: $(words $(TEST_BIN)), failed: $$failed"; [ $$failed = 0 ]
+	echo "programs: $$(( $(words $(TEST_BIN)) - failed )) passed, $$failed failed"; [ $$failed = 0 ]
 
 check: test
 
