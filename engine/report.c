@@ -209,8 +209,13 @@ static void print_units(FILE *out, const report_info *info, const sim_result *r)
     fprintf(out, "\nBy %s, by the deadline: mean registered (from referrals), P(none)\n",
             info->unit_label);
     size_t shown = r->n_units < 50 ? r->n_units : 50;
+    int width = 8;
+    for (size_t u = 0; u < shown; u++) {
+        size_t len = strlen(info->unit_name[u]);
+        width = len > (size_t)width ? (len < 40 ? (int)len : 40) : width;
+    }
     for (size_t u = 0; u < shown; u++)
-        fprintf(out, "  %-24s  %8.3f  %.4f\n", info->unit_name[u], r->unit_mean[u].mean,
+        fprintf(out, "  %-*s  %8.3f  %.4f\n", width, info->unit_name[u], r->unit_mean[u].mean,
                 r->unit_p_none[u].mean);
     if (shown < r->n_units)
         fprintf(out, "  ... %zu more in sites.csv\n", r->n_units - shown);

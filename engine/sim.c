@@ -4,6 +4,7 @@
  * run is itself a deterministic function of (model, seed, configuration). */
 #include "sim.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,6 +70,17 @@ double sim_fraction_se(uint64_t k, uint64_t n)
     return sqrt(p * (1.0 - p) / (double)n);
 }
 
+/* a - b for a sum of squares a of n terms and its mean part b, or 0 when the difference is
+ * within the rounding error of accumulating a, at most n eps a (Higham 2002, "Accuracy and
+ * Stability of Numerical Algorithms", 4.2): a quantity that never varies then gets a standard
+ * error of exactly 0, not a residue of rounding. A real spread this small (a coefficient of
+ * variation below sqrt(n eps)) could not change any printed digit. */
+static double excess(double a, double b, uint64_t n)
+{
+    double d = a - b;
+    return d > (double)n * DBL_EPSILON * fabs(a) ? d : 0.0;
+}
+
 /* Mean and standard error of the mean from n values' sum and sum of squares. */
 static sim_estimate estimate_of(moments m, uint64_t n)
 {
@@ -78,8 +90,8 @@ static sim_estimate estimate_of(moments m, uint64_t n)
     double dn = (double)n;
     e.mean = m.sum / dn;
     if (n > 1) {
-        double var = (m.sumsq - m.sum * e.mean) / (dn - 1.0);
-        e.se = var > 0.0 ? sqrt(var / dn) : 0.0;
+        double var = excess(m.sumsq, m.sum * e.mean, n) / (dn - 1.0);
+        e.se = sqrt(var / dn);
     }
     return e;
 }
@@ -95,8 +107,8 @@ static sim_estimate controlled_estimate(moments p, moments m, double cross, uint
     if (!model->has_control || n < 3)
         return e;
     double dn = (double)n, pbar = p.sum / dn, mbar = m.sum / dn;
-    double var_m = (m.sumsq - m.sum * mbar) / (dn - 1.0);
-    double var_p = (p.sumsq - p.sum * pbar) / (dn - 1.0);
+    double var_m = excess(m.sumsq, m.sum * mbar, n) / (dn - 1.0);
+    double var_p = excess(p.sumsq, p.sum * pbar, n) / (dn - 1.0);
     double cov = (cross - p.sum * mbar) / (dn - 1.0);
     if (!(var_m > 1e-12 * (1.0 + mbar * mbar)))
         return e;
