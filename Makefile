@@ -3,7 +3,10 @@
 #   make run        build and run the built-in default forecast
 #   make test       build and run every test program (tests/test_*.c)
 #   make test SAN=1 the same under AddressSanitizer and UndefinedBehaviorSanitizer (build/san/)
-#   make bench      the benchmark (bench/)
+#   make validate   the full statistical validation (about a minute)
+#   make bench      the benchmark (bench/); make bench-short, its one-minute version for CI
+#   make fuzz       libFuzzer on the scenario loader and model (clang; FUZZ_SECONDS=60)
+#   make deps       only install the missing Debian packages (apt-get)
 # Variables are overridable: make CC=clang OPT=-O3 PREFIX=$$HOME/.local install
 
 CC      ?= cc
@@ -147,8 +150,8 @@ FUZZ_SRC  = tests/fuzz/fuzz_scenario.c models/scenario.c models/accrual.c models
             engine/csvtab.c engine/date.c engine/sample.c engine/rng.c
 # -fopenmp-simd: rng.c's simd pragma without the OpenMP runtime (the harness runs no threads).
 # -Wno-pass-failed: the sanitizers' checks keep that simd loop from vectorising; no matter here.
-# -D__SANITIZE_ADDRESS__: GCC defines it under AddressSanitizer and rng.c then skips its
-# target_clones; clang 14 does not define it, and refuses those clones (declared after use).
+# -D__SANITIZE_ADDRESS__: GCC defines it under AddressSanitizer; rng.c skips its AVX2 clones
+# for clang and for the sanitizers either way.
 FUZZ_FLAGS = $(CSTD) $(WARN) -fopenmp-simd -g -O2 -fno-omit-frame-pointer \
              -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
              -Wno-pass-failed -D__SANITIZE_ADDRESS__=1
@@ -169,7 +172,8 @@ build/fuzz/fuzz_scenario: $(FUZZ_SRC) $(wildcard engine/*.h models/*.h) | deps
 # ---- end fuzz ----
 
 # ---- validate ----
-# make validate  the long statistical validation (tests/VALIDATION.md): the program that
+# make validate  the long statistical validation (README.md, "How we know the numbers are
+#                right"): the program that
 #                `make test` runs as a fast subset, here with --full: every configuration,
 #                ten times the trials, other seeds. About a minute on two cores.
 .PHONY: validate
