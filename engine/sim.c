@@ -215,13 +215,21 @@ static void record_conditional(const sim_model *m, const sim_outcome *o, block_a
 {
     size_t first = o->cond_first, len = o->cond_len;
     const double *v = o->cond_pmf;
-    double mean = 0.0, p = 0.0, mass = 0.0;
-#pragma omp simd reduction(+ : mean, mass)
-    for (size_t i = 0; i < len; i++) {
-        mass += v[i];
-        mean += (double)i * v[i];
+    /* The table keeps counts below cond_cap: entries [0, tab) of the window. */
+    size_t tab = first >= m->cond_cap ? 0 : len < m->cond_cap - first ? len : m->cond_cap - first;
+    double *sum = b->pmf_sum + first, *sumsq = b->pmf_sumsq + first;
+    double mean = 0.0, p = 0.0, n = (double)first;
+    /* One pass adds the window to the table and sums its mean. The index goes through int on
+     * its way to double (tab <= cond_cap, far below 2^31): that conversion vectorises, the one
+     * from size_t does not. */
+#pragma omp simd reduction(+ : mean)
+    for (size_t i = 0; i < tab; i++) {
+        sum[i] += v[i];
+        sumsq[i] += v[i] * v[i];
+        mean += (n + (double)(int)i) * v[i];
     }
-    mean += (double)first * mass;
+    for (size_t i = tab; i < len; i++)
+        mean += (n + (double)i) * v[i];
     /* Success is N >= target: the entries from index target - first on. */
     size_t from = m->target > first ? m->target - first : 0;
 #pragma omp simd reduction(+ : p)
@@ -230,14 +238,6 @@ static void record_conditional(const sim_model *m, const sim_outcome *o, block_a
     moments_add(&b->p_success, p);
     moments_add(&b->mean, mean);
     b->cross += p * mean;
-    /* The table keeps counts below cond_cap. */
-    size_t tab = first >= m->cond_cap ? 0 : len < m->cond_cap - first ? len : m->cond_cap - first;
-    double *sum = b->pmf_sum + first, *sumsq = b->pmf_sumsq + first;
-#pragma omp simd
-    for (size_t i = 0; i < tab; i++) {
-        sum[i] += v[i];
-        sumsq[i] += v[i] * v[i];
-    }
     if (tab) {
         if (first < b->pmf_lo)
             b->pmf_lo = first;
