@@ -3,7 +3,7 @@
 #   make run        build and run the built-in default forecast
 #   make test       build and run every test program (tests/test_*.c)
 #   make test SAN=1 the same under AddressSanitizer and UndefinedBehaviorSanitizer (build/san/)
-#   make validate   the full statistical validation (about a minute)
+#   make validate   the full statistical validation (under a minute)
 #   make bench      the benchmark (bench/); make bench-short, its one-minute version for CI
 #   make fuzz       libFuzzer on the scenario loader and model (clang; FUZZ_SECONDS=60)
 #   make deps       only install the missing Debian packages (apt-get)
