@@ -175,15 +175,28 @@ static void print_distribution(FILE *out, const sim_result *r)
     }
 }
 
+/* A distribution-free 95 % interval for the q-quantile of the completion date: the sample
+ * quantiles at q -/+ 1.96 sqrt(q (1 - q) / n), since the number of trials below the true
+ * quantile is Binomial(n, q) (David and Nagaraja 2003, "Order Statistics", 7.1). */
+static void completion_quantile_interval(const report_info *info, const sim_result *r, double q,
+                                         char *lo, char *hi, size_t len)
+{
+    double half = r->trials ? Z95 * sqrt(q * (1.0 - q) / (double)r->trials) : 0.0;
+    double qlo = q - half > 0.0 ? q - half : 0.0, qhi = q + half < 1.0 ? q + half : 1.0;
+    report_completion_label(info, r, hist_quantile(&r->completion, qlo), lo, len);
+    report_completion_label(info, r, hist_quantile(&r->completion, qhi), hi, len);
+}
+
 static void print_quantiles(FILE *out, const report_info *info, const sim_result *r)
 {
-    fprintf(out, "\nQuantiles            registrations by deadline   date target reached\n");
+    fprintf(out, "\nQuantiles   registrations by deadline   date target reached (95 %% interval)\n");
     for (int i = 0; i < REPORT_N_QUANTILES; i++) {
         double q = report_quantiles[i];
-        char label[32];
+        char label[32], lo[32], hi[32];
         report_completion_label(info, r, hist_quantile(&r->completion, q), label, sizeof label);
-        fprintf(out, "  %3.0f %%              %10zu                  %s\n", q * 100.0,
-                pmf_quantile(r, q), label);
+        completion_quantile_interval(info, r, q, lo, hi, sizeof lo);
+        fprintf(out, "  %3.0f %%     %10zu                  %s  (%s to %s)\n", q * 100.0,
+                pmf_quantile(r, q), label, lo, hi);
     }
 }
 
@@ -392,13 +405,14 @@ static void write_distribution(FILE *f, const sim_result *r)
 
 static void write_quantiles(FILE *f, const report_info *info, const sim_result *r)
 {
-    fprintf(f, "quantile,enrolled_at_deadline,completion_date\n");
+    fprintf(f, "quantile,enrolled_at_deadline,completion_date,completion_date_low,"
+               "completion_date_high\n");
     for (int i = 0; i < REPORT_N_QUANTILES; i++) {
-        char label[32];
-        report_completion_label(info, r, hist_quantile(&r->completion, report_quantiles[i]),
-                                label, sizeof label);
-        fprintf(f, "%.2f,%zu,%s\n", report_quantiles[i], pmf_quantile(r, report_quantiles[i]),
-                label);
+        double q = report_quantiles[i];
+        char label[32], lo[32], hi[32];
+        report_completion_label(info, r, hist_quantile(&r->completion, q), label, sizeof label);
+        completion_quantile_interval(info, r, q, lo, hi, sizeof lo);
+        fprintf(f, "%.2f,%zu,%s,%s,%s\n", q, pmf_quantile(r, q), label, lo, hi);
     }
 }
 
