@@ -283,40 +283,37 @@ static int write_run_outputs(const options *o, const report_info *info, const si
     return rc;
 }
 
-static int command_run(const options *o, scenario *s)
+/* The report's view of a scenario and its plan: names, dates and the exact check. The arrays
+ * *cp and *names are the caller's to free (also on failure). */
+static int describe_run(const options *o, const scenario *s, const accrual_plan *plan,
+                        report_info *info, date_t **cp, const char ***names, char *exact_err,
+                        size_t errlen)
 {
-    char err[ERRLEN] = "";
-    accrual_plan *plan = accrual_plan_new(s, err, sizeof err);
-    if (!plan) {
-        fprintf(stderr, "accrue: %s\n", err);
-        return 1;
-    }
-    sim_model model = accrual_sim_model(plan);
     size_t n_cp = accrual_n_checkpoints(plan);
-    date_t *cp = malloc(n_cp * sizeof *cp);
-    const char **names = malloc((s->n_sites + 1) * sizeof *names);
-    if (!cp || !names) {
-        free(cp);
-        free(names);
-        accrual_plan_free(plan);
-        fprintf(stderr, "accrue: out of memory\n");
-        return 1;
-    }
+    *cp = malloc(n_cp * sizeof **cp);
+    *names = malloc((s->n_sites + 1) * sizeof **names);
+    if (!*cp || !*names)
+        return -1;
     for (size_t k = 0; k < n_cp; k++)
-        cp[k] = accrual_checkpoint_date(plan, k);
+        (*cp)[k] = accrual_checkpoint_date(plan, k);
     for (size_t i = 0; i < s->n_sites; i++)
-        names[i] = s->site[i].name;
-    report_info info = {
+        (*names)[i] = s->site[i].name;
+    *info = (report_info){
         .scenario_name = s->name, .start = s->as_of, .deadline = s->deadline,
-        .n_checkpoints = n_cp, .checkpoint_date = cp, .unit_name = names, .unit_label = "site",
+        .n_checkpoints = n_cp, .checkpoint_date = *cp, .unit_name = *names, .unit_label = "site",
         .describe = describe_scenario, .describe_arg = s, .seed = o->seed,
     };
-    char exact_err[ERRLEN] = "";
-    info.has_exact = exact_p_success(s, &info.exact_p_success, &info.exact_mean, exact_err,
-                                     sizeof exact_err) == 0;
-    info.exact_note = exact_err;
+    info->has_exact = exact_p_success(s, &info->exact_p_success, &info->exact_mean, exact_err,
+                                      errlen) == 0;
+    info->exact_note = exact_err;
+    return 0;
+}
 
-    /* From here a signal stops the simulation at the next block (exact, above, is bounded). */
+/* Runs the simulation with the progress line and the signal handlers in place. */
+static sim_result *simulate(const options *o, const sim_model *model, double *seconds,
+                            char *err, size_t errlen)
+{
+    /* From here a signal stops the simulation at the next block (the exact check is bounded). */
     install_signal_handlers();
     progress pr = {.start = omp_get_wtime()};
     int show = !o->quiet && isatty(STDERR_FILENO);
@@ -324,24 +321,52 @@ static int command_run(const options *o, scenario *s)
         .trials = o->trials, .seed = o->seed, .threads = o->threads, .target_se = o->target_se,
         .stop = &stop_signal, .progress = show ? show_progress : NULL, .progress_arg = &pr,
     };
-    sim_result *r = sim_run(&model, &cfg, err, sizeof err);
-    double seconds = omp_get_wtime() - pr.start;
+    sim_result *r = sim_run(model, &cfg, err, errlen);
+    *seconds = omp_get_wtime() - pr.start;
     if (pr.shown)
         fprintf(stderr, "\r%70s\r", "");
-    int rc = 0;
-    if (!r) {
+    return r;
+}
+
+/* Prints the report and writes the tables; the exit status of the run. */
+static int publish(const options *o, const report_info *info, const sim_result *r,
+                   double seconds)
+{
+    if (r->interrupted || stop_signal)
+        return interrupted_status();
+    report_print(stdout, info, r, o->threads, seconds);
+    if (!o->out)
+        return 0;
+    if (write_run_outputs(o, info, r) != 0)
+        return 1;
+    printf("\nTables written to %s/\n", o->out);
+    return 0;
+}
+
+static int command_run(const options *o, scenario *s)
+{
+    char err[ERRLEN] = "", exact_err[ERRLEN] = "";
+    accrual_plan *plan = accrual_plan_new(s, err, sizeof err);
+    if (!plan) {
         fprintf(stderr, "accrue: %s\n", err);
-        rc = 1;
-    } else if (r->interrupted || stop_signal) {
-        rc = interrupted_status();
-    } else {
-        report_print(stdout, &info, r, o->threads, seconds);
-        if (o->out && write_run_outputs(o, &info, r) != 0)
-            rc = 1;
-        else if (o->out)
-            printf("\nTables written to %s/\n", o->out);
+        return 1;
     }
-    sim_result_free(r);
+    date_t *cp = NULL;
+    const char **names = NULL;
+    report_info info;
+    int rc = 1;
+    if (describe_run(o, s, plan, &info, &cp, &names, exact_err, sizeof exact_err) != 0) {
+        fprintf(stderr, "accrue: out of memory\n");
+    } else {
+        sim_model model = accrual_sim_model(plan);
+        double seconds;
+        sim_result *r = simulate(o, &model, &seconds, err, sizeof err);
+        if (r)
+            rc = publish(o, &info, r, seconds);
+        else
+            fprintf(stderr, "accrue: %s\n", err);
+        sim_result_free(r);
+    }
     free(cp);
     free(names);
     accrual_plan_free(plan);
