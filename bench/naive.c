@@ -23,7 +23,7 @@
 #include "../engine/rng.h"
 #include "../models/scenario.h"
 
-#define DAYS_PER_YEAR 365.25
+#define DAYS_PER_YEAR SCENARIO_DAYS_PER_YEAR
 #define DEFAULT_TRIALS 1000000ULL
 #define DEFAULT_SEED 20260718ULL
 #define ERRLEN 1024
@@ -105,7 +105,7 @@ static int plan_init(naive_plan *p, const scenario *s)
 {
     *p = (naive_plan){.s = s};
     p->window = (double)scenario_window_days(s);
-    p->horizon = p->window + floor(s->horizon_years * DAYS_PER_YEAR + 0.5);
+    p->horizon = (double)scenario_followed_days(s);
     p->screen_days = (double)s->screen_days;
     p->selfpay = day_offset(s, s->selfpay_from);
     p->active = malloc((s->n_sites + 1) * sizeof *p->active);

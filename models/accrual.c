@@ -26,7 +26,7 @@
 #include "../engine/sample.h"
 #include "exact.h"
 
-#define DAYS_PER_YEAR 365.25
+#define DAYS_PER_YEAR SCENARIO_DAYS_PER_YEAR
 /* A gamma rate above this quantile is treated as beyond the conditional distribution's range:
  * the truncated mass is below n_sites * 1e-10. */
 #define RATE_QUANTILE_CAP (1.0 - 1e-10)
@@ -108,15 +108,34 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static const accrual_plan *sort_plan;  /* qsort has no context argument; set only while sorting */
+/* A site and its activation day, sorted by day then index (qsort takes no context). */
+typedef struct site_key {
+    long day;
+    size_t site;
+} site_key;
 
-static int cmp_activation(const void *a, const void *b)
+static int cmp_site_key(const void *a, const void *b)
 {
-    size_t i = *(const size_t *)a, j = *(const size_t *)b;
-    long ai = activation_day(sort_plan, i), aj = activation_day(sort_plan, j);
-    if (ai != aj)
-        return ai < aj ? -1 : 1;
-    return (i > j) - (i < j);
+    const site_key *x = a, *y = b;
+    if (x->day != y->day)
+        return x->day < y->day ? -1 : 1;
+    return (x->site > y->site) - (x->site < y->site);
+}
+
+/* order[] = the sites sorted by activation, ties in file order. */
+static int sort_by_activation(const accrual_plan *p, size_t *order)
+{
+    size_t n = p->s->n_sites;
+    site_key *key = malloc((n + 1) * sizeof *key);
+    if (!key)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        key[i] = (site_key){activation_day(p, i), i};
+    qsort(key, n, sizeof *key, cmp_site_key);
+    for (size_t i = 0; i < n; i++)
+        order[i] = key[i].site;
+    free(key);
+    return 0;
 }
 
 static int build_checkpoints(accrual_plan *p)
@@ -184,23 +203,17 @@ static int build_sites(accrual_plan *p)
     p->rate_law = malloc((n + 1) * sizeof *p->rate_law);
     if (!p->rate_law)
         return -1;
-    for (size_t i = 0; i < n; i++)
-        p->order[i] = i;
-    sort_plan = p;
-    qsort(p->order, n, sizeof *p->order, cmp_activation);
-    sort_plan = NULL;
+    if (sort_by_activation(p, p->order) != 0)
+        return -1;
     for (size_t j = 0; j < n; j++) {
         const site_spec *st = &s->site[p->order[j]];
         if (st->shape > 0.0)
             p->rate_law[j] = sample_gamma_init(st->shape, st->rate / st->shape);
     }
-    /* Referral times t counted by the end of the window satisfy t + sd < W. */
-    double f = (double)selfpay_day(p), t_end = (double)(p->W - p->sd);
-    for (size_t i = 0; i < n; i++) {
-        double a = (double)activation_day(p, i);
-        p->A_w[i] = fmax(0.0, fmin(t_end, f) - a);
-        p->B_w[i] = fmax(0.0, t_end - fmax(a, f));
-    }
+    /* The exposures by the deadline are the exact mode's, so that the two cannot disagree. */
+    for (size_t i = 0; i < n; i++)
+        exact_site_exposure(s, i, &p->A_w[i], &p->B_w[i]);
+    double f = (double)selfpay_day(p);
     size_t j = 0;
     for (size_t i = 0; i < p->n_pt; i++) {
         while (j < n && (double)(activation_day(p, p->order[j]) + p->sd) <= p->pt[i])
@@ -286,7 +299,7 @@ accrual_plan *accrual_plan_new(const scenario *s, char *err, size_t errlen)
     p->s = s;
     p->W = scenario_window_days(s);
     p->sd = s->screen_days;
-    p->H = p->W + (long)floor(s->horizon_years * DAYS_PER_YEAR + 0.5);
+    p->H = scenario_followed_days(s);
     if (build_checkpoints(p) || build_points(p) || build_sites(p) || build_segments(p)) {
         accrual_plan_free(p);
         set_err(err, errlen, "out of memory preparing the model");

@@ -10,7 +10,7 @@
 #include "scenario.h"
 
 /* Days per year: every rate in a scenario is per year of this many days. */
-#define EXACT_DAYS_PER_YEAR 365.25
+#define EXACT_DAYS_PER_YEAR SCENARIO_DAYS_PER_YEAR
 
 /* The distribution of N, registrations by the end of the deadline day (enrolled included).
  * pmf[n] = P(N = n) for n < len; tail = P(N >= len). Entries below `enrolled` are 0. The support

@@ -22,7 +22,6 @@ extern const char default_sites_csv[];
 extern const size_t default_sites_len;
 
 #define DEFAULT_DIR "scenarios/protocol-plan"
-#define DAYS_PER_YEAR 365.25
 #define SHOWN_VALUE_MAX 40 /* characters of an offending value quoted in a message */
 
 #if defined(__GNUC__)
@@ -729,6 +728,11 @@ scenario *scenario_load(const char *dir, char *err, size_t errlen)
 long scenario_window_days(const scenario *s)
 {
     return (long)s->deadline - (long)s->as_of + 1;
+}
+
+long scenario_followed_days(const scenario *s)
+{
+    return scenario_window_days(s) + (long)floor(s->horizon_years * SCENARIO_DAYS_PER_YEAR + 0.5);
 }
 
 /* ---- description ---- */

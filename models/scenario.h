@@ -43,6 +43,9 @@ typedef struct scenario {
     site_spec *site;
 } scenario;
 
+/* Every rate in a scenario is per year of this many days. */
+#define SCENARIO_DAYS_PER_YEAR 365.25
+
 /* Bounds beyond which a value is refused as not sane (documented in the README). */
 #define SCENARIO_MAX_RATE 100000.0      /* referrals per site per year */
 #define SCENARIO_MAX_COUNT 1000000L     /* target, enrolled, screening */
@@ -118,5 +121,8 @@ void scenario_describe(const scenario *s, FILE *out);
 
 /* Days of recruitment from as_of to the end of the deadline day: deadline - as_of + 1. */
 long scenario_window_days(const scenario *s);
+
+/* Days followed for the completion date: the window plus horizon_years, rounded to whole days. */
+long scenario_followed_days(const scenario *s);
 
 #endif
