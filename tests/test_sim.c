@@ -69,6 +69,9 @@ static void test_plain_estimator_within_error(void **state)
     sim_result *r = run(100000, 2, 0.0);
     double se = sqrt(0.3 * 0.7 / 100000.0);
     assert_true(fabs(r->p_success_plain.mean - 0.3) < 4.0 * se);
+    /* The reported SE is sqrt(q(1-q)/n) at the estimate q; its relative change with q is
+     * (1-2p) / (2p(1-p)) = 0.952 at p = 0.3, so with |q - 0.3| < 4 se = 0.0058 (just asserted)
+     * it is off by at most 0.952 * 0.0058 = 0.0055 of itself; 0.01 bounds that. */
     assert_true(fabs(r->p_success_plain.se - se) < 0.01 * se);
     /* Count mean 4.5, variance 8.25: 4 standard errors sqrt(8.25 / n). */
     assert_true(fabs(r->mean_plain.mean - 4.5) < 4.0 * sqrt(8.25 / 100000.0));
