@@ -48,6 +48,19 @@ double sample_gamma_draw(gsl_rng *r, const sample_gamma *g);
  * Generation", IX.4.1). */
 double sample_beta_draw(gsl_rng *r, const sample_beta *b);
 
+/* n independent Gamma variates into out[0 .. n-1], the same distribution as n calls of
+ * sample_gamma_draw but not the same values: the first attempt of every draw is made for a
+ * chunk of draws at once, from one word for the normal and one for the uniform each, in a loop
+ * the compiler vectorises; the few draws whose first attempt leaves the fast path (the
+ * ziggurat's wedges or tail, v <= 0, or Marsaglia and Tsang's squeeze failing) are finished one
+ * by one by the same algorithm, continuing from the attempt they made. Shapes below 1 are drawn
+ * one by one. */
+void sample_gamma_fill(gsl_rng *r, const sample_gamma *g, double *out, size_t n);
+
+/* n independent Beta variates into out[0 .. n-1] as X / (X + Y) from two sample_gamma_fill
+ * calls; scratch holds n doubles. Shapes below 1 are drawn one by one (sample_beta_draw). */
+void sample_beta_fill(gsl_rng *r, const sample_beta *b, double *out, double *scratch, size_t n);
+
 /* A Poisson(mu) variate, mu >= 0 (0 when mu <= 0). Below SAMPLE_POISSON_SMALL it inverts the
  * distribution function by sequential search (Devroye 1986, X.3.3): one uniform and about mu + 1
  * multiplications; above, it uses gsl_ran_poisson. */

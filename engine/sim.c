@@ -277,7 +277,7 @@ static void run_block(const sim_model *m, const sim_config *cfg, uint64_t block,
         .unit_p_none = t->unit_p_none_buf,
     };
     for (uint64_t j = 0; j < n; j++) {
-        m->trial(m->ctx, t->rng, t->work, &o);
+        m->trial(m->ctx, t->rng, t->work, j, &o);
         record_trial(m, &o, t, b);
     }
 }

@@ -31,8 +31,13 @@ typedef struct sim_outcome {
 } sim_outcome;
 
 /* One simulated trial: draws from r only, writes *out, may use `work` (work_bytes, per thread,
- * not shared). It must not allocate, lock or fail. */
-typedef void (*sim_trial_fn)(const void *ctx, gsl_rng *r, void *work, sim_outcome *out);
+ * not shared). It must not allocate, lock or fail. `index` is the trial's place in its block:
+ * every block's stream is fresh at index 0 and its trials come in order 0, 1, 2, ... on one
+ * thread, so a model may draw what several trials need at once (when index is a multiple of its
+ * batch) and keep it in `work` for the next ones; what a short last block leaves unused is
+ * dropped. */
+typedef void (*sim_trial_fn)(const void *ctx, gsl_rng *r, void *work, uint64_t index,
+                             sim_outcome *out);
 
 typedef struct sim_model {
     const void *ctx;          /* the model's prepared plan, read-only during the run */

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <gsl/gsl_cdf.h>
 #include <gsl/gsl_randist.h>
+#include "../engine/rng.h"
 #include "../engine/sample.h"
 #include "exact.h"
 
@@ -39,6 +40,13 @@
  * same order (the terms fall at least geometrically there), far below any Monte Carlo standard
  * error a run can reach (5e-7 at the most trials allowed, 1e12). */
 #define POISSON_TAIL_EPS 1e-14
+/* Trials whose rates and probabilities are drawn together: vectorised samplers need a few
+ * dozen draws of one distribution at a time to pay off. */
+#define ACCRUAL_BATCH 64
+/* Up to this conditional mean of referral registrations by the deadline, a trial draws their
+ * total from the conditional pmf it computes anyway and places each on the LAMBDA scale
+ * (POINTS); above, it draws one Poisson count per checkpoint interval. */
+#define POINTS_MAX_MEAN 64.0
 
 struct accrual_plan {
     const scenario *s;
@@ -59,25 +67,42 @@ struct accrual_plan {
     sample_beta pass_law, consent_law;
     double *A_w, *B_w;        /* per site: days of referral counted by W before / after self-pay */
     double *inv;              /* inv[k] = 1 / k for k < n_inv, for the Poisson pmf recurrence */
+    double *inv4;             /* inv4[k] = 1 / ((k+1)(k+2)(k+3)(k+4)) for k + 4 < n_inv */
     size_t n_inv;
+    size_t batch;             /* trials whose rates and probabilities are drawn together */
     size_t window_cap;        /* the longest conditional pmf window a trial writes */
     size_t table_cap;         /* counts the engine tabulates (0: none, see sim_model) */
     size_t work_bytes;
 };
 
-/* Per-thread scratch: drawn rates (activation order), LAMBDA at the points, the conditional pmf. */
+/* Per-thread scratch. For the trial at hand: its rates (activation order) and their running
+ * sums, LAMBDA at the points, the conditional pmf, the referral registrations' LAMBDA-values.
+ * For the batch: the drawn probabilities and rates of its trials (rates site-major, in
+ * activation order: b_rate[j * batch + t]), and scratch for the beta draws. */
 typedef struct work_layout {
-    double *lambda, *cum, *Lam, *pmf;
+    double *lambda, *cum, *Lam, *pmf, *points;
+    double *b_pass, *b_consent, *b_scratch, *b_rate;
 } work_layout;
+
+static size_t work_doubles(const accrual_plan *p)
+{
+    size_t n = p->s->n_sites;
+    return 2 * n + 1 + p->n_pt + 2 * p->window_cap + (3 + n) * p->batch;
+}
 
 static work_layout work_of(const accrual_plan *p, void *work)
 {
-    double *w = work;
+    size_t n = p->s->n_sites;
     work_layout l;
-    l.lambda = w;
-    l.cum = l.lambda + p->s->n_sites;
-    l.Lam = l.cum + p->s->n_sites + 1;
+    l.lambda = work;
+    l.cum = l.lambda + n;
+    l.Lam = l.cum + n + 1;
     l.pmf = l.Lam + p->n_pt;
+    l.points = l.pmf + p->window_cap;
+    l.b_pass = l.points + p->window_cap;
+    l.b_consent = l.b_pass + p->batch;
+    l.b_scratch = l.b_consent + p->batch;
+    l.b_rate = l.b_scratch + p->batch;
     return l;
 }
 
@@ -281,12 +306,23 @@ static int build_conditional(accrual_plan *p)
     if (p->n_inv > ACCRUAL_MAX_TABLE)
         p->n_inv = ACCRUAL_MAX_TABLE;
     p->inv = malloc(p->n_inv * sizeof *p->inv);
-    if (!p->inv)
+    p->inv4 = malloc(p->n_inv * sizeof *p->inv4);
+    if (!p->inv || !p->inv4)
         return -1;
     p->inv[0] = 0.0;
     for (size_t k = 1; k < p->n_inv; k++)
         p->inv[k] = 1.0 / (double)k;
+    for (size_t k = 0; k + 4 < p->n_inv; k++)
+        p->inv4[k] = p->inv[k + 1] * p->inv[k + 2] * (p->inv[k + 3] * p->inv[k + 4]);
     return 0;
+}
+
+/* Trials per batch: up to ACCRUAL_BATCH, fewer when many sites would make the batch's rates
+ * outgrow the cache (about 16 kB of them). */
+static size_t batch_size(size_t n_sites)
+{
+    size_t b = 2048 / (n_sites + 3);
+    return b < 1 ? 1 : b > ACCRUAL_BATCH ? ACCRUAL_BATCH : b;
 }
 
 accrual_plan *accrual_plan_new(const scenario *s, char *err, size_t errlen)
@@ -315,7 +351,8 @@ accrual_plan *accrual_plan_new(const scenario *s, char *err, size_t errlen)
                 "deadline, beyond what accrue computes; expected smaller rates or a shorter window");
         return NULL;
     }
-    p->work_bytes = (2 * s->n_sites + 1 + p->n_pt + p->window_cap) * sizeof(double);
+    p->batch = batch_size(s->n_sites);
+    p->work_bytes = work_doubles(p) * sizeof(double);
     return p;
 }
 
@@ -333,6 +370,7 @@ void accrual_plan_free(accrual_plan *p)
     free(p->A_w);
     free(p->B_w);
     free(p->inv);
+    free(p->inv4);
     free(p);
 }
 
@@ -359,20 +397,43 @@ sim_model accrual_sim_model(const accrual_plan *p)
 
 /* ---- one trial ---- */
 
-static double draw_prob(gsl_rng *r, const prob_spec *ps, const sample_beta *law)
+static void fill_prob(gsl_rng *r, const prob_spec *ps, const sample_beta *law, double *dst,
+                      double *scratch, size_t n)
 {
-    return ps->is_beta ? sample_beta_draw(r, law) : ps->value;
+    if (ps->is_beta) {
+        sample_beta_fill(r, law, dst, scratch, n);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        dst[i] = ps->value;
 }
 
-/* Draws the rates in activation order (gamma with mean `rate` and shape k has scale rate/k) and
- * their running sums. */
-static void draw_rates(const accrual_plan *p, gsl_rng *r, work_layout *w)
+/* Draws the probabilities and rates of the next p->batch trials (gamma with mean `rate` and
+ * shape k has scale rate/k), each distribution's draws together so that they vectorise. */
+static void draw_batch(const accrual_plan *p, gsl_rng *r, work_layout *w)
 {
-    const site_spec *site = p->s->site;
+    const scenario *s = p->s;
+    size_t b = p->batch;
+    fill_prob(r, &s->screen_pass, &p->pass_law, w->b_pass, w->b_scratch, b);
+    fill_prob(r, &s->selfpay_consent, &p->consent_law, w->b_consent, w->b_scratch, b);
+    for (size_t j = 0; j < s->n_sites; j++) {
+        const site_spec *st = &s->site[p->order[j]];
+        double *dst = w->b_rate + j * b;
+        if (st->shape > 0.0) {
+            sample_gamma_fill(r, &p->rate_law[j], dst, b);
+        } else {
+            for (size_t t = 0; t < b; t++)
+                dst[t] = st->rate;
+        }
+    }
+}
+
+/* The rates of the batch's trial t, in activation order, and their running sums. */
+static void take_rates(const accrual_plan *p, work_layout *w, size_t t)
+{
     w->cum[0] = 0.0;
     for (size_t j = 0; j < p->s->n_sites; j++) {
-        const site_spec *st = &site[p->order[j]];
-        double lambda = st->shape > 0.0 ? sample_gamma_draw(r, &p->rate_law[j]) : st->rate;
+        double lambda = w->b_rate[j * p->batch + t];
         w->lambda[j] = lambda;
         w->cum[j + 1] = w->cum[j] + lambda;
     }
@@ -408,41 +469,37 @@ static long day_of(const accrual_plan *p, double u)
     return u < (double)p->H ? (long)floor(u) : p->H;
 }
 
-/* Screening candidates registered in [lo, hi), given `*left` not yet placed over the remaining
- * `*left_len` days of [0, sd): a binomial share by length. */
-static unsigned long screening_in(const accrual_plan *p, gsl_rng *r, double lo, double hi,
-                                  unsigned long *left, double *left_len)
+/* The Poisson(M) pmf from term k0 (whose value is v) on, into pmf[0 .. n-1], n <= room, ending
+ * past the mean once a term falls below POISSON_TAIL_EPS. The ratio recurrence
+ * pmf(k+1) = pmf(k) M / (k+1) is a chain of dependent multiplications; four chains side by side,
+ * pmf(k+4) = pmf(k) M^4 / ((k+1)(k+2)(k+3)(k+4)), keep the multiplier busy and vectorise. Each
+ * term's relative rounding error grows by a few eps every four terms instead of every term. */
+static size_t poisson_terms(const accrual_plan *p, double M, size_t k0, double v, double *pmf,
+                            size_t room)
 {
-    if (*left == 0)
-        return 0;
-    unsigned long m;
-    if (p->sd == 0) {
-        m = *left;
-    } else {
-        double overlap = fmax(0.0, fmin(hi, (double)p->sd) - lo);
-        m = overlap >= *left_len ? *left : sample_binomial(r, overlap / *left_len, *left);
-        *left_len -= overlap;
+    size_t n = 0;
+    for (; n < 4 && n < room; n++) {
+        pmf[n] = v;
+        size_t k = k0 + n + 1;
+        v *= k < p->n_inv ? M * p->inv[k] : M / (double)k;
     }
-    *left -= m;
-    return m;
-}
-
-/* The time the target is reached as the j-th registration of the interval [pt[lo], pt[hi])
- * holding n_screen screening registrations (all before any referral registration, which start at
- * sd) then n_ref referral registrations with LAMBDA-increment mu. */
-static double crossing_time(const accrual_plan *p, gsl_rng *r, const work_layout *w, size_t lo,
-                            size_t hi, unsigned long j, unsigned long n_screen,
-                            unsigned long n_ref, double mu, double final_slope)
-{
-    double start = p->pt[lo];
-    if (j <= n_screen) {
-        if (p->sd == 0)
-            return start;
-        double len = fmin(p->pt[hi], (double)p->sd) - start;
-        return start + len * sample_uniform_order_stat(r, j, n_screen);
+    double M4 = (M * M) * (M * M);
+    while (n + 4 <= room && k0 + n + 4 < p->n_inv) {
+        if ((double)(k0 + n - 1) > M && pmf[n - 1] < POISSON_TAIL_EPS)
+            return n;
+        const double *inv4 = p->inv4 + k0 + n - 4;
+        for (size_t i = 0; i < 4; i++)
+            pmf[n + i] = pmf[n - 4 + i] * M4 * inv4[i];
+        n += 4;
     }
-    double y = w->Lam[lo] + mu * sample_uniform_order_stat(r, j - n_screen, n_ref);
-    return invert_intensity(p, w, lo, y, final_slope);
+    /* Past the table (rates beyond their upper bounds, probability below 1e-10 per site): one
+     * term at a time. */
+    for (size_t k = k0 + n; n < room; k++, n++) {
+        if ((double)(k - 1) > M && pmf[n - 1] < POISSON_TAIL_EPS)
+            break;
+        pmf[n] = pmf[n - 1] * (M / (double)k);
+    }
+    return n;
 }
 
 /* Poisson(M) pmf on [*lo, *lo + n), n <= room, by the ratio recurrence pmf(k+1) = pmf(k) M/(k+1)
@@ -466,13 +523,7 @@ static size_t poisson_window(const accrual_plan *p, double M, double *pmf, size_
         v = exp(-M + (double)k0 * log(M) - lgamma((double)k0 + 1.0));
     }
     *lo = k0;
-    size_t n = 0;
-    for (size_t k = k0; n < room; k++) {
-        pmf[n++] = v;
-        v *= k + 1 < p->n_inv ? M * p->inv[k + 1] : M / (double)(k + 1);
-        if ((double)k > M && v < POISSON_TAIL_EPS)
-            break;
-    }
+    size_t n = poisson_terms(p, M, k0, v, pmf, room);
     if (M >= 30.0) {
         /* The starting term carries the rounding of lgamma and log at large arguments (a
          * relative 1e-9 at M = 1e6); the window holds all but 1e-14 of the mass, so
@@ -486,17 +537,189 @@ static size_t poisson_window(const accrual_plan *p, double M, double *pmf, size_
     return n;
 }
 
+/* Candidates in screening registered in [lo, hi), given `*left` not yet placed over the
+ * remaining `*left_len` days of [0, sd): a binomial share by length. */
+static unsigned long screening_in(const accrual_plan *p, gsl_rng *r, double lo, double hi,
+                                  unsigned long *left, double *left_len)
+{
+    if (*left == 0)
+        return 0;
+    unsigned long m;
+    if (p->sd == 0) {
+        m = *left;
+    } else {
+        double overlap = fmax(0.0, fmin(hi, (double)p->sd) - lo);
+        m = overlap >= *left_len ? *left : sample_binomial(r, overlap / *left_len, *left);
+        *left_len -= overlap;
+    }
+    *left -= m;
+    return m;
+}
+
+/* What a trial's path is made of: registrations of candidates already in screening (all in
+ * [0, sd), before any referral's, which start at sd) and of referrals, counted by checkpoint. */
+typedef struct path {
+    unsigned long need;       /* registrations still needed at as_of */
+    unsigned long screened;   /* screening registrations, all of them */
+    unsigned long screened_by_w;
+    unsigned long referred;   /* referral registrations by the deadline */
+    double when;              /* time of the target's registration, INFINITY while unknown */
+    double y_cross;           /* LAMBDA-value of the registration that reaches the target, when
+                                 it is a referral's by the deadline; INFINITY otherwise */
+} path;
+
+/* Screening registrations: how many pass, how they spread over the intervals, and the time
+ * of the target's registration when it is one of them (the j-th of n uniform on the interval's
+ * overlap with [0, sd): a uniform order statistic). Writes their running count by checkpoint
+ * into at_checkpoint. */
+static void screening_path(const accrual_plan *p, gsl_rng *r, double pass, path *pa,
+                           size_t *at_checkpoint)
+{
+    unsigned long left = sample_binomial(r, pass, (unsigned long)p->s->screening);
+    double left_len = (double)p->sd;
+    unsigned long done = 0;
+    pa->screened = left;
+    size_t prev = 0;
+    for (size_t k = 0; k < p->n_seg; k++) {
+        size_t end = p->seg_point[k];
+        unsigned long n = screening_in(p, r, p->pt[prev], p->pt[end], &left, &left_len);
+        if (pa->when == INFINITY && n > 0 && done + n >= pa->need) {
+            double start = p->pt[prev];
+            double len = fmin(p->pt[end], (double)p->sd) - start;
+            pa->when = p->sd == 0 ? start
+                                  : start + len * sample_uniform_order_stat(r, pa->need - done, n);
+        }
+        done += n;
+        if (k < p->n_cp)
+            at_checkpoint[k] = done;
+        prev = end;
+    }
+    pa->screened_by_w = at_checkpoint[p->n_cp - 1];
+}
+
+/* The j-th smallest (from 1) of v[0 .. n-1], reordering v: a partial selection sort, as n is
+ * a handful. */
+static double nth_smallest(double *v, size_t n, size_t j)
+{
+    for (size_t a = 0; a < j; a++) {
+        size_t m = a;
+        for (size_t b = a + 1; b < n; b++)
+            if (v[b] < v[m])
+                m = b;
+        double t = v[a];
+        v[a] = v[m];
+        v[m] = t;
+    }
+    return v[j - 1];
+}
+
+/* Up to this many arrivals, an order statistic is drawn as the j-th smallest of n uniforms
+ * (n words); above, as a beta variate. */
+#define ORDER_STAT_BY_SORTING 16
+
+/* The j-th smallest of n independent uniforms on [0, 1), 1 <= j <= n (Beta(j, n - j + 1)). */
+static double order_stat(gsl_rng *r, unsigned long j, unsigned long n)
+{
+    if (n > ORDER_STAT_BY_SORTING)
+        return sample_uniform_order_stat(r, j, n);
+    double v[ORDER_STAT_BY_SORTING];
+    for (unsigned long i = 0; i < n; i++)
+        v[i] = rng_uniform(r);
+    return nth_smallest(v, n, j);
+}
+
+/* Referral registrations by the deadline from the conditional pmf the trial has computed: their
+ * number N by inversion of the pmf (one uniform); then, as given N they are independent with
+ * distribution function LAMBDA(u) / M over the window (the order statistics property of a
+ * Poisson process), each falls in checkpoint interval k with probability
+ * (LAMBDA(end k) - LAMBDA(start k)) / M, decided by one 32-bit word against the interval's
+ * edges scaled to 2^32 (probabilities within 2^-32 of exact). Adds the running counts to
+ * at_checkpoint and sets y_cross when the r-th referral registration is the target's. */
+static void referrals_by_split(const accrual_plan *p, gsl_rng *r, work_layout *w,
+                               const double *pmf, size_t len, size_t lo, path *pa,
+                               size_t *at_checkpoint)
+{
+    rng_state *st = (rng_state *)r->state;
+    double u = rng_uniform(r), cdf = 0.0, M = w->Lam[p->w_point];
+    size_t i = 0;
+    while (i + 1 < len && u >= (cdf += pmf[i]))
+        i++;
+    size_t n = lo + i;
+    uint32_t *word = (uint32_t *)w->points;
+    for (size_t m = 0; m < n; m++)
+        word[m] = rng_next32(st);
+    unsigned long rr = pa->need > pa->screened ? pa->need - pa->screened : 0;
+    size_t before = 0;
+    double to_words = 4294967296.0 / M;
+    for (size_t k = 0; k < p->n_cp; k++) {
+        size_t by = n;
+        double e = w->Lam[p->seg_point[k]] * to_words;
+        if (k + 1 < p->n_cp && e < 4294967295.0) {
+            uint32_t edge = (uint32_t)e;
+            uint32_t b = 0;
+#pragma omp simd reduction(+ : b)
+            for (size_t m = 0; m < n; m++)
+                b += word[m] < edge;
+            by = b;
+        }
+        at_checkpoint[k] += by;
+        if (rr > before && rr <= by) {
+            double from = k ? w->Lam[p->seg_point[k - 1]] : 0.0;
+            double to = k + 1 < p->n_cp ? w->Lam[p->seg_point[k]] : M;
+            pa->y_cross = from + (to - from) * order_stat(r, rr - before, by - before);
+        }
+        before = by;
+    }
+    pa->referred = n;
+}
+
+/* Referral registrations by the deadline as one Poisson draw per checkpoint interval, for
+ * large conditional means: the target's registration, when in interval k with n arrivals, is
+ * at LAMBDA-value Lam(start) + mu B with B ~ Beta(j, n - j + 1). */
+static void referrals_by_intervals(const accrual_plan *p, gsl_rng *r, const work_layout *w,
+                                   path *pa, size_t *at_checkpoint)
+{
+    unsigned long rr = pa->need > pa->screened ? pa->need - pa->screened : 0, total = 0;
+    size_t prev = 0;
+    for (size_t k = 0; k < p->n_cp; k++) {
+        size_t end = p->seg_point[k];
+        double mu = w->Lam[end] - w->Lam[prev];
+        unsigned long n = sample_poisson(r, mu);
+        if (rr > total && rr <= total + n)
+            pa->y_cross = w->Lam[prev] + mu * order_stat(r, rr - total, n);
+        total += n;
+        at_checkpoint[k] += total;
+        prev = end;
+    }
+    pa->referred = total;
+}
+
+/* The day the target is reached, from what the path has set: a screening registration's time,
+ * a referral's LAMBDA-value by the deadline, or else LAMBDA(W) plus a Gamma(r, 1) step for the
+ * r further registrations still needed (time change to a unit-rate process). */
+static long completion_day(const accrual_plan *p, gsl_rng *r, const work_layout *w,
+                           const path *pa, double final_slope)
+{
+    if (pa->need == 0)
+        return -1;
+    double when = pa->when;
+    if (when == INFINITY && pa->y_cross < INFINITY)
+        when = invert_intensity(p, w, 0, pa->y_cross, final_slope);
+    if (when == INFINITY) {
+        unsigned long rr = pa->need - pa->screened - pa->referred;
+        double y = w->Lam[p->w_point] + sample_gamma1(r, (double)rr);
+        when = invert_intensity(p, w, p->w_point, y, final_slope);
+    }
+    return day_of(p, when);
+}
+
 /* What the trial's drawn values imply, exactly: given the rates, the probabilities and the
  * screening registrations by the deadline, referral registrations by the deadline are
- * Poisson(LAMBDA(W)) and a site's are Poisson with its share. */
+ * Poisson(LAMBDA(W)) (the window the trial computed) and a site's are Poisson with its share. */
 static void conditional_outcome(const accrual_plan *p, const work_layout *w, double pass,
-                                double consent, unsigned long screened_by_w, sim_outcome *out)
+                                double consent, sim_outcome *out)
 {
     const scenario *s = p->s;
-    size_t offset = (size_t)s->enrolled + screened_by_w, lo;
-    out->cond_len = poisson_window(p, w->Lam[p->w_point], w->pmf, p->window_cap, &lo);
-    out->cond_pmf = w->pmf;
-    out->cond_first = offset + lo;
     double c = pass / DAYS_PER_YEAR;
     for (size_t j = 0; j < s->n_sites; j++) {
         size_t i = p->order[j];
@@ -506,48 +729,36 @@ static void conditional_outcome(const accrual_plan *p, const work_layout *w, dou
     }
 }
 
-void accrual_trial(const void *plan, gsl_rng *r, void *work, sim_outcome *out)
+void accrual_trial(const void *plan, gsl_rng *r, void *work, uint64_t index, sim_outcome *out)
 {
     const accrual_plan *p = plan;
     const scenario *s = p->s;
     work_layout w = work_of(p, work);
-    double pass = draw_prob(r, &s->screen_pass, &p->pass_law);
-    double consent = draw_prob(r, &s->selfpay_consent, &p->consent_law);
-    draw_rates(p, r, &w);
+    size_t t = (size_t)(index % p->batch);
+    if (t == 0)
+        draw_batch(p, r, &w);
+    double pass = w.b_pass[t], consent = w.b_consent[t];
+    take_rates(p, &w, t);
     cumulative_intensity(p, pass, consent, &w);
     double final_slope = pass / DAYS_PER_YEAR * consent * w.cum[s->n_sites];
+    double M = w.Lam[p->w_point];
+    size_t lo, len = poisson_window(p, M, w.pmf, p->window_cap, &lo);
 
-    unsigned long screen_left =
-        sample_binomial(r, pass, (unsigned long)s->screening);
-    double screen_len = (double)p->sd;
-    unsigned long count = (unsigned long)s->enrolled, target = (unsigned long)s->target;
-    unsigned long screened_by_w = 0;
-    int reached = count >= target;
-    double when = reached ? -1.0 : INFINITY;
-    size_t prev = 0;
-    for (size_t k = 0; k < p->n_seg; k++) {
-        size_t end = p->seg_point[k];
-        unsigned long n_screen =
-            screening_in(p, r, p->pt[prev], p->pt[end], &screen_left, &screen_len);
-        double mu = w.Lam[end] - w.Lam[prev];
-        unsigned long n_ref = sample_poisson(r, mu);
-        if (!reached && count + n_screen + n_ref >= target) {
-            when = crossing_time(p, r, &w, prev, end, target - count, n_screen, n_ref, mu,
-                                 final_slope);
-            reached = 1;
-        }
-        count += n_screen + n_ref;
-        if (k < p->n_cp) {
-            out->at_checkpoint[k] = count;
-            screened_by_w += n_screen;
-        }
-        prev = end;
-    }
+    path pa = {.need = s->enrolled < s->target ? (unsigned long)(s->target - s->enrolled) : 0,
+               .when = INFINITY, .y_cross = INFINITY};
+    if (pa.need == 0)
+        pa.when = -1.0;
+    screening_path(p, r, pass, &pa, out->at_checkpoint);
+    if (M <= POINTS_MAX_MEAN && lo == 0)   /* lo is 0 below a mean of 100: see poisson_window */
+        referrals_by_split(p, r, &w, w.pmf, len, lo, &pa, out->at_checkpoint);
+    else
+        referrals_by_intervals(p, r, &w, &pa, out->at_checkpoint);
+    for (size_t k = 0; k < p->n_cp; k++)
+        out->at_checkpoint[k] += (size_t)s->enrolled;
     out->at_deadline = out->at_checkpoint[p->n_cp - 1];
-    if (!reached) {
-        double y = w.Lam[prev] + sample_gamma1(r, (double)(target - count));
-        when = invert_intensity(p, &w, prev, y, final_slope);
-    }
-    out->completion_day = when < 0.0 ? -1 : day_of(p, when);
-    conditional_outcome(p, &w, pass, consent, screened_by_w, out);
+    out->completion_day = completion_day(p, r, &w, &pa, final_slope);
+    out->cond_pmf = w.pmf;
+    out->cond_len = len;
+    out->cond_first = (size_t)s->enrolled + pa.screened_by_w + lo;
+    conditional_outcome(p, &w, pass, consent, out);
 }

@@ -360,17 +360,50 @@ static double gamma_cdf(double x, const void *par)
  * (excess kurtosis 6/k), so the relative SE of s^2 is sqrt((2 + 6/k) / n): 1.05 percent at
  * k = 0.3, 0.32 percent at k = 200, for n = 2e5. Then KS against gsl_cdf_gamma_P. Shapes 0.3
  * and 0.5 exercise the U^(1/a) boost; 1 is the boundary; 200 a nearly normal shape. */
-static void check_gamma(double shape, double scale, uint64_t stream)
+/* Lengths of the pieces sample_gamma_fill and sample_beta_fill are asked for, in turn: single
+ * draws, a chunk (64) and either side of it, several chunks and a ragged end. */
+static const size_t fill_pieces[] = {1, 63, 64, 65, 200, 7, 128, 1000};
+
+/* n draws of x by fill(r, law, x, scratch, len) in pieces of the lengths above. */
+typedef void (*fill_fn)(gsl_rng *r, const void *law, double *x, double *scratch, size_t n);
+
+static void fill_in_pieces(gsl_rng *r, const void *law, fill_fn fill, double *x, size_t n)
+{
+    double scratch[1000];
+    for (size_t at = 0, k = 0; at < n; k++) {
+        size_t len = fill_pieces[k % (sizeof fill_pieces / sizeof fill_pieces[0])];
+        len = len < n - at ? len : n - at;
+        fill(r, law, x + at, scratch, len);
+        at += len;
+    }
+}
+
+static void gamma_fill(gsl_rng *r, const void *law, double *x, double *scratch, size_t n)
+{
+    (void)scratch;
+    sample_gamma_fill(r, law, x, n);
+}
+
+static void beta_fill(gsl_rng *r, const void *law, double *x, double *scratch, size_t n)
+{
+    sample_beta_fill(r, law, x, scratch, n);
+}
+
+/* by_fill: drawn by sample_gamma_fill in pieces, else one by one by sample_gamma_draw. */
+static void check_gamma(double shape, double scale, uint64_t stream, int by_fill)
 {
     gsl_rng *r = stream_new(stream);
     sample_gamma g = sample_gamma_init(shape, scale);
     double *x = draws_new(GAMMA_N);
+    if (by_fill)
+        fill_in_pieces(r, &g, gamma_fill, x, GAMMA_N);
     for (size_t i = 0; i < GAMMA_N; i++) {
-        x[i] = sample_gamma_draw(r, &g);
+        if (!by_fill)
+            x[i] = sample_gamma_draw(r, &g);
         assert_true(x[i] >= 0.0);
     }
     char what[64];
-    snprintf(what, sizeof what, "gamma(%g, %g)", shape, scale);
+    snprintf(what, sizeof what, "gamma(%g, %g)%s", shape, scale, by_fill ? " by fill" : "");
     double t2 = scale * scale;
     assert_mean_var(what, x, GAMMA_N, shape * scale, shape * t2,
                     3.0 * shape * (shape + 2.0) * t2 * t2);
@@ -385,7 +418,18 @@ static void test_gamma(void **state)
     (void)state;
     static const double shapes[] = {0.3, 0.5, 1.0, 2.0, 7.5, 200.0};
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
-        check_gamma(shapes[i], 2.5, 100 + i);
+        check_gamma(shapes[i], 2.5, 100 + i, 0);
+}
+
+/* The same checks for draws made many at once. Shape 1 has the largest c = 1/sqrt(9 d), so the
+ * most first attempts with v <= 0 or a failed squeeze finished one by one; 0.3 goes the
+ * one-by-one way. */
+static void test_gamma_fill(void **state)
+{
+    (void)state;
+    static const double shapes[] = {0.3, 1.0, 2.0, 7.5, 200.0};
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+        check_gamma(shapes[i], 2.5, 140 + i, 1);
 }
 
 /* The constants of Marsaglia and Tsang: a = shape for shape >= 1 and a = shape + 1 below
@@ -455,17 +499,20 @@ static void beta_central(double a, double b, double *mu2, double *mu4)
 }
 
 /* Mean a / (a + b), variance and mu4 from beta_central, then KS against gsl_cdf_beta_P. */
-static void check_beta(double a, double b, uint64_t stream)
+static void check_beta(double a, double b, uint64_t stream, int by_fill)
 {
     gsl_rng *r = stream_new(stream);
     sample_beta s = sample_beta_init(a, b);
     double *x = draws_new(BETA_N);
+    if (by_fill)
+        fill_in_pieces(r, &s, beta_fill, x, BETA_N);
     for (size_t i = 0; i < BETA_N; i++) {
-        x[i] = sample_beta_draw(r, &s);
+        if (!by_fill)
+            x[i] = sample_beta_draw(r, &s);
         assert_true(x[i] >= 0.0 && x[i] <= 1.0);
     }
     char what[64];
-    snprintf(what, sizeof what, "beta(%g, %g)", a, b);
+    snprintf(what, sizeof what, "beta(%g, %g)%s", a, b, by_fill ? " by fill" : "");
     double mu2, mu4;
     beta_central(a, b, &mu2, &mu4);
     assert_mean_var(what, x, BETA_N, a / (a + b), mu2, mu4);
@@ -480,7 +527,15 @@ static void test_beta(void **state)
     (void)state;
     static const double ab[][2] = {{0.5, 0.5}, {2.0, 3.0}, {8.0, 2.0}, {1.0, 1.0}};
     for (size_t i = 0; i < sizeof ab / sizeof ab[0]; i++)
-        check_beta(ab[i][0], ab[i][1], 200 + i);
+        check_beta(ab[i][0], ab[i][1], 200 + i, 0);
+}
+
+static void test_beta_fill(void **state)
+{
+    (void)state;
+    static const double ab[][2] = {{0.5, 0.5}, {6.0, 2.0}, {3.0, 2.0}, {1.0, 1.0}};
+    for (size_t i = 0; i < sizeof ab / sizeof ab[0]; i++)
+        check_beta(ab[i][0], ab[i][1], 220 + i, 1);
 }
 
 /* ---- Poisson ---- */
@@ -756,6 +811,7 @@ int main(void)
         cmocka_unit_test(test_normal_pairs),    cmocka_unit_test(test_normal_tail),
         cmocka_unit_test(test_normal_ks),       cmocka_unit_test(test_gamma),
         cmocka_unit_test(test_gamma_constants), cmocka_unit_test(test_gamma1),
+        cmocka_unit_test(test_gamma_fill),      cmocka_unit_test(test_beta_fill),
         cmocka_unit_test(test_beta),            cmocka_unit_test(test_poisson),
         cmocka_unit_test(test_poisson_tiny),    cmocka_unit_test(test_binomial),
         cmocka_unit_test(test_binomial_edges),  cmocka_unit_test(test_inversion_exact),

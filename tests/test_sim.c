@@ -14,10 +14,12 @@
 
 static const double uniform_pmf[N_VALUES] = {0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1};
 
-static void uniform_trial(const void *ctx, gsl_rng *r, void *work, sim_outcome *o)
+static void uniform_trial(const void *ctx, gsl_rng *r, void *work, uint64_t index,
+                          sim_outcome *o)
 {
     (void)ctx;
     (void)work;
+    (void)index;
     size_t n = (size_t)(gsl_rng_uniform(r) * N_VALUES);
     o->at_deadline = n;
     o->at_checkpoint[0] = n / 2;

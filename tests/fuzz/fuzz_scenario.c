@@ -291,7 +291,7 @@ static void run_trials(const accrual_plan *p, const scenario *s)
         for (int t = 0; t < TRIALS; t++) {
             sim_outcome o = {.at_checkpoint = b.at_checkpoint, .unit_mean = b.unit_mean,
                              .unit_p_none = b.unit_p_none};
-            m.trial(m.ctx, rng, b.work, &o);
+            m.trial(m.ctx, rng, b.work, (uint64_t)t, &o);
             check_outcome(&m, s, &o);
         }
     }
