@@ -5,6 +5,7 @@
 #ifndef ACCRUE_RNG_H
 #define ACCRUE_RNG_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <gsl/gsl_rng.h>
 
@@ -28,8 +29,11 @@ void rng_seek(gsl_rng *r, uint64_t seed, uint64_t stream);
  * trial, can be inlined instead of going through the gsl_rng vtable. That saves the indirect
  * call: measured 0.1 to 0.5 ns of about 6 ns per uniform (x86-64, -O2, clang and gcc 12). The
  * Philox block itself, a serial chain of 10 multiply rounds per 4 words, is most of the cost.
- * Treat the fields as private. */
-#define RNG_BUF_BLOCKS 8
+ * Treat the fields as private.
+ * The buffer holds 32 blocks, two passes of the x86 kernels (rng.c): with 16, the fixed cost of a
+ * refill (call, dispatch, loading constants) showed, rng_next32 falling from about 1.1 to 1.0
+ * Gwords/s. 512 bytes per stream. */
+#define RNG_BUF_BLOCKS 32
 #define RNG_BUF_WORDS (4 * RNG_BUF_BLOCKS)
 typedef struct rng_state {
     uint32_t key[2];             /* (seed low, seed high) */
@@ -42,6 +46,39 @@ typedef struct rng_state {
  * rewinds s->idx to 0.
  * The slow path of the inline functions below; not for other callers. */
 void rng_refill(rng_state *s);
+
+/* Copies the next n outputs of the stream into dst[0 .. n-1] and advances s past them: dst
+ * receives exactly what n calls of rng_next32(s) would return, and the stream continues from the
+ * same place afterwards. n = 0 does nothing (dst may then be NULL). dst needs no alignment and
+ * must not overlap s. Whole buffers' worth of words are computed straight into dst, so s->buf
+ * may afterwards hold words already returned; it is marked used up, never read again. */
+void rng_state_words(rng_state *s, uint32_t *dst, size_t n);
+
+/* The implementations of the block computation behind rng_refill and rng_state_words: portable
+ * C everywhere, plus AVX2 and AVX-512VL versions on x86-64 with gcc or clang, one chosen per
+ * call by what the processor supports. All produce the same words (the tests compare each with
+ * rng_philox4x32_10). Exposed for those tests and for benchmarks. */
+typedef enum rng_impl {
+    RNG_IMPL_PORTABLE,
+    RNG_IMPL_AVX2,
+    RNG_IMPL_AVX512VL,
+    RNG_IMPL_COUNT
+} rng_impl;
+
+/* Whether impl is compiled into this build and the processor (and OS) can run it.
+ * RNG_IMPL_PORTABLE always can. */
+int rng_impl_usable(rng_impl impl);
+
+/* The implementation rng_refill uses on this processor: the fastest usable one. */
+rng_impl rng_impl_chosen(void);
+
+/* Computes nblocks consecutive Philox blocks with impl into out[0 .. 4 * nblocks - 1]: block j
+ * is rng_philox4x32_10 of counter {i low, i high, ctr[2], ctr[3]} under key, with
+ * i = (ctr[0] | ctr[1] << 32) + j mod 2^64, its words in order. nblocks must be a multiple of
+ * RNG_BUF_BLOCKS. Returns 0, or -1 without writing anything when impl is not usable or
+ * nblocks is not such a multiple. Does not touch any stream state. */
+int rng_impl_blocks(rng_impl impl, const uint32_t ctr[4], const uint32_t key[2], uint32_t *out,
+                    size_t nblocks);
 
 /* Sets s to the start of stream (seed, stream), as rng_seek does for a gsl_rng. */
 void rng_state_seek(rng_state *s, uint64_t seed, uint64_t stream);

@@ -1,5 +1,6 @@
-/* Tests of engine/rng.c: Philox4x32-10 known answers, the stream layout, copies and replays,
- * the double conversion, and two statistical checks with derived tolerances. */
+/* Tests of engine/rng.c: Philox4x32-10 known answers, the stream layout, refills and the bulk
+ * draw against the bijection, every block implementation against it, copies and replays, the
+ * double conversion, and two statistical checks with derived tolerances. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,6 +8,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <gsl/gsl_cdf.h>
 #include <gsl/gsl_randist.h>
@@ -91,6 +93,192 @@ static void test_counter_carry(void **state)
     for (int w = 0; w < 4; w++)
         assert_int_equal(gsl_rng_get(r), out[w]);
     gsl_rng_free(r);
+}
+
+/* Words w of stream (seed, stream) from output `from` on, by the bijection on explicit
+ * counters: output i is word i % 4 of the block with counter {i/4 low, i/4 high, stream low,
+ * stream high} under key (seed low, seed high). */
+static void reference_words(uint64_t seed, uint64_t stream, uint64_t from, uint32_t *w, size_t n)
+{
+    const uint32_t key[2] = {(uint32_t)seed, (uint32_t)(seed >> 32)};
+    for (size_t i = 0; i < n; i++) {
+        uint64_t out_index = from + i, block = out_index / 4;
+        const uint32_t ctr[4] = {(uint32_t)block, (uint32_t)(block >> 32), (uint32_t)stream,
+                                 (uint32_t)(stream >> 32)};
+        uint32_t out[4];
+        rng_philox4x32_10(ctr, key, out);
+        w[i] = out[out_index % 4];
+    }
+}
+
+/* Three buffers' worth of draws, word by word, against the bijection: every refill, and the
+ * last word before and first word after each buffer boundary, must be exact. */
+static void test_refill_boundaries_exact(void **state)
+{
+    (void)state;
+    enum { N = 3 * RNG_BUF_WORDS + 1 };
+    static uint32_t want[N];
+    const uint64_t seed = UINT64_C(0x9e3779b97f4a7c15), stream = UINT64_C(0x00000001fffffffe);
+    reference_words(seed, stream, 0, want, N);
+    rng_state s;
+    rng_state_seek(&s, seed, stream);
+    for (size_t i = 0; i < N; i++)
+        assert_int_equal(rng_next32(&s), want[i]);
+}
+
+/* A refill from a counter that is not a multiple of the buffer, so that the block index carries
+ * from word 0 into word 1 inside one pass of the vector kernels, and, at 2^64 - 3, wraps to
+ * block 0 (the counter is taken mod 2^64, as in the scalar bijection's own increment). */
+static void check_refill_from(uint64_t block)
+{
+    enum { N = 2 * RNG_BUF_WORDS };
+    static uint32_t want[N];
+    const uint64_t seed = 5, stream = 6;
+    rng_state s;
+    rng_state_seek(&s, seed, stream);
+    s.ctr[0] = (uint32_t)block;
+    s.ctr[1] = (uint32_t)(block >> 32);
+    for (size_t i = 0; i < N; i++) {
+        uint64_t b = block + i / 4;
+        const uint32_t ctr[4] = {(uint32_t)b, (uint32_t)(b >> 32), 6, 0};
+        const uint32_t key[2] = {5, 0};
+        uint32_t out[4];
+        rng_philox4x32_10(ctr, key, out);
+        want[i] = out[i % 4];
+    }
+    for (size_t i = 0; i < N; i++)
+        assert_int_equal(rng_next32(&s), want[i]);
+}
+
+static void test_refill_carries(void **state)
+{
+    (void)state;
+    check_refill_from(UINT64_C(0xffffffff) - 5);
+    check_refill_from(UINT64_C(0x1ffffffff) - 17);
+    check_refill_from(UINT64_MAX - 2);
+}
+
+/* rng_state_words(s, dst, n) equals n calls of rng_next32 on a copy of s, for every n from 0 to
+ * past three buffers and from every starting offset in the buffer (plus a few far ones), leaves
+ * dst[n] alone, and leaves s where the copy stands: the next words agree too. */
+static void check_words_from(size_t skip, size_t n)
+{
+    enum { MAX = 4 * RNG_BUF_WORDS + 8, AFTER = RNG_BUF_WORDS + 3 };
+    static uint32_t got[MAX + 1];
+    rng_state bulk, single;
+    rng_state_seek(&bulk, 271828, 3);
+    for (size_t i = 0; i < skip; i++)
+        rng_next32(&bulk);
+    single = bulk;
+    got[n] = 0xdeadbeef; /* the guard word just past the n asked for */
+    rng_state_words(&bulk, got, n);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(got[i], rng_next32(&single));
+    assert_int_equal(got[n], 0xdeadbeef);
+    for (size_t i = 0; i < AFTER; i++)
+        assert_int_equal(rng_next32(&bulk), rng_next32(&single));
+}
+
+static void test_words_match_draws(void **state)
+{
+    (void)state;
+    const size_t max_n = 3 * RNG_BUF_WORDS + 2;
+    for (size_t skip = 0; skip <= RNG_BUF_WORDS; skip++)
+        for (size_t n = 0; n <= max_n; n += 1 + n / 16) /* every n to 16, then sparser */
+            check_words_from(skip, n);
+    const size_t far_skips[] = {2 * RNG_BUF_WORDS - 1, 5 * RNG_BUF_WORDS + 7};
+    const size_t edge_n[] = {RNG_BUF_WORDS - 1, RNG_BUF_WORDS, RNG_BUF_WORDS + 1,
+                             2 * RNG_BUF_WORDS, 4 * RNG_BUF_WORDS + 8};
+    for (size_t i = 0; i < sizeof far_skips / sizeof far_skips[0]; i++)
+        for (size_t j = 0; j < sizeof edge_n / sizeof edge_n[0]; j++)
+            check_words_from(far_skips[i], edge_n[j]);
+    for (size_t skip = 0; skip <= RNG_BUF_WORDS; skip++)
+        for (size_t j = 0; j < sizeof edge_n / sizeof edge_n[0]; j++)
+            check_words_from(skip, edge_n[j]);
+}
+
+/* n = 0 with a NULL destination is a no-op: the stream continues from the same word. */
+static void test_words_zero(void **state)
+{
+    (void)state;
+    rng_state a, b;
+    rng_state_seek(&a, 1, 2);
+    rng_next32(&a);
+    b = a;
+    rng_state_words(&a, NULL, 0);
+    for (int i = 0; i < 2 * RNG_BUF_WORDS; i++)
+        assert_int_equal(rng_next32(&a), rng_next32(&b));
+}
+
+/* A large bulk draw (whole buffers computed straight into the destination, not starting on a
+ * multiple of 4 words) against the bijection, and the words after it. */
+static void test_words_large_exact(void **state)
+{
+    (void)state;
+    enum { SKIP = 3, N = 100 * RNG_BUF_WORDS + 5, AFTER = 2 * RNG_BUF_WORDS };
+    static uint32_t got[N], want[N + AFTER];
+    const uint64_t seed = UINT64_C(0xfeedfacecafebeef), stream = 12345;
+    rng_state s;
+    rng_state_seek(&s, seed, stream);
+    for (int i = 0; i < SKIP; i++)
+        rng_next32(&s);
+    rng_state_words(&s, got, N);
+    reference_words(seed, stream, SKIP, want, N + AFTER);
+    for (size_t i = 0; i < N; i++)
+        assert_int_equal(got[i], want[i]);
+    for (size_t i = 0; i < AFTER; i++)
+        assert_int_equal(rng_next32(&s), want[N + i]);
+}
+
+/* Every implementation this processor can run, over 10^5 blocks (3125 buffers of 32, a whole
+ * number of passes of every kernel), against the bijection on each counter. The start,
+ * 2^32 - 1000 blocks, puts a carry into counter word 1 inside the run; key and stream halves are
+ * all non-zero. The portable implementation is always checked; AVX2 and AVX-512VL where the
+ * processor has them (the test says which it could not check). */
+static void test_impls_match_reference(void **state)
+{
+    (void)state;
+    const size_t nblocks = 100000 / RNG_BUF_BLOCKS * RNG_BUF_BLOCKS;
+    uint32_t *out = malloc(4 * nblocks * sizeof *out);
+    assert_non_null(out);
+    const uint32_t key[2] = {0x243f6a88, 0x85a308d3};
+    const uint32_t ctr[4] = {0xffffffffu - 999, 0, 0x13198a2e, 0x03707344};
+    const uint64_t first = ctr[0];
+    for (int impl = 0; impl < RNG_IMPL_COUNT; impl++) {
+        if (!rng_impl_usable((rng_impl)impl)) {
+            print_message("rng implementation %d not usable here, not checked\n", impl);
+            assert_int_equal(rng_impl_blocks((rng_impl)impl, ctr, key, out, nblocks), -1);
+            continue;
+        }
+        memset(out, 0, 4 * nblocks * sizeof *out);
+        assert_int_equal(rng_impl_blocks((rng_impl)impl, ctr, key, out, nblocks), 0);
+        for (size_t j = 0; j < nblocks; j++) {
+            uint64_t b = first + j;
+            const uint32_t c[4] = {(uint32_t)b, (uint32_t)(b >> 32), ctr[2], ctr[3]};
+            uint32_t want[4];
+            rng_philox4x32_10(c, key, want);
+            for (int w = 0; w < 4; w++)
+                assert_int_equal(out[4 * j + (size_t)w], want[w]);
+        }
+    }
+    free(out);
+}
+
+/* The portable implementation is always usable and the chosen one is usable; a block count
+ * that is not a whole number of buffers, or an implementation number out of range, is refused
+ * without writing. */
+static void test_impl_contract(void **state)
+{
+    (void)state;
+    uint32_t out[4 * RNG_BUF_BLOCKS + 1];
+    const uint32_t key[2] = {1, 2}, ctr[4] = {3, 4, 5, 6};
+    assert_true(rng_impl_usable(RNG_IMPL_PORTABLE));
+    assert_true(rng_impl_usable(rng_impl_chosen()));
+    assert_false(rng_impl_usable(RNG_IMPL_COUNT));
+    out[0] = 0xdeadbeef;
+    assert_int_equal(rng_impl_blocks(RNG_IMPL_PORTABLE, ctr, key, out, RNG_BUF_BLOCKS - 1), -1);
+    assert_int_equal(rng_impl_blocks(RNG_IMPL_COUNT, ctr, key, out, RNG_BUF_BLOCKS), -1);
+    assert_int_equal(out[0], 0xdeadbeef);
 }
 
 /* gsl_rng_set(r, s) is documented as key s, stream 0. */
@@ -290,6 +478,13 @@ int main(void)
         cmocka_unit_test(test_type_description),
         cmocka_unit_test(test_stream_layout),
         cmocka_unit_test(test_counter_carry),
+        cmocka_unit_test(test_refill_boundaries_exact),
+        cmocka_unit_test(test_refill_carries),
+        cmocka_unit_test(test_words_match_draws),
+        cmocka_unit_test(test_words_zero),
+        cmocka_unit_test(test_words_large_exact),
+        cmocka_unit_test(test_impls_match_reference),
+        cmocka_unit_test(test_impl_contract),
         cmocka_unit_test(test_set_is_stream_zero),
         cmocka_unit_test(test_copies_stay_identical),
         cmocka_unit_test(test_seek_replays),
