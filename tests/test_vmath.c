@@ -1,0 +1,304 @@
+/* Tests of engine/vmath.h: vmath_exp against a more precise exp (expl) and against libm's exp
+ * over dense deterministic point sets, its exact values and special cases, and bit-identical
+ * results from vectorised loops (SSE2, AVX2, AVX2 with FMA available, AVX-512) and scalar
+ * calls. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+#include "../engine/vmath.h"
+
+/* Points per dense set: 10^6 on each of the two grids and 10^6 hashed points. */
+#define GRID_POINTS 1000000u
+#define HASH_POINTS 1000000u
+
+/* Error of the long double reference expl: glibc's x86-64 expl is accurate to about one ulp of
+ * its 64-bit significand, 2^-63 = 1.1e-19 relative; 1e-18 allows several of those. */
+#define EXPL_REL_ERR 1e-18
+
+/* Error of libm's exp: glibc documents at most 1 ulp for exp (libm-test-ulps; the current
+ * implementation is within 0.51 ulp), and one ulp is at most 2^-52 of the value. */
+#define LIBM_REL_ERR 0x1p-52
+
+/* Bits of 2^-53, the unit roundoff, for printing errors in units of u. */
+#define UNIT_ROUNDOFF 0x1p-53
+
+typedef double (*exp_fn)(double);
+
+/* vmath_exp behind a function pointer read from a volatile: the loop calling it cannot be
+ * vectorised or have vmath_exp inlined into it, so this is the scalar code path. */
+static double scalar_vmath_exp(double x)
+{
+    return vmath_exp(x);
+}
+static exp_fn volatile scalar_exp = scalar_vmath_exp;
+
+/* SplitMix64's output function (Steele, Lea and Flood, "Fast splittable pseudorandom number
+ * generators", OOPSLA 2014): a fixed bijective hash of i, for deterministic scattered points. */
+static uint64_t hash64(uint64_t i)
+{
+    uint64_t z = i * UINT64_C(0x9e3779b97f4a7c15);
+    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+    return z ^ (z >> 31);
+}
+
+/* Point i of the three dense sets: set 0, a uniform grid over [VMATH_EXP_MIN_X,
+ * VMATH_EXP_MAX_X]; set 1, a grid over [-50, 0], where the simulator's exp(-mu) lives; set 2,
+ * hashed points spread over [VMATH_EXP_MIN_X, VMATH_EXP_MAX_X] with hashed low bits. */
+static double dense_point(int set, uint64_t i)
+{
+    if (set == 0)
+        return VMATH_EXP_MIN_X + (VMATH_EXP_MAX_X - VMATH_EXP_MIN_X) * ((double)i / GRID_POINTS);
+    if (set == 1)
+        return -50.0 + 50.0 * ((double)i / GRID_POINTS);
+    double unit = (double)(hash64(i) >> 11) * 0x1p-53; /* in [0, 1) */
+    return VMATH_EXP_MIN_X + (VMATH_EXP_MAX_X - VMATH_EXP_MIN_X) * unit;
+}
+
+static uint64_t dense_count(int set)
+{
+    return set == 2 ? HASH_POINTS : GRID_POINTS + 1;
+}
+
+/* The largest |vmath_exp(x) / reference(x) - 1| over the three dense sets. */
+static double max_rel_err_dense(long double (*reference)(double))
+{
+    double worst = 0.0;
+    for (int set = 0; set < 3; set++)
+        for (uint64_t i = 0; i < dense_count(set); i++) {
+            double x = dense_point(set, i);
+            long double ref = reference(x);
+            double err = (double)fabsl(((long double)vmath_exp(x) - ref) / ref);
+            if (!(err <= worst)) /* also catches a NaN error */
+                worst = err;
+        }
+    return worst;
+}
+
+static long double reference_expl(double x)
+{
+    return expl((long double)x);
+}
+
+static long double reference_libm(double x)
+{
+    return (long double)exp(x);
+}
+
+static void test_dense_against_expl(void **state)
+{
+    (void)state;
+    if (LDBL_MANT_DIG < 64)
+        skip(); /* long double is no more precise than double on this target */
+    double worst = max_rel_err_dense(reference_expl);
+    print_message("max relative error against expl: %.3g (%.3f u)\n", worst,
+                  worst / UNIT_ROUNDOFF);
+    /* VMATH_EXP_REL_ERR is derived in vmath.h (1.93 u, rounded up to 2.2e-16); the reference
+     * adds at most EXPL_REL_ERR. */
+    assert_true(worst <= VMATH_EXP_REL_ERR + EXPL_REL_ERR);
+}
+
+static void test_dense_against_libm(void **state)
+{
+    (void)state;
+    double worst = max_rel_err_dense(reference_libm);
+    print_message("max relative error against libm exp: %.3g (%.3f u)\n", worst,
+                  worst / UNIT_ROUNDOFF);
+    /* Both err from the exact value: vmath_exp by at most VMATH_EXP_REL_ERR (vmath.h), libm by
+     * at most LIBM_REL_ERR; their difference, relative to libm's value, by at most the sum
+     * (plus second-order terms of 1e-31). */
+    assert_true(worst <= VMATH_EXP_REL_ERR + LIBM_REL_ERR);
+}
+
+/* exp(+-0) = 1: r = 0, k = 0, y = 1 + 0 and the scale 2^-1 times 2 (or 2^0 times 1), all
+ * exact. */
+static void test_exact_values(void **state)
+{
+    (void)state;
+    assert_true(vmath_exp(0.0) == 1.0);
+    assert_true(vmath_exp(-0.0) == 1.0);
+    /* Tiny |x|: k = 0, r = x, s = fl(1 + x) = 1 and the tail s_err + r^2 q, about x, is below
+     * a quarter ulp of 1, so the last addition returns 1 exactly (as exp(x) rounds to 1). */
+    assert_true(vmath_exp(0x1p-60) == 1.0);
+    assert_true(vmath_exp(-0x1p-60) == 1.0);
+    assert_true(vmath_exp(DBL_MIN) == 1.0);
+}
+
+/* Relative error against expl at one point, for the boundary cases below. */
+static void assert_accurate_at(double x)
+{
+    long double ref = expl((long double)x);
+    double err = (double)fabsl(((long double)vmath_exp(x) - ref) / ref);
+    if (!(err <= VMATH_EXP_REL_ERR + EXPL_REL_ERR))
+        print_error("vmath_exp(%a): relative error %.3g\n", x, err);
+    assert_true(err <= VMATH_EXP_REL_ERR + EXPL_REL_ERR);
+}
+
+static void test_upper_edge(void **state)
+{
+    (void)state;
+    /* exp(VMATH_EXP_MAX_X) = DBL_MAX (1 - 2.4e-14): finite, and accurate. */
+    double top = vmath_exp(VMATH_EXP_MAX_X);
+    assert_true(isfinite(top));
+    assert_true(top > DBL_MAX * (1.0 - 1e-13));
+    if (LDBL_MANT_DIG >= 64)
+        assert_accurate_at(VMATH_EXP_MAX_X);
+    /* The next double up has exp(x) = 2^1024 (1 + 9.0e-14), which rounds to +inf. */
+    assert_true(isinf(vmath_exp(nextafter(VMATH_EXP_MAX_X, INFINITY))));
+    assert_true(isinf(exp(nextafter(VMATH_EXP_MAX_X, INFINITY))));
+    /* Above the clamp point 710 and far above it. */
+    const double above[] = {709.9, 710.0, 710.5, 1000.0, 1e300, DBL_MAX, INFINITY};
+    for (size_t i = 0; i < sizeof above / sizeof above[0]; i++) {
+        double e = vmath_exp(above[i]);
+        assert_true(isinf(e) && e > 0);
+    }
+    /* k = 1024 starts at x / ln 2 = 1023.5, x = 709.436: the (2y) 2^1023 path. */
+    if (LDBL_MANT_DIG >= 64) {
+        assert_accurate_at(709.43);
+        assert_accurate_at(709.44);
+        assert_accurate_at(709.5);
+    }
+}
+
+static void test_lower_edge(void **state)
+{
+    (void)state;
+    /* exp(VMATH_EXP_MIN_X) = DBL_MIN (1 + 2.7e-14): normal, and accurate. */
+    double bottom = vmath_exp(VMATH_EXP_MIN_X);
+    assert_true(bottom >= DBL_MIN);
+    if (LDBL_MANT_DIG >= 64) {
+        assert_accurate_at(VMATH_EXP_MIN_X);
+        /* k = -1022 starts at x / ln 2 = -1021.5, x = -708.048. */
+        assert_accurate_at(-708.04);
+        assert_accurate_at(-708.05);
+        assert_accurate_at(-708.2);
+    }
+    /* Below: +0 where exp(x) < DBL_MIN, so the absolute error is below DBL_MIN. */
+    const double below[] = {nextafter(VMATH_EXP_MIN_X, -INFINITY), -708.5, -709.0, -709.5,
+                            -745.2, -1000.0, -1e300, -DBL_MAX, -INFINITY};
+    for (size_t i = 0; i < sizeof below / sizeof below[0]; i++) {
+        double e = vmath_exp(below[i]);
+        assert_true(e == 0.0 && !signbit(e));
+        assert_true(exp(below[i]) < DBL_MIN);
+    }
+}
+
+static void test_nan(void **state)
+{
+    (void)state;
+    assert_true(isnan(vmath_exp(NAN)));
+    assert_true(isnan(vmath_exp(-NAN)));
+}
+
+/* Inputs for the vectorised-against-scalar comparison: a grid over [-800, 800] with a step
+ * that is not a multiple of ln 2 / 2, the hashed points, and the special values; so every
+ * lane position meets every branch of the clamp. */
+#define VEC_POINTS 200000u
+static double vec_in[VEC_POINTS], vec_out[VEC_POINTS], vec_ref[VEC_POINTS];
+
+static void fill_vector_inputs(void)
+{
+    const double special[] = {0.0, -0.0, NAN, INFINITY, -INFINITY, VMATH_EXP_MAX_X,
+                              VMATH_EXP_MIN_X, 710.0, -709.0, DBL_MAX, -DBL_MAX, DBL_MIN};
+    size_t nspecial = sizeof special / sizeof special[0];
+    for (size_t i = 0; i < VEC_POINTS; i++) {
+        if (i % 97 < nspecial)
+            vec_in[i] = special[i % 97];
+        else if (i % 2 == 0)
+            vec_in[i] = -800.0 + 1600.0 * ((double)i / VEC_POINTS);
+        else
+            vec_in[i] = dense_point(2, i);
+    }
+    for (size_t i = 0; i < VEC_POINTS; i++)
+        vec_ref[i] = scalar_exp(vec_in[i]);
+}
+
+static void exp_array(const double *x, double *y, size_t n)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; i++)
+        y[i] = vmath_exp(x[i]);
+}
+
+/* Bitwise comparison, so that NaN matches NaN and -0 does not match +0. */
+static void assert_same_bits(const double *got, const double *want, size_t n, const char *what)
+{
+    for (size_t i = 0; i < n; i++)
+        if (memcmp(&got[i], &want[i], sizeof got[i]) != 0) {
+            print_error("%s: vmath_exp(%a) = %a, scalar %a\n", what, vec_in[i], got[i], want[i]);
+            fail();
+        }
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx2"))) static void exp_array_avx2(const double *x, double *y, size_t n)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; i++)
+        y[i] = vmath_exp(x[i]);
+}
+
+/* With FMA available the compiler may fuse a * b + c; vmath_exp must not let it. */
+__attribute__((target("avx2,fma"))) static void exp_array_fma(const double *x, double *y,
+                                                              size_t n)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; i++)
+        y[i] = vmath_exp(x[i]);
+}
+
+__attribute__((target("avx512f"))) static void exp_array_avx512(const double *x, double *y,
+                                                                size_t n)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; i++)
+        y[i] = vmath_exp(x[i]);
+}
+#endif
+
+static void test_vectorised_matches_scalar(void **state)
+{
+    (void)state;
+    fill_vector_inputs();
+    exp_array(vec_in, vec_out, VEC_POINTS);
+    assert_same_bits(vec_out, vec_ref, VEC_POINTS, "default target");
+    /* Odd offsets and lengths put the points in other lanes and through the loop epilogue. */
+    exp_array(vec_in + 3, vec_out + 3, VEC_POINTS - 8);
+    assert_same_bits(vec_out + 3, vec_ref + 3, VEC_POINTS - 8, "default target, offset 3");
+#if defined(__x86_64__) && defined(__GNUC__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2")) {
+        exp_array_avx2(vec_in, vec_out, VEC_POINTS);
+        assert_same_bits(vec_out, vec_ref, VEC_POINTS, "avx2");
+    }
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        exp_array_fma(vec_in, vec_out, VEC_POINTS);
+        assert_same_bits(vec_out, vec_ref, VEC_POINTS, "avx2 and fma");
+    }
+    if (__builtin_cpu_supports("avx512f")) {
+        exp_array_avx512(vec_in, vec_out, VEC_POINTS);
+        assert_same_bits(vec_out, vec_ref, VEC_POINTS, "avx512f");
+    }
+#endif
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_exact_values),
+        cmocka_unit_test(test_upper_edge),
+        cmocka_unit_test(test_lower_edge),
+        cmocka_unit_test(test_nan),
+        cmocka_unit_test(test_vectorised_matches_scalar),
+        cmocka_unit_test(test_dense_against_expl),
+        cmocka_unit_test(test_dense_against_libm),
+    };
+    return cmocka_run_group_tests_name("vmath", tests, NULL, NULL);
+}
