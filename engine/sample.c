@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <gsl/gsl_randist.h>
 #include "rng.h"
+#include "simd.h"
 
 /* ---- the ziggurat tables (Marsaglia and Tsang 2000, section 3, 128 layers) ---- */
 
@@ -193,10 +194,7 @@ static double gamma_finish(rng_state *s, gsl_rng *r, const sample_gamma *g, uint
  * Branch-free, so that it vectorises (the tables are read by gathers where the target has
  * them). The arithmetic is the scalar path's, operation for operation, so a draw is the same
  * whichever copy runs. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && \
-    !defined(__SANITIZE_ADDRESS__)
-__attribute__((target_clones("avx512f", "avx2", "default")))
-#endif
+SIMD_CLONES
 static void gamma_first_attempt(const sample_gamma *g, const uint32_t *wz, const uint32_t *wu,
                                 size_t n, double *out, int64_t *ok)
 {
@@ -295,6 +293,16 @@ unsigned long sample_binomial(gsl_rng *r, double p, unsigned long n)
         return n;
     if (n > SAMPLE_BINOMIAL_SMALL)
         return gsl_ran_binomial(r, p, (unsigned int)n);
+    if (n <= SAMPLE_BINOMIAL_COUNT) {
+        /* n Bernoulli trials, each a 32-bit word below p 2^32: no division, no loop-carried
+         * product; each trial's probability is within 2^-32 of p. */
+        rng_state *s = state_of(r);
+        double edge = p * 4294967296.0;
+        unsigned long k = 0;
+        for (unsigned long i = 0; i < n; i++)
+            k += (double)rng_next32(s) < edge;
+        return k;
+    }
     /* Inversion by sequential search from P(0) = (1-p)^n with the ratio
      * P(k+1) / P(k) = (n - k) / (k + 1) * p / (1 - p) (Devroye 1986, X.4.3). */
     double u = rng_state_uniform(state_of(r)), odds = p / (1.0 - p);

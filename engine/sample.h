@@ -67,8 +67,10 @@ void sample_beta_fill(gsl_rng *r, const sample_beta *b, double *out, double *scr
 #define SAMPLE_POISSON_SMALL 16.0
 unsigned long sample_poisson(gsl_rng *r, double mu);
 
-/* A Binomial(n, p) variate. Up to SAMPLE_BINOMIAL_SMALL trials by inversion (one uniform),
- * above by gsl_ran_binomial. */
+/* A Binomial(n, p) variate. Up to SAMPLE_BINOMIAL_COUNT trials as that many Bernoulli trials
+ * (one 32-bit word each, success probability within 2^-32 of p); up to SAMPLE_BINOMIAL_SMALL
+ * by inversion (one uniform); above by gsl_ran_binomial. */
+#define SAMPLE_BINOMIAL_COUNT 4
 #define SAMPLE_BINOMIAL_SMALL 32
 unsigned long sample_binomial(gsl_rng *r, double p, unsigned long n);
 

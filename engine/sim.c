@@ -11,6 +11,7 @@
 #include <string.h>
 #include <omp.h>
 #include "rng.h"
+#include "simd.h"
 
 /* Per-thread and per-block accumulators are written every trial; each starts on its own pair
  * of cache lines (adjacent-line prefetch pairs them), so two threads never write one line. */
@@ -209,41 +210,70 @@ static int thread_init(thread_acc *t, const sim_model *m)
 
 /* ---- one trial, one block ---- */
 
+/* One pass over a trial's conditional window v[0 .. len-1] (counts first, first + 1, ...): the
+ * sums of its mean, first * v[0] + (first + 1) v[1] + ..., and of its entries from index
+ * `from` on (P(success)). Each is kept as SIMD_LANES partial sums, lane l adding the entries
+ * i = l mod SIMD_LANES in order, so that the result is the same at any vector width. */
+SIMD_CLONES
+static void window_sums(const double *v, size_t len, size_t from, double first, double *p,
+                        double *mean)
+{
+    double pl[SIMD_LANES] = {0.0}, ml[SIMD_LANES] = {0.0};
+    size_t whole = len / SIMD_LANES * SIMD_LANES;
+    /* Indices go through int on their way to double (len is at most the window cap, far below
+     * 2^31): that conversion vectorises, the one from size_t does not. */
+    int ifrom = (int)(from < len ? from : len);
+    for (size_t i = 0; i < whole; i += SIMD_LANES) {
+#pragma omp simd
+        for (int l = 0; l < SIMD_LANES; l++) {
+            int k = (int)i + l;
+            double x = v[k];
+            ml[l] += (first + (double)k) * x;
+            pl[l] += k >= ifrom ? x : 0.0;
+        }
+    }
+    for (size_t i = whole; i < len; i++) {
+        int k = (int)i;
+        ml[i - whole] += (first + (double)k) * v[k];
+        pl[i - whole] += k >= ifrom ? v[k] : 0.0;
+    }
+    *p = simd_sum_lanes(pl);
+    *mean = simd_sum_lanes(ml);
+}
+
+/* Adds v[0 .. n-1] and their squares into sum and sumsq. */
+SIMD_CLONES
+static void add_with_squares(const double *restrict v, size_t n, double *restrict sum,
+                             double *restrict sumsq)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; i++) {
+        sum[i] += v[i];
+        sumsq[i] += v[i] * v[i];
+    }
+}
+
 /* Adds the trial's conditional distribution to the block, and the conditional P(success) and
  * mean that follow from it. */
 static void record_conditional(const sim_model *m, const sim_outcome *o, block_acc *b)
 {
     size_t first = o->cond_first, len = o->cond_len;
-    const double *v = o->cond_pmf;
     /* The table keeps counts below cond_cap: entries [0, tab) of the window. */
     size_t tab = first >= m->cond_cap ? 0 : len < m->cond_cap - first ? len : m->cond_cap - first;
-    double *sum = b->pmf_sum + first, *sumsq = b->pmf_sumsq + first;
-    double mean = 0.0, p = 0.0, n = (double)first;
-    /* One pass adds the window to the table and sums its mean. The index goes through int on
-     * its way to double (tab <= cond_cap, far below 2^31): that conversion vectorises, the one
-     * from size_t does not. */
-#pragma omp simd reduction(+ : mean)
-    for (size_t i = 0; i < tab; i++) {
-        sum[i] += v[i];
-        sumsq[i] += v[i] * v[i];
-        mean += (n + (double)(int)i) * v[i];
-    }
-    for (size_t i = tab; i < len; i++)
-        mean += (n + (double)i) * v[i];
-    /* Success is N >= target: the entries from index target - first on. */
-    size_t from = m->target > first ? m->target - first : 0;
-#pragma omp simd reduction(+ : p)
-    for (size_t i = from; i < len; i++)
-        p += v[i];
-    moments_add(&b->p_success, p);
-    moments_add(&b->mean, mean);
-    b->cross += p * mean;
     if (tab) {
+        add_with_squares(o->cond_pmf, tab, b->pmf_sum + first, b->pmf_sumsq + first);
         if (first < b->pmf_lo)
             b->pmf_lo = first;
         if (first + tab > b->pmf_hi)
             b->pmf_hi = first + tab;
     }
+    /* Success is N >= target: the entries from index target - first on. */
+    size_t from = m->target > first ? m->target - first : 0;
+    double p, mean;
+    window_sums(o->cond_pmf, len, from, (double)first, &p, &mean);
+    moments_add(&b->p_success, p);
+    moments_add(&b->mean, mean);
+    b->cross += p * mean;
 }
 
 static void record_trial(const sim_model *m, const sim_outcome *o, thread_acc *t, block_acc *b)

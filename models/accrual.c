@@ -25,6 +25,8 @@
 #include <gsl/gsl_randist.h>
 #include "../engine/rng.h"
 #include "../engine/sample.h"
+#include "../engine/simd.h"
+#include "../engine/vmath.h"
 #include "exact.h"
 
 #define DAYS_PER_YEAR SCENARIO_DAYS_PER_YEAR
@@ -81,13 +83,13 @@ struct accrual_plan {
  * activation order: b_rate[j * batch + t]), and scratch for the beta draws. */
 typedef struct work_layout {
     double *lambda, *cum, *Lam, *pmf, *points;
-    double *b_pass, *b_consent, *b_scratch, *b_rate;
+    double *b_pass, *b_consent, *b_scratch, *b_rate, *b_mean, *b_p_none;
 } work_layout;
 
 static size_t work_doubles(const accrual_plan *p)
 {
     size_t n = p->s->n_sites;
-    return 2 * n + 1 + p->n_pt + 2 * p->window_cap + (3 + n) * p->batch;
+    return 2 * n + 1 + p->n_pt + 2 * p->window_cap + (3 + 3 * n) * p->batch;
 }
 
 static work_layout work_of(const accrual_plan *p, void *work)
@@ -103,6 +105,8 @@ static work_layout work_of(const accrual_plan *p, void *work)
     l.b_consent = l.b_pass + p->batch;
     l.b_scratch = l.b_consent + p->batch;
     l.b_rate = l.b_scratch + p->batch;
+    l.b_mean = l.b_rate + n * p->batch;
+    l.b_p_none = l.b_mean + n * p->batch;
     return l;
 }
 
@@ -408,6 +412,27 @@ static void fill_prob(gsl_rng *r, const prob_spec *ps, const sample_beta *law, d
         dst[i] = ps->value;
 }
 
+/* What the batch's drawn values imply for each site, exactly: its registrations by the
+ * deadline are Poisson with mean pass/year x rate x (days referred before self-pay + consent x
+ * days after), so none with probability exp(-mean). Site-major, like the rates. */
+SIMD_CLONES
+static void site_outcomes(const accrual_plan *p, work_layout *w)
+{
+    size_t b = p->batch;
+    for (size_t j = 0; j < p->s->n_sites; j++) {
+        size_t i = p->order[j];
+        double A = p->A_w[i], B = p->B_w[i];
+        const double *rate = w->b_rate + j * b, *pass = w->b_pass, *consent = w->b_consent;
+        double *mean = w->b_mean + j * b, *p_none = w->b_p_none + j * b;
+#pragma omp simd
+        for (size_t t = 0; t < b; t++) {
+            double mu = pass[t] / DAYS_PER_YEAR * rate[t] * (A + consent[t] * B);
+            mean[t] = mu;
+            p_none[t] = vmath_exp(-mu);
+        }
+    }
+}
+
 /* Draws the probabilities and rates of the next p->batch trials (gamma with mean `rate` and
  * shape k has scale rate/k), each distribution's draws together so that they vectorise. */
 static void draw_batch(const accrual_plan *p, gsl_rng *r, work_layout *w)
@@ -426,6 +451,7 @@ static void draw_batch(const accrual_plan *p, gsl_rng *r, work_layout *w)
                 dst[t] = st->rate;
         }
     }
+    site_outcomes(p, w);
 }
 
 /* The rates of the batch's trial t, in activation order, and their running sums. */
@@ -488,8 +514,9 @@ static size_t poisson_terms(const accrual_plan *p, double M, size_t k0, double v
         if ((double)(k0 + n - 1) > M && pmf[n - 1] < POISSON_TAIL_EPS)
             return n;
         const double *inv4 = p->inv4 + k0 + n - 4;
+        /* M^4 / ((k+1)..(k+4)) first: it does not wait for the previous term. */
         for (size_t i = 0; i < 4; i++)
-            pmf[n + i] = pmf[n - 4 + i] * M4 * inv4[i];
+            pmf[n + i] = pmf[n - 4 + i] * (M4 * inv4[i]);
         n += 4;
     }
     /* Past the table (rates beyond their upper bounds, probability below 1e-10 per site): one
@@ -713,19 +740,14 @@ static long completion_day(const accrual_plan *p, gsl_rng *r, const work_layout 
     return day_of(p, when);
 }
 
-/* What the trial's drawn values imply, exactly: given the rates, the probabilities and the
- * screening registrations by the deadline, referral registrations by the deadline are
- * Poisson(LAMBDA(W)) (the window the trial computed) and a site's are Poisson with its share. */
-static void conditional_outcome(const accrual_plan *p, const work_layout *w, double pass,
-                                double consent, sim_outcome *out)
+/* The batch's trial t's per-site outcomes, into the engine's arrays (in file order). */
+static void copy_site_outcomes(const accrual_plan *p, const work_layout *w, size_t t,
+                               sim_outcome *out)
 {
-    const scenario *s = p->s;
-    double c = pass / DAYS_PER_YEAR;
-    for (size_t j = 0; j < s->n_sites; j++) {
+    for (size_t j = 0; j < p->s->n_sites; j++) {
         size_t i = p->order[j];
-        double mu = c * w->lambda[j] * (p->A_w[i] + consent * p->B_w[i]);
-        out->unit_mean[i] = mu;
-        out->unit_p_none[i] = exp(-mu);
+        out->unit_mean[i] = w->b_mean[j * p->batch + t];
+        out->unit_p_none[i] = w->b_p_none[j * p->batch + t];
     }
 }
 
@@ -760,5 +782,5 @@ void accrual_trial(const void *plan, gsl_rng *r, void *work, uint64_t index, sim
     out->cond_pmf = w.pmf;
     out->cond_len = len;
     out->cond_first = (size_t)s->enrolled + pa.screened_by_w + lo;
-    conditional_outcome(p, &w, pass, consent, out);
+    copy_site_outcomes(p, &w, t, out);
 }

@@ -640,7 +640,7 @@ static void test_binomial(void **state)
     static const struct {
         unsigned int n;
         double p;
-    } cases[] = {{2, 0.7}, {10, 0.03}, {10, 0.3}, {32, 0.5}, {33, 0.5}, {1000, 0.2}};
+    } cases[] = {{2, 0.7}, {4, 0.05}, {5, 0.4}, {10, 0.03}, {10, 0.3}, {32, 0.5}, {33, 0.5}, {1000, 0.2}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         check_binomial(cases[i].n, cases[i].p, 400 + i);
 }
@@ -701,6 +701,28 @@ static void assert_inverse(const char *what, unsigned long got, double u, dist_c
              k);
 }
 
+/* Up to SAMPLE_BINOMIAL_COUNT trials, a binomial draw is the number of the next n words below
+ * p 2^32, exactly. */
+static void test_binomial_by_count(void **state)
+{
+    (void)state;
+    gsl_rng *r = stream_new(510), *clone = gsl_rng_alloc(rng_philox4x32);
+    assert_non_null(clone);
+    static const double ps[] = {0.05, 0.5, 0.93};
+    for (int i = 0; i < 20000; i++) {
+        unsigned long n = 1 + (unsigned long)i % SAMPLE_BINOMIAL_COUNT;
+        double p = ps[i % 3];
+        gsl_rng_memcpy(clone, r);
+        unsigned long k = sample_binomial(r, p, n), expect = 0;
+        for (unsigned long j = 0; j < n; j++)
+            expect += (double)gsl_rng_get(clone) < p * 4294967296.0;
+        assert_int_equal(k, expect);
+        assert_int_equal(gsl_rng_get(r), gsl_rng_get(clone));
+    }
+    gsl_rng_free(clone);
+    gsl_rng_free(r);
+}
+
 static void test_inversion_exact(void **state)
 {
     (void)state;
@@ -708,7 +730,7 @@ static void test_inversion_exact(void **state)
     static const struct {
         unsigned int n;
         double p;
-    } bins[] = {{1, 0.4}, {10, 0.3}, {32, 0.9}};
+    } bins[] = {{SAMPLE_BINOMIAL_COUNT + 1, 0.4}, {10, 0.3}, {32, 0.9}};
     gsl_rng *r = stream_new(500), *clone = gsl_rng_alloc(rng_philox4x32);
     assert_non_null(clone);
     for (int i = 0; i < 20000; i++) {
@@ -815,6 +837,7 @@ int main(void)
         cmocka_unit_test(test_beta),            cmocka_unit_test(test_poisson),
         cmocka_unit_test(test_poisson_tiny),    cmocka_unit_test(test_binomial),
         cmocka_unit_test(test_binomial_edges),  cmocka_unit_test(test_inversion_exact),
+        cmocka_unit_test(test_binomial_by_count),
         cmocka_unit_test(test_order_stats),     cmocka_unit_test(test_determinism),
     };
     return cmocka_run_group_tests_name("sample", tests, setup, NULL);
