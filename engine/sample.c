@@ -162,13 +162,6 @@ static double log_gamma_draw(gsl_rng *r, const sample_gamma *g)
 /* Draws whose first attempt is made together: the words they need fit on the stack. */
 #define FILL_CHUNK 64
 
-/* Words the chunk takes from the stream: all its normals' words, then all its uniforms'. */
-static void take_words(rng_state *s, uint32_t *dst, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        dst[i] = rng_next32(s);
-}
-
 /* Finishes a draw whose first attempt (normal word wz, uniform word wu) left the fast path:
  * the ziggurat continues from wz as sample_normal would, the candidate is tested in full (the
  * logarithmic test after the squeeze), and a rejected candidate starts Marsaglia and Tsang's
@@ -227,8 +220,8 @@ void sample_gamma_fill(gsl_rng *r, const sample_gamma *g, double *out, size_t n)
     int64_t ok[FILL_CHUNK];
     for (size_t at = 0; at < n; at += FILL_CHUNK) {
         size_t m = n - at < FILL_CHUNK ? n - at : FILL_CHUNK;
-        take_words(s, wz, m);
-        take_words(s, wu, m);
+        rng_state_words(s, wz, m);   /* all the chunk's normals' words, then its uniforms' */
+        rng_state_words(s, wu, m);
         gamma_first_attempt(g, wz, wu, m, out + at, ok);
         for (size_t i = 0; i < m; i++)
             if (!ok[i])

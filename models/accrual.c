@@ -673,8 +673,7 @@ static void referrals_by_split(const accrual_plan *p, gsl_rng *r, work_layout *w
         i++;
     size_t n = lo + i;
     uint32_t *word = (uint32_t *)w->points;
-    for (size_t m = 0; m < n; m++)
-        word[m] = rng_next32(st);
+    rng_state_words(st, word, n);
     unsigned long rr = pa->need > pa->screened ? pa->need - pa->screened : 0;
     size_t before = 0;
     double to_words = 4294967296.0 / M;
