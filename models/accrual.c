@@ -77,27 +77,27 @@ struct accrual_plan {
     size_t work_bytes;
 };
 
-/* Per-thread scratch. For the trial at hand: its rates (activation order) and their running
- * sums, LAMBDA at the points, the conditional pmf, the referral registrations' LAMBDA-values.
+/* Per-thread scratch. For the trial at hand: the running sums of its rates (activation order),
+ * LAMBDA at the points, the conditional pmf, the words that place its referral registrations.
  * For the batch: the drawn probabilities and rates of its trials (rates site-major, in
- * activation order: b_rate[j * batch + t]), and scratch for the beta draws. */
+ * activation order: b_rate[j * batch + t]), the sites' means and P(none) laid out alike, and
+ * scratch for the beta draws. */
 typedef struct work_layout {
-    double *lambda, *cum, *Lam, *pmf, *points;
+    double *cum, *Lam, *pmf, *points;
     double *b_pass, *b_consent, *b_scratch, *b_rate, *b_mean, *b_p_none;
 } work_layout;
 
 static size_t work_doubles(const accrual_plan *p)
 {
     size_t n = p->s->n_sites;
-    return 2 * n + 1 + p->n_pt + 2 * p->window_cap + (3 + 3 * n) * p->batch;
+    return n + 1 + p->n_pt + 2 * p->window_cap + (3 + 3 * n) * p->batch;
 }
 
 static work_layout work_of(const accrual_plan *p, void *work)
 {
     size_t n = p->s->n_sites;
     work_layout l;
-    l.lambda = work;
-    l.cum = l.lambda + n;
+    l.cum = work;
     l.Lam = l.cum + n + 1;
     l.pmf = l.Lam + p->n_pt;
     l.points = l.pmf + p->window_cap;
@@ -454,15 +454,12 @@ static void draw_batch(const accrual_plan *p, gsl_rng *r, work_layout *w)
     site_outcomes(p, w);
 }
 
-/* The rates of the batch's trial t, in activation order, and their running sums. */
+/* The running sums of the batch's trial t's rates, in activation order. */
 static void take_rates(const accrual_plan *p, work_layout *w, size_t t)
 {
     w->cum[0] = 0.0;
-    for (size_t j = 0; j < p->s->n_sites; j++) {
-        double lambda = w->b_rate[j * p->batch + t];
-        w->lambda[j] = lambda;
-        w->cum[j + 1] = w->cum[j] + lambda;
-    }
+    for (size_t j = 0; j < p->s->n_sites; j++)
+        w->cum[j + 1] = w->cum[j] + w->b_rate[j * p->batch + t];
 }
 
 /* LAMBDA(u) at every point: the integral of the registration intensity, per day, of referrals. */
