@@ -312,10 +312,30 @@ unsigned long sample_binomial(gsl_rng *r, double p, unsigned long n)
     return k;
 }
 
+/* The j-th smallest (from 1) of v[0 .. n-1], reordering v: a partial selection sort, as n is
+ * a handful. */
+static double nth_smallest(double *v, size_t n, size_t j)
+{
+    for (size_t a = 0; a < j; a++) {
+        size_t m = a;
+        for (size_t b = a + 1; b < n; b++)
+            if (v[b] < v[m])
+                m = b;
+        double t = v[a];
+        v[a] = v[m];
+        v[m] = t;
+    }
+    return v[j - 1];
+}
+
 double sample_uniform_order_stat(gsl_rng *r, unsigned long j, unsigned long n)
 {
-    if (n == 1)
-        return rng_state_uniform(state_of(r));
+    if (n <= SAMPLE_ORDER_STAT_SORT) {
+        double v[SAMPLE_ORDER_STAT_SORT];
+        for (unsigned long i = 0; i < n; i++)
+            v[i] = rng_state_uniform(state_of(r));
+        return nth_smallest(v, n, j);
+    }
     sample_beta b = sample_beta_init((double)j, (double)(n - j + 1));
     return sample_beta_draw(r, &b);
 }

@@ -75,7 +75,10 @@ unsigned long sample_poisson(gsl_rng *r, double mu);
 unsigned long sample_binomial(gsl_rng *r, double p, unsigned long n);
 
 /* The j-th smallest of n independent uniforms on [0, 1), 1 <= j <= n: Beta(j, n - j + 1)
- * (David and Nagaraja 2003, "Order Statistics", section 2.2). */
+ * (David and Nagaraja 2003, "Order Statistics", section 2.2). Up to SAMPLE_ORDER_STAT_SORT
+ * uniforms it is that, literally: n uniforms and a partial sort, cheaper than two gamma
+ * variates; above, a beta variate. */
+#define SAMPLE_ORDER_STAT_SORT 16
 double sample_uniform_order_stat(gsl_rng *r, unsigned long j, unsigned long n);
 
 /* Gamma(shape k > 0, scale 1): the waiting time to the k-th event of a unit-rate Poisson process

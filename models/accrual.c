@@ -9,10 +9,14 @@
  *    form a Poisson process with piecewise-constant intensity and cumulative intensity LAMBDA(u),
  *    piecewise linear between "points" (activations, the self-pay date and checkpoints, all
  *    shifted by screen_days).
- * Counts in a checkpoint interval are one Poisson draw of LAMBDA's increment. The target is
- * reached inside an interval holding n arrivals at the j-th of them; given n, arrivals are
- * independent with distribution function LAMBDA(u) / LAMBDA-increment across the interval, so the
- * j-th is LAMBDA^-1 of a Beta(j, n - j + 1) fraction of the increment. Past the last interval the
+ * Given the trial's drawn rates and probabilities, referral registrations by the deadline number
+ * Poisson(M), M = LAMBDA(deadline), and given their number they are independent with
+ * distribution function LAMBDA(u) / M (the order statistics property of a Poisson process). So
+ * a trial draws the number from the conditional pmf it computes anyway and splits it over the
+ * checkpoint intervals by each one's share of M; for large M it draws one Poisson count per
+ * interval instead. The target is reached inside an interval holding n arrivals at the j-th of
+ * them: LAMBDA^-1 of the j-th of n uniform order statistics across the interval's increment,
+ * a Beta(j, n - j + 1) fraction (David and Nagaraja 2003, 2.2). Past the last interval the
  * r-th further arrival lies at LAMBDA^-1(LAMBDA(end) + Gamma(r, 1)) (time change of a Poisson
  * process to unit rate; Cinlar 1975, "Introduction to Stochastic Processes", 4.2). */
 #include "accrual.h"
@@ -46,8 +50,8 @@
  * dozen draws of one distribution at a time to pay off. */
 #define ACCRUAL_BATCH 64
 /* Up to this conditional mean of referral registrations by the deadline, a trial draws their
- * total from the conditional pmf it computes anyway and places each on the LAMBDA scale
- * (POINTS); above, it draws one Poisson count per checkpoint interval. */
+ * total from the conditional pmf it computes anyway and splits it over the checkpoint
+ * intervals (referrals_by_split); above, it draws one Poisson count per interval. */
 #define POINTS_MAX_MEAN 64.0
 
 struct accrual_plan {
@@ -621,37 +625,6 @@ static void screening_path(const accrual_plan *p, gsl_rng *r, double pass, path 
     pa->screened_by_w = at_checkpoint[p->n_cp - 1];
 }
 
-/* The j-th smallest (from 1) of v[0 .. n-1], reordering v: a partial selection sort, as n is
- * a handful. */
-static double nth_smallest(double *v, size_t n, size_t j)
-{
-    for (size_t a = 0; a < j; a++) {
-        size_t m = a;
-        for (size_t b = a + 1; b < n; b++)
-            if (v[b] < v[m])
-                m = b;
-        double t = v[a];
-        v[a] = v[m];
-        v[m] = t;
-    }
-    return v[j - 1];
-}
-
-/* Up to this many arrivals, an order statistic is drawn as the j-th smallest of n uniforms
- * (n words); above, as a beta variate. */
-#define ORDER_STAT_BY_SORTING 16
-
-/* The j-th smallest of n independent uniforms on [0, 1), 1 <= j <= n (Beta(j, n - j + 1)). */
-static double order_stat(gsl_rng *r, unsigned long j, unsigned long n)
-{
-    if (n > ORDER_STAT_BY_SORTING)
-        return sample_uniform_order_stat(r, j, n);
-    double v[ORDER_STAT_BY_SORTING];
-    for (unsigned long i = 0; i < n; i++)
-        v[i] = rng_uniform(r);
-    return nth_smallest(v, n, j);
-}
-
 /* Referral registrations by the deadline from the conditional pmf the trial has computed: their
  * number N by inversion of the pmf (one uniform); then, as given N they are independent with
  * distribution function LAMBDA(u) / M over the window (the order statistics property of a
@@ -689,7 +662,8 @@ static void referrals_by_split(const accrual_plan *p, gsl_rng *r, work_layout *w
         if (rr > before && rr <= by) {
             double from = k ? w->Lam[p->seg_point[k - 1]] : 0.0;
             double to = k + 1 < p->n_cp ? w->Lam[p->seg_point[k]] : M;
-            pa->y_cross = from + (to - from) * order_stat(r, rr - before, by - before);
+            double f = sample_uniform_order_stat(r, rr - before, by - before);
+            pa->y_cross = from + (to - from) * f;
         }
         before = by;
     }
@@ -698,7 +672,7 @@ static void referrals_by_split(const accrual_plan *p, gsl_rng *r, work_layout *w
 
 /* Referral registrations by the deadline as one Poisson draw per checkpoint interval, for
  * large conditional means: the target's registration, when in interval k with n arrivals, is
- * at LAMBDA-value Lam(start) + mu B with B ~ Beta(j, n - j + 1). */
+ * at LAMBDA-value Lam(start) + mu B with B the j-th of n uniform order statistics. */
 static void referrals_by_intervals(const accrual_plan *p, gsl_rng *r, const work_layout *w,
                                    path *pa, size_t *at_checkpoint)
 {
@@ -709,7 +683,7 @@ static void referrals_by_intervals(const accrual_plan *p, gsl_rng *r, const work
         double mu = w->Lam[end] - w->Lam[prev];
         unsigned long n = sample_poisson(r, mu);
         if (rr > total && rr <= total + n)
-            pa->y_cross = w->Lam[prev] + mu * order_stat(r, rr - total, n);
+            pa->y_cross = w->Lam[prev] + mu * sample_uniform_order_stat(r, rr - total, n);
         total += n;
         at_checkpoint[k] += total;
         prev = end;

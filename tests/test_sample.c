@@ -756,7 +756,10 @@ static void test_inversion_exact(void **state)
 static void test_order_stats(void **state)
 {
     (void)state;
-    static const unsigned long jn[][2] = {{1, 1}, {1, 5}, {5, 5}, {3, 7}, {50, 100}};
+    /* Up to SAMPLE_ORDER_STAT_SORT (16) uniforms sorted, above a beta variate: both sides of the
+     * switch. */
+    static const unsigned long jn[][2] = {{1, 1}, {1, 5}, {5, 5}, {3, 7}, {16, 16}, {9, 17},
+                                          {50, 100}};
     enum { n_draws = 100000 };
     double *x = draws_new(n_draws);
     for (size_t c = 0; c < sizeof jn / sizeof jn[0]; c++) {
