@@ -345,3 +345,61 @@ double sample_gamma1(gsl_rng *r, double k)
     sample_gamma g = sample_gamma_init(k, 1.0);
     return sample_gamma_draw(r, &g);
 }
+
+/* ---- points split by words ---- */
+
+/* below[k] = how many of word[0 .. n-1] lie below edge[k]. The x86-64 version compares 8 words
+ * at a time with AVX2 (unsigned order by flipping the sign bit, as AVX2 compares signed) and
+ * counts the mask's bits: the compiler's own reduction of a compare-and-add loop stores the
+ * vector and adds its lanes one by one. */
+static void count_below_portable(const uint32_t *word, size_t n, const uint32_t *edge,
+                                 size_t n_edge, size_t *below)
+{
+    for (size_t k = 0; k < n_edge; k++) {
+        size_t b = 0;
+        for (size_t i = 0; i < n; i++)
+            b += word[i] < edge[k];
+        below[k] = b;
+    }
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define SAMPLE_HAVE_AVX2_COUNT 1
+
+/* word[] is read in whole vectors of 8: the caller pads it with UINT32_MAX, below every edge. */
+__attribute__((target("avx2,popcnt"))) static void
+count_below_avx2(const uint32_t *word, size_t n, const uint32_t *edge, size_t n_edge,
+                 size_t *below)
+{
+    const __m256i flip = _mm256_set1_epi32(INT32_MIN);
+    for (size_t k = 0; k < n_edge; k++) {
+        __m256i e = _mm256_xor_si256(_mm256_set1_epi32((int32_t)edge[k]), flip);
+        size_t b = 0;
+        for (size_t i = 0; i < n; i += 8) {
+            __m256i x = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(word + i)), flip);
+            int mask = _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(e, x)));
+            b += (size_t)__builtin_popcount((unsigned)mask);
+        }
+        below[k] = b;
+    }
+}
+#else
+#define SAMPLE_HAVE_AVX2_COUNT 0
+#endif
+
+void sample_split_words(gsl_rng *r, size_t n, const uint32_t *edge, size_t n_edge,
+                        size_t *below, uint32_t *word)
+{
+    rng_state_words(state_of(r), word, n);
+#if SAMPLE_HAVE_AVX2_COUNT
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt")) {
+        size_t padded = (n + 7) / 8 * 8;
+        for (size_t i = n; i < padded; i++)
+            word[i] = UINT32_MAX;
+        count_below_avx2(word, padded, edge, n_edge, below);
+        return;
+    }
+#endif
+    count_below_portable(word, n, edge, n_edge, below);
+}

@@ -4,6 +4,8 @@
 #ifndef ACCRUE_SAMPLE_H
 #define ACCRUE_SAMPLE_H
 
+#include <stddef.h>
+#include <stdint.h>
 #include <gsl/gsl_rng.h>
 
 /* Gamma(shape, scale) with the constants of Marsaglia and Tsang's method precomputed. */
@@ -84,5 +86,12 @@ double sample_uniform_order_stat(gsl_rng *r, unsigned long j, unsigned long n);
 /* Gamma(shape k > 0, scale 1): the waiting time to the k-th event of a unit-rate Poisson process
  * when k is a whole number. */
 double sample_gamma1(gsl_rng *r, double k);
+
+/* n points, each independently below edge[k] / 2^32 with that probability, to within 2^-32
+ * (one 32-bit word each): below[k] = how many lie below edge[k], for k < n_edge (edges below
+ * UINT32_MAX). With nondecreasing edges these are the running counts of a multinomial split.
+ * word holds n + 7 words of scratch. */
+void sample_split_words(gsl_rng *r, size_t n, const uint32_t *edge, size_t n_edge,
+                        size_t *below, uint32_t *word);
 
 #endif

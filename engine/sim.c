@@ -11,7 +11,6 @@
 #include <string.h>
 #include <omp.h>
 #include "rng.h"
-#include "simd.h"
 
 /* Per-thread and per-block accumulators are written every trial; each starts on its own pair
  * of cache lines (adjacent-line prefetch pairs them), so two threads never write one line. */
@@ -53,8 +52,8 @@ typedef struct thread_acc {
     int failed;                /* a histogram could not grow */
     gsl_rng *rng;
     void *work;
-    size_t *checkpoint_buf;
-    double *unit_mean_buf, *unit_p_none_buf;
+    sim_batch batch;           /* the model's output arrays */
+    double *batch_pmf;         /* pmf_sum and pmf_sumsq of batch, side by side */
 } thread_acc;
 
 static void set_err(char *err, size_t errlen, const char *msg)
@@ -183,9 +182,34 @@ static void thread_free(thread_acc *t, const sim_model *m)
     if (t->rng)
         gsl_rng_free(t->rng);
     free(t->work);
-    free(t->checkpoint_buf);
-    free(t->unit_mean_buf);
-    free(t->unit_p_none_buf);
+    free(t->batch.at_deadline);
+    free(t->batch.at_checkpoint);
+    free(t->batch.completion_day);
+    free(t->batch.cond_p_success);
+    free(t->batch.unit_mean);
+    free(t->batch_pmf);
+}
+
+/* The batch's arrays: per-trial counts, days and conditional values (cond_p_success and
+ * cond_mean share one allocation, as do unit_mean and unit_p_none). */
+static int batch_init(thread_acc *t, const sim_model *m)
+{
+    size_t n = m->batch;
+    sim_batch *b = &t->batch;
+    b->at_deadline = calloc(n, sizeof *b->at_deadline);
+    b->at_checkpoint = calloc(m->n_checkpoints * n + 1, sizeof *b->at_checkpoint);
+    b->completion_day = calloc(n, sizeof *b->completion_day);
+    b->cond_p_success = calloc(2 * n, sizeof *b->cond_p_success);
+    b->unit_mean = calloc(2 * m->n_units * n + 1, sizeof *b->unit_mean);
+    t->batch_pmf = calloc(2 * m->cond_cap + 1, sizeof *t->batch_pmf);
+    if (!b->at_deadline || !b->at_checkpoint || !b->completion_day || !b->cond_p_success ||
+        !b->unit_mean || !t->batch_pmf)
+        return -1;
+    b->cond_mean = b->cond_p_success + n;
+    b->unit_p_none = b->unit_mean + m->n_units * n;
+    b->pmf_sum = t->batch_pmf;
+    b->pmf_sumsq = t->batch_pmf + m->cond_cap;
+    return 0;
 }
 
 static int thread_init(thread_acc *t, const sim_model *m)
@@ -200,98 +224,57 @@ static int thread_init(thread_acc *t, const sim_model *m)
         ok = hist_init(&t->at_checkpoint[k], guess) == 0;
     t->rng = gsl_rng_alloc(rng_philox4x32);
     t->work = m->work_bytes ? calloc(1, m->work_bytes) : NULL;
-    t->checkpoint_buf = calloc(m->n_checkpoints + 1, sizeof *t->checkpoint_buf);
-    t->unit_mean_buf = calloc(m->n_units + 1, sizeof *t->unit_mean_buf);
-    t->unit_p_none_buf = calloc(m->n_units + 1, sizeof *t->unit_p_none_buf);
-    ok = ok && t->rng && (t->work || !m->work_bytes) && t->checkpoint_buf && t->unit_mean_buf &&
-         t->unit_p_none_buf;
+    ok = ok && t->rng && (t->work || !m->work_bytes) && batch_init(t, m) == 0;
     return ok ? 0 : -1;
 }
 
-/* ---- one trial, one block ---- */
+/* ---- one batch, one block ---- */
 
-/* One pass over a trial's conditional window v[0 .. len-1] (counts first, first + 1, ...): the
- * sums of its mean, first * v[0] + (first + 1) v[1] + ..., and of its entries from index
- * `from` on (P(success)). Each is kept as SIMD_LANES partial sums, lane l adding the entries
- * i = l mod SIMD_LANES in order, so that the result is the same at any vector width. */
-SIMD_CLONES
-static void window_sums(const double *v, size_t len, size_t from, double first, double *p,
-                        double *mean)
+/* Adds the batch's sums of the conditional pmf and of its squares to the block's. */
+static void record_conditional_table(const sim_batch *o, block_acc *b)
 {
-    double pl[SIMD_LANES] = {0.0}, ml[SIMD_LANES] = {0.0};
-    size_t whole = len / SIMD_LANES * SIMD_LANES;
-    /* Indices go through int on their way to double (len is at most the window cap, far below
-     * 2^31): that conversion vectorises, the one from size_t does not. */
-    int ifrom = (int)(from < len ? from : len);
-    for (size_t i = 0; i < whole; i += SIMD_LANES) {
-#pragma omp simd
-        for (int l = 0; l < SIMD_LANES; l++) {
-            int k = (int)i + l;
-            double x = v[k];
-            ml[l] += (first + (double)k) * x;
-            pl[l] += k >= ifrom ? x : 0.0;
-        }
+    if (o->pmf_hi <= o->pmf_lo)
+        return;
+    for (size_t i = o->pmf_lo; i < o->pmf_hi; i++) {
+        b->pmf_sum[i] += o->pmf_sum[i];
+        b->pmf_sumsq[i] += o->pmf_sumsq[i];
     }
-    for (size_t i = whole; i < len; i++) {
-        int k = (int)i;
-        ml[i - whole] += (first + (double)k) * v[k];
-        pl[i - whole] += k >= ifrom ? v[k] : 0.0;
-    }
-    *p = simd_sum_lanes(pl);
-    *mean = simd_sum_lanes(ml);
+    if (o->pmf_lo < b->pmf_lo)
+        b->pmf_lo = o->pmf_lo;
+    if (o->pmf_hi > b->pmf_hi)
+        b->pmf_hi = o->pmf_hi;
 }
 
-/* Adds v[0 .. n-1] and their squares into sum and sumsq. */
-SIMD_CLONES
-static void add_with_squares(const double *restrict v, size_t n, double *restrict sum,
-                             double *restrict sumsq)
+/* Adds the batch's n trials, in order, to the thread's tallies and the block's sums. */
+static void record_batch(const sim_model *m, const sim_batch *o, size_t n, thread_acc *t,
+                         block_acc *b)
 {
-#pragma omp simd
-    for (size_t i = 0; i < n; i++) {
-        sum[i] += v[i];
-        sumsq[i] += v[i] * v[i];
+    size_t stride = m->batch;
+    int bad = 0;
+    for (size_t j = 0; j < n; j++) {
+        bad |= hist_add(&t->at_deadline, o->at_deadline[j]);
+        t->successes += o->at_deadline[j] >= m->target;
+        long day = o->completion_day[j];
+        size_t slot = day < 0 ? 0 : day >= m->n_days ? (size_t)m->n_days + 1 : (size_t)day + 1;
+        bad |= hist_add(&t->completion, slot);
     }
-}
-
-/* Adds the trial's conditional distribution to the block, and the conditional P(success) and
- * mean that follow from it. */
-static void record_conditional(const sim_model *m, const sim_outcome *o, block_acc *b)
-{
-    size_t first = o->cond_first, len = o->cond_len;
-    /* The table keeps counts below cond_cap: entries [0, tab) of the window. */
-    size_t tab = first >= m->cond_cap ? 0 : len < m->cond_cap - first ? len : m->cond_cap - first;
-    if (tab) {
-        add_with_squares(o->cond_pmf, tab, b->pmf_sum + first, b->pmf_sumsq + first);
-        if (first < b->pmf_lo)
-            b->pmf_lo = first;
-        if (first + tab > b->pmf_hi)
-            b->pmf_hi = first + tab;
-    }
-    /* Success is N >= target: the entries from index target - first on. */
-    size_t from = m->target > first ? m->target - first : 0;
-    double p, mean;
-    window_sums(o->cond_pmf, len, from, (double)first, &p, &mean);
-    moments_add(&b->p_success, p);
-    moments_add(&b->mean, mean);
-    b->cross += p * mean;
-}
-
-static void record_trial(const sim_model *m, const sim_outcome *o, thread_acc *t, block_acc *b)
-{
-    int bad = hist_add(&t->at_deadline, o->at_deadline);
     for (size_t k = 0; k < m->n_checkpoints; k++)
-        bad |= hist_add(&t->at_checkpoint[k], o->at_checkpoint[k]);
-    long day = o->completion_day;
-    size_t slot = day < 0 ? 0 : day >= m->n_days ? (size_t)m->n_days + 1 : (size_t)day + 1;
-    bad |= hist_add(&t->completion, slot);
+        for (size_t j = 0; j < n; j++)
+            bad |= hist_add(&t->at_checkpoint[k], o->at_checkpoint[k * stride + j]);
     t->failed |= bad;
-    t->successes += o->at_deadline >= m->target;
-    record_conditional(m, o, b);
-    for (size_t u = 0; u < m->n_units; u++) {
-        moments_add(&b->unit_mean[u], o->unit_mean[u]);
-        moments_add(&b->unit_p_none[u], o->unit_p_none[u]);
+    for (size_t j = 0; j < n; j++) {
+        double p = o->cond_p_success[j], mean = o->cond_mean[j];
+        moments_add(&b->p_success, p);
+        moments_add(&b->mean, mean);
+        b->cross += p * mean;
     }
-    b->n++;
+    for (size_t u = 0; u < m->n_units; u++)
+        for (size_t j = 0; j < n; j++) {
+            moments_add(&b->unit_mean[u], o->unit_mean[u * stride + j]);
+            moments_add(&b->unit_p_none[u], o->unit_p_none[u * stride + j]);
+        }
+    record_conditional_table(o, b);
+    b->n += n;
 }
 
 static void run_block(const sim_model *m, const sim_config *cfg, uint64_t block, thread_acc *t,
@@ -301,14 +284,12 @@ static void run_block(const sim_model *m, const sim_config *cfg, uint64_t block,
     uint64_t n = cfg->trials - first < SIM_BLOCK_TRIALS ? cfg->trials - first : SIM_BLOCK_TRIALS;
     block_clear(b, m);
     rng_seek(t->rng, cfg->seed, block);
-    sim_outcome o = {
-        .at_checkpoint = t->checkpoint_buf,
-        .unit_mean = t->unit_mean_buf,
-        .unit_p_none = t->unit_p_none_buf,
-    };
-    for (uint64_t j = 0; j < n; j++) {
-        m->trial(m->ctx, t->rng, t->work, j, &o);
-        record_trial(m, &o, t, b);
+    for (uint64_t j = 0; j < n; j += m->batch) {
+        size_t count = n - j < m->batch ? (size_t)(n - j) : m->batch;
+        t->batch.pmf_lo = t->batch.pmf_hi = 0;
+        t->batch.flush = j + count == n;
+        m->run_batch(m->ctx, t->rng, t->work, count, &t->batch);
+        record_batch(m, &t->batch, count, t, b);
     }
 }
 
@@ -491,7 +472,7 @@ static uint64_t run_round(const sim_model *m, const sim_config *cfg, run_state *
 
 sim_result *sim_run(const sim_model *m, const sim_config *cfg, char *err, size_t errlen)
 {
-    if (!m || !cfg || !m->trial || cfg->trials == 0 || cfg->threads < 1) {
+    if (!m || !cfg || !m->run_batch || m->batch == 0 || cfg->trials == 0 || cfg->threads < 1) {
         set_err(err, errlen, "sim_run: bad configuration (no model, zero trials or threads)");
         return NULL;
     }

@@ -15,41 +15,49 @@
 #define SIM_BLOCK_TRIALS 4096u  /* trials per block: one random stream each */
 #define SIM_ROUND_BLOCKS 64u    /* blocks run in parallel between two checks of the stopping rule */
 
-/* What one simulated trial tells the engine. The model fills it; the engine owns the arrays. */
-typedef struct sim_outcome {
-    size_t at_deadline;       /* registrations by the deadline */
-    size_t *at_checkpoint;    /* registrations by each checkpoint [n_checkpoints] */
-    long completion_day;      /* day index (from 0) the target is reached; -1: already reached
+/* What a batch of simulated trials tells the engine. The engine owns the arrays, sized for
+ * sim_model.batch trials; the model fills entries t < n of the per-trial arrays, those of a
+ * checkpoint or unit in a row of their own: at_checkpoint[k * batch + t]. */
+typedef struct sim_batch {
+    size_t *at_deadline;      /* registrations by the deadline */
+    size_t *at_checkpoint;    /* registrations by each checkpoint [n_checkpoints][batch] */
+    long *completion_day;     /* day index (from 0) the target is reached; -1: already reached
                                  before day 0; >= n_days: not within the followed horizon */
-    /* The distribution of registrations by the deadline given what the trial drew (its rates and
-     * probabilities): cond_pmf[i] = P(N = cond_first + i | drawn values), i < cond_len. The
-     * engine averages it (conditional Monte Carlo, "Rao-Blackwellisation"). */
-    const double *cond_pmf;
-    size_t cond_first, cond_len;
-    double *unit_mean;        /* per unit: E[registered by the deadline | drawn values] */
-    double *unit_p_none;      /* per unit: P(none registered by the deadline | drawn values) */
-} sim_outcome;
+    /* Given what the trial drew (its rates and probabilities), the probability of success and
+     * the expected registrations by the deadline, exactly: the engine averages them
+     * (conditional Monte Carlo, "Rao-Blackwellisation"). */
+    double *cond_p_success, *cond_mean;
+    /* The distribution of registrations by the deadline given the drawn values, summed over
+     * trials, with the sum of its squares: pmf_sum[i] = sum over trials of
+     * P(N = i | drawn values), for the tabulated counts pmf_lo <= i < pmf_hi <= cond_cap (the
+     * model writes that range only). The sums may cover several batches of a block: the model
+     * may keep them in its work and report them at the block's last batch, which the engine
+     * marks with `flush`; an empty range reports nothing. */
+    double *pmf_sum, *pmf_sumsq;
+    size_t pmf_lo, pmf_hi;
+    int flush;
+    /* Per unit, given the drawn values: expected registrations by the deadline and the
+     * probability of none [n_units][batch]. */
+    double *unit_mean, *unit_p_none;
+} sim_batch;
 
-/* One simulated trial: draws from r only, writes *out, may use `work` (work_bytes, per thread,
- * not shared). It must not allocate, lock or fail. `index` is the trial's place in its block:
- * every block's stream is fresh at index 0 and its trials come in order 0, 1, 2, ... on one
- * thread, so a model may draw what several trials need at once (when index is a multiple of its
- * batch) and keep it in `work` for the next ones; what a short last block leaves unused is
- * dropped. */
-typedef void (*sim_trial_fn)(const void *ctx, gsl_rng *r, void *work, uint64_t index,
-                             sim_outcome *out);
+/* n <= batch simulated trials: draws from r only, writes *out, may use `work` (work_bytes, per
+ * thread, not shared, zeroed before the thread's first batch). It must not allocate, lock or
+ * fail. Every block's stream is fresh at its first batch, and a block's batches come in order
+ * on one thread: the last may be short. */
+typedef void (*sim_batch_fn)(const void *ctx, gsl_rng *r, void *work, size_t n, sim_batch *out);
 
 typedef struct sim_model {
     const void *ctx;          /* the model's prepared plan, read-only during the run */
-    sim_trial_fn trial;
+    sim_batch_fn run_batch;
+    size_t batch;             /* the most trials run_batch is given at once (>= 1) */
     size_t work_bytes;
     size_t target;            /* success: at_deadline >= target */
     size_t n_checkpoints;
     long n_days;              /* completion days followed: 0 .. n_days-1 */
     size_t n_units;
     size_t cond_cap;          /* the conditional pmf is tabulated for counts below this (0: not
-                                 at all; the count distribution then comes from at_deadline);
-                                 P(success) and the mean always use the whole window */
+                                 at all; the count distribution then comes from at_deadline) */
     /* When the model knows E[N] exactly (has_control), the conditional mean count of each trial
      * serves as a control variate for P(success): see sim_result.p_success. */
     int has_control;

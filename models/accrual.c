@@ -46,13 +46,22 @@
  * same order (the terms fall at least geometrically there), far below any Monte Carlo standard
  * error a run can reach (5e-7 at the most trials allowed, 1e12). */
 #define POISSON_TAIL_EPS 1e-14
-/* Trials whose rates and probabilities are drawn together: vectorised samplers need a few
- * dozen draws of one distribution at a time to pay off. */
+/* Trials simulated together: vectorised samplers and the conditional kernel need a few dozen
+ * values of one kind at a time to pay off. */
 #define ACCRUAL_BATCH 64
-/* Up to this conditional mean of referral registrations by the deadline, a trial draws their
- * total from the conditional pmf it computes anyway and splits it over the checkpoint
- * intervals (referrals_by_split); above, it draws one Poisson count per interval. */
+/* Trials side by side in the conditional kernel (conditional_kernel): two 512-bit vectors of
+ * doubles, so that two independent chains of multiplications hide each other's latency. */
+#define KERNEL_LANES 16
+/* Up to this conditional mean of referral registrations by the deadline, a trial's Poisson
+ * window starts at 0, its total is drawn by inverting that window, and split over the
+ * checkpoint intervals (referrals_by_split); above, the window starts 10 standard deviations
+ * below the mean and one Poisson count is drawn per interval. */
 #define POINTS_MAX_MEAN 64.0
+/* Up to this many candidates in screening, the conditional distribution integrates their
+ * binomial number over its pmf (a convolution of SCREEN_INTEGRATED_MAX + 1 terms at most);
+ * above, it is conditioned on the trial's drawn number instead. Both are exact conditional
+ * expectations; the first has the smaller variance. */
+#define SCREEN_INTEGRATED_MAX 32
 
 struct accrual_plan {
     const scenario *s;
@@ -73,44 +82,92 @@ struct accrual_plan {
     sample_beta pass_law, consent_law;
     double *A_w, *B_w;        /* per site: days of referral counted by W before / after self-pay */
     double *inv;              /* inv[k] = 1 / k for k < n_inv, for the Poisson pmf recurrence */
-    double *inv4;             /* inv4[k] = 1 / ((k+1)(k+2)(k+3)(k+4)) for k + 4 < n_inv */
     size_t n_inv;
-    size_t batch;             /* trials whose rates and probabilities are drawn together */
+    double screen_fraction;   /* P(a candidate who passes screening registers by the deadline) */
+    int screen_integrated;    /* screening <= SCREEN_INTEGRATED_MAX: see there */
+    size_t n_weight;          /* screening weights per trial: screening + 1, or 1 */
+    size_t batch;             /* trials simulated together */
+    size_t lanes;             /* batch rounded up to whole groups of KERNEL_LANES */
     size_t window_cap;        /* the longest conditional pmf window a trial writes */
+    size_t kernel_room;       /* the longest window of the kernel: below n_inv */
     size_t table_cap;         /* counts the engine tabulates (0: none, see sim_model) */
     size_t work_bytes;
 };
 
-/* Per-thread scratch. For the trial at hand: the running sums of its rates (activation order),
- * LAMBDA at the points, the conditional pmf, the words that place its referral registrations.
- * For the batch: the drawn probabilities and rates of its trials (rates site-major, in
- * activation order: b_rate[j * batch + t]), the sites' means and P(none) laid out alike, and
- * scratch for the beta draws. */
+/* Per-thread scratch.
+ * - For the trial at hand: the running sums of its rates (activation order), its Poisson window
+ *   when outside the kernel, the words that place its referral registrations, its counts by
+ *   checkpoint.
+ * - For the batch, one row per quantity, p->lanes entries each (padding past the batch's trials
+ *   is kept at zero): the drawn probabilities and rates (site-major, in activation order:
+ *   b_rate[j * lanes + t]), the sites' means and P(none), the trials' LAMBDA at the points
+ *   (trial-major: b_Lam[t * n_pt + i]), conditional means M, LAMBDA's final slope, e^-M, the
+ *   uniforms that invert
+ *   the windows, the counts drawn from them, P(success | drawn), screening weights
+ *   (b_weight[s * lanes + t]) and screening counts.
+ * - For the kernel: a group's Poisson terms (pwin[m * KERNEL_LANES + l]) and the batch's
+ *   conditional table, lane by lane (acc[c * KERNEL_LANES + l], all zero between batches). */
+/* The kernel's inputs and outputs for one group of trials, lane by lane. */
+typedef struct work_group {
+    double M[KERNEL_LANES], v0[KERNEL_LANES], u[KERNEL_LANES], N[KERNEL_LANES], P[KERNEL_LANES];
+    double *weight;           /* [n_weight][KERNEL_LANES] */
+} work_group;
+
 typedef struct work_layout {
-    double *cum, *Lam, *pmf, *points;
+    double *cum, *pmf, *points;
     double *b_pass, *b_consent, *b_scratch, *b_rate, *b_mean, *b_p_none;
+    double *b_Lam, *b_M, *b_final, *b_v0, *b_u, *b_N, *b_P, *b_weight;
+    double *pwin, *acc, *acc2;
+    work_group group;
+    unsigned long *b_screened, *b_screened_w;
+    size_t *count;            /* [2 n_cp]: counts by checkpoint, then referrals_by_split's */
+    size_t *order;            /* [lanes]: the kernel's trials, see kernel_order */
+    size_t *tab_range;        /* [2]: the block's table rows touched so far, see widen */
 } work_layout;
 
 static size_t work_doubles(const accrual_plan *p)
 {
-    size_t n = p->s->n_sites;
-    return n + 1 + p->n_pt + 2 * p->window_cap + (3 + 3 * n) * p->batch;
+    size_t n = p->s->n_sites, L = p->lanes, K = KERNEL_LANES;
+    return n + 1 + 2 * p->window_cap + p->n_cp + 16 + (3 + 3 * n) * L + (p->n_pt + 7 + p->n_weight) * L +
+           K * (p->kernel_room + 2 * p->table_cap + p->n_weight);
+}
+
+static size_t work_bytes(const accrual_plan *p)
+{
+    return work_doubles(p) * sizeof(double) + 2 * p->lanes * sizeof(unsigned long) +
+           (2 * p->n_cp + p->lanes + 2) * sizeof(size_t);
 }
 
 static work_layout work_of(const accrual_plan *p, void *work)
 {
-    size_t n = p->s->n_sites;
+    size_t n = p->s->n_sites, L = p->lanes, K = KERNEL_LANES;
     work_layout l;
     l.cum = work;
-    l.Lam = l.cum + n + 1;
-    l.pmf = l.Lam + p->n_pt;
+    l.pmf = l.cum + n + 1;
     l.points = l.pmf + p->window_cap;
-    l.b_pass = l.points + p->window_cap;
-    l.b_consent = l.b_pass + p->batch;
-    l.b_scratch = l.b_consent + p->batch;
-    l.b_rate = l.b_scratch + p->batch;
-    l.b_mean = l.b_rate + n * p->batch;
-    l.b_p_none = l.b_mean + n * p->batch;
+    l.b_pass = l.points + p->window_cap + p->n_cp + 16;
+    l.b_consent = l.b_pass + L;
+    l.b_scratch = l.b_consent + L;
+    l.b_rate = l.b_scratch + L;
+    l.b_mean = l.b_rate + n * L;
+    l.b_p_none = l.b_mean + n * L;
+    l.b_Lam = l.b_p_none + n * L;
+    l.b_M = l.b_Lam + p->n_pt * L;
+    l.b_final = l.b_M + L;
+    l.b_v0 = l.b_final + L;
+    l.b_u = l.b_v0 + L;
+    l.b_N = l.b_u + L;
+    l.b_P = l.b_N + L;
+    l.b_weight = l.b_P + L;
+    l.pwin = l.b_weight + p->n_weight * L + L;
+    l.acc = l.pwin + K * p->kernel_room;
+    l.acc2 = l.acc + K * p->table_cap;
+    l.group.weight = l.acc2 + K * p->table_cap;
+    l.b_screened = (unsigned long *)(l.group.weight + K * p->n_weight);
+    l.b_screened_w = l.b_screened + L;
+    l.count = (size_t *)(l.b_screened_w + L);
+    l.order = l.count + 2 * p->n_cp;
+    l.tab_range = l.order + L;
     return l;
 }
 
@@ -294,8 +351,9 @@ static double mean_upper(const accrual_plan *p)
     return m;
 }
 
-/* The window of poisson_window: from 0 when M < 30 (at most M + 8 sqrt(M) + 20 terms before
- * they fall below POISSON_TAIL_EPS), else from M - 10 sqrt(M) - 5 to about M + 8 sqrt(M). */
+/* The window of poisson_window: from 0 when M <= POINTS_MAX_MEAN (at most M + 8 sqrt(M) + 20
+ * terms before they fall below POISSON_TAIL_EPS), else from M - 10 sqrt(M) - 5 to about
+ * M + 8 sqrt(M). */
 static size_t window_length(double m_hi)
 {
     return (size_t)ceil(20.0 * sqrt(m_hi) + 100.0);
@@ -311,17 +369,17 @@ static int build_conditional(accrual_plan *p)
                    12.0 * sqrt(m_hi) + 40.0;
     p->table_cap = table <= (double)ACCRUAL_MAX_TABLE ? (size_t)ceil(table) + 1 : 0;
     p->n_inv = (size_t)ceil(m_hi + 12.0 * sqrt(m_hi) + 100.0);
+    if (p->n_inv < p->window_cap + 1)
+        p->n_inv = p->window_cap + 1;
     if (p->n_inv > ACCRUAL_MAX_TABLE)
         p->n_inv = ACCRUAL_MAX_TABLE;
+    p->kernel_room = p->window_cap < p->n_inv - 1 ? p->window_cap : p->n_inv - 1;
     p->inv = malloc(p->n_inv * sizeof *p->inv);
-    p->inv4 = malloc(p->n_inv * sizeof *p->inv4);
-    if (!p->inv || !p->inv4)
+    if (!p->inv)
         return -1;
     p->inv[0] = 0.0;
     for (size_t k = 1; k < p->n_inv; k++)
         p->inv[k] = 1.0 / (double)k;
-    for (size_t k = 0; k + 4 < p->n_inv; k++)
-        p->inv4[k] = p->inv[k + 1] * p->inv[k + 2] * (p->inv[k + 3] * p->inv[k + 4]);
     return 0;
 }
 
@@ -359,8 +417,12 @@ accrual_plan *accrual_plan_new(const scenario *s, char *err, size_t errlen)
                 "deadline, beyond what accrue computes; expected smaller rates or a shorter window");
         return NULL;
     }
+    p->screen_fraction = exact_screen_fraction(s);
+    p->screen_integrated = s->screening <= SCREEN_INTEGRATED_MAX;
+    p->n_weight = p->screen_integrated ? (size_t)s->screening + 1 : 1;
     p->batch = batch_size(s->n_sites);
-    p->work_bytes = work_doubles(p) * sizeof(double);
+    p->lanes = (p->batch + KERNEL_LANES - 1) / KERNEL_LANES * KERNEL_LANES;
+    p->work_bytes = work_bytes(p);
     return p;
 }
 
@@ -378,7 +440,6 @@ void accrual_plan_free(accrual_plan *p)
     free(p->A_w);
     free(p->B_w);
     free(p->inv);
-    free(p->inv4);
     free(p);
 }
 
@@ -390,7 +451,8 @@ sim_model accrual_sim_model(const accrual_plan *p)
 {
     sim_model m = {
         .ctx = p,
-        .trial = accrual_trial,
+        .run_batch = accrual_batch,
+        .batch = p->batch,
         .work_bytes = p->work_bytes,
         .target = (size_t)p->s->target,
         .n_checkpoints = p->n_cp,
@@ -403,7 +465,7 @@ sim_model accrual_sim_model(const accrual_plan *p)
     return m;
 }
 
-/* ---- one trial ---- */
+/* ---- a batch of trials: what they draw ---- */
 
 static void fill_prob(gsl_rng *r, const prob_spec *ps, const sample_beta *law, double *dst,
                       double *scratch, size_t n)
@@ -420,16 +482,16 @@ static void fill_prob(gsl_rng *r, const prob_spec *ps, const sample_beta *law, d
  * deadline are Poisson with mean pass/year x rate x (days referred before self-pay + consent x
  * days after), so none with probability exp(-mean). Site-major, like the rates. */
 SIMD_CLONES
-static void site_outcomes(const accrual_plan *p, work_layout *w)
+static void site_outcomes(const accrual_plan *p, work_layout *w, size_t n)
 {
-    size_t b = p->batch;
+    size_t L = p->lanes;
     for (size_t j = 0; j < p->s->n_sites; j++) {
         size_t i = p->order[j];
         double A = p->A_w[i], B = p->B_w[i];
-        const double *rate = w->b_rate + j * b, *pass = w->b_pass, *consent = w->b_consent;
-        double *mean = w->b_mean + j * b, *p_none = w->b_p_none + j * b;
+        const double *rate = w->b_rate + j * L, *pass = w->b_pass, *consent = w->b_consent;
+        double *mean = w->b_mean + j * L, *p_none = w->b_p_none + j * L;
 #pragma omp simd
-        for (size_t t = 0; t < b; t++) {
+        for (size_t t = 0; t < n; t++) {
             double mu = pass[t] / DAYS_PER_YEAR * rate[t] * (A + consent[t] * B);
             mean[t] = mu;
             p_none[t] = vmath_exp(-mu);
@@ -437,25 +499,39 @@ static void site_outcomes(const accrual_plan *p, work_layout *w)
     }
 }
 
-/* Draws the probabilities and rates of the next p->batch trials (gamma with mean `rate` and
- * shape k has scale rate/k), each distribution's draws together so that they vectorise. */
-static void draw_batch(const accrual_plan *p, gsl_rng *r, work_layout *w)
+/* Draws the probabilities and rates of the batch's n trials (gamma with mean `rate` and shape
+ * k has scale rate/k), each distribution's draws together so that they vectorise. */
+static void draw_rates(const accrual_plan *p, gsl_rng *r, work_layout *w, size_t n)
 {
     const scenario *s = p->s;
-    size_t b = p->batch;
-    fill_prob(r, &s->screen_pass, &p->pass_law, w->b_pass, w->b_scratch, b);
-    fill_prob(r, &s->selfpay_consent, &p->consent_law, w->b_consent, w->b_scratch, b);
+    size_t L = p->lanes;
+    fill_prob(r, &s->screen_pass, &p->pass_law, w->b_pass, w->b_scratch, n);
+    fill_prob(r, &s->selfpay_consent, &p->consent_law, w->b_consent, w->b_scratch, n);
     for (size_t j = 0; j < s->n_sites; j++) {
         const site_spec *st = &s->site[p->order[j]];
-        double *dst = w->b_rate + j * b;
+        double *dst = w->b_rate + j * L;
         if (st->shape > 0.0) {
-            sample_gamma_fill(r, &p->rate_law[j], dst, b);
+            sample_gamma_fill(r, &p->rate_law[j], dst, n);
         } else {
-            for (size_t t = 0; t < b; t++)
+            for (size_t t = 0; t < n; t++)
                 dst[t] = st->rate;
         }
     }
-    site_outcomes(p, w);
+    site_outcomes(p, w, n);
+}
+
+/* Candidates in screening: how many of each trial's pass, and how many of those register by
+ * the deadline (each at a uniform time on [0, screen_days): by the deadline with probability
+ * screen_fraction). */
+static void draw_screening(const accrual_plan *p, gsl_rng *r, work_layout *w, size_t n)
+{
+    unsigned long sc = (unsigned long)p->s->screening;
+    for (size_t t = 0; t < n; t++) {
+        unsigned long passed = sample_binomial(r, w->b_pass[t], sc);
+        w->b_screened[t] = passed;
+        w->b_screened_w[t] = p->screen_fraction < 1.0
+                                 ? sample_binomial(r, p->screen_fraction, passed) : passed;
+    }
 }
 
 /* The running sums of the batch's trial t's rates, in activation order. */
@@ -463,78 +539,183 @@ static void take_rates(const accrual_plan *p, work_layout *w, size_t t)
 {
     w->cum[0] = 0.0;
     for (size_t j = 0; j < p->s->n_sites; j++)
-        w->cum[j + 1] = w->cum[j] + w->b_rate[j * p->batch + t];
+        w->cum[j + 1] = w->cum[j] + w->b_rate[j * p->lanes + t];
 }
 
 /* LAMBDA(u) at every point: the integral of the registration intensity, per day, of referrals. */
-static void cumulative_intensity(const accrual_plan *p, double pass, double consent, work_layout *w)
+static void cumulative_intensity(const accrual_plan *p, double pass, double consent,
+                                 const double *cum, double *Lam)
 {
     double c = pass / DAYS_PER_YEAR;
-    w->Lam[0] = 0.0;
+    Lam[0] = 0.0;
     for (size_t i = 0; i + 1 < p->n_pt; i++) {
-        double slope = c * w->cum[p->pt_active[i]] * (p->pt_selfpay[i] ? consent : 1.0);
-        w->Lam[i + 1] = w->Lam[i] + slope * (p->pt[i + 1] - p->pt[i]);
+        double slope = c * cum[p->pt_active[i]] * (p->pt_selfpay[i] ? consent : 1.0);
+        Lam[i + 1] = Lam[i] + slope * (p->pt[i + 1] - p->pt[i]);
     }
 }
 
-/* The time u >= pt[from] at which LAMBDA reaches y >= Lam[from]; INFINITY if it never does. */
-static double invert_intensity(const accrual_plan *p, const work_layout *w, size_t from,
-                               double y, double final_slope)
+/* Every trial's LAMBDA at the points, its conditional mean M = LAMBDA(deadline) and the slope of
+ * LAMBDA past the last point (every site active, self-pay in effect). */
+static void intensities(const accrual_plan *p, work_layout *w, size_t n)
 {
-    size_t i = from;
-    while (i + 1 < p->n_pt && w->Lam[i + 1] <= y)
-        i++;
-    if (i + 1 < p->n_pt)
-        return p->pt[i] + (y - w->Lam[i]) / (w->Lam[i + 1] - w->Lam[i]) * (p->pt[i + 1] - p->pt[i]);
-    if (!(final_slope > 0.0))
-        return INFINITY;
-    return p->pt[i] + (y - w->Lam[i]) / final_slope;
+    for (size_t t = 0; t < n; t++) {
+        double *Lam = w->b_Lam + t * p->n_pt;
+        take_rates(p, w, t);
+        cumulative_intensity(p, w->b_pass[t], w->b_consent[t], w->cum, Lam);
+        w->b_M[t] = Lam[p->w_point];
+        w->b_final[t] = w->b_pass[t] / DAYS_PER_YEAR * w->b_consent[t] * w->cum[p->s->n_sites];
+    }
 }
 
-static long day_of(const accrual_plan *p, double u)
+/* The weights of each trial's screening registrations by the deadline in its conditional
+ * distribution: Binomial(screening, pass x screen_fraction) when integrated, built by adding one
+ * candidate at a time (exact for a probability of 0 or 1, and vectorised across trials); else
+ * one weight, 1, at the trial's drawn count. */
+static void screening_weights(const accrual_plan *p, work_layout *w, size_t n)
 {
-    return u < (double)p->H ? (long)floor(u) : p->H;
+    size_t L = p->lanes;
+    double *wt = w->b_weight;
+    if (!p->screen_integrated) {
+        for (size_t t = 0; t < n; t++)
+            wt[t] = 1.0;
+        return;
+    }
+    for (size_t t = 0; t < n; t++)
+        wt[t] = 1.0;
+    for (size_t c = 1; c < p->n_weight; c++) {
+        for (size_t t = 0; t < n; t++)
+            wt[c * L + t] = 0.0;
+        for (size_t k = c; k > 0; k--) {
+            double *row = wt + k * L, *below = wt + (k - 1) * L;
+            for (size_t t = 0; t < n; t++) {
+                double q = w->b_pass[t] * p->screen_fraction;
+                row[t] = row[t] * (1.0 - q) + below[t] * q;
+            }
+        }
+        for (size_t t = 0; t < n; t++)
+            wt[t] *= 1.0 - w->b_pass[t] * p->screen_fraction;
+    }
+    /* The padding up to whole kernel groups: weight 0 (its terms are 0 too). */
+    for (size_t c = 0; c < p->n_weight; c++)
+        for (size_t t = n; t < L; t++)
+            wt[c * L + t] = 0.0;
 }
 
-/* The Poisson(M) pmf from term k0 (whose value is v) on, into pmf[0 .. n-1], n <= room, ending
- * past the mean once a term falls below POISSON_TAIL_EPS. The ratio recurrence
- * pmf(k+1) = pmf(k) M / (k+1) is a chain of dependent multiplications; four chains side by side,
- * pmf(k+4) = pmf(k) M^4 / ((k+1)(k+2)(k+3)(k+4)), keep the multiplier busy and vectorise. Each
- * term's relative rounding error grows by a few eps every four terms instead of every term. */
-static size_t poisson_terms(const accrual_plan *p, double M, size_t k0, double v, double *pmf,
-                            size_t room)
+/* The uniforms that invert each trial's window (0 for the padding). */
+static void draw_inversions(const accrual_plan *p, gsl_rng *r, work_layout *w, size_t n)
 {
-    size_t n = 0;
-    for (; n < 4 && n < room; n++) {
-        pmf[n] = v;
-        size_t k = k0 + n + 1;
-        v *= k < p->n_inv ? M * p->inv[k] : M / (double)k;
+    for (size_t t = 0; t < n; t++)
+        w->b_u[t] = rng_uniform(r);
+    for (size_t t = n; t < p->lanes; t++)
+        w->b_u[t] = 0.0;
+}
+
+/* The first term of each trial's Poisson window from 0, e^-M, for the trials whose window
+ * starts there (M up to POINTS_MAX_MEAN). */
+SIMD_CLONES
+static void window_starts(const work_layout *w, size_t n)
+{
+    const double *M = w->b_M;
+    double *v0 = w->b_v0;
+#pragma omp simd
+    for (size_t t = 0; t < n; t++)
+        v0[t] = M[t] <= POINTS_MAX_MEAN ? vmath_exp(-M[t]) : 0.0;
+}
+
+/* ---- the conditional distribution ---- */
+
+/* The Poisson(M[l]) pmf of a group of KERNEL_LANES trials from 0, into pwin[m][l], by the ratio
+ * recurrence pmf(m+1) = pmf(m) M / (m+1) from v0 = e^-M (0 for a lane the kernel skips, whose
+ * M is then read as 0), up to the first m where every lane is done (see below) or room runs
+ * out; and each lane's count by inversion of its window with uniform u[l]: the number of
+ * m < len - 1 whose cumulative sum is at most u (sequential search, Devroye 1986, X.3.3).
+ * Lane by lane, the same arithmetic in the same order at any vector width. Returns len. */
+SIMD_CLONES
+static size_t kernel_poisson(const double *restrict M_in, const double *restrict v0,
+                             const double *restrict u, const double *restrict inv, size_t room,
+                             double *restrict pwin, double *restrict N)
+{
+    double M[KERNEL_LANES], v[KERNEL_LANES], cdf[KERNEL_LANES], below[KERNEL_LANES];
+#pragma omp simd
+    for (int l = 0; l < KERNEL_LANES; l++) {
+        M[l] = v0[l] > 0.0 ? M_in[l] : 0.0;
+        v[l] = v0[l];
+        cdf[l] = 0.0;
+        below[l] = 0.0;
     }
-    double M4 = (M * M) * (M * M);
-    while (n + 4 <= room && k0 + n + 4 < p->n_inv) {
-        if ((double)(k0 + n - 1) > M && pmf[n - 1] < POISSON_TAIL_EPS)
-            return n;
-        const double *inv4 = p->inv4 + k0 + n - 4;
-        /* M^4 / ((k+1)..(k+4)) first: it does not wait for the previous term. */
-        for (size_t i = 0; i < 4; i++)
-            pmf[n + i] = pmf[n - 4 + i] * (M4 * inv4[i]);
-        n += 4;
+    size_t m = 0;
+    while (m < room) {
+        double *row = pwin + m * KERNEL_LANES, r = inv[m + 1];
+#pragma omp simd
+        for (int l = 0; l < KERNEL_LANES; l++) {
+            row[l] = v[l];
+            cdf[l] += v[l];
+            below[l] += u[l] >= cdf[l] ? 1.0 : 0.0;
+            v[l] *= M[l] * r;
+        }
+        m++;
+        if (m % 4 == 0) {
+            /* Done when every lane is past its mean and below POISSON_TAIL_EPS (the terms then
+             * fall at least geometrically; see POISSON_TAIL_EPS). */
+            int done = 1;
+            double at = (double)(m - 1);
+#pragma omp simd reduction(& : done)
+            for (int l = 0; l < KERNEL_LANES; l++)
+                done &= at > M[l] && row[l] < POISSON_TAIL_EPS;
+            if (done)
+                break;
+        }
     }
-    /* Past the table (rates beyond their upper bounds, probability below 1e-10 per site): one
-     * term at a time. */
-    for (size_t k = k0 + n; n < room; k++, n++) {
-        if ((double)(k - 1) > M && pmf[n - 1] < POISSON_TAIL_EPS)
-            break;
-        pmf[n] = pmf[n - 1] * (M / (double)k);
+    double last = (double)(m - 1);
+#pragma omp simd
+    for (int l = 0; l < KERNEL_LANES; l++)
+        N[l] = below[l] < last ? below[l] : last;
+    return m;
+}
+
+/* The conditional pmf of registrations after as_of for a group of KERNEL_LANES trials: the
+ * Poisson window pwin[0 .. len-1][l] of referral registrations convolved with the screening
+ * weights weight[s * stride + l], s < n_weight. Term c goes to the batch's table, acc[c][l]
+ * and its square to acc2[c][l] (c < tab: the counts the engine tabulates, offset by the
+ * enrolled), and into P[l] when c >= from (success). */
+SIMD_CLONES
+static void kernel_table(const double *restrict pwin, size_t len, const double *restrict weight,
+                         size_t stride, size_t n_weight, size_t from, size_t tab,
+                         double *restrict acc, double *restrict acc2, double *restrict P)
+{
+    double ps[KERNEL_LANES] = {0.0};
+    for (size_t c = 0; c + 1 < len + n_weight; c++) {
+        double q[KERNEL_LANES] = {0.0};
+        size_t s0 = c >= len ? c - len + 1 : 0, s1 = c < n_weight ? c + 1 : n_weight;
+        for (size_t s = s0; s < s1; s++) {
+            const double *x = pwin + (c - s) * KERNEL_LANES, *wt = weight + s * stride;
+#pragma omp simd
+            for (int l = 0; l < KERNEL_LANES; l++)
+                q[l] += wt[l] * x[l];
+        }
+        if (c < tab) {
+            double *a = acc + c * KERNEL_LANES, *a2 = acc2 + c * KERNEL_LANES;
+#pragma omp simd
+            for (int l = 0; l < KERNEL_LANES; l++) {
+                a[l] += q[l];
+                a2[l] += q[l] * q[l];
+            }
+        }
+        if (c >= from) {
+#pragma omp simd
+            for (int l = 0; l < KERNEL_LANES; l++)
+                ps[l] += q[l];
+        }
     }
-    return n;
+    for (int l = 0; l < KERNEL_LANES; l++)
+        P[l] = ps[l];
 }
 
 /* Poisson(M) pmf on [*lo, *lo + n), n <= room, by the ratio recurrence pmf(k+1) = pmf(k) M/(k+1)
- * started where the mass begins: at 0 for small M, else 10 standard deviations below the mean
- * (the mass below is under 1e-20), from the log pmf there. It ends past the mean once terms fall
- * below POISSON_TAIL_EPS, or when room runs out (a trial whose rates exceed their upper bounds:
- * probability below 1e-10 per site). */
+ * started where the mass begins: at 0 up to POINTS_MAX_MEAN, else 10 standard deviations below
+ * the mean (the mass below is under 1e-20), from the log pmf there. It ends past the mean once
+ * terms fall below POISSON_TAIL_EPS, or when room runs out (a trial whose rates exceed their
+ * upper bounds: probability below 1e-10 per site). For the trials outside the kernel. */
 static size_t poisson_window(const accrual_plan *p, double M, double *pmf, size_t room, size_t *lo)
 {
     *lo = 0;
@@ -542,17 +723,24 @@ static size_t poisson_window(const accrual_plan *p, double M, double *pmf, size_
         pmf[0] = 1.0;
         return 1;
     }
-    size_t k0 = 0;
+    size_t k = 0;
     double v;
-    if (M < 30.0) {
+    if (M <= POINTS_MAX_MEAN) {
         v = exp(-M);
     } else {
-        k0 = (size_t)fmax(0.0, floor(M - 10.0 * sqrt(M) - 5.0));
-        v = exp(-M + (double)k0 * log(M) - lgamma((double)k0 + 1.0));
+        k = (size_t)fmax(0.0, floor(M - 10.0 * sqrt(M) - 5.0));
+        v = exp(-M + (double)k * log(M) - lgamma((double)k + 1.0));
     }
-    *lo = k0;
-    size_t n = poisson_terms(p, M, k0, v, pmf, room);
-    if (M >= 30.0) {
+    *lo = k;
+    size_t n = 0;
+    while (n < room) {
+        pmf[n++] = v;
+        k++;
+        if ((double)(k - 1) > M && v < POISSON_TAIL_EPS)
+            break;
+        v *= k < p->n_inv ? M * p->inv[k] : M / (double)k;
+    }
+    if (*lo > 0) {
         /* The starting term carries the rounding of lgamma and log at large arguments (a
          * relative 1e-9 at M = 1e6); the window holds all but 1e-14 of the mass, so
          * normalising it removes that error. */
@@ -565,8 +753,175 @@ static size_t poisson_window(const accrual_plan *p, double M, double *pmf, size_
     return n;
 }
 
-/* Candidates in screening registered in [lo, hi), given `*left` not yet placed over the
- * remaining `*left_len` days of [0, sd): a binomial share by length. */
+/* Widens the table's touched rows [lo, hi) (empty while hi <= lo) to [a, b). */
+static void widen(size_t *range, size_t a, size_t b)
+{
+    if (range[1] <= range[0]) {
+        range[0] = a;
+        range[1] = b;
+        return;
+    }
+    if (a < range[0])
+        range[0] = a;
+    if (b > range[1])
+        range[1] = b;
+}
+
+/* The table and P(success) of a trial outside the kernel, one term at a time: its window
+ * pmf[0 .. len-1] (referral registrations lo, lo + 1, ...) convolved with its screening weights
+ * (or shifted by its drawn count when not integrated), into lane t mod KERNEL_LANES of the
+ * block's table. Widens the table's range to the rows it touched; returns P(success). */
+static double trial_table(const accrual_plan *p, const work_layout *w, size_t t,
+                          const double *pmf, size_t len, size_t lo, size_t *range)
+{
+    const scenario *s = p->s;
+    size_t first = (size_t)s->enrolled + lo + (p->screen_integrated ? 0 : w->b_screened_w[t]);
+    size_t lane = t % KERNEL_LANES, n_weight = p->n_weight;
+    double ps = 0.0;
+    for (size_t c = 0; c + 1 < len + n_weight; c++) {
+        double q = 0.0;
+        size_t s0 = c >= len ? c - len + 1 : 0, s1 = c < n_weight ? c + 1 : n_weight;
+        for (size_t j = s0; j < s1; j++)
+            q += w->b_weight[j * p->lanes + t] * pmf[c - j];
+        size_t count = first + c;
+        if (count < p->table_cap) {
+            w->acc[count * KERNEL_LANES + lane] += q;
+            w->acc2[count * KERNEL_LANES + lane] += q * q;
+        }
+        if (count >= (size_t)s->target)
+            ps += q;
+    }
+    widen(range, first, first + len + n_weight - 1);
+    return ps;
+}
+
+/* The count of a window from 0 by inversion with uniform u: the number of leading terms, short
+ * of the last, whose cumulative sum is at most u. */
+static double invert_window(const double *pmf, size_t len, double u)
+{
+    double cdf = 0.0;
+    size_t i = 0;
+    while (i + 1 < len && u >= (cdf += pmf[i]))
+        i++;
+    return (double)i;
+}
+
+/* The batch's trials that the kernel takes (conditional mean up to POINTS_MAX_MEAN, screening
+ * integrated), into order[], sorted by M in buckets of width 2 (a stable counting sort): a
+ * group's window is as long as its largest mean needs, so similar means go together. Returns
+ * how many. */
+#define MEAN_BUCKETS 33   /* POINTS_MAX_MEAN / 2 + 1 */
+static size_t kernel_order(const accrual_plan *p, const work_layout *w, size_t n, size_t *order)
+{
+    size_t start[MEAN_BUCKETS + 1] = {0};
+    if (!p->screen_integrated)
+        return 0;
+    for (size_t t = 0; t < n; t++)
+        if (w->b_M[t] <= POINTS_MAX_MEAN)
+            start[(size_t)(w->b_M[t] * 0.5) + 1]++;
+    for (size_t b = 1; b <= MEAN_BUCKETS; b++)
+        start[b] += start[b - 1];
+    for (size_t t = 0; t < n; t++)
+        if (w->b_M[t] <= POINTS_MAX_MEAN)
+            order[start[(size_t)(w->b_M[t] * 0.5)]++] = t;
+    return start[MEAN_BUCKETS - 1];
+}
+
+/* Lane l of group buffer g takes trial order[l] (l < k); the lanes past k are padding, with
+ * e^-M, u and weights 0, so that they add nothing. */
+static void gather_group(const accrual_plan *p, const work_layout *w, const size_t *order,
+                         size_t k, work_group *g)
+{
+    for (size_t l = 0; l < KERNEL_LANES; l++) {
+        size_t t = order[l < k ? l : 0];
+        int real = l < k;
+        g->M[l] = real ? w->b_M[t] : 0.0;
+        g->v0[l] = real ? w->b_v0[t] : 0.0;
+        g->u[l] = real ? w->b_u[t] : 0.0;
+        for (size_t j = 0; j < p->n_weight; j++)
+            g->weight[j * KERNEL_LANES + l] = real ? w->b_weight[j * p->lanes + t] : 0.0;
+    }
+}
+
+/* Hands the table of the block so far to the engine (lanes summed in a fixed order) and clears
+ * it for the next block. */
+static void flush_table(const accrual_plan *p, work_layout *w, sim_batch *out)
+{
+    size_t lo = w->tab_range[0], hi = w->tab_range[1] < p->table_cap ? w->tab_range[1]
+                                                                     : p->table_cap;
+    out->pmf_lo = lo < hi ? lo : 0;
+    out->pmf_hi = lo < hi ? hi : 0;
+    for (size_t c = out->pmf_lo; c < out->pmf_hi; c++) {
+        double *a = w->acc + c * KERNEL_LANES, *a2 = w->acc2 + c * KERNEL_LANES;
+        out->pmf_sum[c] = simd_sum_lanes(a) + simd_sum_lanes(a + SIMD_LANES);
+        out->pmf_sumsq[c] = simd_sum_lanes(a2) + simd_sum_lanes(a2 + SIMD_LANES);
+        for (size_t l = 0; l < KERNEL_LANES; l++)
+            a[l] = a2[l] = 0.0;
+    }
+    w->tab_range[0] = w->tab_range[1] = 0;
+}
+
+/* Every trial's conditional distribution: the kernel's groups, then the trials outside it one
+ * by one, into the block's table (lane by lane), which goes to the engine at the block's last
+ * batch. */
+static void conditional(const accrual_plan *p, work_layout *w, size_t n, sim_batch *out)
+{
+    const scenario *s = p->s;
+    size_t enrolled = (size_t)s->enrolled, target = (size_t)s->target;
+    size_t from = target > enrolled ? target - enrolled : 0;
+    size_t tab = p->table_cap > enrolled ? p->table_cap - enrolled : 0;
+    size_t skip = tab ? enrolled * KERNEL_LANES : 0;   /* no table: acc is not written */
+    size_t in_kernel = kernel_order(p, w, n, w->order);
+    work_group *g = &w->group;
+    for (size_t t = 0; t < n; t++)
+        w->b_N[t] = -1.0;   /* not yet drawn */
+    for (size_t first = 0; first < in_kernel; first += KERNEL_LANES) {
+        size_t k = in_kernel - first < KERNEL_LANES ? in_kernel - first : KERNEL_LANES;
+        gather_group(p, w, w->order + first, k, g);
+        size_t len = kernel_poisson(g->M, g->v0, g->u, p->inv, p->kernel_room, w->pwin, g->N);
+        kernel_table(w->pwin, len, g->weight, KERNEL_LANES, p->n_weight, from, tab,
+                     w->acc + skip, w->acc2 + skip, g->P);
+        for (size_t l = 0; l < k; l++) {
+            size_t t = w->order[first + l];
+            w->b_P[t] = g->P[l];
+            w->b_N[t] = g->N[l];
+        }
+        widen(w->tab_range, enrolled, enrolled + len + p->n_weight - 1);
+    }
+    for (size_t t = 0; t < n; t++) {
+        if (w->b_N[t] >= 0.0)
+            continue;
+        size_t lo, len = poisson_window(p, w->b_M[t], w->pmf, p->window_cap, &lo);
+        w->b_P[t] = trial_table(p, w, t, w->pmf, len, lo, w->tab_range);
+        w->b_N[t] = lo == 0 ? invert_window(w->pmf, len, w->b_u[t]) : 0.0;
+    }
+    if (out->flush)
+        flush_table(p, w, out);
+}
+
+/* ---- one trial's path ---- */
+
+/* The time u >= pt[from] at which LAMBDA reaches y >= Lam[from]; INFINITY if it never does. */
+static double invert_intensity(const accrual_plan *p, const double *Lam, size_t from, double y,
+                               double final_slope)
+{
+    size_t i = from;
+    while (i + 1 < p->n_pt && Lam[i + 1] <= y)
+        i++;
+    if (i + 1 < p->n_pt)
+        return p->pt[i] + (y - Lam[i]) / (Lam[i + 1] - Lam[i]) * (p->pt[i + 1] - p->pt[i]);
+    if (!(final_slope > 0.0))
+        return INFINITY;
+    return p->pt[i] + (y - Lam[i]) / final_slope;
+}
+
+static long day_of(const accrual_plan *p, double u)
+{
+    return u < (double)p->H ? (long)floor(u) : p->H;
+}
+
+/* Candidates in screening registered by the deadline in [lo, hi), given `*left` not yet placed
+ * over the remaining `*left_len` days of [0, min(sd, W)): a binomial share by length. */
 static unsigned long screening_in(const accrual_plan *p, gsl_rng *r, double lo, double hi,
                                   unsigned long *left, double *left_len)
 {
@@ -589,28 +944,28 @@ static unsigned long screening_in(const accrual_plan *p, gsl_rng *r, double lo, 
 typedef struct path {
     unsigned long need;       /* registrations still needed at as_of */
     unsigned long screened;   /* screening registrations, all of them */
-    unsigned long screened_by_w;
     unsigned long referred;   /* referral registrations by the deadline */
     double when;              /* time of the target's registration, INFINITY while unknown */
     double y_cross;           /* LAMBDA-value of the registration that reaches the target, when
                                  it is a referral's by the deadline; INFINITY otherwise */
 } path;
 
-/* Screening registrations: how many pass, how they spread over the intervals, and the time
- * of the target's registration when it is one of them (the j-th of n uniform on the interval's
- * overlap with [0, sd): a uniform order statistic). Writes their running count by checkpoint
- * into at_checkpoint. */
-static void screening_path(const accrual_plan *p, gsl_rng *r, double pass, path *pa,
-                           size_t *at_checkpoint)
+/* Screening registrations, `passed` in all and `by_w` of them by the deadline: how the latter
+ * spread over the checkpoint intervals (the others fall in [W, sd)), and the time of the
+ * target's registration when it is one of them (the j-th of n uniform on the interval's overlap
+ * with [0, sd): a uniform order statistic). Writes their running count by checkpoint. */
+static void screening_path(const accrual_plan *p, gsl_rng *r, unsigned long passed,
+                           unsigned long by_w, path *pa, size_t *count)
 {
-    unsigned long left = sample_binomial(r, pass, (unsigned long)p->s->screening);
-    double left_len = (double)p->sd;
-    unsigned long done = 0;
-    pa->screened = left;
+    unsigned long left = by_w, done = 0;
+    double left_len = fmin((double)p->sd, (double)p->W);
+    pa->screened = passed;
     size_t prev = 0;
     for (size_t k = 0; k < p->n_seg; k++) {
         size_t end = p->seg_point[k];
-        unsigned long n = screening_in(p, r, p->pt[prev], p->pt[end], &left, &left_len);
+        unsigned long n = k < p->n_cp ? screening_in(p, r, p->pt[prev], p->pt[end], &left,
+                                                     &left_len)
+                                      : passed - by_w;
         if (pa->when == INFINITY && n > 0 && done + n >= pa->need) {
             double start = p->pt[prev];
             double len = fmin(p->pt[end], (double)p->sd) - start;
@@ -619,49 +974,43 @@ static void screening_path(const accrual_plan *p, gsl_rng *r, double pass, path 
         }
         done += n;
         if (k < p->n_cp)
-            at_checkpoint[k] = done;
+            count[k] = done;
         prev = end;
     }
-    pa->screened_by_w = at_checkpoint[p->n_cp - 1];
 }
 
-/* Referral registrations by the deadline from the conditional pmf the trial has computed: their
- * number N by inversion of the pmf (one uniform); then, as given N they are independent with
- * distribution function LAMBDA(u) / M over the window (the order statistics property of a
- * Poisson process), each falls in checkpoint interval k with probability
- * (LAMBDA(end k) - LAMBDA(start k)) / M, decided by one 32-bit word against the interval's
- * edges scaled to 2^32 (probabilities within 2^-32 of exact). Adds the running counts to
- * at_checkpoint and sets y_cross when the r-th referral registration is the target's. */
-static void referrals_by_split(const accrual_plan *p, gsl_rng *r, work_layout *w,
-                               const double *pmf, size_t len, size_t lo, path *pa,
-                               size_t *at_checkpoint)
+/* Referral registrations by the deadline, N of them in all (drawn by inverting the trial's
+ * window): as given N they are independent with distribution function LAMBDA(u) / M over the
+ * window (the order statistics property of a Poisson process), each falls in checkpoint
+ * interval k with probability (LAMBDA(end k) - LAMBDA(start k)) / M, decided by one 32-bit word
+ * against the interval's edges scaled to 2^32 (probabilities within 2^-32 of exact). Adds the
+ * running counts to count and sets y_cross when the r-th referral registration is the
+ * target's. */
+static void referrals_by_split(const accrual_plan *p, gsl_rng *r, const work_layout *w,
+                               const double *Lam, size_t n, path *pa, size_t *count)
 {
-    rng_state *st = (rng_state *)r->state;
-    double u = rng_uniform(r), cdf = 0.0, M = w->Lam[p->w_point];
-    size_t i = 0;
-    while (i + 1 < len && u >= (cdf += pmf[i]))
-        i++;
-    size_t n = lo + i;
-    uint32_t *word = (uint32_t *)w->points;
-    rng_state_words(st, word, n);
+    double M = Lam[p->w_point];
+    uint32_t *word = (uint32_t *)w->points, *edge = word + p->window_cap + 16;
+    size_t *below = w->count + p->n_cp;
+    /* The last checkpoint is the deadline: every point is below it, as below an edge that
+     * rounds to 2^32 or above (a share within 2^-32 of 1). */
+    double to_words = 4294967296.0 / M;
+    size_t n_edge = 0;
+    while (n_edge + 1 < p->n_cp && Lam[p->seg_point[n_edge]] * to_words < 4294967295.0) {
+        edge[n_edge] = (uint32_t)(Lam[p->seg_point[n_edge]] * to_words);
+        n_edge++;
+    }
+    sample_split_words(r, n, edge, n_edge, below, word);
+    for (size_t k = n_edge; k < p->n_cp; k++)
+        below[k] = n;
     unsigned long rr = pa->need > pa->screened ? pa->need - pa->screened : 0;
     size_t before = 0;
-    double to_words = 4294967296.0 / M;
     for (size_t k = 0; k < p->n_cp; k++) {
-        size_t by = n;
-        double e = w->Lam[p->seg_point[k]] * to_words;
-        if (k + 1 < p->n_cp && e < 4294967295.0) {
-            uint32_t edge = (uint32_t)e;
-            uint32_t b = 0;
-#pragma omp simd reduction(+ : b)
-            for (size_t m = 0; m < n; m++)
-                b += word[m] < edge;
-            by = b;
-        }
-        at_checkpoint[k] += by;
+        size_t by = below[k];
+        count[k] += by;
         if (rr > before && rr <= by) {
-            double from = k ? w->Lam[p->seg_point[k - 1]] : 0.0;
-            double to = k + 1 < p->n_cp ? w->Lam[p->seg_point[k]] : M;
+            double from = k ? Lam[p->seg_point[k - 1]] : 0.0;
+            double to = k + 1 < p->n_cp ? Lam[p->seg_point[k]] : M;
             double f = sample_uniform_order_stat(r, rr - before, by - before);
             pa->y_cross = from + (to - from) * f;
         }
@@ -673,19 +1022,19 @@ static void referrals_by_split(const accrual_plan *p, gsl_rng *r, work_layout *w
 /* Referral registrations by the deadline as one Poisson draw per checkpoint interval, for
  * large conditional means: the target's registration, when in interval k with n arrivals, is
  * at LAMBDA-value Lam(start) + mu B with B the j-th of n uniform order statistics. */
-static void referrals_by_intervals(const accrual_plan *p, gsl_rng *r, const work_layout *w,
-                                   path *pa, size_t *at_checkpoint)
+static void referrals_by_intervals(const accrual_plan *p, gsl_rng *r, const double *Lam,
+                                   path *pa, size_t *count)
 {
     unsigned long rr = pa->need > pa->screened ? pa->need - pa->screened : 0, total = 0;
     size_t prev = 0;
     for (size_t k = 0; k < p->n_cp; k++) {
         size_t end = p->seg_point[k];
-        double mu = w->Lam[end] - w->Lam[prev];
+        double mu = Lam[end] - Lam[prev];
         unsigned long n = sample_poisson(r, mu);
         if (rr > total && rr <= total + n)
-            pa->y_cross = w->Lam[prev] + mu * sample_uniform_order_stat(r, rr - total, n);
+            pa->y_cross = Lam[prev] + mu * sample_uniform_order_stat(r, rr - total, n);
         total += n;
-        at_checkpoint[k] += total;
+        count[k] += total;
         prev = end;
     }
     pa->referred = total;
@@ -694,63 +1043,84 @@ static void referrals_by_intervals(const accrual_plan *p, gsl_rng *r, const work
 /* The day the target is reached, from what the path has set: a screening registration's time,
  * a referral's LAMBDA-value by the deadline, or else LAMBDA(W) plus a Gamma(r, 1) step for the
  * r further registrations still needed (time change to a unit-rate process). */
-static long completion_day(const accrual_plan *p, gsl_rng *r, const work_layout *w,
-                           const path *pa, double final_slope)
+static long completion_day(const accrual_plan *p, gsl_rng *r, const double *Lam, const path *pa,
+                           double final_slope)
 {
     if (pa->need == 0)
         return -1;
     double when = pa->when;
     if (when == INFINITY && pa->y_cross < INFINITY)
-        when = invert_intensity(p, w, 0, pa->y_cross, final_slope);
+        when = invert_intensity(p, Lam, 0, pa->y_cross, final_slope);
     if (when == INFINITY) {
         unsigned long rr = pa->need - pa->screened - pa->referred;
-        double y = w->Lam[p->w_point] + sample_gamma1(r, (double)rr);
-        when = invert_intensity(p, w, p->w_point, y, final_slope);
+        double y = Lam[p->w_point] + sample_gamma1(r, (double)rr);
+        when = invert_intensity(p, Lam, p->w_point, y, final_slope);
     }
     return day_of(p, when);
 }
 
-/* The batch's trial t's per-site outcomes, into the engine's arrays (in file order). */
-static void copy_site_outcomes(const accrual_plan *p, const work_layout *w, size_t t,
-                               sim_outcome *out)
+/* Trial t's path: its screening and referral registrations by checkpoint, and the day the
+ * target is reached. */
+static void trial_path(const accrual_plan *p, gsl_rng *r, work_layout *w, size_t t,
+                       sim_batch *out)
 {
-    for (size_t j = 0; j < p->s->n_sites; j++) {
-        size_t i = p->order[j];
-        out->unit_mean[i] = w->b_mean[j * p->batch + t];
-        out->unit_p_none[i] = w->b_p_none[j * p->batch + t];
-    }
-}
-
-void accrual_trial(const void *plan, gsl_rng *r, void *work, uint64_t index, sim_outcome *out)
-{
-    const accrual_plan *p = plan;
     const scenario *s = p->s;
-    work_layout w = work_of(p, work);
-    size_t t = (size_t)(index % p->batch);
-    if (t == 0)
-        draw_batch(p, r, &w);
-    double pass = w.b_pass[t], consent = w.b_consent[t];
-    take_rates(p, &w, t);
-    cumulative_intensity(p, pass, consent, &w);
-    double final_slope = pass / DAYS_PER_YEAR * consent * w.cum[s->n_sites];
-    double M = w.Lam[p->w_point];
-    size_t lo, len = poisson_window(p, M, w.pmf, p->window_cap, &lo);
-
+    const double *Lam = w->b_Lam + t * p->n_pt;
     path pa = {.need = s->enrolled < s->target ? (unsigned long)(s->target - s->enrolled) : 0,
                .when = INFINITY, .y_cross = INFINITY};
     if (pa.need == 0)
         pa.when = -1.0;
-    screening_path(p, r, pass, &pa, out->at_checkpoint);
-    if (M <= POINTS_MAX_MEAN && lo == 0)   /* lo is 0 below a mean of 100: see poisson_window */
-        referrals_by_split(p, r, &w, w.pmf, len, lo, &pa, out->at_checkpoint);
+    screening_path(p, r, w->b_screened[t], w->b_screened_w[t], &pa, w->count);
+    if (w->b_M[t] <= POINTS_MAX_MEAN)
+        referrals_by_split(p, r, w, Lam, (size_t)w->b_N[t], &pa, w->count);
     else
-        referrals_by_intervals(p, r, &w, &pa, out->at_checkpoint);
+        referrals_by_intervals(p, r, Lam, &pa, w->count);
     for (size_t k = 0; k < p->n_cp; k++)
-        out->at_checkpoint[k] += (size_t)s->enrolled;
-    out->at_deadline = out->at_checkpoint[p->n_cp - 1];
-    out->completion_day = completion_day(p, r, &w, &pa, final_slope);
-    out->cond_pmf = w.pmf;
-    out->cond_len = len;
-    out->cond_first = (size_t)s->enrolled + pa.screened_by_w + lo;
-    copy_site_outcomes(p, &w, t, out);
+        out->at_checkpoint[k * p->batch + t] = w->count[k] + (size_t)s->enrolled;
+    out->at_deadline[t] = w->count[p->n_cp - 1] + (size_t)s->enrolled;
+    out->completion_day[t] = completion_day(p, r, Lam, &pa, w->b_final[t]);
+}
+
+/* ---- a batch ---- */
+
+/* Per unit (site, in file order): the batch's conditional means and P(none). */
+static void site_rows(const accrual_plan *p, const work_layout *w, size_t n, sim_batch *out)
+{
+    for (size_t j = 0; j < p->s->n_sites; j++) {
+        size_t i = p->order[j];
+        memcpy(out->unit_mean + i * p->batch, w->b_mean + j * p->lanes, n * sizeof(double));
+        memcpy(out->unit_p_none + i * p->batch, w->b_p_none + j * p->lanes, n * sizeof(double));
+    }
+}
+
+/* E[registrations by the deadline | drawn values]: the enrolled, the screening registrations
+ * by the deadline (their binomial mean, or the drawn count when not integrated) and M. */
+static void conditional_means(const accrual_plan *p, const work_layout *w, size_t n,
+                              sim_batch *out)
+{
+    const scenario *s = p->s;
+    for (size_t t = 0; t < n; t++) {
+        double screened = p->screen_integrated
+                              ? (double)s->screening * w->b_pass[t] * p->screen_fraction
+                              : (double)w->b_screened_w[t];
+        out->cond_mean[t] = (double)s->enrolled + screened + w->b_M[t];
+        out->cond_p_success[t] = w->b_P[t];
+    }
+}
+
+void accrual_batch(const void *plan, gsl_rng *r, void *work, size_t n, sim_batch *out)
+{
+    const accrual_plan *p = plan;
+    work_layout w = work_of(p, work);
+    draw_rates(p, r, &w, n);
+    draw_screening(p, r, &w, n);
+    draw_inversions(p, r, &w, n);
+    intensities(p, &w, n);
+    screening_weights(p, &w, n);
+    window_starts(&w, n);
+    conditional(p, &w, n, out);
+    conditional_means(p, &w, n, out);
+    site_rows(p, &w, n, out);
+    for (size_t t = 0; t < n; t++)
+        trial_path(p, r, &w, t, out);
 }

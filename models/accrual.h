@@ -23,9 +23,8 @@ void accrual_plan_free(accrual_plan *p);
 /* The engine's view of the plan: trial function, sizes and checkpoints. */
 sim_model accrual_sim_model(const accrual_plan *p);
 
-/* One simulated trial (the sim_trial_fn of the model): trials at index 0, batch, 2 batch, ...
- * of a stream draw the rates and probabilities of the batch's trials. */
-void accrual_trial(const void *plan, gsl_rng *r, void *work, uint64_t index, sim_outcome *out);
+/* n simulated trials (the sim_batch_fn of the model). */
+void accrual_batch(const void *plan, gsl_rng *r, void *work, size_t n, sim_batch *out);
 
 /* Review checkpoints: their number and their dates (the last is the deadline). */
 size_t accrual_n_checkpoints(const accrual_plan *p);

@@ -12,30 +12,36 @@
 
 #define N_VALUES 10
 
-static const double uniform_pmf[N_VALUES] = {0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1};
+#define BATCH 5   /* trials per batch: does not divide the block, so blocks end short */
 
-static void uniform_trial(const void *ctx, gsl_rng *r, void *work, uint64_t index,
-                          sim_outcome *o)
+/* Counts 0 .. 9, each with conditional probability 0.1: every trial adds 0.1 and 0.01. */
+static void uniform_batch(const void *ctx, gsl_rng *r, void *work, size_t n, sim_batch *o)
 {
     (void)ctx;
     (void)work;
-    (void)index;
-    size_t n = (size_t)(gsl_rng_uniform(r) * N_VALUES);
-    o->at_deadline = n;
-    o->at_checkpoint[0] = n / 2;
-    o->at_checkpoint[1] = n;
-    o->completion_day = (long)n * 10 - 1;  /* -1 for n = 0: "before the start" */
-    o->cond_pmf = uniform_pmf;
-    o->cond_first = 0;
-    o->cond_len = N_VALUES;
-    o->unit_mean[0] = (double)n;
-    o->unit_p_none[0] = n == 0;
+    for (size_t t = 0; t < n; t++) {
+        size_t k = (size_t)(gsl_rng_uniform(r) * N_VALUES);
+        o->at_deadline[t] = k;
+        o->at_checkpoint[t] = k / 2;
+        o->at_checkpoint[BATCH + t] = k;
+        o->completion_day[t] = (long)k * 10 - 1;  /* -1 for k = 0: "before the start" */
+        o->cond_p_success[t] = 0.3;               /* P(N >= 7) */
+        o->cond_mean[t] = 4.5;
+        o->unit_mean[t] = (double)k;
+        o->unit_p_none[t] = k == 0;
+    }
+    for (size_t i = 0; i < N_VALUES; i++) {
+        o->pmf_sum[i] = 0.1 * (double)n;
+        o->pmf_sumsq[i] = 0.01 * (double)n;
+    }
+    o->pmf_lo = 0;
+    o->pmf_hi = N_VALUES;
 }
 
 static sim_model uniform_model(void)
 {
-    sim_model m = {.trial = uniform_trial, .target = 7, .n_checkpoints = 2, .n_days = 50,
-                   .n_units = 1, .cond_cap = 16};
+    sim_model m = {.run_batch = uniform_batch, .batch = BATCH, .target = 7, .n_checkpoints = 2,
+                   .n_days = 50, .n_units = 1, .cond_cap = 16};
     return m;
 }
 

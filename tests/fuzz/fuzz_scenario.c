@@ -3,7 +3,7 @@
  * format tests/fuzz/make_seeds.sh writes. Besides crashes and sanitizer reports, the harness
  * aborts when a documented promise is broken: a refusal must be one line "FILE:LINE: ...;
  * expected ..." that a short buffer cuts cleanly, and an accepted scenario must satisfy every
- * bound of scenario.h and give a model whose trials keep the sim_outcome contract.
+ * bound of scenario.h and give a model whose batches keep the sim_batch contract.
  * Build and run with `make fuzz` (see the Makefile's fuzz section). */
 #include <stddef.h>
 #include <stdint.h>
@@ -223,77 +223,102 @@ static void check_scenario(const scenario *s)
 
 /* ---- the model ---- */
 
-typedef struct trial_buffers {
+typedef struct batch_buffers {
     void *work;
-    size_t *at_checkpoint;
-    double *unit_mean, *unit_p_none;
-} trial_buffers;
+    size_t *at_deadline, *at_checkpoint;
+    long *completion_day;
+    double *cond, *unit, *pmf;
+} batch_buffers;
 
-static void free_buffers(trial_buffers *b)
+static void free_buffers(batch_buffers *b)
 {
     free(b->work);
+    free(b->at_deadline);
     free(b->at_checkpoint);
-    free(b->unit_mean);
-    free(b->unit_p_none);
+    free(b->completion_day);
+    free(b->cond);
+    free(b->unit);
+    free(b->pmf);
 }
 
-/* What sim.h promises of a trial's outcome, and the consistency of its counts and dates. */
-static void check_outcome(const sim_model *m, const scenario *s, const sim_outcome *o)
+static void range_broken(const char *what, size_t i, double x)
+{
+    char detail[96];
+    snprintf(detail, sizeof detail, "%zu: %.17g", i, x);
+    broken(what, detail);
+}
+
+/* What sim.h promises of trial t's outcome, and the consistency of its counts and dates. */
+static void check_outcome(const sim_model *m, const scenario *s, const sim_batch *o, size_t t)
 {
     long w = scenario_window_days(s);
+    size_t B = m->batch, at_deadline = o->at_deadline[t];
+    long day = o->completion_day[t];
     for (size_t k = 1; k < m->n_checkpoints; k++)
-        if (o->at_checkpoint[k] < o->at_checkpoint[k - 1])
+        if (o->at_checkpoint[k * B + t] < o->at_checkpoint[(k - 1) * B + t])
             broken("registrations fall between checkpoints", NULL);
-    if (o->at_deadline != o->at_checkpoint[m->n_checkpoints - 1])
+    if (at_deadline != o->at_checkpoint[(m->n_checkpoints - 1) * B + t])
         broken("deadline count differs from the last checkpoint's", NULL);
-    /* The window may reach past cond_cap (only the table stops there), but it is never empty
-     * and never holds more than the whole probability. */
-    double mass = 0.0;
-    for (size_t i = 0; i < o->cond_len; i++)
-        mass += o->cond_pmf[i];
-    if (o->cond_len == 0 || !(mass <= 1.0 + 1e-9)) {
-        char detail[96];
-        snprintf(detail, sizeof detail, "cond_len %zu, mass %.17g", o->cond_len, mass);
-        broken("conditional pmf empty or above 1", detail);
+    if (!(o->cond_p_success[t] >= 0.0 && o->cond_p_success[t] <= 1.0 + 1e-9))
+        range_broken("conditional P(success) outside [0, 1]", t, o->cond_p_success[t]);
+    if (!(o->cond_mean[t] >= (double)s->enrolled))
+        range_broken("conditional mean below the enrolled", t, o->cond_mean[t]);
+    for (size_t i = 0; i < m->n_units; i++) {
+        double mean = o->unit_mean[i * B + t], none = o->unit_p_none[i * B + t];
+        if (!(mean >= 0.0) || !(none >= 0.0 && none <= 1.0))
+            range_broken("site mean or P(none) out of range", i, mean);
     }
-    for (size_t i = 0; i < o->cond_len; i++)
-        if (!(o->cond_pmf[i] >= 0.0 && o->cond_pmf[i] <= 1.0))
-            broken("conditional pmf term outside [0, 1]", NULL);
-    for (size_t i = 0; i < m->n_units; i++)
-        if (!(o->unit_mean[i] >= 0.0) || !(o->unit_p_none[i] >= 0.0 && o->unit_p_none[i] <= 1.0)) {
-            char detail[96];
-            snprintf(detail, sizeof detail, "site %zu: mean %g, P(none) %g", i, o->unit_mean[i],
-                     o->unit_p_none[i]);
-            broken("site mean or P(none) out of range", detail);
-        }
-    if (o->completion_day < -1 || o->completion_day > m->n_days)
+    if (day < -1 || day > m->n_days)
         broken("completion day out of range", NULL);
-    if (s->enrolled >= s->target && o->completion_day != -1)
+    if (s->enrolled >= s->target && day != -1)
         broken("target met before as_of but completion day is not -1", NULL);
-    if (s->enrolled < s->target && o->at_deadline >= m->target
-        && !(o->completion_day >= 0 && o->completion_day < w))
+    if (s->enrolled < s->target && at_deadline >= m->target && !(day >= 0 && day < w))
         broken("target met by the deadline but completion day outside the window", NULL);
-    if (o->at_deadline < m->target && o->completion_day < w)
+    if (at_deadline < m->target && day < w)
         broken("target missed by the deadline but completion day inside the window", NULL);
+}
+
+/* The table of n trials never holds more than their whole probability, and each entry's sum of
+ * squares is at most its sum (every term is in [0, 1]). */
+static void check_table(const sim_model *m, const sim_batch *o, size_t n)
+{
+    if (o->pmf_hi > m->cond_cap || (o->pmf_hi > 0 && o->pmf_lo >= o->pmf_hi))
+        broken("conditional table range outside [0, cond_cap)", NULL);
+    double mass = 0.0;
+    for (size_t i = o->pmf_lo; i < o->pmf_hi; i++) {
+        if (!(o->pmf_sum[i] >= 0.0 && o->pmf_sumsq[i] <= o->pmf_sum[i] * (1.0 + 1e-12)))
+            range_broken("conditional table entry out of range", i, o->pmf_sum[i]);
+        mass += o->pmf_sum[i];
+    }
+    if (!(mass <= (double)n * (1.0 + 1e-9)))
+        range_broken("conditional table holds more than the trials' probability", n, mass);
 }
 
 static void run_trials(const accrual_plan *p, const scenario *s)
 {
     sim_model m = accrual_sim_model(p);
-    trial_buffers b = {
-        .work = malloc(m.work_bytes ? m.work_bytes : 1),
-        .at_checkpoint = calloc(m.n_checkpoints, sizeof *b.at_checkpoint),
-        .unit_mean = calloc(m.n_units, sizeof *b.unit_mean),
-        .unit_p_none = calloc(m.n_units, sizeof *b.unit_p_none),
+    size_t B = m.batch, n = TRIALS < B ? TRIALS : B;
+    batch_buffers b = {
+        .work = calloc(1, m.work_bytes ? m.work_bytes : 1),
+        .at_deadline = calloc(B, sizeof *b.at_deadline),
+        .at_checkpoint = calloc(m.n_checkpoints * B, sizeof *b.at_checkpoint),
+        .completion_day = calloc(B, sizeof *b.completion_day),
+        .cond = calloc(2 * B, sizeof *b.cond),
+        .unit = calloc(2 * m.n_units * B + 1, sizeof *b.unit),
+        .pmf = calloc(2 * m.cond_cap + 1, sizeof *b.pmf),
     };
-    if (b.work && b.at_checkpoint && b.unit_mean && b.unit_p_none) {
+    if (b.work && b.at_deadline && b.at_checkpoint && b.completion_day && b.cond && b.unit &&
+        b.pmf) {
+        sim_batch o = {.at_deadline = b.at_deadline, .at_checkpoint = b.at_checkpoint,
+                       .completion_day = b.completion_day, .cond_p_success = b.cond,
+                       .cond_mean = b.cond + B, .unit_mean = b.unit,
+                       .unit_p_none = b.unit + m.n_units * B, .pmf_sum = b.pmf,
+                       .pmf_sumsq = b.pmf + m.cond_cap, .flush = 1};
         rng_seek(rng, 1, 0);
-        for (int t = 0; t < TRIALS; t++) {
-            sim_outcome o = {.at_checkpoint = b.at_checkpoint, .unit_mean = b.unit_mean,
-                             .unit_p_none = b.unit_p_none};
-            m.trial(m.ctx, rng, b.work, (uint64_t)t, &o);
-            check_outcome(&m, s, &o);
-        }
+        m.run_batch(m.ctx, rng, b.work, n, &o);
+        for (size_t t = 0; t < n; t++)
+            check_outcome(&m, s, &o, t);
+        check_table(&m, &o, n);
     }
     free_buffers(&b);
 }
