@@ -54,9 +54,9 @@ static int hist_reserve(hist *h, size_t need)
     return 0;
 }
 
-int hist_add(hist *h, size_t v)
+int hist_add_growing(hist *h, size_t v)
 {
-    if (v >= h->len && (v == SIZE_MAX || hist_reserve(h, v + 1) != 0))
+    if (v == SIZE_MAX || hist_reserve(h, v + 1) != 0)
         return -1;
     h->bin[v]++;
     h->total++;

@@ -20,9 +20,20 @@ int hist_init(hist *h, size_t len);
 /* Frees the bins; h may be NULL or already freed. */
 void hist_free(hist *h);
 
+/* hist_add's path for a value beyond the bins: grows them, then adds. */
+int hist_add_growing(hist *h, size_t v);
+
 /* Adds one observation of value v, growing the bins (doubling) when v >= len.
- * Returns 0, or -1 when out of memory (h is unchanged). */
-int hist_add(hist *h, size_t v);
+ * Returns 0, or -1 when out of memory (h is unchanged). Inline: the engine adds several values
+ * per simulated trial, almost always into bins that exist. */
+static inline int hist_add(hist *h, size_t v)
+{
+    if (v >= h->len)
+        return hist_add_growing(h, v);
+    h->bin[v]++;
+    h->total++;
+    return 0;
+}
 
 /* dst += src, growing dst as needed. Returns 0 or -1 (out of memory; dst unchanged). */
 int hist_merge(hist *dst, const hist *src);

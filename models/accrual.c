@@ -49,9 +49,9 @@
 /* Trials simulated together: vectorised samplers and the conditional kernel need a few dozen
  * values of one kind at a time to pay off. */
 #define ACCRUAL_BATCH 64
-/* Trials side by side in the conditional kernel (conditional_kernel): two 512-bit vectors of
- * doubles, so that two independent chains of multiplications hide each other's latency. */
-#define KERNEL_LANES 16
+/* Trials side by side in the conditional kernel (kernel_group): one 512-bit vector of doubles,
+ * whose lanes the table's fixed-order sums (simd_sum_lanes) combine. Sixteen were no faster. */
+#define KERNEL_LANES SIMD_LANES
 /* Up to this conditional mean of referral registrations by the deadline, a trial's Poisson
  * window starts at 0, its total is drawn by inverting that window, and split over the
  * checkpoint intervals (referrals_by_split); above, the window starts 10 standard deviations
@@ -624,39 +624,83 @@ static void window_starts(const work_layout *w, size_t n)
 
 /* ---- the conditional distribution ---- */
 
-/* The Poisson(M[l]) pmf of a group of KERNEL_LANES trials from 0, into pwin[m][l], by the ratio
- * recurrence pmf(m+1) = pmf(m) M / (m+1) from v0 = e^-M (0 for a lane the kernel skips, whose
- * M is then read as 0), up to the first m where every lane is done (see below) or room runs
- * out; and each lane's count by inversion of its window with uniform u[l]: the number of
- * m < len - 1 whose cumulative sum is at most u (sequential search, Devroye 1986, X.3.3).
- * Lane by lane, the same arithmetic in the same order at any vector width. Returns len. */
+/* What the kernel needs besides its group's lanes: the plan's constants and the batch's
+ * table, offset so that row c is c registrations after as_of (see conditional). */
+typedef struct kernel_args {
+    const double *inv;        /* the plan's 1 / k */
+    size_t room;              /* the longest window */
+    size_t n_weight;          /* screening weights per trial */
+    size_t from;              /* rows from here on are successes */
+    size_t tab;               /* rows below this are tabulated */
+    double *pwin, *acc, *acc2;
+} kernel_args;
+
+/* Row c of a group's conditional pmf: the Poisson rows c - s < len weighted by the screening
+ * weights s < n_weight; into the table (c < tab: acc, and its square into acc2) and into the
+ * lanes' P(success) (c >= from). */
+static inline __attribute__((always_inline)) void
+kernel_row(const kernel_args *a, const double *restrict weight, size_t c, size_t len,
+           double *restrict ps)
+{
+    double q[KERNEL_LANES] = {0.0};
+    size_t s0 = c >= len ? c - len + 1 : 0, s1 = c < a->n_weight ? c + 1 : a->n_weight;
+    for (size_t s = s0; s < s1; s++) {
+        const double *x = a->pwin + (c - s) * KERNEL_LANES, *wt = weight + s * KERNEL_LANES;
+#pragma omp simd
+        for (int l = 0; l < KERNEL_LANES; l++)
+            q[l] += wt[l] * x[l];
+    }
+    if (c < a->tab) {
+        double *acc = a->acc + c * KERNEL_LANES, *acc2 = a->acc2 + c * KERNEL_LANES;
+#pragma omp simd
+        for (int l = 0; l < KERNEL_LANES; l++) {
+            acc[l] += q[l];
+            acc2[l] += q[l] * q[l];
+        }
+    }
+    if (c >= a->from) {
+#pragma omp simd
+        for (int l = 0; l < KERNEL_LANES; l++)
+            ps[l] += q[l];
+    }
+}
+
+/* The conditional distribution of a group of KERNEL_LANES trials, in one pass:
+ * - each lane's Poisson(M) pmf of referral registrations from 0, into pwin[m][l], by the ratio
+ *   recurrence pmf(m+1) = pmf(m) M / (m+1) from v0 = e^-M (0 for a padding lane, whose M is
+ *   then read as 0), up to the first m where every lane is past its mean and below
+ *   POISSON_TAIL_EPS (the terms then fall at least geometrically), or room runs out;
+ * - each lane's count by inversion of its window with its uniform u: the number of m < len - 1
+ *   whose cumulative sum is at most u (sequential search, Devroye 1986, X.3.3);
+ * - as soon as a Poisson row is known, the row of the conditional pmf that ends with it
+ *   (kernel_row): the table and P(success); then the rows past the window that the screening
+ *   weights still reach.
+ * Lane by lane, the same arithmetic in the same order at any vector width. Returns the rows of
+ * the conditional pmf, len + n_weight - 1. */
 SIMD_CLONES
-static size_t kernel_poisson(const double *restrict M_in, const double *restrict v0,
-                             const double *restrict u, const double *restrict inv, size_t room,
-                             double *restrict pwin, double *restrict N)
+static size_t kernel_group(const kernel_args *a, work_group *g)
 {
     double M[KERNEL_LANES], v[KERNEL_LANES], cdf[KERNEL_LANES], below[KERNEL_LANES];
+    double ps[KERNEL_LANES];
 #pragma omp simd
     for (int l = 0; l < KERNEL_LANES; l++) {
-        M[l] = v0[l] > 0.0 ? M_in[l] : 0.0;
-        v[l] = v0[l];
-        cdf[l] = 0.0;
-        below[l] = 0.0;
+        M[l] = g->v0[l] > 0.0 ? g->M[l] : 0.0;
+        v[l] = g->v0[l];
+        cdf[l] = below[l] = ps[l] = 0.0;
     }
     size_t m = 0;
-    while (m < room) {
-        double *row = pwin + m * KERNEL_LANES, r = inv[m + 1];
+    while (m < a->room) {
+        double *row = a->pwin + m * KERNEL_LANES, r = a->inv[m + 1];
 #pragma omp simd
         for (int l = 0; l < KERNEL_LANES; l++) {
             row[l] = v[l];
             cdf[l] += v[l];
-            below[l] += u[l] >= cdf[l] ? 1.0 : 0.0;
+            below[l] += g->u[l] >= cdf[l] ? 1.0 : 0.0;
             v[l] *= M[l] * r;
         }
+        kernel_row(a, g->weight, m, SIZE_MAX, ps);
         m++;
         if (m % 4 == 0) {
-            /* Done when every lane is past its mean and below POISSON_TAIL_EPS (the terms then
-             * fall at least geometrically; see POISSON_TAIL_EPS). */
             int done = 1;
             double at = (double)(m - 1);
 #pragma omp simd reduction(& : done)
@@ -666,49 +710,16 @@ static size_t kernel_poisson(const double *restrict M_in, const double *restrict
                 break;
         }
     }
-    double last = (double)(m - 1);
+    size_t len = m;
+    for (size_t c = len; c + 1 < len + a->n_weight; c++)
+        kernel_row(a, g->weight, c, len, ps);
+    double last = (double)(len - 1);
 #pragma omp simd
-    for (int l = 0; l < KERNEL_LANES; l++)
-        N[l] = below[l] < last ? below[l] : last;
-    return m;
-}
-
-/* The conditional pmf of registrations after as_of for a group of KERNEL_LANES trials: the
- * Poisson window pwin[0 .. len-1][l] of referral registrations convolved with the screening
- * weights weight[s * stride + l], s < n_weight. Term c goes to the batch's table, acc[c][l]
- * and its square to acc2[c][l] (c < tab: the counts the engine tabulates, offset by the
- * enrolled), and into P[l] when c >= from (success). */
-SIMD_CLONES
-static void kernel_table(const double *restrict pwin, size_t len, const double *restrict weight,
-                         size_t stride, size_t n_weight, size_t from, size_t tab,
-                         double *restrict acc, double *restrict acc2, double *restrict P)
-{
-    double ps[KERNEL_LANES] = {0.0};
-    for (size_t c = 0; c + 1 < len + n_weight; c++) {
-        double q[KERNEL_LANES] = {0.0};
-        size_t s0 = c >= len ? c - len + 1 : 0, s1 = c < n_weight ? c + 1 : n_weight;
-        for (size_t s = s0; s < s1; s++) {
-            const double *x = pwin + (c - s) * KERNEL_LANES, *wt = weight + s * stride;
-#pragma omp simd
-            for (int l = 0; l < KERNEL_LANES; l++)
-                q[l] += wt[l] * x[l];
-        }
-        if (c < tab) {
-            double *a = acc + c * KERNEL_LANES, *a2 = acc2 + c * KERNEL_LANES;
-#pragma omp simd
-            for (int l = 0; l < KERNEL_LANES; l++) {
-                a[l] += q[l];
-                a2[l] += q[l] * q[l];
-            }
-        }
-        if (c >= from) {
-#pragma omp simd
-            for (int l = 0; l < KERNEL_LANES; l++)
-                ps[l] += q[l];
-        }
+    for (int l = 0; l < KERNEL_LANES; l++) {
+        g->N[l] = below[l] < last ? below[l] : last;
+        g->P[l] = ps[l];
     }
-    for (int l = 0; l < KERNEL_LANES; l++)
-        P[l] = ps[l];
+    return len + a->n_weight - 1;
 }
 
 /* Poisson(M) pmf on [*lo, *lo + n), n <= room, by the ratio recurrence pmf(k+1) = pmf(k) M/(k+1)
@@ -853,8 +864,8 @@ static void flush_table(const accrual_plan *p, work_layout *w, sim_batch *out)
     out->pmf_hi = lo < hi ? hi : 0;
     for (size_t c = out->pmf_lo; c < out->pmf_hi; c++) {
         double *a = w->acc + c * KERNEL_LANES, *a2 = w->acc2 + c * KERNEL_LANES;
-        out->pmf_sum[c] = simd_sum_lanes(a) + simd_sum_lanes(a + SIMD_LANES);
-        out->pmf_sumsq[c] = simd_sum_lanes(a2) + simd_sum_lanes(a2 + SIMD_LANES);
+        out->pmf_sum[c] = simd_sum_lanes(a);
+        out->pmf_sumsq[c] = simd_sum_lanes(a2);
         for (size_t l = 0; l < KERNEL_LANES; l++)
             a[l] = a2[l] = 0.0;
     }
@@ -873,20 +884,21 @@ static void conditional(const accrual_plan *p, work_layout *w, size_t n, sim_bat
     size_t skip = tab ? enrolled * KERNEL_LANES : 0;   /* no table: acc is not written */
     size_t in_kernel = kernel_order(p, w, n, w->order);
     work_group *g = &w->group;
+    kernel_args args = {.inv = p->inv, .room = p->kernel_room, .n_weight = p->n_weight,
+                        .from = from, .tab = tab, .pwin = w->pwin, .acc = w->acc + skip,
+                        .acc2 = w->acc2 + skip};
     for (size_t t = 0; t < n; t++)
         w->b_N[t] = -1.0;   /* not yet drawn */
     for (size_t first = 0; first < in_kernel; first += KERNEL_LANES) {
         size_t k = in_kernel - first < KERNEL_LANES ? in_kernel - first : KERNEL_LANES;
         gather_group(p, w, w->order + first, k, g);
-        size_t len = kernel_poisson(g->M, g->v0, g->u, p->inv, p->kernel_room, w->pwin, g->N);
-        kernel_table(w->pwin, len, g->weight, KERNEL_LANES, p->n_weight, from, tab,
-                     w->acc + skip, w->acc2 + skip, g->P);
+        size_t rows = kernel_group(&args, g);
         for (size_t l = 0; l < k; l++) {
             size_t t = w->order[first + l];
             w->b_P[t] = g->P[l];
             w->b_N[t] = g->N[l];
         }
-        widen(w->tab_range, enrolled, enrolled + len + p->n_weight - 1);
+        widen(w->tab_range, enrolled, enrolled + rows);
     }
     for (size_t t = 0; t < n; t++) {
         if (w->b_N[t] >= 0.0)
