@@ -723,6 +723,36 @@ static void test_binomial_by_count(void **state)
     gsl_rng_free(r);
 }
 
+/* sample_split_words counts the next n words below each edge, exactly (whichever counting code
+ * the processor gets), and leaves the stream where n single words would. n runs from 0 to 40,
+ * across the 8-word vectors of the AVX2 path and the padding of a partial one; edges include 0,
+ * values near the top of the 32-bit range and a repeat. */
+static void test_split_words(void **state)
+{
+    (void)state;
+    gsl_rng *r = stream_new(520), *clone = gsl_rng_alloc(rng_philox4x32);
+    assert_non_null(clone);
+    static const uint32_t edge[] = {0u, 1u << 30, 1u << 30, 3000000000u, UINT32_MAX - 1u};
+    enum { N_EDGE = sizeof edge / sizeof edge[0], MAX_N = 40 };
+    uint32_t word[MAX_N + 8];
+    size_t below[N_EDGE];
+    for (int i = 0; i < 4000; i++) {
+        size_t n = (size_t)i % (MAX_N + 1);
+        gsl_rng_memcpy(clone, r);
+        sample_split_words(r, n, edge, N_EDGE, below, word);
+        size_t expect[N_EDGE] = {0};
+        for (size_t j = 0; j < n; j++) {
+            uint32_t x = (uint32_t)gsl_rng_get(clone);
+            for (size_t k = 0; k < N_EDGE; k++)
+                expect[k] += x < edge[k];
+        }
+        assert_memory_equal(below, expect, sizeof below);
+        assert_int_equal(gsl_rng_get(r), gsl_rng_get(clone));
+    }
+    gsl_rng_free(clone);
+    gsl_rng_free(r);
+}
+
 static void test_inversion_exact(void **state)
 {
     (void)state;
@@ -840,7 +870,7 @@ int main(void)
         cmocka_unit_test(test_beta),            cmocka_unit_test(test_poisson),
         cmocka_unit_test(test_poisson_tiny),    cmocka_unit_test(test_binomial),
         cmocka_unit_test(test_binomial_edges),  cmocka_unit_test(test_inversion_exact),
-        cmocka_unit_test(test_binomial_by_count),
+        cmocka_unit_test(test_binomial_by_count), cmocka_unit_test(test_split_words),
         cmocka_unit_test(test_order_stats),     cmocka_unit_test(test_determinism),
     };
     return cmocka_run_group_tests_name("sample", tests, setup, NULL);

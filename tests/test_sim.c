@@ -45,6 +45,34 @@ static sim_model uniform_model(void)
     return m;
 }
 
+/* The same trials, but the table is kept in `work` (a count of trials) and reported only when
+ * the engine marks a block's last batch. */
+static void deferred_batch(const void *ctx, gsl_rng *r, void *work, size_t n, sim_batch *o)
+{
+    size_t *pending = work;
+    uniform_batch(ctx, r, NULL, n, o);
+    *pending += n;
+    o->pmf_lo = o->pmf_hi = 0;
+    if (!o->flush)
+        return;
+    for (size_t i = 0; i < N_VALUES; i++) {
+        o->pmf_sum[i] = 0.1 * (double)*pending;
+        o->pmf_sumsq[i] = 0.01 * (double)*pending;
+    }
+    o->pmf_lo = 0;
+    o->pmf_hi = N_VALUES;
+    *pending = 0;
+}
+
+static sim_result *run_model(const sim_model *m, uint64_t trials, int threads)
+{
+    sim_config c = {.trials = trials, .seed = 42, .threads = threads};
+    char err[256];
+    sim_result *r = sim_run(m, &c, err, sizeof err);
+    assert_non_null(r);
+    return r;
+}
+
 static sim_result *run(uint64_t trials, int threads, double target_se)
 {
     sim_model m = uniform_model();
@@ -88,6 +116,25 @@ static void test_plain_estimator_within_error(void **state)
     /* Per unit: mean of floor(10u) is 4.5; P(none) is 0.1, binomial error. */
     assert_true(fabs(r->unit_mean[0].mean - 4.5) < 4.0 * sqrt(8.25 / 100000.0));
     assert_true(fabs(r->unit_p_none[0].mean - 0.1) < 4.0 * sqrt(0.09 / 100000.0));
+    sim_result_free(r);
+}
+
+/* A table reported only at each block's last batch (sim_batch.flush) counts every trial once:
+ * over 2.5 blocks with short batches and a short last block, each entry is 0.1 (P(N = i)) up to
+ * the rounding of sums of 0.1 (relative 1e-12 is far above it and far below any miscount, which
+ * would be off by at least 1 / trials = 1e-4). */
+static void test_table_reported_at_flush(void **state)
+{
+    (void)state;
+    sim_model m = uniform_model();
+    m.run_batch = deferred_batch;
+    m.work_bytes = sizeof(size_t);
+    uint64_t trials = 5 * SIM_BLOCK_TRIALS / 2;
+    sim_result *r = run_model(&m, trials, 2);
+    assert_int_equal(r->trials, trials);
+    assert_int_equal(r->pmf_len, N_VALUES);
+    for (size_t i = 0; i < N_VALUES; i++)
+        assert_true(fabs(r->pmf[i].mean - 0.1) < 1e-12);
     sim_result_free(r);
 }
 
@@ -176,6 +223,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conditional_estimator_is_exact),
         cmocka_unit_test(test_plain_estimator_within_error),
+        cmocka_unit_test(test_table_reported_at_flush),
         cmocka_unit_test(test_thread_count_does_not_matter),
         cmocka_unit_test(test_completion_slots),
         cmocka_unit_test(test_target_se_stops_after_round),
