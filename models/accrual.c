@@ -56,7 +56,8 @@
  * window starts at 0, its total is drawn by inverting that window, and split over the
  * checkpoint intervals (referrals_by_split); above, the window starts 10 standard deviations
  * below the mean and one Poisson count is drawn per interval. */
-#define POINTS_MAX_MEAN 64.0
+#define POINTS_MAX_MEAN_WHOLE 64
+#define POINTS_MAX_MEAN ((double)POINTS_MAX_MEAN_WHOLE)
 /* Up to this many candidates in screening, the conditional distribution integrates their
  * binomial number over its pmf (a convolution of SCREEN_INTEGRATED_MAX + 1 terms at most);
  * above, it is conditioned on the trial's drawn number instead. Both are exact conditional
@@ -87,32 +88,29 @@ struct accrual_plan {
     int screen_integrated;    /* screening <= SCREEN_INTEGRATED_MAX: see there */
     size_t n_weight;          /* screening weights per trial: screening + 1, or 1 */
     size_t batch;             /* trials simulated together */
-    size_t lanes;             /* batch rounded up to whole groups of KERNEL_LANES */
     size_t window_cap;        /* the longest conditional pmf window a trial writes */
     size_t kernel_room;       /* the longest window of the kernel: below n_inv */
     size_t table_cap;         /* counts the engine tabulates (0: none, see sim_model) */
     size_t work_bytes;
 };
 
-/* Per-thread scratch.
- * - For the trial at hand: the running sums of its rates (activation order), its Poisson window
- *   when outside the kernel, the words that place its referral registrations, its counts by
- *   checkpoint.
- * - For the batch, one row per quantity, p->lanes entries each (padding past the batch's trials
- *   is kept at zero): the drawn probabilities and rates (site-major, in activation order:
- *   b_rate[j * lanes + t]), the sites' means and P(none), the trials' LAMBDA at the points
- *   (trial-major: b_Lam[t * n_pt + i]), conditional means M, LAMBDA's final slope, e^-M, the
- *   uniforms that invert
- *   the windows, the counts drawn from them, P(success | drawn), screening weights
- *   (b_weight[s * lanes + t]) and screening counts.
- * - For the kernel: a group's Poisson terms (pwin[m * KERNEL_LANES + l]) and the batch's
- *   conditional table, lane by lane (acc[c * KERNEL_LANES + l], all zero between batches). */
 /* The kernel's inputs and outputs for one group of trials, lane by lane. */
 typedef struct work_group {
     double M[KERNEL_LANES], v0[KERNEL_LANES], u[KERNEL_LANES], N[KERNEL_LANES], P[KERNEL_LANES];
     double *weight;           /* [n_weight][KERNEL_LANES] */
 } work_group;
 
+/* Per-thread scratch.
+ * - For the trial at hand: the running sums of its rates (activation order), its Poisson window
+ *   when outside the kernel, and in `points` the 32-bit words that place its referral
+ *   registrations (up to window_cap, padded to whole vectors) followed by the review edges.
+ * - For the batch, one row of p->batch entries per quantity: the drawn probabilities and rates
+ *   (site-major, in activation order: b_rate[j * batch + t]), the sites' means and P(none), the
+ *   trials' LAMBDA at the points (trial-major: b_Lam[t * n_pt + i]), conditional means M,
+ *   LAMBDA's final slope, e^-M, the uniforms that invert the windows, the counts drawn from
+ *   them, P(success | drawn), screening weights (b_weight[s * batch + t]) and screening counts.
+ * - For the kernel: a group's Poisson terms (pwin[m * KERNEL_LANES + l]) and the block's
+ *   conditional table, lane by lane (acc[c * KERNEL_LANES + l]: zero between blocks). */
 typedef struct work_layout {
     double *cum, *pmf, *points;
     double *b_pass, *b_consent, *b_scratch, *b_rate, *b_mean, *b_p_none;
@@ -121,53 +119,59 @@ typedef struct work_layout {
     work_group group;
     unsigned long *b_screened, *b_screened_w;
     size_t *count;            /* [2 n_cp]: counts by checkpoint, then referrals_by_split's */
-    size_t *order;            /* [lanes]: the kernel's trials, see kernel_order */
+    size_t *order;            /* [batch]: the kernel's trials, see kernel_order */
     size_t *tab_range;        /* [2]: the block's table rows touched so far, see widen */
 } work_layout;
 
+/* Doubles holding the words of `points`: window_cap words, 16 of padding, n_cp - 1 edges. */
+static size_t points_doubles(const accrual_plan *p)
+{
+    return (p->window_cap + 16 + p->n_cp + 1) / 2;
+}
+
 static size_t work_doubles(const accrual_plan *p)
 {
-    size_t n = p->s->n_sites, L = p->lanes, K = KERNEL_LANES;
-    return n + 1 + 2 * p->window_cap + p->n_cp + 16 + (3 + 3 * n) * L + (p->n_pt + 7 + p->n_weight) * L +
-           K * (p->kernel_room + 2 * p->table_cap + p->n_weight);
+    size_t n = p->s->n_sites, B = p->batch, K = KERNEL_LANES;
+    return n + 1 + p->window_cap + points_doubles(p) + (3 + 3 * n) * B +
+           (p->n_pt + 6 + p->n_weight) * B + K * (p->kernel_room + 2 * p->table_cap + p->n_weight);
 }
 
 static size_t work_bytes(const accrual_plan *p)
 {
-    return work_doubles(p) * sizeof(double) + 2 * p->lanes * sizeof(unsigned long) +
-           (2 * p->n_cp + p->lanes + 2) * sizeof(size_t);
+    return work_doubles(p) * sizeof(double) + 2 * p->batch * sizeof(unsigned long) +
+           (2 * p->n_cp + p->batch + 2) * sizeof(size_t);
 }
 
 static work_layout work_of(const accrual_plan *p, void *work)
 {
-    size_t n = p->s->n_sites, L = p->lanes, K = KERNEL_LANES;
+    size_t n = p->s->n_sites, B = p->batch, K = KERNEL_LANES;
     work_layout l;
     l.cum = work;
     l.pmf = l.cum + n + 1;
     l.points = l.pmf + p->window_cap;
-    l.b_pass = l.points + p->window_cap + p->n_cp + 16;
-    l.b_consent = l.b_pass + L;
-    l.b_scratch = l.b_consent + L;
-    l.b_rate = l.b_scratch + L;
-    l.b_mean = l.b_rate + n * L;
-    l.b_p_none = l.b_mean + n * L;
-    l.b_Lam = l.b_p_none + n * L;
-    l.b_M = l.b_Lam + p->n_pt * L;
-    l.b_final = l.b_M + L;
-    l.b_v0 = l.b_final + L;
-    l.b_u = l.b_v0 + L;
-    l.b_N = l.b_u + L;
-    l.b_P = l.b_N + L;
-    l.b_weight = l.b_P + L;
-    l.pwin = l.b_weight + p->n_weight * L + L;
+    l.b_pass = l.points + points_doubles(p);
+    l.b_consent = l.b_pass + B;
+    l.b_scratch = l.b_consent + B;
+    l.b_rate = l.b_scratch + B;
+    l.b_mean = l.b_rate + n * B;
+    l.b_p_none = l.b_mean + n * B;
+    l.b_Lam = l.b_p_none + n * B;
+    l.b_M = l.b_Lam + p->n_pt * B;
+    l.b_final = l.b_M + B;
+    l.b_v0 = l.b_final + B;
+    l.b_u = l.b_v0 + B;
+    l.b_N = l.b_u + B;
+    l.b_P = l.b_N + B;
+    l.b_weight = l.b_P + B;
+    l.pwin = l.b_weight + p->n_weight * B;
     l.acc = l.pwin + K * p->kernel_room;
     l.acc2 = l.acc + K * p->table_cap;
     l.group.weight = l.acc2 + K * p->table_cap;
     l.b_screened = (unsigned long *)(l.group.weight + K * p->n_weight);
-    l.b_screened_w = l.b_screened + L;
-    l.count = (size_t *)(l.b_screened_w + L);
+    l.b_screened_w = l.b_screened + B;
+    l.count = (size_t *)(l.b_screened_w + B);
     l.order = l.count + 2 * p->n_cp;
-    l.tab_range = l.order + L;
+    l.tab_range = l.order + B;
     return l;
 }
 
@@ -421,7 +425,6 @@ accrual_plan *accrual_plan_new(const scenario *s, char *err, size_t errlen)
     p->screen_integrated = s->screening <= SCREEN_INTEGRATED_MAX;
     p->n_weight = p->screen_integrated ? (size_t)s->screening + 1 : 1;
     p->batch = batch_size(s->n_sites);
-    p->lanes = (p->batch + KERNEL_LANES - 1) / KERNEL_LANES * KERNEL_LANES;
     p->work_bytes = work_bytes(p);
     return p;
 }
@@ -484,12 +487,12 @@ static void fill_prob(gsl_rng *r, const prob_spec *ps, const sample_beta *law, d
 SIMD_CLONES
 static void site_outcomes(const accrual_plan *p, work_layout *w, size_t n)
 {
-    size_t L = p->lanes;
+    size_t stride = p->batch;
     for (size_t j = 0; j < p->s->n_sites; j++) {
         size_t i = p->order[j];
         double A = p->A_w[i], B = p->B_w[i];
-        const double *rate = w->b_rate + j * L, *pass = w->b_pass, *consent = w->b_consent;
-        double *mean = w->b_mean + j * L, *p_none = w->b_p_none + j * L;
+        const double *rate = w->b_rate + j * stride, *pass = w->b_pass, *consent = w->b_consent;
+        double *mean = w->b_mean + j * stride, *p_none = w->b_p_none + j * stride;
 #pragma omp simd
         for (size_t t = 0; t < n; t++) {
             double mu = pass[t] / DAYS_PER_YEAR * rate[t] * (A + consent[t] * B);
@@ -504,12 +507,11 @@ static void site_outcomes(const accrual_plan *p, work_layout *w, size_t n)
 static void draw_rates(const accrual_plan *p, gsl_rng *r, work_layout *w, size_t n)
 {
     const scenario *s = p->s;
-    size_t L = p->lanes;
     fill_prob(r, &s->screen_pass, &p->pass_law, w->b_pass, w->b_scratch, n);
     fill_prob(r, &s->selfpay_consent, &p->consent_law, w->b_consent, w->b_scratch, n);
     for (size_t j = 0; j < s->n_sites; j++) {
         const site_spec *st = &s->site[p->order[j]];
-        double *dst = w->b_rate + j * L;
+        double *dst = w->b_rate + j * p->batch;
         if (st->shape > 0.0) {
             sample_gamma_fill(r, &p->rate_law[j], dst, n);
         } else {
@@ -539,7 +541,7 @@ static void take_rates(const accrual_plan *p, work_layout *w, size_t t)
 {
     w->cum[0] = 0.0;
     for (size_t j = 0; j < p->s->n_sites; j++)
-        w->cum[j + 1] = w->cum[j] + w->b_rate[j * p->lanes + t];
+        w->cum[j + 1] = w->cum[j] + w->b_rate[j * p->batch + t];
 }
 
 /* LAMBDA(u) at every point: the integral of the registration intensity, per day, of referrals. */
@@ -568,46 +570,35 @@ static void intensities(const accrual_plan *p, work_layout *w, size_t n)
 }
 
 /* The weights of each trial's screening registrations by the deadline in its conditional
- * distribution: Binomial(screening, pass x screen_fraction) when integrated, built by adding one
- * candidate at a time (exact for a probability of 0 or 1, and vectorised across trials); else
- * one weight, 1, at the trial's drawn count. */
+ * distribution: Binomial(screening, q) with q = pass x screen_fraction when integrated, built by
+ * adding one candidate at a time (exact for q of 0 or 1, and vectorised across trials); else
+ * (n_weight 1) one weight, 1, at the trial's drawn count. */
 static void screening_weights(const accrual_plan *p, work_layout *w, size_t n)
 {
-    size_t L = p->lanes;
-    double *wt = w->b_weight;
-    if (!p->screen_integrated) {
-        for (size_t t = 0; t < n; t++)
-            wt[t] = 1.0;
-        return;
-    }
-    for (size_t t = 0; t < n; t++)
+    size_t B = p->batch;
+    double *wt = w->b_weight, *q = w->b_scratch;
+    for (size_t t = 0; t < n; t++) {
         wt[t] = 1.0;
+        q[t] = w->b_pass[t] * p->screen_fraction;
+    }
     for (size_t c = 1; c < p->n_weight; c++) {
         for (size_t t = 0; t < n; t++)
-            wt[c * L + t] = 0.0;
+            wt[c * B + t] = 0.0;
         for (size_t k = c; k > 0; k--) {
-            double *row = wt + k * L, *below = wt + (k - 1) * L;
-            for (size_t t = 0; t < n; t++) {
-                double q = w->b_pass[t] * p->screen_fraction;
-                row[t] = row[t] * (1.0 - q) + below[t] * q;
-            }
+            double *row = wt + k * B, *below = wt + (k - 1) * B;
+            for (size_t t = 0; t < n; t++)
+                row[t] = row[t] * (1.0 - q[t]) + below[t] * q[t];
         }
         for (size_t t = 0; t < n; t++)
-            wt[t] *= 1.0 - w->b_pass[t] * p->screen_fraction;
+            wt[t] *= 1.0 - q[t];
     }
-    /* The padding up to whole kernel groups: weight 0 (its terms are 0 too). */
-    for (size_t c = 0; c < p->n_weight; c++)
-        for (size_t t = n; t < L; t++)
-            wt[c * L + t] = 0.0;
 }
 
-/* The uniforms that invert each trial's window (0 for the padding). */
-static void draw_inversions(const accrual_plan *p, gsl_rng *r, work_layout *w, size_t n)
+/* The uniforms that invert each trial's window. */
+static void draw_inversions(gsl_rng *r, work_layout *w, size_t n)
 {
     for (size_t t = 0; t < n; t++)
         w->b_u[t] = rng_uniform(r);
-    for (size_t t = n; t < p->lanes; t++)
-        w->b_u[t] = 0.0;
 }
 
 /* The first term of each trial's Poisson window from 0, e^-M, for the trials whose window
@@ -667,8 +658,8 @@ kernel_row(const kernel_args *a, const double *restrict weight, size_t c, size_t
 
 /* The conditional distribution of a group of KERNEL_LANES trials, in one pass:
  * - each lane's Poisson(M) pmf of referral registrations from 0, into pwin[m][l], by the ratio
- *   recurrence pmf(m+1) = pmf(m) M / (m+1) from v0 = e^-M (0 for a padding lane, whose M is
- *   then read as 0), up to the first m where every lane is past its mean and below
+ *   recurrence pmf(m+1) = pmf(m) M / (m+1) from v0 = e^-M (a padding lane has M and v0 0, see
+ *   gather_group), up to the first m where every lane is past its mean and below
  *   POISSON_TAIL_EPS (the terms then fall at least geometrically), or room runs out;
  * - each lane's count by inversion of its window with its uniform u: the number of m < len - 1
  *   whose cumulative sum is at most u (sequential search, Devroye 1986, X.3.3);
@@ -684,7 +675,7 @@ static size_t kernel_group(const kernel_args *a, work_group *g)
     double ps[KERNEL_LANES];
 #pragma omp simd
     for (int l = 0; l < KERNEL_LANES; l++) {
-        M[l] = g->v0[l] > 0.0 ? g->M[l] : 0.0;
+        M[l] = g->M[l];
         v[l] = g->v0[l];
         cdf[l] = below[l] = ps[l] = 0.0;
     }
@@ -793,7 +784,7 @@ static double trial_table(const accrual_plan *p, const work_layout *w, size_t t,
         double q = 0.0;
         size_t s0 = c >= len ? c - len + 1 : 0, s1 = c < n_weight ? c + 1 : n_weight;
         for (size_t j = s0; j < s1; j++)
-            q += w->b_weight[j * p->lanes + t] * pmf[c - j];
+            q += w->b_weight[j * p->batch + t] * pmf[c - j];
         size_t count = first + c;
         if (count < p->table_cap) {
             w->acc[count * KERNEL_LANES + lane] += q;
@@ -821,7 +812,7 @@ static double invert_window(const double *pmf, size_t len, double u)
  * integrated), into order[], sorted by M in buckets of width 2 (a stable counting sort): a
  * group's window is as long as its largest mean needs, so similar means go together. Returns
  * how many. */
-#define MEAN_BUCKETS 33   /* POINTS_MAX_MEAN / 2 + 1 */
+#define MEAN_BUCKETS (POINTS_MAX_MEAN_WHOLE / 2 + 1)
 static size_t kernel_order(const accrual_plan *p, const work_layout *w, size_t n, size_t *order)
 {
     size_t start[MEAN_BUCKETS + 1] = {0};
@@ -850,7 +841,7 @@ static void gather_group(const accrual_plan *p, const work_layout *w, const size
         g->v0[l] = real ? w->b_v0[t] : 0.0;
         g->u[l] = real ? w->b_u[t] : 0.0;
         for (size_t j = 0; j < p->n_weight; j++)
-            g->weight[j * KERNEL_LANES + l] = real ? w->b_weight[j * p->lanes + t] : 0.0;
+            g->weight[j * KERNEL_LANES + l] = real ? w->b_weight[j * p->batch + t] : 0.0;
     }
 }
 
@@ -1100,8 +1091,8 @@ static void site_rows(const accrual_plan *p, const work_layout *w, size_t n, sim
 {
     for (size_t j = 0; j < p->s->n_sites; j++) {
         size_t i = p->order[j];
-        memcpy(out->unit_mean + i * p->batch, w->b_mean + j * p->lanes, n * sizeof(double));
-        memcpy(out->unit_p_none + i * p->batch, w->b_p_none + j * p->lanes, n * sizeof(double));
+        memcpy(out->unit_mean + i * p->batch, w->b_mean + j * p->batch, n * sizeof(double));
+        memcpy(out->unit_p_none + i * p->batch, w->b_p_none + j * p->batch, n * sizeof(double));
     }
 }
 
@@ -1126,7 +1117,7 @@ void accrual_batch(const void *plan, gsl_rng *r, void *work, size_t n, sim_batch
     work_layout w = work_of(p, work);
     draw_rates(p, r, &w, n);
     draw_screening(p, r, &w, n);
-    draw_inversions(p, r, &w, n);
+    draw_inversions(r, &w, n);
     intensities(p, &w, n);
     screening_weights(p, &w, n);
     window_starts(&w, n);

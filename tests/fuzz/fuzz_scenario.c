@@ -279,7 +279,11 @@ static void check_outcome(const sim_model *m, const scenario *s, const sim_batch
 }
 
 /* The table of n trials never holds more than their whole probability, and each entry's sum of
- * squares is at most its sum (every term is in [0, 1]). */
+ * squares is at most its sum: every term q is a probability, so q^2 <= q, except that rounding
+ * can take q past 1. A term near 1 comes from a short window (a mean near 0: a few dozen terms
+ * at most), whose recurrence and convolution add a relative error of a few dozen eps, under
+ * 1e-14; 1e-12 bounds that with room. The mass may exceed n by the same rounding, far below
+ * 1e-9 of it. */
 static void check_table(const sim_model *m, const sim_batch *o, size_t n)
 {
     if (o->pmf_hi > m->cond_cap || (o->pmf_hi > 0 && o->pmf_lo >= o->pmf_hi))
