@@ -31,6 +31,7 @@
 #include "../engine/sample.h"
 #include "../engine/simd.h"
 #include "../engine/vmath.h"
+#include "accrual_kernel.h"
 #include "exact.h"
 
 #define DAYS_PER_YEAR SCENARIO_DAYS_PER_YEAR
@@ -42,16 +43,9 @@
  * simulated histogram while P(success) stays conditional). */
 #define ACCRUAL_MAX_MEAN 1e8
 #define ACCRUAL_MAX_TABLE ((size_t)1 << 16)
-/* Conditional pmf terms below this (past the mean) end the window: the neglected tail is of the
- * same order (the terms fall at least geometrically there), far below any Monte Carlo standard
- * error a run can reach (5e-7 at the most trials allowed, 1e12). */
-#define POISSON_TAIL_EPS 1e-14
 /* Trials simulated together: vectorised samplers and the conditional kernel need a few dozen
  * values of one kind at a time to pay off. */
 #define ACCRUAL_BATCH 64
-/* Trials side by side in the conditional kernel (kernel_group): one 512-bit vector of doubles,
- * whose lanes the table's fixed-order sums (simd_sum_lanes) combine. Sixteen were no faster. */
-#define KERNEL_LANES SIMD_LANES
 /* Up to this conditional mean of referral registrations by the deadline, a trial's Poisson
  * window starts at 0, its total is drawn by inverting that window, and split over the
  * checkpoint intervals (referrals_by_split); above, the window starts 10 standard deviations
@@ -93,12 +87,6 @@ struct accrual_plan {
     size_t table_cap;         /* counts the engine tabulates (0: none, see sim_model) */
     size_t work_bytes;
 };
-
-/* The kernel's inputs and outputs for one group of trials, lane by lane. */
-typedef struct work_group {
-    double M[KERNEL_LANES], v0[KERNEL_LANES], u[KERNEL_LANES], N[KERNEL_LANES], P[KERNEL_LANES];
-    double *weight;           /* [n_weight][KERNEL_LANES] */
-} work_group;
 
 /* Per-thread scratch.
  * - For the trial at hand: the running sums of its rates (activation order), its Poisson window
@@ -614,104 +602,6 @@ static void window_starts(const work_layout *w, size_t n)
 }
 
 /* ---- the conditional distribution ---- */
-
-/* What the kernel needs besides its group's lanes: the plan's constants and the batch's
- * table, offset so that row c is c registrations after as_of (see conditional). */
-typedef struct kernel_args {
-    const double *inv;        /* the plan's 1 / k */
-    size_t room;              /* the longest window */
-    size_t n_weight;          /* screening weights per trial */
-    size_t from;              /* rows from here on are successes */
-    size_t tab;               /* rows below this are tabulated */
-    double *pwin, *acc, *acc2;
-} kernel_args;
-
-/* Row c of a group's conditional pmf: the Poisson rows c - s < len weighted by the screening
- * weights s < n_weight; into the table (c < tab: acc, and its square into acc2) and into the
- * lanes' P(success) (c >= from). */
-static inline __attribute__((always_inline)) void
-kernel_row(const kernel_args *a, const double *restrict weight, size_t c, size_t len,
-           double *restrict ps)
-{
-    double q[KERNEL_LANES] = {0.0};
-    size_t s0 = c >= len ? c - len + 1 : 0, s1 = c < a->n_weight ? c + 1 : a->n_weight;
-    for (size_t s = s0; s < s1; s++) {
-        const double *x = a->pwin + (c - s) * KERNEL_LANES, *wt = weight + s * KERNEL_LANES;
-#pragma omp simd
-        for (int l = 0; l < KERNEL_LANES; l++)
-            q[l] += wt[l] * x[l];
-    }
-    if (c < a->tab) {
-        double *acc = a->acc + c * KERNEL_LANES, *acc2 = a->acc2 + c * KERNEL_LANES;
-#pragma omp simd
-        for (int l = 0; l < KERNEL_LANES; l++) {
-            acc[l] += q[l];
-            acc2[l] += q[l] * q[l];
-        }
-    }
-    if (c >= a->from) {
-#pragma omp simd
-        for (int l = 0; l < KERNEL_LANES; l++)
-            ps[l] += q[l];
-    }
-}
-
-/* The conditional distribution of a group of KERNEL_LANES trials, in one pass:
- * - each lane's Poisson(M) pmf of referral registrations from 0, into pwin[m][l], by the ratio
- *   recurrence pmf(m+1) = pmf(m) M / (m+1) from v0 = e^-M (a padding lane has M and v0 0, see
- *   gather_group), up to the first m where every lane is past its mean and below
- *   POISSON_TAIL_EPS (the terms then fall at least geometrically), or room runs out;
- * - each lane's count by inversion of its window with its uniform u: the number of m < len - 1
- *   whose cumulative sum is at most u (sequential search, Devroye 1986, X.3.3);
- * - as soon as a Poisson row is known, the row of the conditional pmf that ends with it
- *   (kernel_row): the table and P(success); then the rows past the window that the screening
- *   weights still reach.
- * Lane by lane, the same arithmetic in the same order at any vector width. Returns the rows of
- * the conditional pmf, len + n_weight - 1. */
-SIMD_CLONES
-static size_t kernel_group(const kernel_args *a, work_group *g)
-{
-    double M[KERNEL_LANES], v[KERNEL_LANES], cdf[KERNEL_LANES], below[KERNEL_LANES];
-    double ps[KERNEL_LANES];
-#pragma omp simd
-    for (int l = 0; l < KERNEL_LANES; l++) {
-        M[l] = g->M[l];
-        v[l] = g->v0[l];
-        cdf[l] = below[l] = ps[l] = 0.0;
-    }
-    size_t m = 0;
-    while (m < a->room) {
-        double *row = a->pwin + m * KERNEL_LANES, r = a->inv[m + 1];
-#pragma omp simd
-        for (int l = 0; l < KERNEL_LANES; l++) {
-            row[l] = v[l];
-            cdf[l] += v[l];
-            below[l] += g->u[l] >= cdf[l] ? 1.0 : 0.0;
-            v[l] *= M[l] * r;
-        }
-        kernel_row(a, g->weight, m, SIZE_MAX, ps);
-        m++;
-        if (m % 4 == 0) {
-            int done = 1;
-            double at = (double)(m - 1);
-#pragma omp simd reduction(& : done)
-            for (int l = 0; l < KERNEL_LANES; l++)
-                done &= at > M[l] && row[l] < POISSON_TAIL_EPS;
-            if (done)
-                break;
-        }
-    }
-    size_t len = m;
-    for (size_t c = len; c + 1 < len + a->n_weight; c++)
-        kernel_row(a, g->weight, c, len, ps);
-    double last = (double)(len - 1);
-#pragma omp simd
-    for (int l = 0; l < KERNEL_LANES; l++) {
-        g->N[l] = below[l] < last ? below[l] : last;
-        g->P[l] = ps[l];
-    }
-    return len + a->n_weight - 1;
-}
 
 /* Poisson(M) pmf on [*lo, *lo + n), n <= room, by the ratio recurrence pmf(k+1) = pmf(k) M/(k+1)
  * started where the mass begins: at 0 up to POINTS_MAX_MEAN, else 10 standard deviations below
