@@ -57,6 +57,9 @@
  * above, it is conditioned on the trial's drawn number instead. Both are exact conditional
  * expectations; the first has the smaller variance. */
 #define SCREEN_INTEGRATED_MAX 32
+/* Registrations still needed past the deadline up to which the Gamma(r, 1) laws of the step to
+ * the target are prepared once (sample_gamma_init takes a square root); above, per draw. */
+#define STEP_LAWS_MAX 1024
 
 struct accrual_plan {
     const scenario *s;
@@ -75,6 +78,8 @@ struct accrual_plan {
     size_t *order;            /* sites sorted by activation: order[j] = site index */
     sample_gamma *rate_law;   /* per site in activation order: its rate's gamma (if uncertain) */
     sample_beta pass_law, consent_law;
+    sample_gamma *step_law;   /* step_law[r]: Gamma(r, 1), for 0 < r < n_step_law */
+    size_t n_step_law;
     double *A_w, *B_w;        /* per site: days of referral counted by W before / after self-pay */
     double *inv;              /* inv[k] = 1 / k for k < n_inv, for the Poisson pmf recurrence */
     size_t n_inv;
@@ -89,19 +94,20 @@ struct accrual_plan {
 };
 
 /* Per-thread scratch.
- * - For the trial at hand: the running sums of its rates (activation order), its Poisson window
- *   when outside the kernel, and in `points` the 32-bit words that place its referral
- *   registrations (up to window_cap, padded to whole vectors) followed by the review edges.
+ * - For the trial at hand: its LAMBDA at the points (`lam`), its Poisson window when outside
+ *   the kernel, and in `points` the 32-bit words that place its referral registrations (up to
+ *   window_cap, padded to whole vectors) followed by the review edges.
  * - For the batch, one row of p->batch entries per quantity: the drawn probabilities and rates
  *   (site-major, in activation order: b_rate[j * batch + t]), the sites' means and P(none), the
- *   trials' LAMBDA at the points (trial-major: b_Lam[t * n_pt + i]), conditional means M,
+ *   running sums of the rates (b_cum[j * batch + t]: sites before the j-th), the trials' LAMBDA
+ *   at the points (point-major: b_Lam[i * batch + t]), conditional means M,
  *   LAMBDA's final slope, e^-M, the uniforms that invert the windows, the counts drawn from
  *   them, P(success | drawn), screening weights (b_weight[s * batch + t]) and screening counts.
  * - For the kernel: a group's Poisson terms (pwin[m * KERNEL_LANES + l]) and the block's
  *   conditional table, lane by lane (acc[c * KERNEL_LANES + l]: zero between blocks). */
 typedef struct work_layout {
-    double *cum, *pmf, *points;
-    double *b_pass, *b_consent, *b_scratch, *b_rate, *b_mean, *b_p_none;
+    double *lam, *pmf, *points;
+    double *b_pass, *b_consent, *b_scratch, *b_rate, *b_mean, *b_p_none, *b_cum;
     double *b_Lam, *b_M, *b_final, *b_v0, *b_u, *b_N, *b_P, *b_weight;
     double *pwin, *acc, *acc2;
     work_group group;
@@ -120,7 +126,7 @@ static size_t points_doubles(const accrual_plan *p)
 static size_t work_doubles(const accrual_plan *p)
 {
     size_t n = p->s->n_sites, B = p->batch, K = KERNEL_LANES;
-    return n + 1 + p->window_cap + points_doubles(p) + (3 + 3 * n) * B +
+    return p->n_pt + p->window_cap + points_doubles(p) + (4 + 4 * n) * B +
            (p->n_pt + 6 + p->n_weight) * B + K * (p->kernel_room + 2 * p->table_cap + p->n_weight);
 }
 
@@ -134,8 +140,8 @@ static work_layout work_of(const accrual_plan *p, void *work)
 {
     size_t n = p->s->n_sites, B = p->batch, K = KERNEL_LANES;
     work_layout l;
-    l.cum = work;
-    l.pmf = l.cum + n + 1;
+    l.lam = work;
+    l.pmf = l.lam + p->n_pt;
     l.points = l.pmf + p->window_cap;
     l.b_pass = l.points + points_doubles(p);
     l.b_consent = l.b_pass + B;
@@ -143,7 +149,8 @@ static work_layout work_of(const accrual_plan *p, void *work)
     l.b_rate = l.b_scratch + B;
     l.b_mean = l.b_rate + n * B;
     l.b_p_none = l.b_mean + n * B;
-    l.b_Lam = l.b_p_none + n * B;
+    l.b_cum = l.b_p_none + n * B;
+    l.b_Lam = l.b_cum + (n + 1) * B;
     l.b_M = l.b_Lam + p->n_pt * B;
     l.b_final = l.b_M + B;
     l.b_v0 = l.b_final + B;
@@ -375,6 +382,21 @@ static int build_conditional(accrual_plan *p)
     return 0;
 }
 
+/* The laws of the Gamma(r, 1) steps that completion_day draws, r up to the registrations
+ * needed (at most STEP_LAWS_MAX). */
+static int build_step_laws(accrual_plan *p)
+{
+    const scenario *s = p->s;
+    size_t need = s->target > s->enrolled ? (size_t)(s->target - s->enrolled) : 0;
+    p->n_step_law = (need < STEP_LAWS_MAX ? need : STEP_LAWS_MAX) + 1;
+    p->step_law = malloc(p->n_step_law * sizeof *p->step_law);
+    if (!p->step_law)
+        return -1;
+    for (size_t k = 1; k < p->n_step_law; k++)
+        p->step_law[k] = sample_gamma_init((double)k, 1.0);
+    return 0;
+}
+
 /* Trials per batch: up to ACCRUAL_BATCH, fewer when many sites would make the batch's rates
  * outgrow the cache (about 16 kB of them). */
 static size_t batch_size(size_t n_sites)
@@ -413,6 +435,11 @@ accrual_plan *accrual_plan_new(const scenario *s, char *err, size_t errlen)
     p->screen_integrated = s->screening <= SCREEN_INTEGRATED_MAX;
     p->n_weight = p->screen_integrated ? (size_t)s->screening + 1 : 1;
     p->batch = batch_size(s->n_sites);
+    if (build_step_laws(p) != 0) {
+        accrual_plan_free(p);
+        set_err(err, errlen, "out of memory preparing the model");
+        return NULL;
+    }
     p->work_bytes = work_bytes(p);
     return p;
 }
@@ -431,6 +458,7 @@ void accrual_plan_free(accrual_plan *p)
     free(p->A_w);
     free(p->B_w);
     free(p->inv);
+    free(p->step_law);
     free(p);
 }
 
@@ -524,36 +552,55 @@ static void draw_screening(const accrual_plan *p, gsl_rng *r, work_layout *w, si
     }
 }
 
-/* The running sums of the batch's trial t's rates, in activation order. */
-static void take_rates(const accrual_plan *p, work_layout *w, size_t t)
+/* The running sums of the batch's rates in activation order: row j sums the first j sites'. */
+SIMD_CLONES
+static void rate_sums(const accrual_plan *p, work_layout *w, size_t n)
 {
-    w->cum[0] = 0.0;
-    for (size_t j = 0; j < p->s->n_sites; j++)
-        w->cum[j + 1] = w->cum[j] + w->b_rate[j * p->batch + t];
-}
-
-/* LAMBDA(u) at every point: the integral of the registration intensity, per day, of referrals. */
-static void cumulative_intensity(const accrual_plan *p, double pass, double consent,
-                                 const double *cum, double *Lam)
-{
-    double c = pass / DAYS_PER_YEAR;
-    Lam[0] = 0.0;
-    for (size_t i = 0; i + 1 < p->n_pt; i++) {
-        double slope = c * cum[p->pt_active[i]] * (p->pt_selfpay[i] ? consent : 1.0);
-        Lam[i + 1] = Lam[i] + slope * (p->pt[i + 1] - p->pt[i]);
+    size_t B = p->batch;
+    double *cum = w->b_cum;
+    for (size_t t = 0; t < n; t++)
+        cum[t] = 0.0;
+    for (size_t j = 0; j < p->s->n_sites; j++) {
+        const double *rate = w->b_rate + j * B, *below = cum + j * B;
+        double *row = cum + (j + 1) * B;
+#pragma omp simd
+        for (size_t t = 0; t < n; t++)
+            row[t] = below[t] + rate[t];
     }
 }
 
-/* Every trial's LAMBDA at the points, its conditional mean M = LAMBDA(deadline) and the slope of
- * LAMBDA past the last point (every site active, self-pay in effect). */
+/* Every trial's LAMBDA at the points (the integral of the registration intensity of referrals,
+ * per day, piecewise linear: row i + 1 adds the slope on [pt[i], pt[i+1]) times its length),
+ * its conditional mean M = LAMBDA(deadline) and the slope of LAMBDA past the last point (every
+ * site active, self-pay in effect). Point by point across the batch, so that it vectorises. */
+SIMD_CLONES
 static void intensities(const accrual_plan *p, work_layout *w, size_t n)
 {
+    size_t B = p->batch;
+    const double *pass = w->b_pass, *consent = w->b_consent;
+    double *c = w->b_scratch, *Lam = w->b_Lam;
+    rate_sums(p, w, n);
     for (size_t t = 0; t < n; t++) {
-        double *Lam = w->b_Lam + t * p->n_pt;
-        take_rates(p, w, t);
-        cumulative_intensity(p, w->b_pass[t], w->b_consent[t], w->cum, Lam);
-        w->b_M[t] = Lam[p->w_point];
-        w->b_final[t] = w->b_pass[t] / DAYS_PER_YEAR * w->b_consent[t] * w->cum[p->s->n_sites];
+        c[t] = pass[t] / DAYS_PER_YEAR;
+        Lam[t] = 0.0;
+    }
+    for (size_t i = 0; i + 1 < p->n_pt; i++) {
+        const double *cum = w->b_cum + p->pt_active[i] * B, *at = Lam + i * B;
+        double *next = Lam + (i + 1) * B, dt = p->pt[i + 1] - p->pt[i];
+        if (p->pt_selfpay[i]) {
+#pragma omp simd
+            for (size_t t = 0; t < n; t++)
+                next[t] = at[t] + c[t] * cum[t] * consent[t] * dt;
+        } else {
+#pragma omp simd
+            for (size_t t = 0; t < n; t++)
+                next[t] = at[t] + c[t] * cum[t] * dt;
+        }
+    }
+    const double *all = w->b_cum + p->s->n_sites * B, *M = Lam + p->w_point * B;
+    for (size_t t = 0; t < n; t++) {
+        w->b_M[t] = M[t];
+        w->b_final[t] = pass[t] / DAYS_PER_YEAR * consent[t] * all[t];
     }
 }
 
@@ -946,7 +993,9 @@ static long completion_day(const accrual_plan *p, gsl_rng *r, const double *Lam,
         when = invert_intensity(p, Lam, 0, pa->y_cross, final_slope);
     if (when == INFINITY) {
         unsigned long rr = pa->need - pa->screened - pa->referred;
-        double y = Lam[p->w_point] + sample_gamma1(r, (double)rr);
+        double step = rr < p->n_step_law ? sample_gamma_draw(r, &p->step_law[rr])
+                                         : sample_gamma1(r, (double)rr);
+        double y = Lam[p->w_point] + step;
         when = invert_intensity(p, Lam, p->w_point, y, final_slope);
     }
     return day_of(p, when);
@@ -958,7 +1007,9 @@ static void trial_path(const accrual_plan *p, gsl_rng *r, work_layout *w, size_t
                        sim_batch *out)
 {
     const scenario *s = p->s;
-    const double *Lam = w->b_Lam + t * p->n_pt;
+    double *Lam = w->lam;
+    for (size_t i = 0; i < p->n_pt; i++)
+        Lam[i] = w->b_Lam[i * p->batch + t];
     path pa = {.need = s->enrolled < s->target ? (unsigned long)(s->target - s->enrolled) : 0,
                .when = INFINITY, .y_cross = INFINITY};
     if (pa.need == 0)
