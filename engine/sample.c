@@ -313,17 +313,20 @@ unsigned long sample_binomial(gsl_rng *r, double p, unsigned long n)
 }
 
 /* The j-th smallest (from 1) of v[0 .. n-1], reordering v: a partial selection sort, as n is
- * a handful. */
+ * a handful. The running minimum is kept by selects, not branches: the values are random, so a
+ * branch on them would be mispredicted about as often as not. */
 static double nth_smallest(double *v, size_t n, size_t j)
 {
     for (size_t a = 0; a < j; a++) {
+        double low = v[a];
         size_t m = a;
-        for (size_t b = a + 1; b < n; b++)
-            if (v[b] < v[m])
-                m = b;
-        double t = v[a];
-        v[a] = v[m];
-        v[m] = t;
+        for (size_t b = a + 1; b < n; b++) {
+            int less = v[b] < low;
+            low = less ? v[b] : low;
+            m = less ? b : m;
+        }
+        v[m] = v[a];
+        v[a] = low;
     }
     return v[j - 1];
 }

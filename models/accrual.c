@@ -845,9 +845,11 @@ static void conditional(const accrual_plan *p, work_layout *w, size_t n, sim_bat
 static double invert_intensity(const accrual_plan *p, const double *Lam, size_t from, double y,
                                double final_slope)
 {
+    /* LAMBDA never decreases, so the interval is found by counting the points at or below y:
+     * no branch on where the loop would have stopped, which is random. */
     size_t i = from;
-    while (i + 1 < p->n_pt && Lam[i + 1] <= y)
-        i++;
+    for (size_t j = from + 1; j < p->n_pt; j++)
+        i += Lam[j] <= y;
     if (i + 1 < p->n_pt)
         return p->pt[i] + (y - Lam[i]) / (Lam[i + 1] - Lam[i]) * (p->pt[i + 1] - p->pt[i]);
     if (!(final_slope > 0.0))
@@ -944,17 +946,20 @@ static void referrals_by_split(const accrual_plan *p, gsl_rng *r, const work_lay
     for (size_t k = n_edge; k < p->n_cp; k++)
         below[k] = n;
     unsigned long rr = pa->need > pa->screened ? pa->need - pa->screened : 0;
-    size_t before = 0;
-    for (size_t k = 0; k < p->n_cp; k++) {
-        size_t by = below[k];
-        count[k] += by;
-        if (rr > before && rr <= by) {
-            double from = k ? Lam[p->seg_point[k - 1]] : 0.0;
-            double to = k + 1 < p->n_cp ? Lam[p->seg_point[k]] : M;
-            double f = sample_uniform_order_stat(r, rr - before, by - before);
-            pa->y_cross = from + (to - from) * f;
-        }
-        before = by;
+    /* The r-th lies in the first interval whose running count reaches r: the running counts
+     * never decrease, so that is the number of intervals whose count is below r (found without
+     * a branch on where, which is random). */
+    size_t k = 0;
+    for (size_t c = 0; c < p->n_cp; c++) {
+        count[c] += below[c];
+        k += below[c] < rr;
+    }
+    if (rr > 0 && k < p->n_cp) {
+        size_t before = k ? below[k - 1] : 0;
+        double from = k ? Lam[p->seg_point[k - 1]] : 0.0;
+        double to = k + 1 < p->n_cp ? Lam[p->seg_point[k]] : M;
+        double f = sample_uniform_order_stat(r, rr - before, below[k] - before);
+        pa->y_cross = from + (to - from) * f;
     }
     pa->referred = n;
 }
