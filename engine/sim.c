@@ -125,6 +125,21 @@ static void moments_add(moments *m, double x)
     m->sumsq += x * x;
 }
 
+/* Adds x[0..n-1], in order, to a and y[0..n-1] to b. The sums live in locals: through the
+ * pointers the compiler must assume that the stores may change x and y, so it would load and
+ * store each sum every trial and every add would wait for the previous store. Two quantities in
+ * one loop give four independent chains of adds (each remains in trial order). */
+static void moments_add_rows(moments *a, const double *x, moments *b, const double *y, size_t n)
+{
+    moments sa = *a, sb = *b;
+    for (size_t j = 0; j < n; j++) {
+        moments_add(&sa, x[j]);
+        moments_add(&sb, y[j]);
+    }
+    *a = sa;
+    *b = sb;
+}
+
 static void moments_merge(moments *dst, const moments *src)
 {
     dst->sum += src->sum;
@@ -269,10 +284,8 @@ static void record_batch(const sim_model *m, const sim_batch *o, size_t n, threa
         b->cross += p * mean;
     }
     for (size_t u = 0; u < m->n_units; u++)
-        for (size_t j = 0; j < n; j++) {
-            moments_add(&b->unit_mean[u], o->unit_mean[u * stride + j]);
-            moments_add(&b->unit_p_none[u], o->unit_p_none[u * stride + j]);
-        }
+        moments_add_rows(&b->unit_mean[u], o->unit_mean + u * stride, &b->unit_p_none[u],
+                         o->unit_p_none + u * stride, n);
     record_conditional_table(o, b);
     b->n += n;
 }
