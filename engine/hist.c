@@ -63,6 +63,28 @@ int hist_add_growing(hist *h, size_t v)
     return 0;
 }
 
+int hist_add_all(hist *h, const size_t *v, size_t n)
+{
+    /* Bins and length in locals, the total added at the end: h->total has the type of a bin, so
+     * the compiler would otherwise load and store it around every increment, one long chain of
+     * dependent adds through memory. */
+    uint64_t *bin = h->bin;
+    size_t len = h->len;
+    for (size_t j = 0; j < n; j++) {
+        if (v[j] >= len) {
+            if (v[j] == SIZE_MAX || hist_reserve(h, v[j] + 1) != 0) {
+                h->total += j;
+                return -1;
+            }
+            bin = h->bin;
+            len = h->len;
+        }
+        bin[v[j]]++;
+    }
+    h->total += n;
+    return 0;
+}
+
 int hist_merge(hist *dst, const hist *src)
 {
     /* Only src's occupied bins matter, so dst grows to src's extent, not to its allocation. */

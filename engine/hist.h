@@ -35,6 +35,12 @@ static inline int hist_add(hist *h, size_t v)
     return 0;
 }
 
+/* Adds the n observations v[0..n-1], growing the bins (doubling) as needed: the same as n calls
+ * of hist_add, faster (the total is updated once, not through memory at every value).
+ * Returns 0, or -1 when out of memory or a value cannot be addressed; h then holds exactly the
+ * observations before that value. */
+int hist_add_all(hist *h, const size_t *v, size_t n);
+
 /* dst += src, growing dst as needed. Returns 0 or -1 (out of memory; dst unchanged). */
 int hist_merge(hist *dst, const hist *src);
 

@@ -274,8 +274,7 @@ static void record_batch(const sim_model *m, const sim_batch *o, size_t n, threa
         bad |= hist_add(&t->completion, slot);
     }
     for (size_t k = 0; k < m->n_checkpoints; k++)
-        for (size_t j = 0; j < n; j++)
-            bad |= hist_add(&t->at_checkpoint[k], o->at_checkpoint[k * stride + j]);
+        bad |= hist_add_all(&t->at_checkpoint[k], o->at_checkpoint + k * stride, n);
     t->failed |= bad;
     for (size_t j = 0; j < n; j++) {
         double p = o->cond_p_success[j], mean = o->cond_mean[j];

@@ -175,6 +175,50 @@ static void test_merge_into_itself(void **state)
     hist_free(&h);
 }
 
+/* hist_add_all gives the histogram of adding its values one at a time, growing on the way:
+ * from 2 bins, value 9 needs 10 (2 -> 16) and value 300 needs 301 (16 -> 512); runs of one
+ * value, as the engine's counts have, land in one bin. */
+static void test_add_all_equals_adding_each(void **state)
+{
+    (void)state;
+    static const size_t values[] = {1, 1, 1, 0, 9, 9, 1, 300, 2, 2, 2, 2, 0, 9, 1};
+    const size_t n = sizeof values / sizeof values[0];
+    hist each, all;
+    assert_int_equal(hist_init(&each, 2), 0);
+    assert_int_equal(hist_init(&all, 2), 0);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(hist_add(&each, values[i]), 0);
+    assert_int_equal(hist_add_all(&all, values, 4), 0); /* within the bins */
+    assert_int_equal(all.len, 2);
+    assert_int_equal(hist_add_all(&all, values + 4, n - 4), 0);
+    assert_int_equal(all.len, 512);
+    assert_same_hist(&all, &each);
+    assert_int_equal(all.bin[1], 5);
+    assert_int_equal(all.bin[2], 4);
+    assert_int_equal(all.total, 15);
+    assert_int_equal(hist_add_all(&all, values, 0), 0); /* nothing to add */
+    assert_int_equal(all.total, 15);
+    hist_free(&each);
+    hist_free(&all);
+}
+
+/* A value that cannot be addressed stops hist_add_all there: the values before it are added
+ * (3 and 5), the total counts them and only them, and the bins keep their size. */
+static void test_add_all_stops_at_impossible_value(void **state)
+{
+    (void)state;
+    const size_t values[] = {3, 5, SIZE_MAX, 2};
+    hist h;
+    assert_int_equal(hist_init(&h, 8), 0);
+    assert_int_equal(hist_add_all(&h, values, 4), -1);
+    assert_int_equal(h.len, 8);
+    assert_int_equal(h.total, 2);
+    assert_int_equal(h.bin[3], 1);
+    assert_int_equal(h.bin[5], 1);
+    assert_int_equal(h.bin[2], 0);
+    hist_free(&h);
+}
+
 /* Values 1..10 once each. Type 1 quantile = the k-th smallest with k = ceil(10 q):
  * q 0.05 -> k 1 -> 1; 0.10 -> 1 -> 1; 0.25 -> 3 -> 3; 0.50 -> 5 -> 5 (not 6: 0.5 * 10 is exactly
  * 5); 0.75 -> 8 -> 8; 0.90 -> 9 -> 9; 0.95 -> 10 -> 10; 1 -> 10 -> 10. */
@@ -287,6 +331,8 @@ int main(void)
         cmocka_unit_test(test_init_and_empty),
         cmocka_unit_test(test_add_grows_by_doubling),
         cmocka_unit_test(test_add_impossible_value_fails),
+        cmocka_unit_test(test_add_all_equals_adding_each),
+        cmocka_unit_test(test_add_all_stops_at_impossible_value),
         cmocka_unit_test(test_clear_keeps_allocation),
         cmocka_unit_test(test_merge_equals_adding_all),
         cmocka_unit_test(test_merge_into_itself),
