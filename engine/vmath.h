@@ -1,7 +1,8 @@
-/* Vectorisable elementary functions for the simulator's hot loops. vmath_exp replaces libm exp
- * where a loop over trials or sites should vectorise: it is plain C11 arithmetic with no calls,
- * no tables and no branches on its main path, so `#pragma omp simd` loops around it vectorise,
- * and its result is the same bit pattern scalar or vectorised, on every IEEE 754 target. */
+/* Vectorisable elementary functions for the simulator's hot loops. vmath_exp and vmath_log
+ * replace libm exp and log where a loop over trials or sites should vectorise: they are plain
+ * C11 arithmetic with no calls, no tables and no branches on their main paths, so
+ * `#pragma omp simd` loops around them vectorise, and their results are the same bit patterns
+ * scalar or vectorised, on every IEEE 754 target. */
 #ifndef ACCRUE_VMATH_H
 #define ACCRUE_VMATH_H
 
@@ -177,6 +178,125 @@ static inline double vmath_exp(double x)
     double r_hi = x - k * VMATH_LN2_HI;
     double r = r_hi - k * VMATH_LN2_LO;
     return vmath_exp_scale(x, vmath_exp_reduced(r), k_shifted);
+}
+
+/* ---- log ---- */
+
+/* Bound on |vmath_log(x) / log(x) - 1| for positive normal x != 1, log(x) the exact value:
+ * 2.86 u with u = 2^-53, rounded up (derivation above vmath_log). 1 to 3 ulp. */
+#define VMATH_LOG_REL_ERR 3.2e-16
+
+/* The bits of fl(sqrt(1/2)) = 0x1.6a09e667f3bcdp-1, 4.8e-17 above sqrt(1/2): the bottom of the
+ * reduced argument's range. */
+#define VMATH_SQRT_HALF_BITS UINT64_C(0x3fe6a09e667f3bcd)
+#define VMATH_HIGH12_BITS UINT64_C(0xfff0000000000000) /* where the exponent field lies */
+#define VMATH_TWO52_BITS UINT64_C(0x4330000000000000)  /* the bits of 2^52 */
+#define VMATH_QNAN_BITS UINT64_C(0x7ff8000000000000)
+
+/* s (f^2 / 2 + R) for f in [fl(sqrt(1/2)) - 1, 2 fl(sqrt(1/2)) - 1) = [-0.2929, 0.4143), with
+ * s = f / (2 + f), so |s| <= 3 - 2 sqrt(2) = 0.1716, and R = sum_{j=1}^{10} 2 s^(2j) / (2j + 1),
+ * the Taylor series of 2 atanh(s) / s - 2 cut after ten terms, evaluated in z = s^2 by
+ * Estrin's scheme (chain 7 deep rather than Horner's 20). log(1 + f) = f - f^2/2 + this: see
+ * vmath_log. hfsq is fl(f^2 / 2), passed in as vmath_log needs it too. Not for other
+ * callers. */
+static inline double vmath_log_tail(double f, double hfsq)
+{
+#ifdef __clang__
+#pragma STDC FP_CONTRACT OFF
+#endif
+    double s = f / (2.0 + f);
+    double z = s * s;
+    double z2 = z * z;
+    double z4 = z2 * z2;
+    double p01 = 2.0 / 3 + z * (2.0 / 5);
+    double p23 = 2.0 / 7 + z * (2.0 / 9);
+    double p45 = 2.0 / 11 + z * (2.0 / 13);
+    double p67 = 2.0 / 15 + z * (2.0 / 17);
+    double p89 = 2.0 / 19 + z * (2.0 / 21);
+    double a0 = p01 + z2 * p23;
+    double a1 = p45 + z2 * p67;
+    double r = z * (a0 + z4 * (a1 + z4 * p89));
+    return s * (hfsq + r);
+}
+
+/* NaN when x is not a positive normal number, else +0, from x's sign and exponent fields e
+ * (bits >> 52, in 0 .. 4095): x is a positive normal number exactly when 1 <= e <= 2046, and
+ * e - 1 wraps to a number with its top bit set exactly when e = 0, e + 1 reaches 2^11 exactly
+ * when e >= 2047. Integer arithmetic only, not comparisons or selects: for the reason given
+ * above vmath_exp_clamp, and because SSE2 has no 64-bit comparison (with one, the loop would
+ * not vectorise there). Not for other callers. */
+static inline double vmath_log_domain(uint64_t bits)
+{
+    uint64_t e = bits >> 52;
+    uint64_t outside = ((e - 1) >> 63) | ((e + 1) >> 11); /* 0 inside, 1 to 3 outside */
+    uint64_t nan_bits = (0 - outside) & VMATH_QNAN_BITS;  /* QNAN's low 51 bits are 0 */
+    double nan_or_zero;
+    memcpy(&nan_or_zero, &nan_bits, sizeof nan_or_zero);
+    return nan_or_zero;
+}
+
+/* log(x), vectorisable and bit-reproducible.
+ *
+ * Method: Cody and Waite, "Software Manual for the Elementary Functions" (1980), ch. 5, and
+ * Muller, "Elementary Functions", 3rd ed. (2016), ch. 11: x = 2^k m with m in
+ * [fl(sqrt(1/2)), 2 fl(sqrt(1/2))), read off the bits (subtracting the bits of fl(sqrt(1/2))
+ * carries into the exponent field exactly when m would leave that range), then with f = m - 1
+ * and s = f / (2 + f), log m = log((1 + s) / (1 - s)) = 2 atanh(s) = 2 s + s R,
+ * R = sum_{j>=1} 2 s^(2j) / (2j + 1). As s (2 + f) = f, 2 s = f - s f and
+ * s f = f^2 / (2 + f) = f^2/2 - s f^2/2, so log m = f - (f^2/2 - s (f^2/2 + R)): f is exact
+ * and the correction in brackets is at most 0.19 |f|, so most rounding errors are scaled down
+ * by it. log x = k ln2 + log m, with k ln2 split as in vmath_exp (k HI exact).
+ *
+ * Returns: log(x) within relative error VMATH_LOG_REL_ERR (3.2e-16, 1 to 3 ulp) for
+ * positive normal x (DBL_MIN <= x <= DBL_MAX); exactly +0 at x = 1. NaN for every other x:
+ * +-0, subnormals, negatives, +-inf and NaN (libm gives -inf, a finite value, NaN, NaN, +inf
+ * and NaN; callers here never pass them). NaN's sign and payload are unspecified.
+ * Floating-point exception flags are not meaningful; errno is never set.
+ *
+ * Reproducibility: as for vmath_exp: IEEE 754 basic operations rounded to nearest (one
+ * division), no contraction into fused multiply-adds, FLT_EVAL_METHOD 0; the integer steps
+ * are exact. Same bits scalar or vectorised, on every such target, except NaN's payload.
+ *
+ * Error bound, with u = 2^-53, every operation rounding by a factor 1 + d, |d| <= u; over
+ * f's range |s| <= 0.1716, z = s^2 <= 0.0295, hfsq <= 0.0858:
+ *  1. Reduction. m, f and k are exact; k HI is exact (42 + 11 bits); k LO and the split of
+ *     ln 2 err by under 3e-29 |k|, negligible against |log x| >= 0.34 |k| for k != 0.
+ *  2. Truncation. The terms of R after j = 10 sum to at most 2 z^11 / (23 (1 - z)), so
+ *     log m errs by at most z^11 / (23 (1 - z)) = 0.006 u relative (as |log m| >= 2 |s|).
+ *  3. Evaluation. s errs by 2 u relative (the sum, the quotient), z by 5 u. Every term of
+ *     R's polynomial is positive and meets at most 12 roundings (its coefficient, its
+ *     multiplications and additions, z^2 and z^4) besides its power of z's error, so r
+ *     (<= 0.0200) errs by at most 10.2 u relative, dominated by 2 z / 3 (5 roundings and z's
+ *     5 u). Absolute errors at the worst point below: hfsq 0.086 u; t = s (hfsq + r)
+ *     (<= 0.0182) 0.122 u; t + k LO 0.018 u; c = hfsq - (...) (<= 0.0677) 0.068 u; so c
+ *     errs by 0.294 u. Rounding c - f (|c - f| = |log m| <= 0.3466) adds 0.347 u.
+ *  Worst case: k = -1 and f at the top of its range (x just below fl(sqrt(1/2))), where
+ *  |log x| = ln 2 - log m = 0.3466 is smallest for the size of the terms: (0.294 + 0.347 +
+ *  0.002) u / 0.3466 = 1.853 u, plus u for the last subtraction: 2.853 u, second-order terms
+ *  included below 2.86 u = 3.18e-16 < VMATH_LOG_REL_ERR. The sums above, made step by step
+ *  for every f on a fine grid of its range and k in -2 .. 2, peak there; for k = 0 the bound
+ *  falls to u as f -> 0 (the correction c shrinks with f^2), and larger |k| only make
+ *  |log x| larger. */
+static inline double vmath_log(double x)
+{
+#ifdef __clang__
+#pragma STDC FP_CONTRACT OFF
+#endif
+    uint64_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    /* For positive normal x = 2^k m: offset = (k + 1023) 2^52 + (bits of m) - bits(1). */
+    uint64_t offset = bits - VMATH_SQRT_HALF_BITS + VMATH_ONE_BITS;
+    uint64_t m_bits = bits - (offset & VMATH_HIGH12_BITS) + VMATH_ONE_BITS;
+    uint64_t k_bits = VMATH_TWO52_BITS + (offset >> 52); /* the double 2^52 + k + 1023 */
+    double m, k_shifted;
+    memcpy(&m, &m_bits, sizeof m);
+    memcpy(&k_shifted, &k_bits, sizeof k_shifted);
+    double k = k_shifted - (0x1p52 + 1023.0);
+    double f = m - 1.0; /* exact (Sterbenz), as m is in [1/2, 2] */
+    double hfsq = 0.5 * f * f;
+    double tail = vmath_log_tail(f, hfsq);
+    double y = k * VMATH_LN2_HI - ((hfsq - (tail + k * VMATH_LN2_LO)) - f);
+    return y + vmath_log_domain(bits);
 }
 
 #endif

@@ -1,7 +1,7 @@
-/* Tests of engine/vmath.h: vmath_exp against a more precise exp (expl) and against libm's exp
- * over dense deterministic point sets, its exact values and special cases, and bit-identical
- * results from vectorised loops (SSE2, AVX2, AVX2 with FMA available, AVX-512) and scalar
- * calls. */
+/* Tests of engine/vmath.h: vmath_exp and vmath_log against more precise versions (expl, logl)
+ * and against libm's over dense deterministic point sets, their exact values and special cases,
+ * and bit-identical results from vectorised loops (SSE2, AVX2, AVX2 with FMA available,
+ * AVX-512) and scalar calls. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -289,6 +289,224 @@ static void test_vectorised_matches_scalar(void **state)
 #endif
 }
 
+/* ---- vmath_log ---- */
+
+/* Error of the reference logl: glibc's x86-64 logl is accurate to about one ulp of its 64-bit
+ * significand, as expl; the same allowance. */
+#define LOGL_REL_ERR 1e-18
+
+/* Error of libm's log: glibc documents at most 1 ulp (its log is within 0.52 ulp), at most
+ * 2^-52 of the value. */
+#define LIBM_LOG_REL_ERR 0x1p-52
+
+static double scalar_vmath_log(double x)
+{
+    return vmath_log(x);
+}
+static exp_fn volatile scalar_log = scalar_vmath_log;
+
+/* Point i of the dense sets for log: set 0, a grid over [1/4, 4] (k = -2 .. 2, where
+ * |log x| is smallest for its k and the bound is tightest); set 1, a grid over [0.99, 1.01],
+ * where log x -> 0; set 2, hashed significands times hashed powers of two over the whole
+ * normal range; set 3, the edges of the reduced range, fl(sqrt(1/2)) 2^k and the doubles
+ * next to it, and the powers of two, for k = -1022 .. 1023. */
+static double log_point(int set, uint64_t i)
+{
+    if (set == 0)
+        return 0.25 + 3.75 * ((double)i / GRID_POINTS);
+    if (set == 1)
+        return 0.99 + 0.02 * ((double)i / GRID_POINTS);
+    if (set == 2) {
+        uint64_t h = hash64(i);
+        double m = 1.0 + (double)(h >> 12) * 0x1p-52; /* [1, 2) */
+        return ldexp(m, (int)(h % 2046) - 1022);      /* 2^-1022 .. 2^1023 */
+    }
+    int k = (int)(i / 4) - 1022;
+    const double edge[4] = {nextafter(0x1.6a09e667f3bcdp-1, 0.0), 0x1.6a09e667f3bcdp-1,
+                            nextafter(0x1.6a09e667f3bcdp-1, 1.0), 1.0};
+    double x = ldexp(edge[i % 4], k);
+    return x < DBL_MIN ? DBL_MIN : x;
+}
+
+static uint64_t log_count(int set)
+{
+    return set == 3 ? 4 * 2046 : set == 2 ? HASH_POINTS : GRID_POINTS + 1;
+}
+
+/* The largest |vmath_log(x) / reference(x) - 1| over the dense sets, x = 1 left out (both
+ * are 0 there: test_log_exact_values). */
+static double log_max_rel_err_dense(long double (*reference)(double))
+{
+    double worst = 0.0;
+    for (int set = 0; set < 4; set++)
+        for (uint64_t i = 0; i < log_count(set); i++) {
+            double x = log_point(set, i);
+            if (x == 1.0)
+                continue;
+            long double ref = reference(x);
+            double err = (double)fabsl(((long double)vmath_log(x) - ref) / ref);
+            if (!(err <= worst))
+                worst = err;
+        }
+    return worst;
+}
+
+static long double reference_logl(double x)
+{
+    return logl((long double)x);
+}
+
+static long double reference_libm_log(double x)
+{
+    return (long double)log(x);
+}
+
+static void test_log_dense_against_logl(void **state)
+{
+    (void)state;
+    if (LDBL_MANT_DIG < 64)
+        skip();
+    double worst = log_max_rel_err_dense(reference_logl);
+    print_message("vmath_log: max relative error against logl: %.3g (%.3f u)\n", worst,
+                  worst / UNIT_ROUNDOFF);
+    /* VMATH_LOG_REL_ERR is derived in vmath.h (2.86 u, rounded up to 3.2e-16); the reference
+     * adds at most LOGL_REL_ERR. */
+    assert_true(worst <= VMATH_LOG_REL_ERR + LOGL_REL_ERR);
+}
+
+static void test_log_dense_against_libm(void **state)
+{
+    (void)state;
+    double worst = log_max_rel_err_dense(reference_libm_log);
+    print_message("vmath_log: max relative error against libm log: %.3g (%.3f u)\n", worst,
+                  worst / UNIT_ROUNDOFF);
+    /* Each errs from the exact value by at most its bound; the difference, relative to libm's
+     * value, by at most the sum (plus second-order terms of 1e-31). */
+    assert_true(worst <= VMATH_LOG_REL_ERR + LIBM_LOG_REL_ERR);
+}
+
+/* log 1 = +0: m = 1, f = 0, k = 0, and every term is an exact 0. At a power of two 2^k, f = 0
+ * too and the result is k HI + fl(k LO) rounded once, within 3e-29 |k| of k ln 2 before that
+ * rounding: the same double as libm's correctly rounded log for every k. */
+static void test_log_exact_values(void **state)
+{
+    (void)state;
+    double one = vmath_log(1.0);
+    assert_true(one == 0.0 && !signbit(one));
+    for (int k = -1022; k <= 1023; k++)
+        assert_true(vmath_log(ldexp(1.0, k)) == log(ldexp(1.0, k)));
+}
+
+/* The ends of the normal range, and NaN for everything outside it (vmath.h). */
+static void test_log_special(void **state)
+{
+    (void)state;
+    if (LDBL_MANT_DIG >= 64) {
+        const double edge[] = {DBL_MIN, DBL_MAX, nextafter(DBL_MIN, 1.0),
+                               nextafter(DBL_MAX, 0.0)};
+        for (size_t i = 0; i < sizeof edge / sizeof edge[0]; i++) {
+            long double ref = logl((long double)edge[i]);
+            double err = (double)fabsl(((long double)vmath_log(edge[i]) - ref) / ref);
+            assert_true(err <= VMATH_LOG_REL_ERR + LOGL_REL_ERR);
+        }
+    }
+    const double outside[] = {0.0,       -0.0,      0x1p-1074,  nextafter(DBL_MIN, 0.0),
+                              -DBL_MIN,  -1.0,      -DBL_MAX,   INFINITY,
+                              -INFINITY, NAN,       -NAN};
+    for (size_t i = 0; i < sizeof outside / sizeof outside[0]; i++)
+        assert_true(isnan(vmath_log(outside[i])));
+}
+
+static double log_vec_in[VEC_POINTS], log_vec_out[VEC_POINTS], log_vec_ref[VEC_POINTS];
+
+/* Inputs for vectorised against scalar: the four dense sets interleaved, and every class of
+ * special value in every lane position. */
+static void fill_log_inputs(void)
+{
+    const double special[] = {1.0,       0.0,      -0.0,     0x1p-1074, -1.0, INFINITY,
+                              -INFINITY, NAN,      DBL_MIN,  DBL_MAX,   0.5,  2.0};
+    size_t nspecial = sizeof special / sizeof special[0];
+    for (size_t i = 0; i < VEC_POINTS; i++) {
+        if (i % 97 < nspecial)
+            log_vec_in[i] = special[i % 97];
+        else
+            log_vec_in[i] = log_point((int)(i % 4), (i * 7) % log_count((int)(i % 4)));
+    }
+    for (size_t i = 0; i < VEC_POINTS; i++)
+        log_vec_ref[i] = scalar_log(log_vec_in[i]);
+}
+
+/* Bitwise, except that any NaN matches any NaN (vmath_log leaves NaN's payload open). */
+static void assert_same_log(const double *got, const double *want, size_t n, const char *what)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (isnan(got[i]) && isnan(want[i]))
+            continue;
+        if (memcmp(&got[i], &want[i], sizeof got[i]) != 0) {
+            print_error("%s: vmath_log(%a) = %a, scalar %a\n", what, log_vec_in[i], got[i],
+                        want[i]);
+            fail();
+        }
+    }
+}
+
+static void log_array(const double *x, double *y, size_t n)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; i++)
+        y[i] = vmath_log(x[i]);
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx2"))) static void log_array_avx2(const double *x, double *y, size_t n)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; i++)
+        y[i] = vmath_log(x[i]);
+}
+
+__attribute__((target("avx2,fma"))) static void log_array_fma(const double *x, double *y,
+                                                              size_t n)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; i++)
+        y[i] = vmath_log(x[i]);
+}
+
+__attribute__((target("avx512f"))) static void log_array_avx512(const double *x, double *y,
+                                                                size_t n)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; i++)
+        y[i] = vmath_log(x[i]);
+}
+#endif
+
+static void test_log_vectorised_matches_scalar(void **state)
+{
+    (void)state;
+    fill_log_inputs();
+    log_array(log_vec_in, log_vec_out, VEC_POINTS);
+    assert_same_log(log_vec_out, log_vec_ref, VEC_POINTS, "default target");
+    log_array(log_vec_in + 3, log_vec_out + 3, VEC_POINTS - 8);
+    assert_same_log(log_vec_out + 3, log_vec_ref + 3, VEC_POINTS - 8, "default target, offset 3");
+#if defined(__x86_64__) && defined(__GNUC__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2")) {
+        log_array_avx2(log_vec_in, log_vec_out, VEC_POINTS);
+        assert_same_log(log_vec_out, log_vec_ref, VEC_POINTS, "avx2");
+    }
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        log_array_fma(log_vec_in, log_vec_out, VEC_POINTS);
+        assert_same_log(log_vec_out, log_vec_ref, VEC_POINTS, "avx2 and fma");
+    }
+    if (__builtin_cpu_supports("avx512f")) {
+        log_array_avx512(log_vec_in, log_vec_out, VEC_POINTS);
+        assert_same_log(log_vec_out, log_vec_ref, VEC_POINTS, "avx512f");
+    }
+#endif
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -299,6 +517,11 @@ int main(void)
         cmocka_unit_test(test_vectorised_matches_scalar),
         cmocka_unit_test(test_dense_against_expl),
         cmocka_unit_test(test_dense_against_libm),
+        cmocka_unit_test(test_log_exact_values),
+        cmocka_unit_test(test_log_special),
+        cmocka_unit_test(test_log_vectorised_matches_scalar),
+        cmocka_unit_test(test_log_dense_against_logl),
+        cmocka_unit_test(test_log_dense_against_libm),
     };
     return cmocka_run_group_tests_name("vmath", tests, NULL, NULL);
 }
