@@ -53,10 +53,12 @@ double sample_beta_draw(gsl_rng *r, const sample_beta *b);
 /* n independent Gamma variates into out[0 .. n-1], the same distribution as n calls of
  * sample_gamma_draw but not the same values: the first attempt of every draw is made for a
  * chunk of draws at once, from one word for the normal and one for the uniform each, in a loop
- * the compiler vectorises; the few draws whose first attempt leaves the fast path (the
- * ziggurat's wedges or tail, v <= 0, or Marsaglia and Tsang's squeeze failing) are finished one
- * by one by the same algorithm, continuing from the attempt they made. Shapes below 1 are drawn
- * one by one. */
+ * the compiler vectorises; the draws Marsaglia and Tsang's squeeze leaves (about 8 %) get the
+ * full logarithmic test together, also vectorised; the few left after that (the ziggurat's
+ * wedges or tail, v <= 0, true rejections) are finished one by one by the same algorithm,
+ * continuing from the attempt they made. Every path decides with the same arithmetic
+ * (vmath_log, not libm's log), so the draws do not depend on the processor's vector width.
+ * Shapes below 1 are drawn one by one. */
 void sample_gamma_fill(gsl_rng *r, const sample_gamma *g, double *out, size_t n);
 
 /* n independent Beta variates into out[0 .. n-1] as X / (X + Y) from two sample_gamma_fill
