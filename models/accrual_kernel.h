@@ -32,11 +32,14 @@ typedef struct kernel_args {
     size_t n_weight;          /* screening weights per trial */
     size_t from;              /* rows from here on are successes */
     size_t tab;               /* rows below this are tabulated */
-    double *pwin, *acc, *acc2;
+    double *pwin;             /* scratch: room rows of Poisson terms (not every path uses it) */
+    double *acc, *acc2;
 } kernel_args;
 
 
-/* The conditional distribution of one group (see accrual_kernel.c); returns its rows. */
+/* The conditional distribution of one group (see accrual_kernel.c); returns its rows. The
+ * same bits on every processor: the AVX-512 path it takes where it can and the portable one
+ * perform the same IEEE operations in the same order, lane by lane. */
 size_t kernel_group(const kernel_args *a, work_group *g);
 
 #endif
