@@ -54,7 +54,7 @@ kernel_row(const kernel_args *a, const double *restrict weight, size_t c, size_t
  * Lane by lane, the same arithmetic in the same order at any vector width. Returns the rows of
  * the conditional pmf, len + n_weight - 1. */
 SIMD_CLONES
-static size_t kernel_general(const kernel_args *a, work_group *g)
+size_t kernel_general(const kernel_args *a, work_group *g)
 {
     double M[KERNEL_LANES], v[KERNEL_LANES], cdf[KERNEL_LANES], below[KERNEL_LANES];
     double ps[KERNEL_LANES];

@@ -42,4 +42,9 @@ typedef struct kernel_args {
  * perform the same IEEE operations in the same order, lane by lane. */
 size_t kernel_group(const kernel_args *a, work_group *g);
 
+/* The portable path of kernel_group (vectorised by the compiler for any x86-64), which
+ * kernel_group takes when the processor lacks AVX-512 or the screening weights are many. The
+ * two must give the same bits: tests/test_accrual_kernel.c compares them. */
+size_t kernel_general(const kernel_args *a, work_group *g);
+
 #endif
