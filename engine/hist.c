@@ -54,9 +54,15 @@ static int hist_reserve(hist *h, size_t need)
     return 0;
 }
 
+/* Makes room for value v: -1 when out of memory or v has no addressable bin. */
+static int hist_fit(hist *h, size_t v)
+{
+    return v == SIZE_MAX ? -1 : hist_reserve(h, v + 1);
+}
+
 int hist_add_growing(hist *h, size_t v)
 {
-    if (v == SIZE_MAX || hist_reserve(h, v + 1) != 0)
+    if (hist_fit(h, v) != 0)
         return -1;
     h->bin[v]++;
     h->total++;
@@ -72,7 +78,7 @@ int hist_add_all(hist *h, const size_t *v, size_t n)
     size_t len = h->len;
     for (size_t j = 0; j < n; j++) {
         if (v[j] >= len) {
-            if (v[j] == SIZE_MAX || hist_reserve(h, v[j] + 1) != 0) {
+            if (hist_fit(h, v[j]) != 0) {
                 h->total += j;
                 return -1;
             }

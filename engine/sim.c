@@ -266,8 +266,8 @@ static void record_batch(const sim_model *m, const sim_batch *o, size_t n, threa
 {
     size_t stride = m->batch;
     int bad = 0;
+    bad |= hist_add_all(&t->at_deadline, o->at_deadline, n);
     for (size_t j = 0; j < n; j++) {
-        bad |= hist_add(&t->at_deadline, o->at_deadline[j]);
         t->successes += o->at_deadline[j] >= m->target;
         long day = o->completion_day[j];
         size_t slot = day < 0 ? 0 : day >= m->n_days ? (size_t)m->n_days + 1 : (size_t)day + 1;

@@ -78,6 +78,7 @@ struct accrual_plan {
     size_t *order;            /* sites sorted by activation: order[j] = site index */
     sample_gamma *rate_law;   /* per site in activation order: its rate's gamma (if uncertain) */
     sample_beta pass_law, consent_law;
+    unsigned long need;       /* registrations still needed at as_of: target - enrolled, or 0 */
     sample_gamma *step_law;   /* step_law[r]: Gamma(r, 1), for 0 < r < n_step_law */
     size_t n_step_law;
     double *A_w, *B_w;        /* per site: days of referral counted by W before / after self-pay */
@@ -386,9 +387,7 @@ static int build_conditional(accrual_plan *p)
  * needed (at most STEP_LAWS_MAX). */
 static int build_step_laws(accrual_plan *p)
 {
-    const scenario *s = p->s;
-    size_t need = s->target > s->enrolled ? (size_t)(s->target - s->enrolled) : 0;
-    p->n_step_law = (need < STEP_LAWS_MAX ? need : STEP_LAWS_MAX) + 1;
+    p->n_step_law = (p->need < STEP_LAWS_MAX ? p->need : STEP_LAWS_MAX) + 1;
     p->step_law = malloc(p->n_step_law * sizeof *p->step_law);
     if (!p->step_law)
         return -1;
@@ -435,6 +434,7 @@ accrual_plan *accrual_plan_new(const scenario *s, char *err, size_t errlen)
     p->screen_integrated = s->screening <= SCREEN_INTEGRATED_MAX;
     p->n_weight = p->screen_integrated ? (size_t)s->screening + 1 : 1;
     p->batch = batch_size(s->n_sites);
+    p->need = s->target > s->enrolled ? (unsigned long)(s->target - s->enrolled) : 0;
     if (build_step_laws(p) != 0) {
         accrual_plan_free(p);
         set_err(err, errlen, "out of memory preparing the model");
@@ -1015,8 +1015,7 @@ static void trial_path(const accrual_plan *p, gsl_rng *r, work_layout *w, size_t
     double *Lam = w->lam;
     for (size_t i = 0; i < p->n_pt; i++)
         Lam[i] = w->b_Lam[i * p->batch + t];
-    path pa = {.need = s->enrolled < s->target ? (unsigned long)(s->target - s->enrolled) : 0,
-               .when = INFINITY, .y_cross = INFINITY};
+    path pa = {.need = p->need, .when = INFINITY, .y_cross = INFINITY};
     if (pa.need == 0)
         pa.when = -1.0;
     screening_path(p, r, w->b_screened[t], w->b_screened_w[t], &pa, w->count);
