@@ -203,6 +203,66 @@ static void test_nan(void **state)
 #define VEC_POINTS 200000u
 static double vec_in[VEC_POINTS], vec_out[VEC_POINTS], vec_ref[VEC_POINTS];
 
+/* ---- vectorised loops against scalar calls ---- */
+
+/* A function of vmath over an array, in a loop the compiler vectorises, compiled once per
+ * target: the default (SSE2), AVX2, AVX2 with FMA available (the compiler may then fuse
+ * a * b + c; vmath must not let it) and AVX-512. */
+typedef void (*array_loop)(const double *x, double *y, size_t n);
+typedef struct target_loops {
+    array_loop plain, avx2, fma, avx512;
+} target_loops;
+
+#define ARRAY_LOOP(name, attributes, fn)                                                      \
+    attributes static void name(const double *x, double *y, size_t n)                         \
+    {                                                                                          \
+        _Pragma("omp simd") for (size_t i = 0; i < n; i++) y[i] = fn(x[i]);                    \
+    }
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define EACH_TARGET_LOOP(table, fn)                                                            \
+    ARRAY_LOOP(table##_plain, , fn)                                                            \
+    ARRAY_LOOP(table##_avx2, __attribute__((target("avx2"))), fn)                             \
+    ARRAY_LOOP(table##_fma, __attribute__((target("avx2,fma"))), fn)                          \
+    ARRAY_LOOP(table##_avx512, __attribute__((target("avx512f"))), fn)                        \
+    static const target_loops table = {table##_plain, table##_avx2, table##_fma,               \
+                                       table##_avx512};
+#else
+#define EACH_TARGET_LOOP(table, fn)                                                            \
+    ARRAY_LOOP(table##_plain, , fn)                                                            \
+    static const target_loops table = {table##_plain, NULL, NULL, NULL};
+#endif
+
+typedef void (*same_fn)(const double *got, const double *want, size_t n, const char *what);
+
+/* Each loop the processor can run, over in[0 .. VEC_POINTS-1], against the scalar results
+ * ref; the default target also at an odd offset and length, which puts the points in other
+ * lanes and through the loop's epilogue. */
+static void check_every_target(const target_loops *t, const double *in, double *out,
+                               const double *ref, same_fn same)
+{
+    t->plain(in, out, VEC_POINTS);
+    same(out, ref, VEC_POINTS, "default target");
+    t->plain(in + 3, out + 3, VEC_POINTS - 8);
+    same(out + 3, ref + 3, VEC_POINTS - 8, "default target, offset 3");
+#if defined(__x86_64__) && defined(__GNUC__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2")) {
+        t->avx2(in, out, VEC_POINTS);
+        same(out, ref, VEC_POINTS, "avx2");
+    }
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        t->fma(in, out, VEC_POINTS);
+        same(out, ref, VEC_POINTS, "avx2 and fma");
+    }
+    if (__builtin_cpu_supports("avx512f")) {
+        t->avx512(in, out, VEC_POINTS);
+        same(out, ref, VEC_POINTS, "avx512f");
+    }
+#endif
+}
+
+
 static void fill_vector_inputs(void)
 {
     const double special[] = {0.0, -0.0, NAN, INFINITY, -INFINITY, VMATH_EXP_MAX_X,
@@ -220,13 +280,6 @@ static void fill_vector_inputs(void)
         vec_ref[i] = scalar_exp(vec_in[i]);
 }
 
-static void exp_array(const double *x, double *y, size_t n)
-{
-#pragma omp simd
-    for (size_t i = 0; i < n; i++)
-        y[i] = vmath_exp(x[i]);
-}
-
 /* Bitwise comparison, so that NaN matches NaN and -0 does not match +0. */
 static void assert_same_bits(const double *got, const double *want, size_t n, const char *what)
 {
@@ -237,56 +290,13 @@ static void assert_same_bits(const double *got, const double *want, size_t n, co
         }
 }
 
-#if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target("avx2"))) static void exp_array_avx2(const double *x, double *y, size_t n)
-{
-#pragma omp simd
-    for (size_t i = 0; i < n; i++)
-        y[i] = vmath_exp(x[i]);
-}
-
-/* With FMA available the compiler may fuse a * b + c; vmath_exp must not let it. */
-__attribute__((target("avx2,fma"))) static void exp_array_fma(const double *x, double *y,
-                                                              size_t n)
-{
-#pragma omp simd
-    for (size_t i = 0; i < n; i++)
-        y[i] = vmath_exp(x[i]);
-}
-
-__attribute__((target("avx512f"))) static void exp_array_avx512(const double *x, double *y,
-                                                                size_t n)
-{
-#pragma omp simd
-    for (size_t i = 0; i < n; i++)
-        y[i] = vmath_exp(x[i]);
-}
-#endif
+EACH_TARGET_LOOP(exp_loops, vmath_exp)
 
 static void test_vectorised_matches_scalar(void **state)
 {
     (void)state;
     fill_vector_inputs();
-    exp_array(vec_in, vec_out, VEC_POINTS);
-    assert_same_bits(vec_out, vec_ref, VEC_POINTS, "default target");
-    /* Odd offsets and lengths put the points in other lanes and through the loop epilogue. */
-    exp_array(vec_in + 3, vec_out + 3, VEC_POINTS - 8);
-    assert_same_bits(vec_out + 3, vec_ref + 3, VEC_POINTS - 8, "default target, offset 3");
-#if defined(__x86_64__) && defined(__GNUC__)
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2")) {
-        exp_array_avx2(vec_in, vec_out, VEC_POINTS);
-        assert_same_bits(vec_out, vec_ref, VEC_POINTS, "avx2");
-    }
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-        exp_array_fma(vec_in, vec_out, VEC_POINTS);
-        assert_same_bits(vec_out, vec_ref, VEC_POINTS, "avx2 and fma");
-    }
-    if (__builtin_cpu_supports("avx512f")) {
-        exp_array_avx512(vec_in, vec_out, VEC_POINTS);
-        assert_same_bits(vec_out, vec_ref, VEC_POINTS, "avx512f");
-    }
-#endif
+    check_every_target(&exp_loops, vec_in, vec_out, vec_ref, assert_same_bits);
 }
 
 /* ---- vmath_log ---- */
@@ -450,61 +460,13 @@ static void assert_same_log(const double *got, const double *want, size_t n, con
     }
 }
 
-static void log_array(const double *x, double *y, size_t n)
-{
-#pragma omp simd
-    for (size_t i = 0; i < n; i++)
-        y[i] = vmath_log(x[i]);
-}
-
-#if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target("avx2"))) static void log_array_avx2(const double *x, double *y, size_t n)
-{
-#pragma omp simd
-    for (size_t i = 0; i < n; i++)
-        y[i] = vmath_log(x[i]);
-}
-
-__attribute__((target("avx2,fma"))) static void log_array_fma(const double *x, double *y,
-                                                              size_t n)
-{
-#pragma omp simd
-    for (size_t i = 0; i < n; i++)
-        y[i] = vmath_log(x[i]);
-}
-
-__attribute__((target("avx512f"))) static void log_array_avx512(const double *x, double *y,
-                                                                size_t n)
-{
-#pragma omp simd
-    for (size_t i = 0; i < n; i++)
-        y[i] = vmath_log(x[i]);
-}
-#endif
+EACH_TARGET_LOOP(log_loops, vmath_log)
 
 static void test_log_vectorised_matches_scalar(void **state)
 {
     (void)state;
     fill_log_inputs();
-    log_array(log_vec_in, log_vec_out, VEC_POINTS);
-    assert_same_log(log_vec_out, log_vec_ref, VEC_POINTS, "default target");
-    log_array(log_vec_in + 3, log_vec_out + 3, VEC_POINTS - 8);
-    assert_same_log(log_vec_out + 3, log_vec_ref + 3, VEC_POINTS - 8, "default target, offset 3");
-#if defined(__x86_64__) && defined(__GNUC__)
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2")) {
-        log_array_avx2(log_vec_in, log_vec_out, VEC_POINTS);
-        assert_same_log(log_vec_out, log_vec_ref, VEC_POINTS, "avx2");
-    }
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-        log_array_fma(log_vec_in, log_vec_out, VEC_POINTS);
-        assert_same_log(log_vec_out, log_vec_ref, VEC_POINTS, "avx2 and fma");
-    }
-    if (__builtin_cpu_supports("avx512f")) {
-        log_array_avx512(log_vec_in, log_vec_out, VEC_POINTS);
-        assert_same_log(log_vec_out, log_vec_ref, VEC_POINTS, "avx512f");
-    }
-#endif
+    check_every_target(&log_loops, log_vec_in, log_vec_out, log_vec_ref, assert_same_log);
 }
 
 int main(void)
