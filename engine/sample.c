@@ -424,58 +424,72 @@ double sample_gamma1(gsl_rng *r, double k)
 
 /* ---- points split by words ---- */
 
-/* below[k] = how many of word[0 .. n-1] lie below edge[k]. The x86-64 version compares 8 words
- * at a time with AVX2 (unsigned order by flipping the sign bit, as AVX2 compares signed) and
- * counts the mask's bits: the compiler's own reduction of a compare-and-add loop stores the
- * vector and adds its lanes one by one. */
-static void count_below_portable(const uint32_t *word, size_t n, const uint32_t *edge,
-                                 size_t n_edge, size_t *below)
+/* The counts of one set: below[k * stride] = how many of word[0 .. size-1] lie below edge[k *
+ * stride], for k < n_edge. */
+static void count_set_portable(const uint32_t *word, uint32_t size, const uint32_t *edge,
+                               size_t n_edge, size_t stride, uint32_t *below)
 {
     for (size_t k = 0; k < n_edge; k++) {
-        size_t b = 0;
-        for (size_t i = 0; i < n; i++)
-            b += word[i] < edge[k];
-        below[k] = b;
+        uint32_t b = 0, e = edge[k * stride];
+        for (uint32_t i = 0; i < size; i++)
+            b += word[i] < e;
+        below[k * stride] = b;
+    }
+}
+
+static void count_sets_portable(const uint32_t *word, size_t n, const uint32_t *size,
+                                const uint32_t *edge, size_t n_edge, size_t stride,
+                                uint32_t *below)
+{
+    for (size_t t = 0; t < n; t++) {
+        count_set_portable(word, size[t], edge + t, n_edge, stride, below + t);
+        word += size[t];
     }
 }
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
-#define SAMPLE_HAVE_AVX2_COUNT 1
+#define SAMPLE_HAVE_AVX512_COUNT 1
 
-/* word[] is read in whole vectors of 8: the caller pads it with UINT32_MAX, below every edge. */
-__attribute__((target("avx2,popcnt"))) static void
-count_below_avx2(const uint32_t *word, size_t n, const uint32_t *edge, size_t n_edge,
-                 size_t *below)
+/* The same with AVX-512: 16 words per compare (unsigned), the last vector of a set loaded under a
+ * mask, so that no word past the set is read and no padding is needed; a compare's count is
+ * its mask's bits. Most sets hold at most 16 points: one load and one compare per edge. */
+__attribute__((target("avx512f,popcnt"))) static void
+count_sets_avx512(const uint32_t *word, size_t n, const uint32_t *size, const uint32_t *edge,
+                  size_t n_edge, size_t stride, uint32_t *below)
 {
-    const __m256i flip = _mm256_set1_epi32(INT32_MIN);
-    for (size_t k = 0; k < n_edge; k++) {
-        __m256i e = _mm256_xor_si256(_mm256_set1_epi32((int32_t)edge[k]), flip);
-        size_t b = 0;
-        for (size_t i = 0; i < n; i += 8) {
-            __m256i x = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(word + i)), flip);
-            int mask = _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(e, x)));
-            b += (size_t)__builtin_popcount((unsigned)mask);
+    for (size_t t = 0; t < n; t++) {
+        for (size_t k = 0; k < n_edge; k++)
+            below[k * stride + t] = 0;
+        for (uint32_t i = 0; i < size[t]; i += 16) {
+            uint32_t left = size[t] - i;
+            __mmask16 in = left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1u);
+            __m512i x = _mm512_maskz_loadu_epi32(in, word + i);
+            for (size_t k = 0; k < n_edge; k++) {
+                __m512i e = _mm512_set1_epi32((int)edge[k * stride + t]);
+                __mmask16 lt = _mm512_mask_cmplt_epu32_mask(in, x, e);
+                below[k * stride + t] += (uint32_t)__builtin_popcount((unsigned)lt);
+            }
         }
-        below[k] = b;
+        word += size[t];
     }
 }
 #else
-#define SAMPLE_HAVE_AVX2_COUNT 0
+#define SAMPLE_HAVE_AVX512_COUNT 0
 #endif
 
-void sample_split_words(gsl_rng *r, size_t n, const uint32_t *edge, size_t n_edge,
-                        size_t *below, uint32_t *word)
+void sample_split_sets(gsl_rng *r, size_t n, const uint32_t *size, const uint32_t *edge,
+                       size_t n_edge, size_t stride, uint32_t *below, uint32_t *word)
 {
-    rng_state_words(state_of(r), word, n);
-#if SAMPLE_HAVE_AVX2_COUNT
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt")) {
-        size_t padded = (n + 7) / 8 * 8;
-        for (size_t i = n; i < padded; i++)
-            word[i] = UINT32_MAX;
-        count_below_avx2(word, padded, edge, n_edge, below);
+    size_t total = 0;
+    for (size_t t = 0; t < n; t++)
+        total += size[t];
+    rng_state_words(state_of(r), word, total);
+#if SAMPLE_HAVE_AVX512_COUNT
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("popcnt")) {
+        count_sets_avx512(word, n, size, edge, n_edge, stride, below);
         return;
     }
 #endif
-    count_below_portable(word, n, edge, n_edge, below);
+    count_sets_portable(word, n, size, edge, n_edge, stride, below);
 }

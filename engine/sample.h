@@ -89,11 +89,13 @@ double sample_uniform_order_stat(gsl_rng *r, unsigned long j, unsigned long n);
  * when k is a whole number. */
 double sample_gamma1(gsl_rng *r, double k);
 
-/* n points, each independently below edge[k] / 2^32 with that probability, to within 2^-32
- * (one 32-bit word each): below[k] = how many lie below edge[k], for k < n_edge (edges below
- * UINT32_MAX). With nondecreasing edges these are the running counts of a multinomial split.
- * word holds n + 7 words of scratch. */
-void sample_split_words(gsl_rng *r, size_t n, const uint32_t *edge, size_t n_edge,
-                        size_t *below, uint32_t *word);
+/* n sets of points at once: set t has size[t] points, each independently below
+ * edge[k * stride + t] / 2^32 with that probability (one 32-bit word each, so within 2^-32 of
+ * any probability asked for); below[k * stride + t] = how many of set t's points lie below that
+ * edge, for k < n_edge. With edges nondecreasing in k these are the running counts of a
+ * multinomial split of each set. The words are drawn in one go, set after set (the sum of the
+ * sizes, into word, which must hold as many); they do not depend on the edges. */
+void sample_split_sets(gsl_rng *r, size_t n, const uint32_t *size, const uint32_t *edge,
+                       size_t n_edge, size_t stride, uint32_t *below, uint32_t *word);
 
 #endif

@@ -86,6 +86,7 @@ struct accrual_plan {
     size_t n_inv;
     double screen_fraction;   /* P(a candidate who passes screening registers by the deadline) */
     int screen_integrated;    /* screening <= SCREEN_INTEGRATED_MAX: see there */
+    int screen_first;         /* the screening days end by the first checkpoint */
     size_t n_weight;          /* screening weights per trial: screening + 1, or 1 */
     size_t batch;             /* trials simulated together */
     size_t window_cap;        /* the longest conditional pmf window a trial writes */
@@ -95,80 +96,95 @@ struct accrual_plan {
 };
 
 /* Per-thread scratch.
- * - For the trial at hand: its LAMBDA at the points (`lam`), its Poisson window when outside
- *   the kernel, and in `points` the 32-bit words that place its referral registrations (up to
- *   window_cap, padded to whole vectors) followed by the review edges.
+ * - For the trial at hand outside the batch's vector passes: its LAMBDA at the points (`lam`)
+ *   and its Poisson window when outside the kernel.
  * - For the batch, one row of p->batch entries per quantity: the drawn probabilities and rates
  *   (site-major, in activation order: b_rate[j * batch + t]), the sites' means and P(none), the
  *   running sums of the rates (b_cum[j * batch + t]: sites before the j-th), the trials' LAMBDA
  *   at the points (point-major: b_Lam[i * batch + t]), conditional means M,
  *   LAMBDA's final slope, e^-M, the uniforms that invert the windows, the counts drawn from
  *   them, P(success | drawn), screening weights (b_weight[s * batch + t]) and screening counts.
+ * - For the paths (see trial_paths): the referral registrations each trial splits over the
+ *   checkpoint intervals (`size`, 0 for the trials split otherwise), the registrations it
+ *   needs from referrals (`rr`), the interval edges as 32-bit words and the counts below them
+ *   (edge and below [n_cp][batch]), the words themselves, the LAMBDA-value of the target's
+ *   registration (`y`) and its time (`when`), and lists of trials with the whole shapes of
+ *   their order statistics or gamma steps.
  * - For the kernel: a group's Poisson terms (pwin[m * KERNEL_LANES + l]) and the block's
  *   conditional table, lane by lane (acc[c * KERNEL_LANES + l]: zero between blocks). */
 typedef struct work_layout {
-    double *lam, *pmf, *points;
+    double *lam, *pmf;
     double *b_pass, *b_consent, *b_scratch, *b_rate, *b_mean, *b_p_none, *b_cum;
     double *b_Lam, *b_M, *b_final, *b_v0, *b_u, *b_N, *b_P, *b_weight;
+    double *b_y, *b_when, *b_draw;
     double *pwin, *acc, *acc2;
     work_group group;
     unsigned long *b_screened, *b_screened_w;
-    size_t *count;            /* [2 n_cp]: counts by checkpoint, then referrals_by_split's */
+    uint32_t *size, *rr, *edge, *below, *words, *list, *shape_a, *shape_b;
+    size_t *count;            /* [2 n_cp]: counts by checkpoint of one trial */
     size_t *order;            /* [batch]: the kernel's trials, see kernel_order */
     size_t *tab_range;        /* [2]: the block's table rows touched so far, see widen */
 } work_layout;
 
-/* Doubles holding the words of `points`: window_cap words, 16 of padding, n_cp - 1 edges. */
-static size_t points_doubles(const accrual_plan *p)
+/* Carves the work area into arrays, each starting on a 64-byte boundary of the area (a whole
+ * vector); with no area (base NULL) it only counts the bytes. */
+typedef struct carver {
+    char *base;
+    size_t used;
+} carver;
+
+static void *carve(carver *c, size_t count, size_t size)
 {
-    return (p->window_cap + 16 + p->n_cp + 1) / 2;
+    size_t at = c->used;
+    c->used += (count * size + 63) / 64 * 64;
+    return c->base ? c->base + at : NULL;
 }
 
-static size_t work_doubles(const accrual_plan *p)
+static work_layout work_carve(const accrual_plan *p, carver *c)
 {
-    size_t n = p->s->n_sites, B = p->batch, K = KERNEL_LANES;
-    return p->n_pt + p->window_cap + points_doubles(p) + (4 + 4 * n) * B +
-           (p->n_pt + 6 + p->n_weight) * B + K * (p->kernel_room + 2 * p->table_cap + p->n_weight);
+    size_t n = p->s->n_sites, B = p->batch, K = KERNEL_LANES, D = sizeof(double);
+    work_layout l;
+    l.lam = carve(c, p->n_pt, D);
+    l.pmf = carve(c, p->window_cap, D);
+    double **row[] = {&l.b_pass, &l.b_consent, &l.b_scratch, &l.b_M, &l.b_final, &l.b_v0,
+                      &l.b_u, &l.b_N, &l.b_P, &l.b_y, &l.b_when, &l.b_draw};
+    for (size_t i = 0; i < sizeof row / sizeof row[0]; i++)
+        *row[i] = carve(c, B, D);
+    l.b_rate = carve(c, n * B, D);
+    l.b_mean = carve(c, n * B, D);
+    l.b_p_none = carve(c, n * B, D);
+    l.b_cum = carve(c, (n + 1) * B, D);
+    l.b_Lam = carve(c, p->n_pt * B, D);
+    l.b_weight = carve(c, p->n_weight * B, D);
+    l.pwin = carve(c, K * p->kernel_room, D);
+    l.acc = carve(c, K * p->table_cap, D);
+    l.acc2 = carve(c, K * p->table_cap, D);
+    l.group.weight = carve(c, K * p->n_weight, D);
+    l.b_screened = carve(c, B, sizeof(unsigned long));
+    l.b_screened_w = carve(c, B, sizeof(unsigned long));
+    uint32_t **row32[] = {&l.size, &l.rr, &l.list, &l.shape_a, &l.shape_b};
+    for (size_t i = 0; i < sizeof row32 / sizeof row32[0]; i++)
+        *row32[i] = carve(c, B, sizeof(uint32_t));
+    l.edge = carve(c, p->n_cp * B, sizeof(uint32_t));
+    l.below = carve(c, p->n_cp * B, sizeof(uint32_t));
+    l.words = carve(c, B * p->window_cap, sizeof(uint32_t));
+    l.count = carve(c, 2 * p->n_cp, sizeof(size_t));
+    l.order = carve(c, B, sizeof(size_t));
+    l.tab_range = carve(c, 2, sizeof(size_t));
+    return l;
 }
 
 static size_t work_bytes(const accrual_plan *p)
 {
-    return work_doubles(p) * sizeof(double) + 2 * p->batch * sizeof(unsigned long) +
-           (2 * p->n_cp + p->batch + 2) * sizeof(size_t);
+    carver c = {NULL, 0};
+    work_carve(p, &c);
+    return c.used;
 }
 
 static work_layout work_of(const accrual_plan *p, void *work)
 {
-    size_t n = p->s->n_sites, B = p->batch, K = KERNEL_LANES;
-    work_layout l;
-    l.lam = work;
-    l.pmf = l.lam + p->n_pt;
-    l.points = l.pmf + p->window_cap;
-    l.b_pass = l.points + points_doubles(p);
-    l.b_consent = l.b_pass + B;
-    l.b_scratch = l.b_consent + B;
-    l.b_rate = l.b_scratch + B;
-    l.b_mean = l.b_rate + n * B;
-    l.b_p_none = l.b_mean + n * B;
-    l.b_cum = l.b_p_none + n * B;
-    l.b_Lam = l.b_cum + (n + 1) * B;
-    l.b_M = l.b_Lam + p->n_pt * B;
-    l.b_final = l.b_M + B;
-    l.b_v0 = l.b_final + B;
-    l.b_u = l.b_v0 + B;
-    l.b_N = l.b_u + B;
-    l.b_P = l.b_N + B;
-    l.b_weight = l.b_P + B;
-    l.pwin = l.b_weight + p->n_weight * B;
-    l.acc = l.pwin + K * p->kernel_room;
-    l.acc2 = l.acc + K * p->table_cap;
-    l.group.weight = l.acc2 + K * p->table_cap;
-    l.b_screened = (unsigned long *)(l.group.weight + K * p->n_weight);
-    l.b_screened_w = l.b_screened + B;
-    l.count = (size_t *)(l.b_screened_w + B);
-    l.order = l.count + 2 * p->n_cp;
-    l.tab_range = l.order + B;
-    return l;
+    carver c = {work, 0};
+    return work_carve(p, &c);
 }
 
 static void set_err(char *err, size_t errlen, const char *msg)
@@ -432,6 +448,7 @@ accrual_plan *accrual_plan_new(const scenario *s, char *err, size_t errlen)
     }
     p->screen_fraction = exact_screen_fraction(s);
     p->screen_integrated = s->screening <= SCREEN_INTEGRATED_MAX;
+    p->screen_first = (double)p->sd <= p->pt[p->seg_point[0]];
     p->n_weight = p->screen_integrated ? (size_t)s->screening + 1 : 1;
     p->batch = batch_size(s->n_sites);
     p->need = s->target > s->enrolled ? (unsigned long)(s->target - s->enrolled) : 0;
@@ -839,23 +856,14 @@ static void conditional(const accrual_plan *p, work_layout *w, size_t n, sim_bat
         flush_table(p, w, out);
 }
 
-/* ---- one trial's path ---- */
-
-/* The time u >= pt[from] at which LAMBDA reaches y >= Lam[from]; INFINITY if it never does. */
-static double invert_intensity(const accrual_plan *p, const double *Lam, size_t from, double y,
-                               double final_slope)
-{
-    /* LAMBDA never decreases, so the interval is found by counting the points at or below y:
-     * no branch on where the loop would have stopped, which is random. */
-    size_t i = from;
-    for (size_t j = from + 1; j < p->n_pt; j++)
-        i += Lam[j] <= y;
-    if (i + 1 < p->n_pt)
-        return p->pt[i] + (y - Lam[i]) / (Lam[i + 1] - Lam[i]) * (p->pt[i + 1] - p->pt[i]);
-    if (!(final_slope > 0.0))
-        return INFINITY;
-    return p->pt[i] + (y - Lam[i]) / final_slope;
-}
+/* ---- the trials' paths ----
+ *
+ * A trial's path is where its registrations fall among the checkpoints and when the target's
+ * registration comes. The batch's paths are drawn stage by stage across its trials, as the
+ * rates are: screening (screening_paths), the split of referral registrations by the deadline
+ * (split_referrals, or one Poisson draw per interval for large means: interval_referrals),
+ * the target's registration by the deadline (crossings) or after it (steps), then every time
+ * at once (completion_days). Only rare cases are drawn one trial at a time. */
 
 static long day_of(const accrual_plan *p, double u)
 {
@@ -881,38 +889,26 @@ static unsigned long screening_in(const accrual_plan *p, gsl_rng *r, double lo, 
     return m;
 }
 
-/* What a trial's path is made of: registrations of candidates already in screening (all in
- * [0, sd), before any referral's, which start at sd) and of referrals, counted by checkpoint. */
-typedef struct path {
-    unsigned long need;       /* registrations still needed at as_of */
-    unsigned long screened;   /* screening registrations, all of them */
-    unsigned long referred;   /* referral registrations by the deadline */
-    double when;              /* time of the target's registration, INFINITY while unknown */
-    double y_cross;           /* LAMBDA-value of the registration that reaches the target, when
-                                 it is a referral's by the deadline; INFINITY otherwise */
-} path;
-
-/* Screening registrations, `passed` in all and `by_w` of them by the deadline: how the latter
- * spread over the checkpoint intervals (the others fall in [W, sd)), and the time of the
- * target's registration when it is one of them (the j-th of n uniform on the interval's overlap
- * with [0, sd): a uniform order statistic). Writes their running count by checkpoint. */
+/* One trial's screening registrations, `passed` in all and `by_w` of them by the deadline, in
+ * general: how the latter spread over the checkpoint intervals (the others fall in [W, sd)),
+ * and the time of the target's registration when it is one of them (the j-th of n uniform on
+ * the interval's overlap with [0, sd): a uniform order statistic), into *when. Writes their
+ * running count by checkpoint. */
 static void screening_path(const accrual_plan *p, gsl_rng *r, unsigned long passed,
-                           unsigned long by_w, path *pa, size_t *count)
+                           unsigned long by_w, double *when, size_t *count)
 {
-    unsigned long left = by_w, done = 0;
+    unsigned long left = by_w, done = 0, need = p->need;
     double left_len = fmin((double)p->sd, (double)p->W);
-    pa->screened = passed;
     size_t prev = 0;
     for (size_t k = 0; k < p->n_seg; k++) {
         size_t end = p->seg_point[k];
         unsigned long n = k < p->n_cp ? screening_in(p, r, p->pt[prev], p->pt[end], &left,
                                                      &left_len)
                                       : passed - by_w;
-        if (pa->when == INFINITY && n > 0 && done + n >= pa->need) {
+        if (*when == INFINITY && n > 0 && done + n >= need) {
             double start = p->pt[prev];
             double len = fmin(p->pt[end], (double)p->sd) - start;
-            pa->when = p->sd == 0 ? start
-                                  : start + len * sample_uniform_order_stat(r, pa->need - done, n);
+            *when = p->sd == 0 ? start : start + len * sample_uniform_order_stat(r, need - done, n);
         }
         done += n;
         if (k < p->n_cp)
@@ -921,112 +917,221 @@ static void screening_path(const accrual_plan *p, gsl_rng *r, unsigned long pass
     }
 }
 
-/* Referral registrations by the deadline, N of them in all (drawn by inverting the trial's
- * window): as given N they are independent with distribution function LAMBDA(u) / M over the
- * window (the order statistics property of a Poisson process), each falls in checkpoint
- * interval k with probability (LAMBDA(end k) - LAMBDA(start k)) / M, decided by one 32-bit word
- * against the interval's edges scaled to 2^32 (probabilities within 2^-32 of exact). Adds the
- * running counts to count and sets y_cross when the r-th referral registration is the
- * target's. */
-static void referrals_by_split(const accrual_plan *p, gsl_rng *r, const work_layout *w,
-                               const double *Lam, size_t n, path *pa, size_t *count)
+/* Every trial's screening registrations (all in [0, sd), before any referral's, which start at
+ * sd): the checkpoint rows start at the enrolled plus their running count; rr = the
+ * registrations still needed from referrals; when = the time of the target's registration when
+ * screening reaches the target (-1 when nothing was needed), else INFINITY. When the screening
+ * days end by the first checkpoint, every screening registration counts at every checkpoint
+ * and none is drawn one by one unless screening reaches the target. */
+static void screening_paths(const accrual_plan *p, gsl_rng *r, work_layout *w, size_t n,
+                            sim_batch *out)
 {
-    double M = Lam[p->w_point];
-    uint32_t *word = (uint32_t *)w->points, *edge = word + p->window_cap + 16;
-    size_t *below = w->count + p->n_cp;
-    /* The last checkpoint is the deadline: every point is below it, as below an edge that
-     * rounds to 2^32 or above (a share within 2^-32 of 1). */
-    double to_words = 4294967296.0 / M;
-    size_t n_edge = 0;
-    while (n_edge + 1 < p->n_cp && Lam[p->seg_point[n_edge]] * to_words < 4294967295.0) {
-        edge[n_edge] = (uint32_t)(Lam[p->seg_point[n_edge]] * to_words);
-        n_edge++;
+    size_t B = p->batch, enrolled = (size_t)p->s->enrolled;
+    unsigned long need = p->need;
+    for (size_t t = 0; t < n; t++) {
+        unsigned long passed = w->b_screened[t];
+        w->rr[t] = need > passed ? (uint32_t)(need - passed) : 0;
+        w->b_when[t] = need == 0 ? -1.0 : INFINITY;
     }
-    sample_split_words(r, n, edge, n_edge, below, word);
-    for (size_t k = n_edge; k < p->n_cp; k++)
-        below[k] = n;
-    unsigned long rr = pa->need > pa->screened ? pa->need - pa->screened : 0;
-    /* The r-th lies in the first interval whose running count reaches r: the running counts
-     * never decrease, so that is the number of intervals whose count is below r (found without
-     * a branch on where, which is random). */
-    size_t k = 0;
-    for (size_t c = 0; c < p->n_cp; c++) {
-        count[c] += below[c];
-        k += below[c] < rr;
+    if (p->screen_first) {
+        for (size_t k = 0; k < p->n_cp; k++)
+            for (size_t t = 0; t < n; t++)
+                out->at_checkpoint[k * B + t] = enrolled + w->b_screened[t];
+        for (size_t t = 0; t < n; t++)
+            if (need > 0 && w->b_screened[t] >= need)
+                w->b_when[t] = p->sd == 0 ? 0.0 : (double)p->sd *
+                               sample_uniform_order_stat(r, need, w->b_screened[t]);
+        return;
     }
-    if (rr > 0 && k < p->n_cp) {
-        size_t before = k ? below[k - 1] : 0;
-        double from = k ? Lam[p->seg_point[k - 1]] : 0.0;
-        double to = k + 1 < p->n_cp ? Lam[p->seg_point[k]] : M;
-        double f = sample_uniform_order_stat(r, rr - before, below[k] - before);
-        pa->y_cross = from + (to - from) * f;
+    for (size_t t = 0; t < n; t++) {
+        screening_path(p, r, w->b_screened[t], w->b_screened_w[t], &w->b_when[t], w->count);
+        for (size_t k = 0; k < p->n_cp; k++)
+            out->at_checkpoint[k * B + t] = enrolled + w->count[k];
     }
-    pa->referred = n;
 }
 
-/* Referral registrations by the deadline as one Poisson draw per checkpoint interval, for
- * large conditional means: the target's registration, when in interval k with n arrivals, is
- * at LAMBDA-value Lam(start) + mu B with B the j-th of n uniform order statistics. */
-static void referrals_by_intervals(const accrual_plan *p, gsl_rng *r, const double *Lam,
-                                   path *pa, size_t *count)
+/* The checkpoint intervals' edges for the trials whose referral registrations by the deadline
+ * are split (M up to POINTS_MAX_MEAN, N of them drawn by inverting the window; the others get
+ * size 0): edge k is LAMBDA at the end of interval k as a share of M, scaled to 2^32 and
+ * rounded down (a share within 2^-32 of 1 is capped at 2^32 - 1: within 2^-32 too). The last
+ * checkpoint is the deadline, below which every registration falls: it needs no edge. */
+SIMD_CLONES
+static void split_edges(const accrual_plan *p, work_layout *w, size_t n)
 {
-    unsigned long rr = pa->need > pa->screened ? pa->need - pa->screened : 0, total = 0;
+    size_t B = p->batch;
+    double *scale = w->b_draw;
+#pragma omp simd
+    for (size_t t = 0; t < n; t++) {
+        int split = w->b_M[t] <= POINTS_MAX_MEAN;
+        w->size[t] = split ? (uint32_t)w->b_N[t] : 0;
+        scale[t] = w->b_M[t] > 0.0 ? 4294967296.0 / w->b_M[t] : 0.0;
+    }
+    for (size_t k = 0; k + 1 < p->n_cp; k++) {
+        const double *L = w->b_Lam + p->seg_point[k] * B;
+        uint32_t *edge = w->edge + k * B;
+#pragma omp simd
+        for (size_t t = 0; t < n; t++) {
+            double x = L[t] * scale[t];
+            edge[t] = x < 4294967295.0 ? (uint32_t)(int64_t)x : UINT32_MAX;
+        }
+    }
+}
+
+/* Referral registrations by the deadline, split: as given their number N they are independent
+ * with distribution function LAMBDA(u) / M over the window (the order statistics property of a
+ * Poisson process), each falls below edge k with probability LAMBDA(end of interval k) / M,
+ * decided by one 32-bit word. below[k] = the running count by checkpoint k (the last: N); it
+ * is added to the checkpoint rows. */
+static void split_referrals(const accrual_plan *p, gsl_rng *r, work_layout *w, size_t n,
+                            sim_batch *out)
+{
+    size_t B = p->batch, last = p->n_cp - 1;
+    split_edges(p, w, n);
+    sample_split_sets(r, n, w->size, w->edge, last, B, w->below, w->words);
+    memcpy(w->below + last * B, w->size, n * sizeof *w->size);
+    for (size_t k = 0; k < p->n_cp; k++)
+        for (size_t t = 0; t < n; t++)
+            out->at_checkpoint[k * B + t] += w->below[k * B + t];
+}
+
+/* Referral registrations by the deadline of one trial as one Poisson draw per checkpoint
+ * interval, for large conditional means: added to its checkpoint row (row[k * stride]). The
+ * target's registration, the rr-th, when in interval k with n arrivals, is at LAMBDA-value
+ * Lam(start) + mu B with B the j-th of n uniform order statistics: into *y. Returns their
+ * number. */
+static uint32_t referrals_by_intervals(const accrual_plan *p, gsl_rng *r, const double *Lam,
+                                       unsigned long rr, size_t *row, size_t stride, double *y)
+{
+    unsigned long total = 0;
     size_t prev = 0;
     for (size_t k = 0; k < p->n_cp; k++) {
         size_t end = p->seg_point[k];
         double mu = Lam[end] - Lam[prev];
         unsigned long n = sample_poisson(r, mu);
         if (rr > total && rr <= total + n)
-            pa->y_cross = Lam[prev] + mu * sample_uniform_order_stat(r, rr - total, n);
+            *y = Lam[prev] + mu * sample_uniform_order_stat(r, rr - total, n);
         total += n;
-        count[k] += total;
+        row[k * stride] += total;
         prev = end;
     }
-    pa->referred = total;
+    return (uint32_t)total;
 }
 
-/* The day the target is reached, from what the path has set: a screening registration's time,
- * a referral's LAMBDA-value by the deadline, or else LAMBDA(W) plus a Gamma(r, 1) step for the
- * r further registrations still needed (time change to a unit-rate process). */
-static long completion_day(const accrual_plan *p, gsl_rng *r, const double *Lam, const path *pa,
-                           double final_slope)
+/* The trials not split (M above POINTS_MAX_MEAN), one by one; their referral registrations by
+ * the deadline go into size. */
+static void interval_referrals(const accrual_plan *p, gsl_rng *r, work_layout *w, size_t n,
+                               sim_batch *out)
 {
-    if (pa->need == 0)
-        return -1;
-    double when = pa->when;
-    if (when == INFINITY && pa->y_cross < INFINITY)
-        when = invert_intensity(p, Lam, 0, pa->y_cross, final_slope);
-    if (when == INFINITY) {
-        unsigned long rr = pa->need - pa->screened - pa->referred;
-        double step = rr < p->n_step_law ? sample_gamma_draw(r, &p->step_law[rr])
-                                         : sample_gamma1(r, (double)rr);
-        double y = Lam[p->w_point] + step;
-        when = invert_intensity(p, Lam, p->w_point, y, final_slope);
+    size_t B = p->batch;
+    for (size_t t = 0; t < n; t++) {
+        if (w->b_M[t] <= POINTS_MAX_MEAN)
+            continue;
+        for (size_t i = 0; i < p->n_pt; i++)
+            w->lam[i] = w->b_Lam[i * B + t];
+        w->size[t] = referrals_by_intervals(p, r, w->lam, w->rr[t], out->at_checkpoint + t, B,
+                                            &w->b_y[t]);
     }
-    return day_of(p, when);
 }
 
-/* Trial t's path: its screening and referral registrations by checkpoint, and the day the
- * target is reached. */
-static void trial_path(const accrual_plan *p, gsl_rng *r, work_layout *w, size_t t,
-                       sim_batch *out)
+/* The split trials whose referrals reach the target by the deadline: the rr-th referral
+ * registration lies in the first interval whose running count reaches rr (the number of
+ * intervals whose count is below rr: the counts never decrease), as the j-th of its m
+ * registrations, uniform order statistics of LAMBDA across the interval: at a fraction
+ * Beta(j, m - j + 1) of it. Sets y to the interval's start and b_draw to its width, and lists
+ * the trials with their two shapes; returns how many. */
+static size_t crossings(const accrual_plan *p, work_layout *w, size_t n)
 {
-    const scenario *s = p->s;
-    double *Lam = w->lam;
-    for (size_t i = 0; i < p->n_pt; i++)
-        Lam[i] = w->b_Lam[i * p->batch + t];
-    path pa = {.need = p->need, .when = INFINITY, .y_cross = INFINITY};
-    if (pa.need == 0)
-        pa.when = -1.0;
-    screening_path(p, r, w->b_screened[t], w->b_screened_w[t], &pa, w->count);
-    if (w->b_M[t] <= POINTS_MAX_MEAN)
-        referrals_by_split(p, r, w, Lam, (size_t)w->b_N[t], &pa, w->count);
-    else
-        referrals_by_intervals(p, r, Lam, &pa, w->count);
-    for (size_t k = 0; k < p->n_cp; k++)
-        out->at_checkpoint[k * p->batch + t] = w->count[k] + (size_t)s->enrolled;
-    out->at_deadline[t] = w->count[p->n_cp - 1] + (size_t)s->enrolled;
-    out->completion_day[t] = completion_day(p, r, Lam, &pa, w->b_final[t]);
+    size_t B = p->batch, listed = 0;
+    for (size_t t = 0; t < n; t++) {
+        uint32_t rr = w->rr[t];
+        size_t k = 0;
+        for (size_t c = 0; c < p->n_cp; c++)
+            k += w->below[c * B + t] < rr;
+        w->b_y[t] = INFINITY;
+        if (rr == 0 || k == p->n_cp || w->b_M[t] > POINTS_MAX_MEAN)
+            continue;
+        uint32_t before = k ? w->below[(k - 1) * B + t] : 0;
+        double from = k ? w->b_Lam[p->seg_point[k - 1] * B + t] : 0.0;
+        double to = k + 1 < p->n_cp ? w->b_Lam[p->seg_point[k] * B + t] : w->b_M[t];
+        w->b_y[t] = from;
+        w->b_draw[t] = to - from;
+        w->list[listed] = (uint32_t)t;
+        w->shape_a[listed] = rr - before;
+        w->shape_b[listed] = w->below[k * B + t] - rr + 1;
+        listed++;
+    }
+    return listed;
+}
+
+/* The listed crossings' order statistics, placed in their intervals. */
+static void place_crossings(gsl_rng *r, work_layout *w, size_t listed)
+{
+    for (size_t i = 0; i < listed; i++) {
+        size_t t = w->list[i];
+        unsigned long j = w->shape_a[i], m = w->shape_a[i] + w->shape_b[i] - 1;
+        w->b_y[t] += w->b_draw[t] * sample_uniform_order_stat(r, j, m);
+    }
+}
+
+/* The trials whose referrals by the deadline fall short of the rr they need: the target's
+ * registration is the r-th further one past the deadline, r = rr - referred, at LAMBDA-value
+ * LAMBDA(W) + Gamma(r, 1) (time change to a unit-rate process). */
+static void steps(const accrual_plan *p, gsl_rng *r, work_layout *w, size_t n)
+{
+    for (size_t t = 0; t < n; t++) {
+        if (w->rr[t] <= w->size[t])
+            continue;
+        unsigned long rest = w->rr[t] - w->size[t];
+        double step = rest < p->n_step_law ? sample_gamma_draw(r, &p->step_law[rest])
+                                           : sample_gamma1(r, (double)rest);
+        w->b_y[t] = w->b_M[t] + step;
+    }
+}
+
+/* when = LAMBDA^-1(y) for every trial screening has not completed: LAMBDA never decreases, so
+ * y's interval is found by counting the points at or below it (no branch on where, which is
+ * random); past the last point LAMBDA grows at the final slope, or never again. */
+SIMD_CLONES
+static void invert_intensities(const accrual_plan *p, work_layout *w, size_t n)
+{
+    size_t B = p->batch, last = p->n_pt - 1;
+    uint32_t *at = w->list;
+    for (size_t t = 0; t < n; t++)
+        at[t] = 0;
+    for (size_t j = 1; j < p->n_pt; j++) {
+        const double *L = w->b_Lam + j * B;
+#pragma omp simd
+        for (size_t t = 0; t < n; t++)
+            at[t] += L[t] <= w->b_y[t];
+    }
+#pragma omp simd
+    for (size_t t = 0; t < n; t++) {
+        size_t i = at[t], next = i < last ? i + 1 : last;
+        double y = w->b_y[t], Li = w->b_Lam[i * B + t];
+        double slope = i < last ? (w->b_Lam[next * B + t] - Li) / (p->pt[next] - p->pt[i])
+                                : w->b_final[t];
+        double u = slope > 0.0 ? p->pt[i] + (y - Li) / slope : INFINITY;
+        w->b_when[t] = w->b_when[t] < INFINITY ? w->b_when[t] : u;
+    }
+}
+
+/* Every trial's path: checkpoint rows, the count at the deadline and the day the target is
+ * reached. */
+static void trial_paths(const accrual_plan *p, gsl_rng *r, work_layout *w, size_t n,
+                        sim_batch *out)
+{
+    screening_paths(p, r, w, n, out);
+    split_referrals(p, r, w, n, out);
+    size_t listed = crossings(p, w, n);
+    interval_referrals(p, r, w, n, out);
+    place_crossings(r, w, listed);
+    steps(p, r, w, n);
+    invert_intensities(p, w, n);
+    size_t deadline = (p->n_cp - 1) * p->batch;
+    for (size_t t = 0; t < n; t++) {
+        out->at_deadline[t] = out->at_checkpoint[deadline + t];
+        out->completion_day[t] = day_of(p, w->b_when[t]);
+    }
 }
 
 /* ---- a batch ---- */
@@ -1069,6 +1174,5 @@ void accrual_batch(const void *plan, gsl_rng *r, void *work, size_t n, sim_batch
     conditional(p, &w, n, out);
     conditional_means(p, &w, n, out);
     site_rows(p, &w, n, out);
-    for (size_t t = 0; t < n; t++)
-        trial_path(p, r, &w, t, out);
+    trial_paths(p, r, &w, n, out);
 }

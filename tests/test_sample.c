@@ -26,6 +26,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <gsl/gsl_cdf.h>
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
@@ -723,29 +724,38 @@ static void test_binomial_by_count(void **state)
     gsl_rng_free(r);
 }
 
-/* sample_split_words counts the next n words below each edge, exactly (whichever counting code
- * the processor gets), and leaves the stream where n single words would. n runs from 0 to 40,
- * across the 8-word vectors of the AVX2 path and the padding of a partial one; edges include 0,
- * values near the top of the 32-bit range and a repeat. */
+/* sample_split_sets counts each set's words below each of its edges, exactly (whichever
+ * counting code the processor gets), and leaves the stream where the sum of the sizes in single
+ * words would. Sizes run from 0 to 40, across the 16-word vectors of the AVX-512 path and the
+ * masked load of a partial one; edges include 0, values near the top of the 32-bit range, a
+ * repeat and UINT32_MAX; the middle ones are scaled by (t + 1) / 7 for set t, so that a set
+ * reading another's edges would fail. */
 static void test_split_words(void **state)
 {
     (void)state;
     gsl_rng *r = stream_new(520), *clone = gsl_rng_alloc(rng_philox4x32);
     assert_non_null(clone);
-    static const uint32_t edge[] = {0u, 1u << 30, 1u << 30, 3000000000u, UINT32_MAX - 1u};
-    enum { N_EDGE = sizeof edge / sizeof edge[0], MAX_N = 40 };
-    uint32_t word[MAX_N + 8];
-    size_t below[N_EDGE];
-    for (int i = 0; i < 4000; i++) {
-        size_t n = (size_t)i % (MAX_N + 1);
-        gsl_rng_memcpy(clone, r);
-        sample_split_words(r, n, edge, N_EDGE, below, word);
-        size_t expect[N_EDGE] = {0};
-        for (size_t j = 0; j < n; j++) {
-            uint32_t x = (uint32_t)gsl_rng_get(clone);
+    static const uint32_t base[] = {0u, 1u << 30, 1u << 30, 3000000000u, UINT32_MAX - 1u,
+                                    UINT32_MAX};
+    enum { N_EDGE = sizeof base / sizeof base[0], SETS = 7, MAX_N = 40 };
+    uint32_t size[SETS], edge[N_EDGE * SETS], below[N_EDGE * SETS], expect[N_EDGE * SETS];
+    uint32_t word[SETS * MAX_N];
+    for (int i = 0; i < 2000; i++) {
+        for (size_t t = 0; t < SETS; t++) {
+            size[t] = (uint32_t)((i * SETS + (int)t * 13) % (MAX_N + 1));
             for (size_t k = 0; k < N_EDGE; k++)
-                expect[k] += x < edge[k];
+                edge[k * SETS + t] = base[k] >= UINT32_MAX - 1u
+                                         ? base[k] : (uint32_t)((uint64_t)base[k] * (t + 1) / SETS);
         }
+        gsl_rng_memcpy(clone, r);
+        sample_split_sets(r, SETS, size, edge, N_EDGE, SETS, below, word);
+        memset(expect, 0, sizeof expect);
+        for (size_t t = 0; t < SETS; t++)
+            for (size_t j = 0; j < size[t]; j++) {
+                uint32_t x = (uint32_t)gsl_rng_get(clone);
+                for (size_t k = 0; k < N_EDGE; k++)
+                    expect[k * SETS + t] += x < edge[k * SETS + t];
+            }
         assert_memory_equal(below, expect, sizeof below);
         assert_int_equal(gsl_rng_get(r), gsl_rng_get(clone));
     }
