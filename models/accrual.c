@@ -120,7 +120,8 @@ typedef struct work_layout {
     double *pwin, *acc, *acc2;
     work_group group;
     unsigned long *b_screened, *b_screened_w;
-    uint32_t *size, *rr, *edge, *below, *words, *list, *shape_a, *shape_b;
+    uint32_t *size, *rr, *edge, *below, *words, *list, *shape_a, *shape_b, *crosses;
+    uint32_t *cross_a, *cross_b;
     size_t *count;            /* [2 n_cp]: counts by checkpoint of one trial */
     size_t *order;            /* [batch]: the kernel's trials, see kernel_order */
     size_t *tab_range;        /* [2]: the block's table rows touched so far, see widen */
@@ -162,7 +163,8 @@ static work_layout work_carve(const accrual_plan *p, carver *c)
     l.group.weight = carve(c, K * p->n_weight, D);
     l.b_screened = carve(c, B, sizeof(unsigned long));
     l.b_screened_w = carve(c, B, sizeof(unsigned long));
-    uint32_t **row32[] = {&l.size, &l.rr, &l.list, &l.shape_a, &l.shape_b};
+    uint32_t **row32[] = {&l.size,    &l.rr,      &l.list,    &l.shape_a,
+                          &l.shape_b, &l.crosses, &l.cross_a, &l.cross_b};
     for (size_t i = 0; i < sizeof row32 / sizeof row32[0]; i++)
         *row32[i] = carve(c, B, sizeof(uint32_t));
     l.edge = carve(c, p->n_cp * B, sizeof(uint32_t));
@@ -950,10 +952,22 @@ static void screening_paths(const accrual_plan *p, gsl_rng *r, work_layout *w, s
     }
 }
 
+/* x in [0, 2^32) rounded to the nearest whole number (a share within 2^-33 of x / 2^32), or
+ * 2^32 - 1 at most, as a 32-bit word: the low bits of x + 2^52, whose last bit is worth 1 (a
+ * conversion that vectorises without AVX-512DQ, unlike a cast). */
+static inline uint32_t word_of(double x)
+{
+    union {
+        double d;
+        uint64_t u;
+    } v = {.d = (x < 4294967295.0 ? x : 4294967295.0) + 4503599627370496.0};
+    return (uint32_t)v.u;
+}
+
 /* The checkpoint intervals' edges for the trials whose referral registrations by the deadline
  * are split (M up to POINTS_MAX_MEAN, N of them drawn by inverting the window; the others get
  * size 0): edge k is LAMBDA at the end of interval k as a share of M, scaled to 2^32 and
- * rounded down (a share within 2^-32 of 1 is capped at 2^32 - 1: within 2^-32 too). The last
+ * rounded (word_of). The last
  * checkpoint is the deadline, below which every registration falls: it needs no edge. */
 SIMD_CLONES
 static void split_edges(const accrual_plan *p, work_layout *w, size_t n)
@@ -970,10 +984,8 @@ static void split_edges(const accrual_plan *p, work_layout *w, size_t n)
         const double *L = w->b_Lam + p->seg_point[k] * B;
         uint32_t *edge = w->edge + k * B;
 #pragma omp simd
-        for (size_t t = 0; t < n; t++) {
-            double x = L[t] * scale[t];
-            edge[t] = x < 4294967295.0 ? (uint32_t)(int64_t)x : UINT32_MAX;
-        }
+        for (size_t t = 0; t < n; t++)
+            edge[t] = word_of(L[t] * scale[t]);
     }
 }
 
@@ -1037,28 +1049,49 @@ static void interval_referrals(const accrual_plan *p, gsl_rng *r, work_layout *w
  * registration lies in the first interval whose running count reaches rr (the number of
  * intervals whose count is below rr: the counts never decrease), as the j-th of its m
  * registrations, uniform order statistics of LAMBDA across the interval: at a fraction
- * Beta(j, m - j + 1) of it. Sets y to the interval's start and b_draw to its width, and lists
- * the trials with their two shapes; returns how many. */
-static size_t crossings(const accrual_plan *p, work_layout *w, size_t n)
+ * Beta(j, m - j + 1) of it. Sets y to the interval's start (INFINITY for the other trials),
+ * b_draw to its width and the two shapes, across the batch (the interval's bounds gathered);
+ * `crosses` says which trials need the draw. */
+SIMD_CLONES
+static void crossing_intervals(const accrual_plan *p, work_layout *w, size_t n)
 {
-    size_t B = p->batch, listed = 0;
+    size_t B = p->batch, n_cp = p->n_cp;
+    uint32_t *k = w->crosses;
+    for (size_t t = 0; t < n; t++)
+        k[t] = 0;
+    for (size_t c = 0; c < n_cp; c++) {
+        const uint32_t *below = w->below + c * B;
+#pragma omp simd
+        for (size_t t = 0; t < n; t++)
+            k[t] += below[t] < w->rr[t];
+    }
+#pragma omp simd
     for (size_t t = 0; t < n; t++) {
         uint32_t rr = w->rr[t];
-        size_t k = 0;
-        for (size_t c = 0; c < p->n_cp; c++)
-            k += w->below[c * B + t] < rr;
-        w->b_y[t] = INFINITY;
-        if (rr == 0 || k == p->n_cp || w->b_M[t] > POINTS_MAX_MEAN)
-            continue;
-        uint32_t before = k ? w->below[(k - 1) * B + t] : 0;
-        double from = k ? w->b_Lam[p->seg_point[k - 1] * B + t] : 0.0;
-        double to = k + 1 < p->n_cp ? w->b_Lam[p->seg_point[k] * B + t] : w->b_M[t];
-        w->b_y[t] = from;
+        int crosses = rr > 0 && k[t] < n_cp && w->b_M[t] <= POINTS_MAX_MEAN;
+        size_t at = crosses ? k[t] : 0;
+        uint32_t before = at ? w->below[(at - 1) * B + t] : 0;
+        double from = at ? w->b_Lam[p->seg_point[at - 1] * B + t] : 0.0;
+        double to = at + 1 < n_cp ? w->b_Lam[p->seg_point[at] * B + t] : w->b_M[t];
+        w->b_y[t] = crosses ? from : INFINITY;
         w->b_draw[t] = to - from;
+        w->cross_a[t] = rr - before;
+        w->cross_b[t] = w->below[at * B + t] - rr + 1;
+        k[t] = (uint32_t)crosses;
+    }
+}
+
+/* Lists the crossing trials (list) with their shapes (shape_a, shape_b), in trial order and
+ * without a branch on which cross (random); returns how many. */
+static size_t crossings(const accrual_plan *p, work_layout *w, size_t n)
+{
+    crossing_intervals(p, w, n);
+    size_t listed = 0;
+    for (size_t t = 0; t < n; t++) {
         w->list[listed] = (uint32_t)t;
-        w->shape_a[listed] = rr - before;
-        w->shape_b[listed] = w->below[k * B + t] - rr + 1;
-        listed++;
+        w->shape_a[listed] = w->cross_a[t];
+        w->shape_b[listed] = w->cross_b[t];
+        listed += w->crosses[t];
     }
     return listed;
 }
