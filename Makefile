@@ -7,10 +7,12 @@
 #   make bench      the benchmark (bench/); make bench-short, its one-minute version for CI
 #   make fuzz       libFuzzer on the scenario loader and model (clang; FUZZ_SECONDS=60)
 #   make deps       only install the missing Debian packages (apt-get)
-# Variables are overridable: make CC=clang OPT=-O3 PREFIX=$$HOME/.local install
+# Variables are overridable: make CC=clang OPT=-O2 PREFIX=$$HOME/.local install
 
 CC      ?= cc
-OPT     ?= -O2
+# -O3: the bench's reference run took 7 % less CPU time than with -O2 (2e6 trials, medians of
+# 5 interleaved runs, 0.432 against 0.463 s), with byte-identical outputs.
+OPT     ?= -O3
 CFLAGS  ?= $(OPT) -g
 PREFIX  ?= /usr/local
 DESTDIR ?=
