@@ -98,8 +98,8 @@ void date_format(date_t d, char buf[11])
     int y, m, dd;
     date_to_ymd(d, &y, &m, &dd);
     /* Years outside 0-9999 cannot be produced by date_parse; clamp the width anyway so the
-     * output always fits in 11 bytes. */
-    if (y < 0 || y > 9999) {
+     * output always fits in 11 bytes (the month and day checks let the compiler see it too). */
+    if (y < 0 || y > 9999 || m < 1 || m > 12 || dd < 1 || dd > 31) {
         snprintf(buf, 11, "xxxx-xx-xx");
         return;
     }
