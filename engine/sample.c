@@ -182,6 +182,162 @@ static double log_gamma_draw(gsl_rng *r, const sample_gamma *g)
     return y;
 }
 
+/* ---- whole shapes: products of uniforms ---- */
+
+/* For a whole shape k, Gamma(k, 1) is the sum of k independent Exp(1) variates, and
+ * -log U ~ Exp(1), so Gamma(k, 1) = -log(U_1 ... U_k) (Knuth, "The Art of Computer
+ * Programming" vol. 2, 3rd ed., 3.4.1 E and the gamma paragraph after it; GSL's
+ * gsl_ran_gamma_int draws shapes below 12 so). One logarithm per draw, whatever k, and no
+ * rejection: the cost is k words and k multiplications, so for small k it beats Marsaglia and
+ * Tsang.
+ *
+ * Accuracy. Each U is (w + 1/2) 2^-32 for a 32-bit word w, not a continuous uniform.
+ *  1. Exp(1). -log U <= x exactly when U >= t = e^-x, and P(U < t) is 2^-32 times the number
+ *     of midpoints (w + 1/2) 2^-32 below t: for t in [m 2^-32, (m + 1) 2^-32) that is m, or
+ *     m + 1 when t 2^32 > m + 1/2, so |P(U < t) - t| <= 2^-33, with equality at
+ *     t = (m + 1/2) 2^-32. So the Kolmogorov distance sup_x |P(-log U <= x) - (1 - e^-x)| is
+ *     exactly 2^-33 = 1.16e-10. The tail is inside this bound, not beside it: the largest
+ *     value, -log 2^-33 = 33 ln 2 = 22.87, is exceeded by Exp(1) with probability
+ *     e^(-33 ln 2) = 2^-33 as well.
+ *  2. Sums. For independent X, Y and independent X', Y', the Kolmogorov distance d is
+ *     subadditive: P(X + Y <= z) - P(X' + Y <= z) = E[F_X(z - Y) - F_X'(z - Y)] is at most
+ *     d(X, X') in size, and swapping Y for Y' beside X' costs at most d(Y, Y'). So the
+ *     product's Gamma(k, 1) is within k 2^-33 of the true law: 16 2^-33 = 1.9e-9 at most.
+ *  3. Ratios. G_a / (G_a + G_b) <= z exactly when G_a - c G_b <= 0, c = z / (1 - z) >= 0:
+ *     a sum of independent terms, and scaling and negating G_b leave its distance to the
+ *     true law unchanged. So the Beta(a, b) is within (a + b) 2^-33 (3.7e-9 at a + b = 32).
+ *  4. Rounding. The computed product is p (1 + d), |d| < k 2^-53 (one rounding per
+ *     multiplication), so -log of it errs by less than k 2^-53, and vmath_log adds a relative
+ *     error of at most VMATH_LOG_REL_ERR (3.2e-16). Moving every value x by at most
+ *     s + r x moves a distribution function by at most s sup f + r sup x f(x); for Gamma(k),
+ *     1 <= k <= 16, sup f <= 1 and sup x f(x) = k^k e^-k / (k - 1)! <= 1.6: under 3e-15.
+ *     The beta's event G_a <= c G_b (written
+ *     G_b >= c' G_a, c' = 1 / c <= 1, above z = 1/2) moves by shifts of the same kind, plus
+ *     its division's rounding: of order (a + b) 2^-53. All negligible beside 2^-33.
+ *  5. Range. Every factor lies in [2^-33, 1 - 2^-33], so a product of at most 16 lies in
+ *     [2^-528, 1 - 2^-33]: a normal double, far above DBL_MIN = 2^-1022, and below 1, so
+ *     vmath_log is defined on it and every gamma draw is positive. (A product of all a + b
+ *     factors of a beta could reach 2^-1056, subnormal: hence one product per gamma.) */
+
+/* The uniform (w + 1/2) 2^-32, as uniform32 computes it, bit for bit: w ^ 2^31 read as a
+ * signed 32-bit number is w - 2^31, which converts to double with one instruction on every
+ * x86-64 vector width (an unsigned conversion needs AVX-512 or several steps), and w + 1/2
+ * < 2^33 is exact in double. gcc and clang define the signed reading as modulo 2^32. */
+static inline double word_uniform(uint32_t w)
+{
+    return ((double)(int32_t)(w ^ 0x80000000u) + 2147483648.5) * (1.0 / 4294967296.0);
+}
+
+/* prod[i] = the product of lane i's factors from rows first[i] .. first[i] + count[i] - 1 of
+ * the `rows` rows of w, row j being w[j len .. j len + len - 1]. Each row is one contiguous
+ * load. The factor is chosen as max(u, skip), skip 0 or 1 and u in (0, 1): a select of two
+ * computed values, which gcc makes a vector max, where `take ? u : 1.0` would become a branch
+ * it cannot vectorise (see above vmath_exp_clamp in engine/vmath.h). */
+SIMD_CLONES
+static void whole_products(const uint32_t *w, size_t len, uint32_t rows, const uint32_t *first,
+                           const uint32_t *count, double *prod)
+{
+#pragma omp simd
+    for (size_t i = 0; i < len; i++)
+        prod[i] = 1.0;
+    for (uint32_t j = 0; j < rows; j++) {
+        const uint32_t *row = w + (size_t)j * len;
+#pragma omp simd
+        for (size_t i = 0; i < len; i++) {
+            double u = word_uniform(row[i]);
+            double skip = (double)(int32_t)((uint32_t)(j - first[i]) >= count[i]);
+            prod[i] *= u > skip ? u : skip;
+        }
+    }
+}
+
+/* out[i] = -log(prod[i]) scale: Gamma(k, scale) from the product of k uniforms. */
+SIMD_CLONES
+static void whole_gamma_from_products(const double *prod, double scale, double *out, size_t n)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; i++)
+        out[i] = -vmath_log(prod[i]) * scale;
+}
+
+/* out[i] = G_a / (G_a + G_b) from the products behind G_a and G_b. */
+SIMD_CLONES
+static void whole_beta_from_products(const double *prod_a, const double *prod_b, double *out,
+                                     size_t n)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; i++) {
+        double ga = -vmath_log(prod_a[i]), gb = -vmath_log(prod_b[i]);
+        out[i] = ga / (ga + gb);
+    }
+}
+
+/* A shape as drawn: at most SAMPLE_WHOLE_MAX, so that a chunk's words fit its buffer. */
+static uint32_t whole_shape(uint32_t k)
+{
+    return k < SAMPLE_WHOLE_MAX ? k : SAMPLE_WHOLE_MAX;
+}
+
+/* The rows a chunk needs: the largest of need[0 .. len-1]. */
+static uint32_t whole_rows(const uint32_t *need, size_t len)
+{
+    uint32_t most = 0;
+    for (size_t i = 0; i < len; i++)
+        most = need[i] > most ? need[i] : most;
+    return most;
+}
+
+static const uint32_t whole_zeros[SAMPLE_WHOLE_CHUNK];
+
+/* Gamma(k[i], 1) for one chunk of len <= SAMPLE_WHOLE_CHUNK lanes. */
+static void gamma_whole_chunk(rng_state *s, const uint32_t *k, double *out, size_t len)
+{
+    uint32_t w[SAMPLE_WHOLE_MAX * SAMPLE_WHOLE_CHUNK], need[SAMPLE_WHOLE_CHUNK];
+    double prod[SAMPLE_WHOLE_CHUNK];
+    for (size_t i = 0; i < len; i++)
+        need[i] = whole_shape(k[i]);
+    uint32_t rows = whole_rows(need, len);
+    rng_state_words(s, w, rows * len);
+    whole_products(w, len, rows, whole_zeros, need, prod);
+    whole_gamma_from_products(prod, 1.0, out, len);
+}
+
+void sample_gamma_whole(gsl_rng *r, const uint32_t *k, double *out, size_t n)
+{
+    for (size_t at = 0; at < n; at += SAMPLE_WHOLE_CHUNK) {
+        size_t len = n - at < SAMPLE_WHOLE_CHUNK ? n - at : SAMPLE_WHOLE_CHUNK;
+        gamma_whole_chunk(state_of(r), k + at, out + at, len);
+    }
+}
+
+/* Beta(a[i], b[i]) for one chunk: lane i's G_a from rows 0 .. a[i] - 1, its G_b from the next
+ * b[i] rows. */
+static void beta_whole_chunk(rng_state *s, const uint32_t *a, const uint32_t *b, double *out,
+                             size_t len)
+{
+    uint32_t w[2 * SAMPLE_WHOLE_MAX * SAMPLE_WHOLE_CHUNK];
+    uint32_t na[SAMPLE_WHOLE_CHUNK], nb[SAMPLE_WHOLE_CHUNK], need[SAMPLE_WHOLE_CHUNK];
+    double prod_a[SAMPLE_WHOLE_CHUNK], prod_b[SAMPLE_WHOLE_CHUNK];
+    for (size_t i = 0; i < len; i++) {
+        na[i] = whole_shape(a[i]);
+        nb[i] = whole_shape(b[i]);
+        need[i] = na[i] + nb[i];
+    }
+    uint32_t rows = whole_rows(need, len);
+    rng_state_words(s, w, rows * len);
+    whole_products(w, len, rows, whole_zeros, na, prod_a);
+    whole_products(w, len, rows, na, nb, prod_b);
+    whole_beta_from_products(prod_a, prod_b, out, len);
+}
+
+void sample_beta_whole(gsl_rng *r, const uint32_t *a, const uint32_t *b, double *out, size_t n)
+{
+    for (size_t at = 0; at < n; at += SAMPLE_WHOLE_CHUNK) {
+        size_t len = n - at < SAMPLE_WHOLE_CHUNK ? n - at : SAMPLE_WHOLE_CHUNK;
+        beta_whole_chunk(state_of(r), a + at, b + at, out + at, len);
+    }
+}
+
 /* ---- many draws at once ---- */
 
 /* Draws whose first attempt is made together: the words they need fit on the stack. */

@@ -65,6 +65,43 @@ void sample_gamma_fill(gsl_rng *r, const sample_gamma *g, double *out, size_t n)
  * calls; scratch holds n doubles. Shapes below 1 are drawn one by one (sample_beta_draw). */
 void sample_beta_fill(gsl_rng *r, const sample_beta *b, double *out, double *scratch, size_t n);
 
+/* Whole shapes as products of uniforms: Gamma(k, 1) = -log(U_1 ... U_k), the sum of k
+ * independent Exp(1) (Knuth, TAOCP vol. 2, 3.4.1), and Beta(a, b) = G_a / (G_a + G_b)
+ * (Devroye 1986, IX.4.1). Each U is (w + 1/2) 2^-32 from one 32-bit word w, so the laws are
+ * exact but for the words' resolution: within Kolmogorov distance k 2^-33 (1.2e-10 per
+ * factor) of Gamma(k), within (a + b) 2^-33 of Beta(a, b); derivation in sample.c. Every
+ * factor is at least 2^-33, so no product underflows. Vectorised across lanes, no branch on
+ * the values; the arithmetic is the same on every compiled copy (vmath_log), so are the
+ * values.
+ *
+ * Words. The lanes go in chunks of SAMPLE_WHOLE_CHUNK, in order. A chunk of len lanes that
+ * needs R rows draws R len words, row-major: lane i's factor from row j is word j len + i of
+ * the chunk (i counted from the chunk's first lane), and the words of rows a lane does not
+ * need are drawn and not used. Row-major, because each row is then one contiguous vector load
+ * with no per-lane bookkeeping. The alternative, exactly one word per factor (lanes sorted by
+ * shape with a counting sort, each row the prefix of lanes needing it, results scattered
+ * back), measured slower in all but one case (TSC cycles per draw, gcc 12 -O2, row-major
+ * first): on the shapes the reference run draws, 32 lanes a call, gamma 27.8 against 30.4 and
+ * beta 41.3 against 42.2; shapes uniform on 1 .. 10 over 64 lanes, gamma 29.5 against 31.7
+ * but order statistics 47.1 against 42.9; equal shapes 11.4 against 27. The sort's
+ * bookkeeping costs about what the unused words do (1.5 cycles each).
+ *
+ * Shapes must lie in [1, SAMPLE_WHOLE_MAX]; a larger one is drawn as SAMPLE_WHOLE_MAX (a
+ * caller's error, never a write past a buffer). r must be of type rng_philox4x32; n = 0 draws
+ * nothing; out must not overlap the shape arrays, which are not changed. */
+#define SAMPLE_WHOLE_MAX 16
+#define SAMPLE_WHOLE_CHUNK 64
+
+/* out[i] ~ Gamma(k[i], 1), independently, for i < n: lane i's factors are its rows
+ * 0 .. k[i] - 1, R = the chunk's largest k[i]. With every k[i] = k, exactly k n words. */
+void sample_gamma_whole(gsl_rng *r, const uint32_t *k, double *out, size_t n);
+
+/* out[i] ~ Beta(a[i], b[i]), independently, for i < n: lane i's G_a is -log of the product of
+ * its rows 0 .. a[i] - 1, its G_b of rows a[i] .. a[i] + b[i] - 1, R = the chunk's largest
+ * a[i] + b[i]. So the uniform order statistics Beta(j, m - j + 1) of one m take m + 1 words a
+ * lane, none unused. Values lie in (0, 1]; 1 only by rounding, when G_b < G_a 2^-53 or so. */
+void sample_beta_whole(gsl_rng *r, const uint32_t *a, const uint32_t *b, double *out, size_t n);
+
 /* A Poisson(mu) variate, mu >= 0 (0 when mu <= 0). Below SAMPLE_POISSON_SMALL it inverts the
  * distribution function by sequential search (Devroye 1986, X.3.3): one uniform and about mu + 1
  * multiplications; above, it uses gsl_ran_poisson. */

@@ -1,6 +1,7 @@
 /* Statistical tests of engine/sample.c: moments, goodness of fit and exact edge cases of every
- * sampler, the inversion samplers checked draw by draw against GSL's distribution functions, and
- * the determinism of a stream of mixed draws.
+ * sampler, the inversion samplers checked draw by draw against GSL's distribution functions, the
+ * products for whole shapes recomputed word by word, and the determinism of a stream of mixed
+ * draws.
  *
  * Tolerances. Every statistical check is a test whose false-alarm rate for a correct sampler is
  * at most 1e-6:
@@ -8,11 +9,12 @@
  *   - a chi-square below its upper 1e-6 quantile (gsl_cdf_chisq_Qinv);
  *   - a Kolmogorov-Smirnov statistic below KS_CRIT (upper 1e-6 point of Kolmogorov's law);
  *   - a count whose exact binomial or Poisson tail on either side is at least 5e-7.
- * The file makes 96 such checks (11 normal, 24 gamma, 12 beta, 21 Poisson, 17 binomial, 10
- * order statistics, 1 draw-by-draw inversion), so by Bonferroni's inequality the family-wise
- * false-alarm rate is below 1e-4. The other checks are exact. The seeds are fixed, so a run is deterministic: the rate is the
- * chance that a correct sampler fails for a seed picked at random. Means and variances are
- * judged by a normal approximation. Its worst case here is the sample variance of Gamma(0.3) at
+ * The file makes 167 such checks (11 normal, 39 gamma, 24 beta, 21 Poisson, 23 binomial, 14
+ * order statistics, 1 draw-by-draw inversion, 34 of the products for whole shapes), so by
+ * Bonferroni's inequality the family-wise false-alarm rate is below 2e-4. The other checks are
+ * exact. The seeds are fixed, so a run is deterministic: the rate is the chance that a correct
+ * sampler fails for a seed picked at random. Means and variances are judged by a normal
+ * approximation. Its worst case here is the sample variance of Gamma(0.3) at
  * n = 2e5 (or Gamma(0.7) at 1e5): (X - mu)^2 has skewness about 17, so s^2 has skewness
  * 17 / sqrt(n) = 0.04, and the first Edgeworth term, skew (z^3 - 3 z) / 6 at z = 5, raises one
  * 5-SE tail by a factor of at most 1.7 while lowering the other: the two-sided rate stays below
@@ -33,6 +35,7 @@
 
 #include "../engine/rng.h"
 #include "../engine/sample.h"
+#include "../engine/vmath.h"
 
 #define SEED UINT64_C(0x5eed5a3b1e)
 #define Z_MAX 5.0
@@ -819,6 +822,297 @@ static void test_order_stats(void **state)
     free(x);
 }
 
+/* ---- whole shapes: products of uniforms ---- */
+
+/* Draws of Gamma(k, 1) and Beta(a, b) by sample_gamma_whole and sample_beta_whole with every
+ * lane's shapes equal, in the calls of fill_in_pieces: single lanes, a chunk (64) and either
+ * side of it, several chunks and ragged ends. */
+#define WHOLE_N 200000
+
+static void gamma_whole_fill(gsl_rng *r, const void *law, double *x, double *scratch, size_t n)
+{
+    (void)scratch;
+    uint32_t k[1000];
+    for (size_t i = 0; i < n; i++)
+        k[i] = *(const uint32_t *)law;
+    sample_gamma_whole(r, k, x, n);
+}
+
+static void beta_whole_fill(gsl_rng *r, const void *law, double *x, double *scratch, size_t n)
+{
+    (void)scratch;
+    uint32_t a[1000], b[1000];
+    for (size_t i = 0; i < n; i++) {
+        a[i] = ((const uint32_t *)law)[0];
+        b[i] = ((const uint32_t *)law)[1];
+    }
+    sample_beta_whole(r, a, b, x, n);
+}
+
+/* Gamma(k, 1): mean k, variance k, mu4 = 3 k (k + 2), then KS against gsl_cdf_gamma_P. At
+ * n = 2e5 the mean's SE is sqrt(k / n) = 0.0022 sqrt(k) and the variance's relative SE
+ * sqrt((2 + 6/k) / n) is 0.63 % at k = 1, 0.34 % at k = 16; each limit is Z_MAX = 5 SE, a
+ * two-sided false-alarm rate of 5.7e-7. One factor too few or too many moves the mean by 1,
+ * at least 110 SE; the KS limit, KS_CRIT / sqrt(n) = 0.006 in probability, sees much less. */
+static void check_gamma_whole(uint32_t k, uint64_t stream)
+{
+    gsl_rng *r = stream_new(stream);
+    double *x = draws_new(WHOLE_N);
+    fill_in_pieces(r, &k, gamma_whole_fill, x, WHOLE_N);
+    for (size_t i = 0; i < WHOLE_N; i++)
+        assert_true(x[i] > 0.0 && isfinite(x[i]));
+    char what[64];
+    snprintf(what, sizeof what, "gamma(%u) by products", (unsigned)k);
+    double dk = k;
+    assert_mean_var(what, x, WHOLE_N, dk, dk, 3.0 * dk * (dk + 2.0));
+    gamma_par par = {dk, 1.0};
+    assert_ks(what, x, WHOLE_N, gamma_cdf, &par);
+    free(x);
+    gsl_rng_free(r);
+}
+
+/* 1 (one factor), 2 (the benchmark's rates), 5, 10 and SAMPLE_WHOLE_MAX = 16 (the smallest
+ * products, down to 2^-528). */
+static void test_gamma_whole(void **state)
+{
+    (void)state;
+    static const uint32_t ks[] = {1, 2, 5, 10, SAMPLE_WHOLE_MAX};
+    for (size_t i = 0; i < sizeof ks / sizeof ks[0]; i++)
+        check_gamma_whole(ks[i], 800 + i);
+}
+
+/* Beta(a, b): mean a / (a + b), variance and mu4 from beta_central, then KS against
+ * gsl_cdf_beta_P; every value in (0, 1]. Limits as for the gammas: 5 SE. One factor too few in
+ * G_a moves the mean by b / ((a + b) (a + b - 1)), at least 80 SE in the cases here with
+ * a >= 2 (Beta(16, 16): 15/31 against 1/2, SE 1.9e-4); with a = 1 it leaves G_a = 0, so the
+ * value 0, outside (0, 1]. */
+static void check_beta_whole(uint32_t a, uint32_t b, uint64_t stream)
+{
+    gsl_rng *r = stream_new(stream);
+    double *x = draws_new(WHOLE_N);
+    uint32_t law[2] = {a, b};
+    fill_in_pieces(r, law, beta_whole_fill, x, WHOLE_N);
+    for (size_t i = 0; i < WHOLE_N; i++)
+        assert_true(x[i] > 0.0 && x[i] <= 1.0);
+    char what[64];
+    snprintf(what, sizeof what, "beta(%u, %u) by products", (unsigned)a, (unsigned)b);
+    double mu2, mu4;
+    beta_central(a, b, &mu2, &mu4);
+    assert_mean_var(what, x, WHOLE_N, (double)a / (double)(a + b), mu2, mu4);
+    beta_par par = {a, b};
+    assert_ks(what, x, WHOLE_N, beta_cdf, &par);
+    free(x);
+    gsl_rng_free(r);
+}
+
+/* The uniform (1, 1), the benchmark's (6, 2) and (3, 2), a skewed (1, 16) and the most factors,
+ * (16, 16). */
+static void test_beta_whole(void **state)
+{
+    (void)state;
+    static const uint32_t ab[][2] = {{1, 1}, {6, 2}, {3, 2}, {1, 16}, {16, 16}};
+    for (size_t i = 0; i < sizeof ab / sizeof ab[0]; i++)
+        check_beta_whole(ab[i][0], ab[i][1], 820 + i);
+}
+
+static double uniform_cdf(double x, const void *par)
+{
+    (void)par;
+    return x;
+}
+
+/* Shapes varying across lanes, in calls of 61 lanes: not a multiple of any vector width, so
+ * every compiled copy's remainder code draws some lanes, and lanes of every shape from 1 to 16
+ * share each call (lane i of call c has shape 1 + (5 i + c) % 16). If each x_i ~ Gamma(k_i),
+ * then P(k_i, x_i) is uniform (the probability integral transform), so one KS test against
+ * the uniform checks every shape and lane at once; and as Gamma(k) has mean and variance k,
+ * sum (x_i - k_i) / sqrt(sum k_i) is a z-score (limit 5, as everywhere). */
+#define LANES_CALL 61
+#define LANES_CALLS 3279 /* 200019 draws */
+
+static void test_gamma_whole_lanes(void **state)
+{
+    (void)state;
+    gsl_rng *r = stream_new(840);
+    size_t n = (size_t)LANES_CALL * LANES_CALLS;
+    double *x = draws_new(n), *u = draws_new(n), excess = 0.0, var = 0.0;
+    for (size_t c = 0; c < LANES_CALLS; c++) {
+        uint32_t k[LANES_CALL];
+        for (size_t i = 0; i < LANES_CALL; i++)
+            k[i] = 1 + (uint32_t)((5 * i + c) % SAMPLE_WHOLE_MAX);
+        sample_gamma_whole(r, k, x + c * LANES_CALL, LANES_CALL);
+        for (size_t i = 0; i < LANES_CALL; i++) {
+            double xi = x[c * LANES_CALL + i];
+            assert_true(xi > 0.0 && isfinite(xi));
+            u[c * LANES_CALL + i] = gsl_cdf_gamma_P(xi, k[i], 1.0);
+            excess += xi - k[i];
+            var += k[i];
+        }
+    }
+    assert_z("gamma by products, shapes across lanes: sum of x - k", excess, 0.0, sqrt(var));
+    assert_ks("gamma by products, shapes across lanes: P(k, x)", u, n, uniform_cdf, NULL);
+    free(u);
+    free(x);
+    gsl_rng_free(r);
+}
+
+/* The same for uniform order statistics across lanes, as callers use sample_beta_whole: lane i
+ * of call c draws the j-th of m uniforms, Beta(j, m - j + 1), m = 1 + (i + c) % 16 and
+ * j = 1 + (3 i + c) % m; the z-score sums x - j / (m + 1) over the variances
+ * j (m - j + 1) / ((m + 1)^2 (m + 2)). */
+static void test_beta_whole_lanes(void **state)
+{
+    (void)state;
+    gsl_rng *r = stream_new(841);
+    size_t n = (size_t)LANES_CALL * LANES_CALLS;
+    double *x = draws_new(n), *u = draws_new(n), excess = 0.0, var = 0.0;
+    for (size_t c = 0; c < LANES_CALLS; c++) {
+        uint32_t a[LANES_CALL], b[LANES_CALL];
+        for (size_t i = 0; i < LANES_CALL; i++) {
+            uint32_t m = 1 + (uint32_t)((i + c) % SAMPLE_WHOLE_MAX);
+            a[i] = 1 + (uint32_t)((3 * i + c) % m);
+            b[i] = m - a[i] + 1;
+        }
+        sample_beta_whole(r, a, b, x + c * LANES_CALL, LANES_CALL);
+        for (size_t i = 0; i < LANES_CALL; i++) {
+            double xi = x[c * LANES_CALL + i], m1 = a[i] + b[i];
+            assert_true(xi > 0.0 && xi <= 1.0);
+            u[c * LANES_CALL + i] = gsl_cdf_beta_P(xi, a[i], b[i]);
+            excess += xi - a[i] / m1;
+            var += a[i] * (double)b[i] / (m1 * m1 * (m1 + 1.0));
+        }
+    }
+    assert_z("order statistics by products, across lanes: sum of x - mean", excess, 0.0,
+             sqrt(var));
+    assert_ks("order statistics by products, across lanes: P(a, b, x)", u, n, uniform_cdf,
+              NULL);
+    free(u);
+    free(x);
+    gsl_rng_free(r);
+}
+
+/* The header's word order, recomputed from a copy of the stream: chunks of SAMPLE_WHOLE_CHUNK
+ * lanes; a chunk of len lanes needing R rows takes R len words, lane i's factor from row j
+ * being word j len + i; the factors multiplied in row order from 1, then -log by vmath_log.
+ * The library's vectorised copy must give these scalar values bit for bit. */
+static double word_uniform_ref(uint32_t w)
+{
+    return ((double)w + 0.5) / 4294967296.0;
+}
+
+/* The product of the factors of lane i (of len) from rows first .. first + count - 1. */
+static double row_product_ref(const uint32_t *w, size_t len, size_t i, uint32_t first,
+                              uint32_t count)
+{
+    double p = 1.0;
+    for (uint32_t j = first; j < first + count; j++)
+        p *= word_uniform_ref(w[j * len + i]);
+    return p;
+}
+
+/* The words of one chunk of R = rows rows from clone, into w. */
+static void chunk_words_ref(gsl_rng *clone, size_t len, uint32_t rows, uint32_t *w)
+{
+    for (size_t j = 0; j < rows * len; j++)
+        w[j] = (uint32_t)gsl_rng_get(clone);
+}
+
+static void gamma_whole_ref(gsl_rng *clone, const uint32_t *k, size_t n, double *out)
+{
+    uint32_t w[SAMPLE_WHOLE_MAX * SAMPLE_WHOLE_CHUNK];
+    for (size_t at = 0; at < n; at += SAMPLE_WHOLE_CHUNK) {
+        size_t len = n - at < SAMPLE_WHOLE_CHUNK ? n - at : SAMPLE_WHOLE_CHUNK;
+        uint32_t rows = 0;
+        for (size_t i = 0; i < len; i++)
+            rows = k[at + i] > rows ? k[at + i] : rows;
+        chunk_words_ref(clone, len, rows, w);
+        for (size_t i = 0; i < len; i++)
+            out[at + i] = -vmath_log(row_product_ref(w, len, i, 0, k[at + i]));
+    }
+}
+
+static void beta_whole_ref(gsl_rng *clone, const uint32_t *a, const uint32_t *b, size_t n,
+                           double *out)
+{
+    uint32_t w[2 * SAMPLE_WHOLE_MAX * SAMPLE_WHOLE_CHUNK];
+    for (size_t at = 0; at < n; at += SAMPLE_WHOLE_CHUNK) {
+        size_t len = n - at < SAMPLE_WHOLE_CHUNK ? n - at : SAMPLE_WHOLE_CHUNK;
+        uint32_t rows = 0;
+        for (size_t i = 0; i < len; i++)
+            rows = a[at + i] + b[at + i] > rows ? a[at + i] + b[at + i] : rows;
+        chunk_words_ref(clone, len, rows, w);
+        for (size_t i = 0; i < len; i++) {
+            double ga = -vmath_log(row_product_ref(w, len, i, 0, a[at + i]));
+            double gb = -vmath_log(row_product_ref(w, len, i, a[at + i], b[at + i]));
+            out[at + i] = ga / (ga + gb);
+        }
+    }
+}
+
+/* Lengths around the vector widths and the chunk; shapes drawn from another stream, from 1 to
+ * SAMPLE_WHOLE_MAX, so that a chunk's R is often set by one lane. After each call the stream
+ * must stand where the reference left its copy. */
+static void test_whole_words(void **state)
+{
+    (void)state;
+    static const size_t lens[] = {1, 7, 8, 9, 17, 63, 64, 65, 130, 200};
+    gsl_rng *r = stream_new(850), *clone = gsl_rng_alloc(rng_philox4x32), *shapes = stream_new(851);
+    assert_non_null(clone);
+    uint32_t a[200], b[200];
+    double got[200], want[200];
+    for (int round = 0; round < 50; round++) {
+        for (size_t c = 0; c < sizeof lens / sizeof lens[0]; c++) {
+            size_t n = lens[c];
+            for (size_t i = 0; i < n; i++) {
+                a[i] = 1 + (uint32_t)gsl_rng_uniform_int(shapes, SAMPLE_WHOLE_MAX);
+                b[i] = 1 + (uint32_t)gsl_rng_uniform_int(shapes, SAMPLE_WHOLE_MAX);
+            }
+            gsl_rng_memcpy(clone, r);
+            sample_gamma_whole(r, a, got, n);
+            gamma_whole_ref(clone, a, n, want);
+            assert_memory_equal(got, want, n * sizeof got[0]);
+            assert_int_equal(gsl_rng_get(r), gsl_rng_get(clone));
+            gsl_rng_memcpy(clone, r);
+            sample_beta_whole(r, a, b, got, n);
+            beta_whole_ref(clone, a, b, n, want);
+            assert_memory_equal(got, want, n * sizeof got[0]);
+            assert_int_equal(gsl_rng_get(r), gsl_rng_get(clone));
+        }
+    }
+    gsl_rng_free(shapes);
+    gsl_rng_free(clone);
+    gsl_rng_free(r);
+}
+
+/* Two generators at the same (seed, stream) give bit-identical draws, call after call; a third
+ * at another stream gives other values. */
+static void test_whole_determinism(void **state)
+{
+    (void)state;
+    gsl_rng *r1 = stream_new(870), *r2 = stream_new(870), *other = stream_new(871);
+    uint32_t a[LANES_CALL], b[LANES_CALL];
+    for (size_t i = 0; i < LANES_CALL; i++) {
+        a[i] = 1 + (uint32_t)(i % SAMPLE_WHOLE_MAX);
+        b[i] = 1 + (uint32_t)((7 * i) % SAMPLE_WHOLE_MAX);
+    }
+    for (int round = 0; round < 200; round++) {
+        double x1[LANES_CALL], x2[LANES_CALL];
+        sample_gamma_whole(r1, a, x1, LANES_CALL);
+        sample_gamma_whole(r2, a, x2, LANES_CALL);
+        assert_memory_equal(x1, x2, sizeof x1);
+        sample_beta_whole(r1, a, b, x1, LANES_CALL);
+        sample_beta_whole(r2, a, b, x2, LANES_CALL);
+        assert_memory_equal(x1, x2, sizeof x1);
+        if (round == 0) {
+            sample_beta_whole(other, a, b, x2, LANES_CALL);
+            assert_memory_not_equal(x1, x2, sizeof x1);
+        }
+    }
+    gsl_rng_free(other);
+    gsl_rng_free(r2);
+    gsl_rng_free(r1);
+}
+
 /* ---- determinism ---- */
 
 /* One round of mixed draws, covering every sampler and both sides of each threshold. */
@@ -882,6 +1176,10 @@ int main(void)
         cmocka_unit_test(test_binomial_edges),  cmocka_unit_test(test_inversion_exact),
         cmocka_unit_test(test_binomial_by_count), cmocka_unit_test(test_split_words),
         cmocka_unit_test(test_order_stats),     cmocka_unit_test(test_determinism),
+        cmocka_unit_test(test_gamma_whole),     cmocka_unit_test(test_beta_whole),
+        cmocka_unit_test(test_gamma_whole_lanes), cmocka_unit_test(test_beta_whole_lanes),
+        cmocka_unit_test(test_whole_words),
+        cmocka_unit_test(test_whole_determinism),
     };
     return cmocka_run_group_tests_name("sample", tests, setup, NULL);
 }
