@@ -189,7 +189,7 @@ static double log_gamma_draw(gsl_rng *r, const sample_gamma *g)
  * Programming" vol. 2, 3rd ed., 3.4.1 E and the gamma paragraph after it; GSL's
  * gsl_ran_gamma_int draws shapes below 12 so). One logarithm per draw, whatever k, and no
  * rejection: the cost is k words and k multiplications, so for small k it beats Marsaglia and
- * Tsang.
+ * Tsang (sample_gamma_fill's crossover: SAMPLE_GAMMA_PRODUCT_MAX).
  *
  * Accuracy. Each U is (w + 1/2) 2^-32 for a 32-bit word w, not a continuous uniform.
  *  1. Exp(1). -log U <= x exactly when U >= t = e^-x, and P(U < t) is 2^-32 times the number
@@ -210,8 +210,8 @@ static double log_gamma_draw(gsl_rng *r, const sample_gamma *g)
  *     multiplication), so -log of it errs by less than k 2^-53, and vmath_log adds a relative
  *     error of at most VMATH_LOG_REL_ERR (3.2e-16). Moving every value x by at most
  *     s + r x moves a distribution function by at most s sup f + r sup x f(x); for Gamma(k),
- *     1 <= k <= 16, sup f <= 1 and sup x f(x) = k^k e^-k / (k - 1)! <= 1.6: under 3e-15.
- *     The beta's event G_a <= c G_b (written
+ *     1 <= k <= 16, sup f <= 1 and sup x f(x) = k^k e^-k / (k - 1)! <= 1.6: under 3e-15
+ *     (the fills' scale adds one rounding more). The beta's event G_a <= c G_b (written
  *     G_b >= c' G_a, c' = 1 / c <= 1, above z = 1/2) moves by shifts of the same kind, plus
  *     its division's rounding: of order (a + b) 2^-53. All negligible beside 2^-33.
  *  5. Range. Every factor lies in [2^-33, 1 - 2^-33], so a product of at most 16 lies in
@@ -248,6 +248,21 @@ static void whole_products(const uint32_t *w, size_t len, uint32_t rows, const u
             double skip = (double)(int32_t)((uint32_t)(j - first[i]) >= count[i]);
             prod[i] *= u > skip ? u : skip;
         }
+    }
+}
+
+/* The same when every lane takes every row: no masks, the same values (1 u = u exactly). */
+SIMD_CLONES
+static void whole_products_all(const uint32_t *w, size_t len, uint32_t rows, double *prod)
+{
+#pragma omp simd
+    for (size_t i = 0; i < len; i++)
+        prod[i] = word_uniform(w[i]);
+    for (uint32_t j = 1; j < rows; j++) {
+        const uint32_t *row = w + (size_t)j * len;
+#pragma omp simd
+        for (size_t i = 0; i < len; i++)
+            prod[i] *= word_uniform(row[i]);
     }
 }
 
@@ -335,6 +350,20 @@ void sample_beta_whole(gsl_rng *r, const uint32_t *a, const uint32_t *b, double 
     for (size_t at = 0; at < n; at += SAMPLE_WHOLE_CHUNK) {
         size_t len = n - at < SAMPLE_WHOLE_CHUNK ? n - at : SAMPLE_WHOLE_CHUNK;
         beta_whole_chunk(state_of(r), a + at, b + at, out + at, len);
+    }
+}
+
+/* n Gamma(k, scale) variates, 1 <= k <= SAMPLE_WHOLE_MAX: the words and values of
+ * sample_gamma_whole with every lane's shape k, times scale. */
+static void gamma_product_fill(rng_state *s, uint32_t k, double scale, double *out, size_t n)
+{
+    uint32_t w[SAMPLE_WHOLE_MAX * SAMPLE_WHOLE_CHUNK];
+    double prod[SAMPLE_WHOLE_CHUNK];
+    for (size_t at = 0; at < n; at += SAMPLE_WHOLE_CHUNK) {
+        size_t len = n - at < SAMPLE_WHOLE_CHUNK ? n - at : SAMPLE_WHOLE_CHUNK;
+        rng_state_words(s, w, k * len);
+        whole_products_all(w, len, k, prod);
+        whole_gamma_from_products(prod, scale, out + at, len);
     }
 }
 
@@ -439,9 +468,22 @@ static void gamma_second_attempt(rng_state *s, gsl_rng *r, const sample_gamma *g
         out[idx[j]] = ok[j] ? cout[j] : gamma_finish(s, r, g, cz[j], cu[j]);
 }
 
+/* The shape as a number of factors when sample_gamma_fill draws it as a product of uniforms:
+ * a whole number from 1 to SAMPLE_GAMMA_PRODUCT_MAX; else 0. */
+static uint32_t product_shape(const sample_gamma *g)
+{
+    double k = g->shape;
+    return k >= 1.0 && k <= SAMPLE_GAMMA_PRODUCT_MAX && k == floor(k) ? (uint32_t)k : 0;
+}
+
 void sample_gamma_fill(gsl_rng *r, const sample_gamma *g, double *out, size_t n)
 {
     rng_state *s = state_of(r);
+    uint32_t k = product_shape(g);
+    if (k > 0) {
+        gamma_product_fill(s, k, g->scale, out, n);
+        return;
+    }
     if (g->shape < 1.0) {
         for (size_t i = 0; i < n; i++)
             out[i] = sample_gamma_draw(r, g);

@@ -9,7 +9,7 @@
  *   - a chi-square below its upper 1e-6 quantile (gsl_cdf_chisq_Qinv);
  *   - a Kolmogorov-Smirnov statistic below KS_CRIT (upper 1e-6 point of Kolmogorov's law);
  *   - a count whose exact binomial or Poisson tail on either side is at least 5e-7.
- * The file makes 167 such checks (11 normal, 39 gamma, 24 beta, 21 Poisson, 23 binomial, 14
+ * The file makes 179 such checks (11 normal, 48 gamma, 27 beta, 21 Poisson, 23 binomial, 14
  * order statistics, 1 draw-by-draw inversion, 34 of the products for whole shapes), so by
  * Bonferroni's inequality the family-wise false-alarm rate is below 2e-4. The other checks are
  * exact. The seeds are fixed, so a run is deterministic: the rate is the chance that a correct
@@ -425,13 +425,15 @@ static void test_gamma(void **state)
         check_gamma(shapes[i], 2.5, 100 + i, 0);
 }
 
-/* The same checks for draws made many at once. Shape 1 has the largest c = 1/sqrt(9 d), so the
+/* The same checks for draws made many at once. Whole shapes up to SAMPLE_GAMMA_PRODUCT_MAX (6)
+ * are drawn as products of uniforms: 1, 2 and 6, the last at the threshold; 7, just above it,
+ * by Marsaglia and Tsang. Of the shapes drawn so, 1.5 has the largest c = 1/sqrt(9 d), so the
  * most first attempts with v <= 0 or a failed squeeze finished one by one; 0.3 goes the
  * one-by-one way. */
 static void test_gamma_fill(void **state)
 {
     (void)state;
-    static const double shapes[] = {0.3, 1.0, 2.0, 7.5, 200.0};
+    static const double shapes[] = {0.3, 1.0, 1.5, 2.0, 6.0, 7.0, 7.5, 200.0};
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
         check_gamma(shapes[i], 2.5, 140 + i, 1);
 }
@@ -534,10 +536,12 @@ static void test_beta(void **state)
         check_beta(ab[i][0], ab[i][1], 200 + i, 0);
 }
 
+/* (6, 2), (3, 2) and (1, 1) are drawn as products on both sides, (7, 2) by Marsaglia and
+ * Tsang on one side and products on the other, (0.5, 0.5) one by one. */
 static void test_beta_fill(void **state)
 {
     (void)state;
-    static const double ab[][2] = {{0.5, 0.5}, {6.0, 2.0}, {3.0, 2.0}, {1.0, 1.0}};
+    static const double ab[][2] = {{0.5, 0.5}, {6.0, 2.0}, {3.0, 2.0}, {1.0, 1.0}, {7.0, 2.0}};
     for (size_t i = 0; i < sizeof ab / sizeof ab[0]; i++)
         check_beta(ab[i][0], ab[i][1], 220 + i, 1);
 }
@@ -1084,6 +1088,38 @@ static void test_whole_words(void **state)
     gsl_rng_free(r);
 }
 
+/* sample_gamma_fill draws a whole shape k <= SAMPLE_GAMMA_PRODUCT_MAX as sample_gamma_whole
+ * does with every lane's shape k, times the scale: the same words (k n) and, as x 1 = x
+ * exactly, the same values times the scale, bit for bit. Just above the threshold it draws
+ * by Marsaglia and Tsang: other values. */
+static void test_gamma_fill_products(void **state)
+{
+    (void)state;
+    enum { n = 150 };
+    gsl_rng *r = stream_new(860), *clone = gsl_rng_alloc(rng_philox4x32);
+    assert_non_null(clone);
+    uint32_t k[n];
+    double got[n], want[n];
+    for (uint32_t shape = 1; shape <= SAMPLE_GAMMA_PRODUCT_MAX + 1; shape++) {
+        sample_gamma g = sample_gamma_init(shape, 2.5);
+        for (size_t i = 0; i < n; i++)
+            k[i] = shape;
+        gsl_rng_memcpy(clone, r);
+        sample_gamma_fill(r, &g, got, n);
+        sample_gamma_whole(clone, k, want, n);
+        for (size_t i = 0; i < n; i++)
+            want[i] *= 2.5;
+        if (shape <= SAMPLE_GAMMA_PRODUCT_MAX) {
+            assert_memory_equal(got, want, sizeof got);
+            assert_int_equal(gsl_rng_get(r), gsl_rng_get(clone));
+        } else {
+            assert_memory_not_equal(got, want, sizeof got);
+        }
+    }
+    gsl_rng_free(clone);
+    gsl_rng_free(r);
+}
+
 /* Two generators at the same (seed, stream) give bit-identical draws, call after call; a third
  * at another stream gives other values. */
 static void test_whole_determinism(void **state)
@@ -1178,7 +1214,7 @@ int main(void)
         cmocka_unit_test(test_order_stats),     cmocka_unit_test(test_determinism),
         cmocka_unit_test(test_gamma_whole),     cmocka_unit_test(test_beta_whole),
         cmocka_unit_test(test_gamma_whole_lanes), cmocka_unit_test(test_beta_whole_lanes),
-        cmocka_unit_test(test_whole_words),
+        cmocka_unit_test(test_whole_words),     cmocka_unit_test(test_gamma_fill_products),
         cmocka_unit_test(test_whole_determinism),
     };
     return cmocka_run_group_tests_name("sample", tests, setup, NULL);
