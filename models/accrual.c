@@ -108,20 +108,21 @@ struct accrual_plan {
  *   checkpoint intervals (`size`, 0 for the trials split otherwise), the registrations it
  *   needs from referrals (`rr`), the interval edges as 32-bit words and the counts below them
  *   (edge and below [n_cp][batch]), the words themselves, the LAMBDA-value of the target's
- *   registration (`y`) and its time (`when`), and lists of trials with the whole shapes of
- *   their order statistics or gamma steps.
+ *   registration (`y`) and its time (`when`), each trial's crossing (whether, and the shapes
+ *   of its order statistic), and lists of trials (`list`, with the shapes of their order
+ *   statistics or gamma steps and the draws, `b_whole`; `rare`, the ones drawn one by one).
  * - For the kernel: a group's Poisson terms (pwin[m * KERNEL_LANES + l]) and the block's
  *   conditional table, lane by lane (acc[c * KERNEL_LANES + l]: zero between blocks). */
 typedef struct work_layout {
     double *lam, *pmf;
     double *b_pass, *b_consent, *b_scratch, *b_rate, *b_mean, *b_p_none, *b_cum;
     double *b_Lam, *b_M, *b_final, *b_v0, *b_u, *b_N, *b_P, *b_weight;
-    double *b_y, *b_when, *b_draw;
+    double *b_y, *b_when, *b_draw, *b_whole;
     double *pwin, *acc, *acc2;
     work_group group;
     unsigned long *b_screened, *b_screened_w;
     uint32_t *size, *rr, *edge, *below, *words, *list, *shape_a, *shape_b, *crosses;
-    uint32_t *cross_a, *cross_b;
+    uint32_t *cross_a, *cross_b, *rare;
     size_t *count;            /* [2 n_cp]: counts by checkpoint of one trial */
     size_t *order;            /* [batch]: the kernel's trials, see kernel_order */
     size_t *tab_range;        /* [2]: the block's table rows touched so far, see widen */
@@ -148,7 +149,7 @@ static work_layout work_carve(const accrual_plan *p, carver *c)
     l.lam = carve(c, p->n_pt, D);
     l.pmf = carve(c, p->window_cap, D);
     double **row[] = {&l.b_pass, &l.b_consent, &l.b_scratch, &l.b_M, &l.b_final, &l.b_v0,
-                      &l.b_u, &l.b_N, &l.b_P, &l.b_y, &l.b_when, &l.b_draw};
+                      &l.b_u, &l.b_N, &l.b_P, &l.b_y, &l.b_when, &l.b_draw, &l.b_whole};
     for (size_t i = 0; i < sizeof row / sizeof row[0]; i++)
         *row[i] = carve(c, B, D);
     l.b_rate = carve(c, n * B, D);
@@ -164,7 +165,7 @@ static work_layout work_carve(const accrual_plan *p, carver *c)
     l.b_screened = carve(c, B, sizeof(unsigned long));
     l.b_screened_w = carve(c, B, sizeof(unsigned long));
     uint32_t **row32[] = {&l.size,    &l.rr,      &l.list,    &l.shape_a,
-                          &l.shape_b, &l.crosses, &l.cross_a, &l.cross_b};
+                          &l.shape_b, &l.crosses, &l.cross_a, &l.cross_b, &l.rare};
     for (size_t i = 0; i < sizeof row32 / sizeof row32[0]; i++)
         *row32[i] = carve(c, B, sizeof(uint32_t));
     l.edge = carve(c, p->n_cp * B, sizeof(uint32_t));
@@ -1081,39 +1082,59 @@ static void crossing_intervals(const accrual_plan *p, work_layout *w, size_t n)
     }
 }
 
-/* Lists the crossing trials (list) with their shapes (shape_a, shape_b), in trial order and
- * without a branch on which cross (random); returns how many. */
-static size_t crossings(const accrual_plan *p, work_layout *w, size_t n)
+/* Lists the crossing trials whose shapes are whole numbers up to SAMPLE_WHOLE_MAX (list, with
+ * shape_a and shape_b) and the others (rare: a crossing interval holding more than that many
+ * registrations), in trial order and without a branch on which cross (random). Returns the
+ * length of the first list; *n_rare, of the second. */
+static size_t crossings(const accrual_plan *p, work_layout *w, size_t n, size_t *n_rare)
 {
     crossing_intervals(p, w, n);
-    size_t listed = 0;
+    size_t listed = 0, rare = 0;
     for (size_t t = 0; t < n; t++) {
-        w->list[listed] = (uint32_t)t;
+        int whole = w->cross_a[t] <= SAMPLE_WHOLE_MAX && w->cross_b[t] <= SAMPLE_WHOLE_MAX;
+        w->list[listed] = w->rare[rare] = (uint32_t)t;
         w->shape_a[listed] = w->cross_a[t];
         w->shape_b[listed] = w->cross_b[t];
-        listed += w->crosses[t];
+        listed += w->crosses[t] & (uint32_t)whole;
+        rare += w->crosses[t] & (uint32_t)!whole;
     }
+    *n_rare = rare;
     return listed;
 }
 
-/* The listed crossings' order statistics, placed in their intervals. */
-static void place_crossings(gsl_rng *r, work_layout *w, size_t listed)
+/* The crossings' order statistics, placed in their intervals: the listed ones together, the
+ * rare ones one by one. */
+static void place_crossings(gsl_rng *r, work_layout *w, size_t listed, size_t n_rare)
 {
-    for (size_t i = 0; i < listed; i++) {
-        size_t t = w->list[i];
-        unsigned long j = w->shape_a[i], m = w->shape_a[i] + w->shape_b[i] - 1;
+    sample_beta_whole(r, w->shape_a, w->shape_b, w->b_whole, listed);
+    for (size_t i = 0; i < listed; i++)
+        w->b_y[w->list[i]] += w->b_draw[w->list[i]] * w->b_whole[i];
+    for (size_t i = 0; i < n_rare; i++) {
+        size_t t = w->rare[i];
+        unsigned long j = w->cross_a[t], m = w->cross_a[t] + w->cross_b[t] - 1;
         w->b_y[t] += w->b_draw[t] * sample_uniform_order_stat(r, j, m);
     }
 }
 
 /* The trials whose referrals by the deadline fall short of the rr they need: the target's
  * registration is the r-th further one past the deadline, r = rr - referred, at LAMBDA-value
- * LAMBDA(W) + Gamma(r, 1) (time change to a unit-rate process). */
+ * LAMBDA(W) + Gamma(r, 1) (time change to a unit-rate process). Whole r up to SAMPLE_WHOLE_MAX
+ * (all but rare trials) are drawn together, the others one by one. */
 static void steps(const accrual_plan *p, gsl_rng *r, work_layout *w, size_t n)
 {
+    size_t listed = 0, rare = 0;
     for (size_t t = 0; t < n; t++) {
-        if (w->rr[t] <= w->size[t])
-            continue;
+        uint32_t short_by = w->rr[t] > w->size[t] ? w->rr[t] - w->size[t] : 0;
+        w->list[listed] = w->rare[rare] = (uint32_t)t;
+        w->shape_a[listed] = short_by;
+        listed += short_by > 0 && short_by <= SAMPLE_WHOLE_MAX;
+        rare += short_by > SAMPLE_WHOLE_MAX;
+    }
+    sample_gamma_whole(r, w->shape_a, w->b_whole, listed);
+    for (size_t i = 0; i < listed; i++)
+        w->b_y[w->list[i]] = w->b_M[w->list[i]] + w->b_whole[i];
+    for (size_t i = 0; i < rare; i++) {
+        size_t t = w->rare[i];
         unsigned long rest = w->rr[t] - w->size[t];
         double step = rest < p->n_step_law ? sample_gamma_draw(r, &p->step_law[rest])
                                            : sample_gamma1(r, (double)rest);
@@ -1155,9 +1176,9 @@ static void trial_paths(const accrual_plan *p, gsl_rng *r, work_layout *w, size_
 {
     screening_paths(p, r, w, n, out);
     split_referrals(p, r, w, n, out);
-    size_t listed = crossings(p, w, n);
+    size_t n_rare, listed = crossings(p, w, n, &n_rare);
     interval_referrals(p, r, w, n, out);
-    place_crossings(r, w, listed);
+    place_crossings(r, w, listed, n_rare);
     steps(p, r, w, n);
     invert_intensities(p, w, n);
     size_t deadline = (p->n_cp - 1) * p->batch;
