@@ -1047,38 +1047,45 @@ static void interval_referrals(const accrual_plan *p, gsl_rng *r, work_layout *w
 }
 
 /* The split trials whose referrals reach the target by the deadline: the rr-th referral
- * registration lies in the first interval whose running count reaches rr (the number of
- * intervals whose count is below rr: the counts never decrease), as the j-th of its m
+ * registration lies in the first interval whose running count reaches rr, as the j-th of its m
  * registrations, uniform order statistics of LAMBDA across the interval: at a fraction
  * Beta(j, m - j + 1) of it. Sets y to the interval's start (INFINITY for the other trials),
- * b_draw to its width and the two shapes, across the batch (the interval's bounds gathered);
- * `crosses` says which trials need the draw. */
+ * b_draw to its width, the two shapes and `crosses`, which says which trials need the draw.
+ * One scan over the intervals across the batch: the running counts never decrease, so the
+ * intervals before the crossing are those whose count is below rr, and the crossing's is the
+ * first of the others. Selects, not gathers (slower) or branches (on random values). */
 SIMD_CLONES
 static void crossing_intervals(const accrual_plan *p, work_layout *w, size_t n)
 {
     size_t B = p->batch, n_cp = p->n_cp;
-    uint32_t *k = w->crosses;
-    for (size_t t = 0; t < n; t++)
-        k[t] = 0;
+    uint32_t k[ACCRUAL_BATCH], before[ACCRUAL_BATCH], top[ACCRUAL_BATCH];
+    double from[ACCRUAL_BATCH], to[ACCRUAL_BATCH];
+    for (size_t t = 0; t < n; t++) {
+        k[t] = before[t] = top[t] = 0;
+        from[t] = to[t] = 0.0;
+    }
     for (size_t c = 0; c < n_cp; c++) {
-        const uint32_t *below = w->below + c * B;
+        const uint32_t *count = w->below + c * B;
+        const double *end = c + 1 < n_cp ? w->b_Lam + p->seg_point[c] * B : w->b_M;
 #pragma omp simd
-        for (size_t t = 0; t < n; t++)
-            k[t] += below[t] < w->rr[t];
+        for (size_t t = 0; t < n; t++) {
+            int below = count[t] < w->rr[t], first = !below & (k[t] == c);
+            from[t] = below ? end[t] : from[t];
+            before[t] = below ? count[t] : before[t];
+            to[t] = first ? end[t] : to[t];
+            top[t] = first ? count[t] : top[t];
+            k[t] += (uint32_t)below;
+        }
     }
 #pragma omp simd
     for (size_t t = 0; t < n; t++) {
         uint32_t rr = w->rr[t];
-        int crosses = rr > 0 && k[t] < n_cp && w->b_M[t] <= POINTS_MAX_MEAN;
-        size_t at = crosses ? k[t] : 0;
-        uint32_t before = at ? w->below[(at - 1) * B + t] : 0;
-        double from = at ? w->b_Lam[p->seg_point[at - 1] * B + t] : 0.0;
-        double to = at + 1 < n_cp ? w->b_Lam[p->seg_point[at] * B + t] : w->b_M[t];
-        w->b_y[t] = crosses ? from : INFINITY;
-        w->b_draw[t] = to - from;
-        w->cross_a[t] = rr - before;
-        w->cross_b[t] = w->below[at * B + t] - rr + 1;
-        k[t] = (uint32_t)crosses;
+        int crosses = (rr > 0) & (k[t] < n_cp) & (w->b_M[t] <= POINTS_MAX_MEAN);
+        w->b_y[t] = crosses ? from[t] : INFINITY;
+        w->b_draw[t] = to[t] - from[t];
+        w->cross_a[t] = rr - before[t];
+        w->cross_b[t] = top[t] - rr + 1;
+        w->crosses[t] = (uint32_t)crosses;
     }
 }
 
@@ -1142,30 +1149,42 @@ static void steps(const accrual_plan *p, gsl_rng *r, work_layout *w, size_t n)
     }
 }
 
-/* when = LAMBDA^-1(y) for every trial screening has not completed: LAMBDA never decreases, so
- * y's interval is found by counting the points at or below it (no branch on where, which is
- * random); past the last point LAMBDA grows at the final slope, or never again. */
+/* when = LAMBDA^-1(y) for every trial screening has not completed. LAMBDA never decreases:
+ * y lies past the points at or below it, up to the first point above it, found in one scan
+ * over the points across the batch (selects, not gathers or branches); past the last point
+ * LAMBDA grows at the final slope, or never again. */
 SIMD_CLONES
 static void invert_intensities(const accrual_plan *p, work_layout *w, size_t n)
 {
-    size_t B = p->batch, last = p->n_pt - 1;
-    uint32_t *at = w->list;
-    for (size_t t = 0; t < n; t++)
-        at[t] = 0;
+    size_t B = p->batch;
+    double lo[ACCRUAL_BATCH], u_lo[ACCRUAL_BATCH], hi[ACCRUAL_BATCH], u_hi[ACCRUAL_BATCH];
+    int64_t above[ACCRUAL_BATCH];
+    for (size_t t = 0; t < n; t++) {
+        lo[t] = u_lo[t] = hi[t] = u_hi[t] = 0.0;
+        above[t] = 0;
+    }
     for (size_t j = 1; j < p->n_pt; j++) {
-        const double *L = w->b_Lam + j * B;
+        const double *L = w->b_Lam + j * B, u = p->pt[j];
 #pragma omp simd
-        for (size_t t = 0; t < n; t++)
-            at[t] += L[t] <= w->b_y[t];
+        for (size_t t = 0; t < n; t++) {
+            int64_t at_or_below = L[t] <= w->b_y[t], first = !at_or_below & !above[t];
+            lo[t] = at_or_below ? L[t] : lo[t];
+            u_lo[t] = at_or_below ? u : u_lo[t];
+            hi[t] = first ? L[t] : hi[t];
+            u_hi[t] = first ? u : u_hi[t];
+            above[t] |= !at_or_below;
+        }
     }
 #pragma omp simd
     for (size_t t = 0; t < n; t++) {
-        size_t i = at[t], next = i < last ? i + 1 : last;
-        double y = w->b_y[t], Li = w->b_Lam[i * B + t];
-        double slope = i < last ? (w->b_Lam[next * B + t] - Li) / (p->pt[next] - p->pt[i])
-                                : w->b_final[t];
-        double u = slope > 0.0 ? p->pt[i] + (y - Li) / slope : INFINITY;
-        w->b_when[t] = w->b_when[t] < INFINITY ? w->b_when[t] : u;
+        /* Every load and division is made for every trial and the results selected (with
+         * divisors that cannot be 0): the compiler does not move an operation that may trap
+         * under a condition, so a conditional operand would keep the loop scalar. */
+        double gap = hi[t] - lo[t], span = u_hi[t] - u_lo[t], final = w->b_final[t];
+        double slope = (above[t] ? gap : final) / (above[t] ? span : 1.0);
+        double ahead = (w->b_y[t] - lo[t]) / (slope > 0.0 ? slope : 1.0);
+        double u = slope > 0.0 ? u_lo[t] + ahead : INFINITY, when = w->b_when[t];
+        w->b_when[t] = when < INFINITY ? when : u;
     }
 }
 
