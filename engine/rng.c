@@ -99,9 +99,10 @@ static void blocks_portable(const uint32_t ctr[4], const uint32_t key[2], uint64
     }
 }
 
-/* The x86-64 kernels, compiled for AVX2 and AVX-512VL through function attributes (gcc and clang
- * both accept them, and the intrinsics inside, without -mavx2 on the command line) and chosen at
- * run time with __builtin_cpu_supports, which also checks that the OS saves the vector registers.
+/* The x86-64 kernels, compiled for AVX2, AVX-512VL and AVX-512F through function attributes
+ * (gcc and clang both accept them, and the intrinsics inside, without -mavx2 on the command
+ * line) and chosen at run time with __builtin_cpu_supports, which also checks that the OS
+ * saves the vector registers.
  * Intrinsics rather than the lane loop under target_clones: compilers vectorise that loop with a
  * shuffle after every multiply (gcc 12) or, given AVX-512DQ, with the slow 64x64-bit vpmullq.
  *
@@ -112,12 +113,16 @@ static void blocks_portable(const uint32_t ctr[4], const uint32_t key[2], uint64
  *   p0 = M0 * lo(x0), p1 = M1 * lo(x2);  x' = (hi(p1) ^ x1 ^ k0, p1, hi(p0) ^ x3 ^ k1, p0)
  * where only low halves matter, which is the round of philox_round above.
  *
- * Both kernels use 256-bit vectors. The AVX-512VL one is the same code given AVX-512's 32
- * registers (no spills) and three-way xor (vpternlog, which gcc fuses from the two xors): 1.9
- * Gwords/s against 1.3 for AVX2 (Xeon, gcc 12). A 512-bit kernel reached 2.8 Gwords/s on its
- * own, but the whole simulation ran about 8 % slower with it than with this one (medians of 9
- * runs): the code around it slows down once 512-bit instructions run (lower clock, port 1's
- * vector unit fused away), which costs more than the refill saves. */
+ * The AVX2 and AVX-512VL kernels use 256-bit vectors: the AVX-512VL one is the same code given
+ * AVX-512's 32 registers (no spills) and three-way xor (vpternlog, which gcc fuses from the two
+ * xors): 1.9 Gwords/s against 1.3 for AVX2 (Xeon, gcc 12). The AVX-512 kernel runs the same
+ * rounds on 512-bit vectors (2.8 Gwords/s on its own). It used to lose in the whole simulation
+ * (8 % slower, medians of 9 runs): 512-bit instructions lower the clock and fuse port 1's vector
+ * unit away, which cost the scalar code around it more than the refill saved. Now that the
+ * simulation's own loops run on 512-bit vectors (SIMD_CLONES) that price is paid anyway, and it
+ * wins: bench/reference, 2e6 trials, 1 thread, medians of 7 interleaved runs of CPU time, 0.319
+ * against 0.340 s, with the same words (the tests compare every kernel with the reference). It
+ * is chosen where the processor has AVX-512F. */
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define RNG_HAVE_X86_KERNELS 1
 #include <immintrin.h>
@@ -194,6 +199,59 @@ blocks_avx512vl(const uint32_t ctr[4], const uint32_t key[2], uint64_t first, ui
     blocks_256(ctr, key, first, out, nblocks);
 }
 
+/* The same rounds on 512-bit vectors, 8 blocks to a vector: 32 blocks a pass. */
+#define X86_PASS_512 (8 * X86_VECTORS)
+__attribute__((target("avx512f"))) static void
+blocks_avx512(const uint32_t ctr[4], const uint32_t key[2], uint64_t first, uint32_t *out,
+              size_t nblocks)
+{
+    const __m512i m0 = _mm512_set1_epi64(PHILOX_M0), m1 = _mm512_set1_epi64(PHILOX_M1);
+    const __m512i lane = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);
+    const __m512i c2 = _mm512_set1_epi64(ctr[2]), c3 = _mm512_set1_epi64(ctr[3]);
+    /* Qword pairs (a, b) of blocks 0-7 after unpacking, per 128-bit chunk: lo holds blocks
+     * 0, 2, 4, 6 and hi blocks 1, 3, 5, 7; these indices put blocks 0-3, then 4-7, in order. */
+    const __m512i first4 = _mm512_set_epi64(11, 10, 3, 2, 9, 8, 1, 0);
+    const __m512i last4 = _mm512_set_epi64(15, 14, 7, 6, 13, 12, 5, 4);
+    for (size_t done = 0; done < nblocks; done += X86_PASS_512) {
+        __m512i x0[X86_VECTORS], x1[X86_VECTORS], x2[X86_VECTORS], x3[X86_VECTORS];
+        UNROLL_VECTORS
+        for (int v = 0; v < X86_VECTORS; v++) {
+            __m512i block = _mm512_add_epi64(
+                _mm512_set1_epi64((long long)(first + done + 8u * (unsigned)v)), lane);
+            x0[v] = block;
+            x1[v] = _mm512_srli_epi64(block, 32);
+            x2[v] = c2;
+            x3[v] = c3;
+        }
+        uint32_t k0 = key[0], k1 = key[1];
+        for (int r = 0; r < PHILOX_ROUNDS; r++) {
+            const __m512i vk0 = _mm512_set1_epi32((int)k0), vk1 = _mm512_set1_epi32((int)k1);
+            UNROLL_VECTORS
+            for (int v = 0; v < X86_VECTORS; v++) {
+                __m512i p0 = _mm512_mul_epu32(x0[v], m0), p1 = _mm512_mul_epu32(x2[v], m1);
+                x0[v] = _mm512_xor_si512(_mm512_xor_si512(x1[v], vk0), _mm512_srli_epi64(p1, 32));
+                x2[v] = _mm512_xor_si512(_mm512_xor_si512(x3[v], vk1), _mm512_srli_epi64(p0, 32));
+                x1[v] = p1;
+                x3[v] = p0;
+            }
+            k0 += PHILOX_W0;
+            k1 += PHILOX_W1;
+        }
+        UNROLL_VECTORS
+        for (int v = 0; v < X86_VECTORS; v++) {
+            const __mmask16 odd_words = 0xAAAA;
+            __m512i a = _mm512_mask_blend_epi32(odd_words, x0[v], _mm512_slli_epi64(x1[v], 32));
+            __m512i b = _mm512_mask_blend_epi32(odd_words, x2[v], _mm512_slli_epi64(x3[v], 32));
+            __m512i lo = _mm512_unpacklo_epi64(a, b), hi = _mm512_unpackhi_epi64(a, b);
+            uint32_t *o = out + 4 * (done + 8u * (unsigned)v);
+            _mm512_storeu_si512((void *)o, _mm512_permutex2var_epi64(lo, first4, hi));
+            _mm512_storeu_si512((void *)(o + 16), _mm512_permutex2var_epi64(lo, last4, hi));
+        }
+    }
+}
+
+_Static_assert(RNG_BUF_BLOCKS % X86_PASS_512 == 0,
+               "the buffer must hold whole passes of the 512-bit kernel");
 _Static_assert(RNG_BUF_BLOCKS % X86_PASS == 0,
                "the buffer must hold whole passes of the x86 kernels");
 #else
@@ -213,6 +271,8 @@ int rng_impl_usable(rng_impl impl)
         return __builtin_cpu_supports("avx2") != 0;
     case RNG_IMPL_AVX512VL:
         return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl");
+    case RNG_IMPL_AVX512:
+        return __builtin_cpu_supports("avx512f") != 0;
 #endif
     default:
         return 0;
@@ -221,6 +281,8 @@ int rng_impl_usable(rng_impl impl)
 
 rng_impl rng_impl_chosen(void)
 {
+    if (rng_impl_usable(RNG_IMPL_AVX512))
+        return RNG_IMPL_AVX512;
     if (rng_impl_usable(RNG_IMPL_AVX512VL))
         return RNG_IMPL_AVX512VL;
     if (rng_impl_usable(RNG_IMPL_AVX2))
@@ -234,6 +296,10 @@ static void blocks_with(rng_impl impl, const uint32_t ctr[4], const uint32_t key
                         uint64_t first, uint32_t *out, size_t nblocks)
 {
 #if RNG_HAVE_X86_KERNELS
+    if (impl == RNG_IMPL_AVX512) {
+        blocks_avx512(ctr, key, first, out, nblocks);
+        return;
+    }
     if (impl == RNG_IMPL_AVX512VL) {
         blocks_avx512vl(ctr, key, first, out, nblocks);
         return;
