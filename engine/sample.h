@@ -64,11 +64,32 @@ double sample_beta_draw(gsl_rng *r, const sample_beta *b);
  * Shapes below 1 are drawn one by one. */
 void sample_gamma_fill(gsl_rng *r, const sample_gamma *g, double *out, size_t n);
 
-/* n independent Beta variates into out[0 .. n-1] as X / (X + Y) from two sample_gamma_fill
- * calls, all n X first, then all n Y; scratch holds n doubles. So a whole shape up to
- * SAMPLE_GAMMA_PRODUCT_MAX is drawn as a product of uniforms, each side on its own. Shapes
- * below 1 are drawn one by one (sample_beta_draw). */
+/* n independent Beta variates into out[0 .. n-1]; scratch holds n doubles.
+ * Whole a, b with a + b - 1 <= SAMPLE_BETA_ORDER_WORDS_MAX: the a-th smallest of a + b - 1
+ * uniforms (David and Nagaraja 2003, "Order Statistics", 2.2), selected on 32-bit words w and
+ * returned as (w + 1/2) 2^-32, in [2^-33, 1 - 2^-33]; within Kolmogorov distance
+ * (a + b - 1) 2^-33 of Beta(a, b), derivation in sample.c. Exactly (a + b - 1) n words, no
+ * rejection; the values are the same on every compiled copy. Words: the lanes go in chunks of
+ * SAMPLE_WHOLE_CHUNK, in order, and a chunk of len lanes takes (a + b - 1) len words,
+ * row-major: lane i's uniform j is word j len + i of the chunk (i counted from the chunk's
+ * first lane), as in sample_gamma_whole.
+ * Other shapes of at least 1: X / (X + Y) from two sample_gamma_fill calls, all n X first,
+ * then all n Y, so a whole shape up to SAMPLE_GAMMA_PRODUCT_MAX is drawn as a product of
+ * uniforms, each side on its own. Shapes below 1 are drawn one by one (sample_beta_draw). */
 void sample_beta_fill(gsl_rng *r, const sample_beta *b, double *out, double *scratch, size_t n);
+
+/* Where sample_beta_fill's order statistics stop being cheaper than the gamma ratio: at most
+ * this many uniforms, a + b - 1. Then at most (a + b) / 2 <= 7 words are kept, min(a, b),
+ * and every such case was measured cheaper, so no separate limit on them is needed.
+ * Measured in TSC cycles per draw (64 draws a call, the reference run's batch; AVX-512 copy,
+ * gcc 12 -O3; medians of 3 runs, order statistics against the ratio). The order statistics
+ * cost about 1.3 cycles a word plus 0.12 a word per kept word; the ratio 22 to 32 whatever
+ * the size. At n = a + b - 1 = 14, by s = min(a, b): 1: 21.6 against 22.4, 2: 23.6 / 23.8,
+ * 3: 24.9 / 26.3, 4: 25.8 / 27.9, 5: 26.9 / 29.7, 6: 28.6 / 31.5, 7: 29.9 / 31.6. At n = 15
+ * s = 1 and 2 lose (23.0 / 22.1, 24.9 / 23.7), s = 7 ties (31.3 / 31.2) and s = 3 to 6 gain
+ * 2 to 3 %. With 32 draws a call the ratio costs more and the order statistics still win at
+ * n = 16 (0.90 to 0.95 of its cost); 14 is the bound for the common batch. */
+#define SAMPLE_BETA_ORDER_WORDS_MAX 14
 
 /* The largest whole shape sample_gamma_fill draws as a product of uniforms: where products
  * stop being cheaper. Measured in TSC cycles per draw (256 draws a call, two runs, AVX-512

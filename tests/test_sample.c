@@ -1,7 +1,7 @@
 /* Statistical tests of engine/sample.c: moments, goodness of fit and exact edge cases of every
  * sampler, the inversion samplers checked draw by draw against GSL's distribution functions, the
- * products for whole shapes recomputed word by word, and the determinism of a stream of mixed
- * draws.
+ * products and order statistics for whole shapes recomputed word by word, and the determinism
+ * of a stream of mixed draws.
  *
  * Tolerances. Every statistical check is a test whose false-alarm rate for a correct sampler is
  * at most 1e-6:
@@ -9,7 +9,7 @@
  *   - a chi-square below its upper 1e-6 quantile (gsl_cdf_chisq_Qinv);
  *   - a Kolmogorov-Smirnov statistic below KS_CRIT (upper 1e-6 point of Kolmogorov's law);
  *   - a count whose exact binomial or Poisson tail on either side is at least 5e-7.
- * The file makes 179 such checks (11 normal, 48 gamma, 27 beta, 21 Poisson, 23 binomial, 14
+ * The file makes 194 such checks (11 normal, 48 gamma, 42 beta, 21 Poisson, 23 binomial, 14
  * order statistics, 1 draw-by-draw inversion, 34 of the products for whole shapes), so by
  * Bonferroni's inequality the family-wise false-alarm rate is below 2e-4. The other checks are
  * exact. The seeds are fixed, so a run is deterministic: the rate is the chance that a correct
@@ -536,12 +536,26 @@ static void test_beta(void **state)
         check_beta(ab[i][0], ab[i][1], 200 + i, 0);
 }
 
-/* (6, 2), (3, 2) and (1, 1) are drawn as products on both sides, (7, 2) by Marsaglia and
- * Tsang on one side and products on the other, (0.5, 0.5) one by one. */
+/* Whole shapes with a + b - 1 <= SAMPLE_BETA_ORDER_WORDS_MAX (14) are drawn as order
+ * statistics of words: the benchmark's (6, 2) and (3, 2) (the b largest kept), (2, 3) (the a
+ * smallest), (1, 1) and (1, 5) (one kept), (4, 4), and (8, 7), at the limit (14 words, the
+ * most kept, 7). Just past it, 15 words, the gamma ratio draws: (2, 14) by products on one
+ * side and Marsaglia and Tsang on the other, (8, 8) by Marsaglia and Tsang on both; (0.5, 0.5)
+ * is drawn one by one.
+ * Limits, as in check_beta: 5 SE and KS_CRIT, each a false-alarm rate of at most 1e-6 for
+ * draws of exactly Beta(a, b). The words' resolution moves the law by at most
+ * (a + b - 1) 2^-33 <= 1.7e-9 in Kolmogorov distance and the mean by at most 2^-33 (sample.c),
+ * against a KS limit of KS_CRIT / sqrt(2e5) = 0.006 and a mean's SE of at least 2.8e-4 here,
+ * so the rates stand. One rank off is far outside them: the j-th of n uniforms has mean
+ * j / (n + 1), so a rank off moves the mean by 1 / (a + b): Beta(5, 3) for Beta(6, 2) is 0.625
+ * for 0.75, 390 SE (SE = sqrt(0.0208 / 2e5) = 3.2e-4), and the least in these cases is 240 SE,
+ * for (8, 7). */
 static void test_beta_fill(void **state)
 {
     (void)state;
-    static const double ab[][2] = {{0.5, 0.5}, {6.0, 2.0}, {3.0, 2.0}, {1.0, 1.0}, {7.0, 2.0}};
+    static const double ab[][2] = {{0.5, 0.5}, {6.0, 2.0}, {3.0, 2.0}, {2.0, 3.0},
+                                   {1.0, 1.0}, {1.0, 5.0}, {4.0, 4.0}, {8.0, 7.0},
+                                   {2.0, 14.0}, {8.0, 8.0}};
     for (size_t i = 0; i < sizeof ab / sizeof ab[0]; i++)
         check_beta(ab[i][0], ab[i][1], 220 + i, 1);
 }
@@ -1120,6 +1134,69 @@ static void test_gamma_fill_products(void **state)
     gsl_rng_free(r);
 }
 
+/* sample_beta_fill's order statistics as sample.h documents them, recomputed from a copy of
+ * the stream: chunks of SAMPLE_WHOLE_CHUNK lanes; a chunk of len lanes takes a + b - 1 rows of
+ * len words, lane i's uniform from row j being word j len + i; the value is (w + 1/2) 2^-32
+ * for the a-th smallest of lane i's words, found here by sorting them. */
+static int compare_words(const void *x, const void *y)
+{
+    uint32_t u = *(const uint32_t *)x, v = *(const uint32_t *)y;
+    return (u > v) - (u < v);
+}
+
+/* Up to one row past the limit, for the shapes just past it. */
+#define ORDER_REF_ROWS (SAMPLE_BETA_ORDER_WORDS_MAX + 1)
+
+static void beta_order_ref(gsl_rng *clone, uint32_t a, uint32_t b, size_t n, double *out)
+{
+    uint32_t rows = a + b - 1, w[ORDER_REF_ROWS * SAMPLE_WHOLE_CHUNK], lane[ORDER_REF_ROWS];
+    assert_true(rows <= ORDER_REF_ROWS);
+    for (size_t at = 0; at < n; at += SAMPLE_WHOLE_CHUNK) {
+        size_t len = n - at < SAMPLE_WHOLE_CHUNK ? n - at : SAMPLE_WHOLE_CHUNK;
+        chunk_words_ref(clone, len, rows, w);
+        for (size_t i = 0; i < len; i++) {
+            for (uint32_t j = 0; j < rows; j++)
+                lane[j] = w[j * len + i];
+            qsort(lane, rows, sizeof lane[0], compare_words);
+            out[at + i] = word_uniform_ref(lane[a - 1]);
+        }
+    }
+}
+
+/* Every pair of whole shapes within the limit, at lengths around the vector widths (8, 16)
+ * and the chunk: the library's values equal the reference's bit for bit, and the stream then
+ * stands where the reference left its copy, (a + b - 1) n words on. Just past the limit,
+ * a + b - 1 = 15 words, the gamma ratio draws: other values. */
+static void test_beta_fill_order_words(void **state)
+{
+    (void)state;
+    static const size_t lens[] = {1, 7, 8, 9, 15, 16, 17, 63, 64, 65, 130, 200};
+    gsl_rng *r = stream_new(880), *clone = gsl_rng_alloc(rng_philox4x32);
+    assert_non_null(clone);
+    double got[200], want[200], scratch[200];
+    for (uint32_t a = 1; a <= SAMPLE_BETA_ORDER_WORDS_MAX + 1; a++) {
+        for (uint32_t b = 1; a + b - 1 <= SAMPLE_BETA_ORDER_WORDS_MAX + 1; b++) {
+            sample_beta law = sample_beta_init(a, b);
+            int inside = a + b - 1 <= SAMPLE_BETA_ORDER_WORDS_MAX;
+            for (size_t c = 0; c < sizeof lens / sizeof lens[0]; c++) {
+                size_t n = lens[c];
+                gsl_rng_memcpy(clone, r);
+                sample_beta_fill(r, &law, got, scratch, n);
+                beta_order_ref(clone, a, b, n, want);
+                if (!inside) {
+                    if (n >= 8) /* 8 continuous values coinciding: the routing is wrong */
+                        assert_memory_not_equal(got, want, n * sizeof got[0]);
+                    continue;
+                }
+                assert_memory_equal(got, want, n * sizeof got[0]);
+                assert_int_equal(gsl_rng_get(r), gsl_rng_get(clone));
+            }
+        }
+    }
+    gsl_rng_free(clone);
+    gsl_rng_free(r);
+}
+
 /* Two generators at the same (seed, stream) give bit-identical draws, call after call; a third
  * at another stream gives other values. */
 static void test_whole_determinism(void **state)
@@ -1215,7 +1292,7 @@ int main(void)
         cmocka_unit_test(test_gamma_whole),     cmocka_unit_test(test_beta_whole),
         cmocka_unit_test(test_gamma_whole_lanes), cmocka_unit_test(test_beta_whole_lanes),
         cmocka_unit_test(test_whole_words),     cmocka_unit_test(test_gamma_fill_products),
-        cmocka_unit_test(test_whole_determinism),
+        cmocka_unit_test(test_whole_determinism), cmocka_unit_test(test_beta_fill_order_words),
     };
     return cmocka_run_group_tests_name("sample", tests, setup, NULL);
 }
