@@ -729,6 +729,37 @@ unsigned long sample_binomial(gsl_rng *r, double p, unsigned long n)
     return k;
 }
 
+/* count[t] = how many of the rows words of trial t (word i len + t) lie below p[t] 2^32. */
+SIMD_CLONES
+static void bernoulli_rows(const uint32_t *w, size_t len, unsigned long rows, const double *p,
+                           unsigned long *count)
+{
+    for (size_t t = 0; t < len; t++)
+        count[t] = 0;
+    for (unsigned long i = 0; i < rows; i++) {
+        const uint32_t *row = w + i * len;
+#pragma omp simd
+        for (size_t t = 0; t < len; t++)
+            count[t] += (double)row[t] < p[t] * 4294967296.0;
+    }
+}
+
+void sample_binomial_fill(gsl_rng *r, const double *p, unsigned long n, unsigned long *out,
+                          size_t count)
+{
+    if (n > SAMPLE_BINOMIAL_COUNT) {
+        for (size_t t = 0; t < count; t++)
+            out[t] = sample_binomial(r, p[t], n);
+        return;
+    }
+    uint32_t w[SAMPLE_BINOMIAL_COUNT * FILL_CHUNK];
+    for (size_t at = 0; at < count; at += FILL_CHUNK) {
+        size_t len = count - at < FILL_CHUNK ? count - at : FILL_CHUNK;
+        rng_state_words(state_of(r), w, n * len);
+        bernoulli_rows(w, len, n, p + at, out + at);
+    }
+}
+
 /* The j-th smallest (from 1) of v[0 .. n-1], reordering v: a partial selection sort, as n is
  * a handful. The running minimum is kept by selects, not branches: the values are random, so a
  * branch on them would be mispredicted about as often as not. */

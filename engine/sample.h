@@ -151,6 +151,13 @@ unsigned long sample_poisson(gsl_rng *r, double mu);
 #define SAMPLE_BINOMIAL_SMALL 32
 unsigned long sample_binomial(gsl_rng *r, double p, unsigned long n);
 
+/* out[t] ~ Binomial(n, p[t]) for t < count. Up to SAMPLE_BINOMIAL_COUNT trials, the
+ * Bernoulli trials of sample_binomial, for all t at once: in chunks of 64 (len of them), trial
+ * i of out[t] is word i len + t of the chunk, n len words, drawn even where p[t] is 0 or 1
+ * (a vectorised loop, no branch on p). Above, sample_binomial one by one. */
+void sample_binomial_fill(gsl_rng *r, const double *p, unsigned long n, unsigned long *out,
+                          size_t count);
+
 /* The j-th smallest of n independent uniforms on [0, 1), 1 <= j <= n: Beta(j, n - j + 1)
  * (David and Nagaraja 2003, "Order Statistics", section 2.2). Up to SAMPLE_ORDER_STAT_SORT
  * uniforms it is that, literally: n uniforms and a partial sort, cheaper than two gamma

@@ -563,13 +563,11 @@ static void draw_rates(const accrual_plan *p, gsl_rng *r, work_layout *w, size_t
  * screen_fraction). */
 static void draw_screening(const accrual_plan *p, gsl_rng *r, work_layout *w, size_t n)
 {
-    unsigned long sc = (unsigned long)p->s->screening;
-    for (size_t t = 0; t < n; t++) {
-        unsigned long passed = sample_binomial(r, w->b_pass[t], sc);
-        w->b_screened[t] = passed;
+    sample_binomial_fill(r, w->b_pass, (unsigned long)p->s->screening, w->b_screened, n);
+    for (size_t t = 0; t < n; t++)
         w->b_screened_w[t] = p->screen_fraction < 1.0
-                                 ? sample_binomial(r, p->screen_fraction, passed) : passed;
-    }
+                                 ? sample_binomial(r, p->screen_fraction, w->b_screened[t])
+                                 : w->b_screened[t];
 }
 
 /* The running sums of the batch's rates in activation order: row j sums the first j sites'. */

@@ -745,6 +745,45 @@ static void test_binomial_by_count(void **state)
     gsl_rng_free(r);
 }
 
+/* sample_binomial_fill is sample_binomial's Bernoulli count for every trial, word i len + t
+ * for trial i of out[t] in chunks of 64 (len lanes each), and sample_binomial itself one by one
+ * above SAMPLE_BINOMIAL_COUNT. Counts of 1 to 130 cross a chunk and leave a short one;
+ * probabilities differ by lane (one reading another's would fail) and include 0 and 1. */
+static void test_binomial_fill(void **state)
+{
+    (void)state;
+    gsl_rng *r = stream_new(515), *clone = gsl_rng_alloc(rng_philox4x32);
+    assert_non_null(clone);
+    enum { MAX_COUNT = 130, CHUNK = 64 };
+    double p[MAX_COUNT];
+    unsigned long out[MAX_COUNT];
+    for (int i = 0; i < 600; i++) {
+        size_t count = 1 + (size_t)i % MAX_COUNT;
+        unsigned long n = (unsigned long)i % (SAMPLE_BINOMIAL_COUNT + 3);
+        for (size_t t = 0; t < count; t++)
+            p[t] = t % 11 == 0 ? 0.0 : t % 13 == 0 ? 1.0 : (double)(t % 17) / 17.0;
+        gsl_rng_memcpy(clone, r);
+        sample_binomial_fill(r, p, n, out, count);
+        for (size_t at = 0; at < count; at += CHUNK) {
+            size_t len = count - at < CHUNK ? count - at : CHUNK;
+            if (n > SAMPLE_BINOMIAL_COUNT) {
+                for (size_t t = 0; t < len; t++)
+                    assert_int_equal(out[at + t], sample_binomial(clone, p[at + t], n));
+                continue;
+            }
+            unsigned long expect[CHUNK] = {0};
+            for (unsigned long j = 0; j < n; j++)
+                for (size_t t = 0; t < len; t++)
+                    expect[t] += (double)gsl_rng_get(clone) < p[at + t] * 4294967296.0;
+            for (size_t t = 0; t < len; t++)
+                assert_int_equal(out[at + t], expect[t]);
+        }
+        assert_int_equal(gsl_rng_get(r), gsl_rng_get(clone));
+    }
+    gsl_rng_free(clone);
+    gsl_rng_free(r);
+}
+
 /* sample_split_sets counts each set's words below each of its edges, exactly (whichever
  * counting code the processor gets), and leaves the stream where the sum of the sizes in single
  * words would. Sizes run from 0 to 40, across the 16-word vectors of the AVX-512 path and the
@@ -1287,7 +1326,8 @@ int main(void)
         cmocka_unit_test(test_beta),            cmocka_unit_test(test_poisson),
         cmocka_unit_test(test_poisson_tiny),    cmocka_unit_test(test_binomial),
         cmocka_unit_test(test_binomial_edges),  cmocka_unit_test(test_inversion_exact),
-        cmocka_unit_test(test_binomial_by_count), cmocka_unit_test(test_split_words),
+        cmocka_unit_test(test_binomial_by_count), cmocka_unit_test(test_binomial_fill),
+        cmocka_unit_test(test_split_words),
         cmocka_unit_test(test_order_stats),     cmocka_unit_test(test_determinism),
         cmocka_unit_test(test_gamma_whole),     cmocka_unit_test(test_beta_whole),
         cmocka_unit_test(test_gamma_whole_lanes), cmocka_unit_test(test_beta_whole_lanes),
