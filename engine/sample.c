@@ -834,12 +834,19 @@ count_sets_avx512(const uint32_t *word, size_t n, const uint32_t *size, const ui
                   size_t n_edge, size_t stride, uint32_t *below)
 {
     for (size_t t = 0; t < n; t++) {
-        for (size_t k = 0; k < n_edge; k++)
-            below[k * stride + t] = 0;
-        for (uint32_t i = 0; i < size[t]; i += 16) {
+        /* The first 16 points set the counts, the rare others add to them. */
+        uint32_t first = size[t] < 16 ? size[t] : 16;
+        __mmask16 in = (__mmask16)((1u << first) - 1u);
+        __m512i x = _mm512_maskz_loadu_epi32(in, word);
+        for (size_t k = 0; k < n_edge; k++) {
+            __m512i e = _mm512_set1_epi32((int)edge[k * stride + t]);
+            below[k * stride + t] =
+                (uint32_t)__builtin_popcount((unsigned)_mm512_mask_cmplt_epu32_mask(in, x, e));
+        }
+        for (uint32_t i = 16; i < size[t]; i += 16) {
             uint32_t left = size[t] - i;
-            __mmask16 in = left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1u);
-            __m512i x = _mm512_maskz_loadu_epi32(in, word + i);
+            in = left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1u);
+            x = _mm512_maskz_loadu_epi32(in, word + i);
             for (size_t k = 0; k < n_edge; k++) {
                 __m512i e = _mm512_set1_epi32((int)edge[k * stride + t]);
                 __mmask16 lt = _mm512_mask_cmplt_epu32_mask(in, x, e);
