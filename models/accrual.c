@@ -99,9 +99,9 @@ struct accrual_plan {
  * - For the trial at hand outside the batch's vector passes: its LAMBDA at the points (`lam`)
  *   and its Poisson window when outside the kernel.
  * - For the batch, one row of p->batch entries per quantity: the drawn probabilities and rates
- *   (site-major, in activation order: b_rate[j * batch + t]), the sites' means and P(none), the
- *   running sums of the rates (b_cum[j * batch + t]: sites before the j-th), the trials' LAMBDA
- *   at the points (point-major: b_Lam[i * batch + t]), conditional means M,
+ *   (site-major, in activation order: b_rate[j * batch + t]), the running sums of the rates
+ *   (b_cum[j * batch + t]: sites before the j-th), the trials' LAMBDA at the points
+ *   (point-major: b_Lam[i * batch + t]), conditional means M,
  *   LAMBDA's final slope, e^-M, the uniforms that invert the windows, the counts drawn from
  *   them, P(success | drawn), screening weights (b_weight[s * batch + t]) and screening counts.
  * - For the paths (see trial_paths): the referral registrations each trial splits over the
@@ -115,7 +115,7 @@ struct accrual_plan {
  *   conditional table, lane by lane (acc[c * KERNEL_LANES + l]: zero between blocks). */
 typedef struct work_layout {
     double *lam, *pmf;
-    double *b_pass, *b_consent, *b_scratch, *b_rate, *b_mean, *b_p_none, *b_cum;
+    double *b_pass, *b_consent, *b_scratch, *b_rate, *b_cum;
     double *b_Lam, *b_M, *b_final, *b_v0, *b_u, *b_N, *b_P, *b_weight;
     double *b_y, *b_when, *b_draw, *b_whole;
     double *pwin, *acc, *acc2;
@@ -153,8 +153,6 @@ static work_layout work_carve(const accrual_plan *p, carver *c)
     for (size_t i = 0; i < sizeof row / sizeof row[0]; i++)
         *row[i] = carve(c, B, D);
     l.b_rate = carve(c, n * B, D);
-    l.b_mean = carve(c, n * B, D);
-    l.b_p_none = carve(c, n * B, D);
     l.b_cum = carve(c, (n + 1) * B, D);
     l.b_Lam = carve(c, p->n_pt * B, D);
     l.b_weight = carve(c, p->n_weight * B, D);
@@ -519,16 +517,17 @@ static void fill_prob(gsl_rng *r, const prob_spec *ps, const sample_beta *law, d
 
 /* What the batch's drawn values imply for each site, exactly: its registrations by the
  * deadline are Poisson with mean pass/year x rate x (days referred before self-pay + consent x
- * days after), so none with probability exp(-mean). Site-major, like the rates. */
+ * days after), so none with probability exp(-mean). Into the engine's rows of each unit (the
+ * site, in file order). */
 SIMD_CLONES
-static void site_outcomes(const accrual_plan *p, work_layout *w, size_t n)
+static void site_outcomes(const accrual_plan *p, const work_layout *w, size_t n, sim_batch *out)
 {
     size_t stride = p->batch;
     for (size_t j = 0; j < p->s->n_sites; j++) {
         size_t i = p->order[j];
         double A = p->A_w[i], B = p->B_w[i];
         const double *rate = w->b_rate + j * stride, *pass = w->b_pass, *consent = w->b_consent;
-        double *mean = w->b_mean + j * stride, *p_none = w->b_p_none + j * stride;
+        double *mean = out->unit_mean + i * stride, *p_none = out->unit_p_none + i * stride;
 #pragma omp simd
         for (size_t t = 0; t < n; t++) {
             double mu = pass[t] / DAYS_PER_YEAR * rate[t] * (A + consent[t] * B);
@@ -555,7 +554,6 @@ static void draw_rates(const accrual_plan *p, gsl_rng *r, work_layout *w, size_t
                 dst[t] = st->rate;
         }
     }
-    site_outcomes(p, w, n);
 }
 
 /* Candidates in screening: how many of each trial's pass, and how many of those register by
@@ -1214,16 +1212,6 @@ static void trial_paths(const accrual_plan *p, gsl_rng *r, work_layout *w, size_
 
 /* ---- a batch ---- */
 
-/* Per unit (site, in file order): the batch's conditional means and P(none). */
-static void site_rows(const accrual_plan *p, const work_layout *w, size_t n, sim_batch *out)
-{
-    for (size_t j = 0; j < p->s->n_sites; j++) {
-        size_t i = p->order[j];
-        memcpy(out->unit_mean + i * p->batch, w->b_mean + j * p->batch, n * sizeof(double));
-        memcpy(out->unit_p_none + i * p->batch, w->b_p_none + j * p->batch, n * sizeof(double));
-    }
-}
-
 /* E[registrations by the deadline | drawn values]: the enrolled, the screening registrations
  * by the deadline (their binomial mean, or the drawn count when not integrated) and M. */
 static void conditional_means(const accrual_plan *p, const work_layout *w, size_t n,
@@ -1244,6 +1232,7 @@ void accrual_batch(const void *plan, gsl_rng *r, void *work, size_t n, sim_batch
     const accrual_plan *p = plan;
     work_layout w = work_of(p, work);
     draw_rates(p, r, &w, n);
+    site_outcomes(p, &w, n, out);
     draw_screening(p, r, &w, n);
     draw_inversions(r, &w, n);
     intensities(p, &w, n);
@@ -1251,6 +1240,5 @@ void accrual_batch(const void *plan, gsl_rng *r, void *work, size_t n, sim_batch
     window_starts(&w, n);
     conditional(p, &w, n, out);
     conditional_means(p, &w, n, out);
-    site_rows(p, &w, n, out);
     trial_paths(p, r, &w, n, out);
 }
