@@ -916,6 +916,23 @@ static void screening_path(const accrual_plan *p, gsl_rng *r, unsigned long pass
     }
 }
 
+/* row[t] = base + count[t], and row[t] += add[t]: the checkpoint rows, vectorised. */
+SIMD_CLONES
+static void row_set(size_t *row, size_t base, const unsigned long *count, size_t n)
+{
+#pragma omp simd
+    for (size_t t = 0; t < n; t++)
+        row[t] = base + count[t];
+}
+
+SIMD_CLONES
+static void row_add(size_t *row, const uint32_t *add, size_t n)
+{
+#pragma omp simd
+    for (size_t t = 0; t < n; t++)
+        row[t] += add[t];
+}
+
 /* Every trial's screening registrations (all in [0, sd), before any referral's, which start at
  * sd): the checkpoint rows start at the enrolled plus their running count; rr = the
  * registrations still needed from referrals; when = the time of the target's registration when
@@ -934,8 +951,7 @@ static void screening_paths(const accrual_plan *p, gsl_rng *r, work_layout *w, s
     }
     if (p->screen_first) {
         for (size_t k = 0; k < p->n_cp; k++)
-            for (size_t t = 0; t < n; t++)
-                out->at_checkpoint[k * B + t] = enrolled + w->b_screened[t];
+            row_set(out->at_checkpoint + k * B, enrolled, w->b_screened, n);
         for (size_t t = 0; t < n; t++)
             if (need > 0 && w->b_screened[t] >= need)
                 w->b_when[t] = p->sd == 0 ? 0.0 : (double)p->sd *
@@ -999,8 +1015,7 @@ static void split_referrals(const accrual_plan *p, gsl_rng *r, work_layout *w, s
     sample_split_sets(r, n, w->size, w->edge, last, B, w->below, w->words);
     memcpy(w->below + last * B, w->size, n * sizeof *w->size);
     for (size_t k = 0; k < p->n_cp; k++)
-        for (size_t t = 0; t < n; t++)
-            out->at_checkpoint[k * B + t] += w->below[k * B + t];
+        row_add(out->at_checkpoint + k * B, w->below + k * B, n);
 }
 
 /* Referral registrations by the deadline of one trial as one Poisson draw per checkpoint
