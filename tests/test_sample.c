@@ -9,9 +9,10 @@
  *   - a chi-square below its upper 1e-6 quantile (gsl_cdf_chisq_Qinv);
  *   - a Kolmogorov-Smirnov statistic below KS_CRIT (upper 1e-6 point of Kolmogorov's law);
  *   - a count whose exact binomial or Poisson tail on either side is at least 5e-7.
- * The file makes 194 such checks (11 normal, 48 gamma, 42 beta, 21 Poisson, 23 binomial, 14
- * order statistics, 1 draw-by-draw inversion, 34 of the products for whole shapes), so by
- * Bonferroni's inequality the family-wise false-alarm rate is below 2e-4. The other checks are
+ * The file makes 212 such checks (11 normal, 48 gamma, 42 beta, 21 Poisson, 23 binomial, 14
+ * order statistics, 1 draw-by-draw inversion, 52 of the whole shapes by products and by
+ * words), so by Bonferroni's inequality the family-wise false-alarm rate is below 2.2e-4. The
+ * other checks are
  * exact. The seeds are fixed, so a run is deterministic: the rate is the chance that a correct
  * sampler fails for a seed picked at random. Means and variances are judged by a normal
  * approximation. Its worst case here is the sample variance of Gamma(0.3) at
@@ -939,10 +940,13 @@ static void test_gamma_whole(void **state)
 }
 
 /* Beta(a, b): mean a / (a + b), variance and mu4 from beta_central, then KS against
- * gsl_cdf_beta_P; every value in (0, 1]. Limits as for the gammas: 5 SE. One factor too few in
- * G_a moves the mean by b / ((a + b) (a + b - 1)), at least 80 SE in the cases here with
- * a >= 2 (Beta(16, 16): 15/31 against 1/2, SE 1.9e-4); with a = 1 it leaves G_a = 0, so the
- * value 0, outside (0, 1]. */
+ * gsl_cdf_beta_P; every value in (0, 1]. Limits as for the gammas: 5 SE. Shapes with
+ * a + b - 1 <= SAMPLE_BETA_ORDER_WORDS_MAX are drawn as order statistics of words, the
+ * others by products. By products, one factor too few in G_a moves the mean by
+ * b / ((a + b) (a + b - 1)), at least 80 SE in the cases here with a >= 2 (Beta(16, 16): 15/31
+ * against 1/2, SE 1.9e-4); with a = 1 it leaves G_a = 0, so the value 0, outside (0, 1]. By
+ * words, one rank off moves the mean by 1 / (a + b), at least 380 SE here (Beta(6, 2): 1/8
+ * against SE 3.2e-4). */
 static void check_beta_whole(uint32_t a, uint32_t b, uint64_t stream)
 {
     gsl_rng *r = stream_new(stream);
@@ -952,7 +956,8 @@ static void check_beta_whole(uint32_t a, uint32_t b, uint64_t stream)
     for (size_t i = 0; i < WHOLE_N; i++)
         assert_true(x[i] > 0.0 && x[i] <= 1.0);
     char what[64];
-    snprintf(what, sizeof what, "beta(%u, %u) by products", (unsigned)a, (unsigned)b);
+    snprintf(what, sizeof what, "beta(%u, %u) by %s", (unsigned)a, (unsigned)b,
+             a + b - 1 <= SAMPLE_BETA_ORDER_WORDS_MAX ? "words" : "products");
     double mu2, mu4;
     beta_central(a, b, &mu2, &mu4);
     assert_mean_var(what, x, WHOLE_N, (double)a / (double)(a + b), mu2, mu4);
@@ -962,8 +967,8 @@ static void check_beta_whole(uint32_t a, uint32_t b, uint64_t stream)
     gsl_rng_free(r);
 }
 
-/* The uniform (1, 1), the benchmark's (6, 2) and (3, 2), a skewed (1, 16) and the most factors,
- * (16, 16). */
+/* By words: the uniform (1, 1), the benchmark's (6, 2) and (3, 2); by products: a skewed
+ * (1, 16) and the most factors, (16, 16). */
 static void test_beta_whole(void **state)
 {
     (void)state;
@@ -1015,7 +1020,8 @@ static void test_gamma_whole_lanes(void **state)
 
 /* The same for uniform order statistics across lanes, as callers use sample_beta_whole: lane i
  * of call c draws the j-th of m uniforms, Beta(j, m - j + 1), m = 1 + (i + c) % 16 and
- * j = 1 + (3 i + c) % m; the z-score sums x - j / (m + 1) over the variances
+ * j = 1 + (3 i + c) % m, so each call mixes lanes drawn by words (m <= 14) and by products
+ * (m = 15, 16); the z-score sums x - j / (m + 1) over the variances
  * j (m - j + 1) / ((m + 1)^2 (m + 2)). */
 static void test_beta_whole_lanes(void **state)
 {
@@ -1039,18 +1045,17 @@ static void test_beta_whole_lanes(void **state)
             var += a[i] * (double)b[i] / (m1 * m1 * (m1 + 1.0));
         }
     }
-    assert_z("order statistics by products, across lanes: sum of x - mean", excess, 0.0,
-             sqrt(var));
-    assert_ks("order statistics by products, across lanes: P(a, b, x)", u, n, uniform_cdf,
-              NULL);
+    assert_z("order statistics across lanes: sum of x - mean", excess, 0.0, sqrt(var));
+    assert_ks("order statistics across lanes: P(a, b, x)", u, n, uniform_cdf, NULL);
     free(u);
     free(x);
     gsl_rng_free(r);
 }
 
 /* The header's word order, recomputed from a copy of the stream: chunks of SAMPLE_WHOLE_CHUNK
- * lanes; a chunk of len lanes needing R rows takes R len words, lane i's factor from row j
- * being word j len + i; the factors multiplied in row order from 1, then -log by vmath_log.
+ * lanes; a chunk of len lanes needing R rows takes R len words, lane i's word from row j
+ * being word j len + i; for products, the factors multiplied in row order from 1, then -log
+ * by vmath_log; for sample_beta_whole's order statistics, the lane's words sorted (below).
  * The library's vectorised copy must give these scalar values bit for bit. */
 static double word_uniform_ref(uint32_t w)
 {
@@ -1088,6 +1093,29 @@ static void gamma_whole_ref(gsl_rng *clone, const uint32_t *k, size_t n, double 
     }
 }
 
+/* sample_beta_fill's order statistics as sample.h documents them, recomputed from a copy of
+ * the stream: chunks of SAMPLE_WHOLE_CHUNK lanes; a chunk of len lanes takes a + b - 1 rows of
+ * len words, lane i's uniform from row j being word j len + i; the value is (w + 1/2) 2^-32
+ * for the a-th smallest of lane i's words, found here by sorting them. */
+static int compare_words(const void *x, const void *y)
+{
+    uint32_t u = *(const uint32_t *)x, v = *(const uint32_t *)y;
+    return (u > v) - (u < v);
+}
+
+/* The a-th smallest of lane i's words from rows 0 .. m - 1 (m <= SAMPLE_WHOLE_MAX * 2), as
+ * (w + 1/2) 2^-32: by sorting a copy of them. */
+static double lane_order_ref(const uint32_t *w, size_t len, size_t i, uint32_t a, uint32_t m)
+{
+    uint32_t lane[2 * SAMPLE_WHOLE_MAX];
+    for (uint32_t j = 0; j < m; j++)
+        lane[j] = w[j * len + i];
+    qsort(lane, m, sizeof lane[0], compare_words);
+    return word_uniform_ref(lane[a - 1]);
+}
+
+/* sample_beta_whole: a lane with m = a + b - 1 <= SAMPLE_BETA_ORDER_WORDS_MAX takes m rows and
+ * its a-th smallest word; another a + b rows and the ratio of -log products. */
 static void beta_whole_ref(gsl_rng *clone, const uint32_t *a, const uint32_t *b, size_t n,
                            double *out)
 {
@@ -1095,12 +1123,20 @@ static void beta_whole_ref(gsl_rng *clone, const uint32_t *a, const uint32_t *b,
     for (size_t at = 0; at < n; at += SAMPLE_WHOLE_CHUNK) {
         size_t len = n - at < SAMPLE_WHOLE_CHUNK ? n - at : SAMPLE_WHOLE_CHUNK;
         uint32_t rows = 0;
-        for (size_t i = 0; i < len; i++)
-            rows = a[at + i] + b[at + i] > rows ? a[at + i] + b[at + i] : rows;
+        for (size_t i = 0; i < len; i++) {
+            uint32_t m = a[at + i] + b[at + i] - 1;
+            uint32_t need = m <= SAMPLE_BETA_ORDER_WORDS_MAX ? m : m + 1;
+            rows = need > rows ? need : rows;
+        }
         chunk_words_ref(clone, len, rows, w);
         for (size_t i = 0; i < len; i++) {
-            double ga = -vmath_log(row_product_ref(w, len, i, 0, a[at + i]));
-            double gb = -vmath_log(row_product_ref(w, len, i, a[at + i], b[at + i]));
+            uint32_t ai = a[at + i], bi = b[at + i];
+            if (ai + bi - 1 <= SAMPLE_BETA_ORDER_WORDS_MAX) {
+                out[at + i] = lane_order_ref(w, len, i, ai, ai + bi - 1);
+                continue;
+            }
+            double ga = -vmath_log(row_product_ref(w, len, i, 0, ai));
+            double gb = -vmath_log(row_product_ref(w, len, i, ai, bi));
             out[at + i] = ga / (ga + gb);
         }
     }
@@ -1141,6 +1177,93 @@ static void test_whole_words(void **state)
     gsl_rng_free(r);
 }
 
+/* sample_beta_whole's order statistics, shapes varying across lanes: lane i draws the j-th
+ * smallest of m words, m uniform on 1 .. SAMPLE_BETA_ORDER_WORDS_MAX and j on 1 .. m (drawn
+ * from another stream), so that a chunk mixes every kept count, and keys taken as they are
+ * (j <= m - j + 1) or complemented; lengths not multiples of the vector widths (8, 16), up to
+ * several chunks. The values equal the sorting reference's bit for bit, and the stream then
+ * stands where the reference left its copy (R len words a chunk, R its largest m). */
+static void test_beta_whole_order_words(void **state)
+{
+    (void)state;
+    static const size_t lens[] = {1, 7, 9, 17, 31, 33, 63, 65, 129, 200};
+    gsl_rng *r = stream_new(890), *clone = gsl_rng_alloc(rng_philox4x32), *shapes = stream_new(891);
+    assert_non_null(clone);
+    uint32_t a[200], b[200];
+    double got[200], want[200];
+    for (int round = 0; round < 100; round++) {
+        for (size_t c = 0; c < sizeof lens / sizeof lens[0]; c++) {
+            size_t n = lens[c];
+            for (size_t i = 0; i < n; i++) {
+                uint32_t m = 1 + (uint32_t)gsl_rng_uniform_int(shapes, SAMPLE_BETA_ORDER_WORDS_MAX);
+                a[i] = 1 + (uint32_t)gsl_rng_uniform_int(shapes, m);
+                b[i] = m - a[i] + 1;
+            }
+            gsl_rng_memcpy(clone, r);
+            sample_beta_whole(r, a, b, got, n);
+            beta_whole_ref(clone, a, b, n, want);
+            assert_memory_equal(got, want, n * sizeof got[0]);
+            assert_int_equal(gsl_rng_get(r), gsl_rng_get(clone));
+        }
+    }
+    gsl_rng_free(shapes);
+    gsl_rng_free(clone);
+    gsl_rng_free(r);
+}
+
+/* The laws of sample_beta_whole's order statistics with shapes mixed across lanes: calls of
+ * LANES_CALL lanes, lane i of call c drawing law (i + c) % 6 of the six below when c is even
+ * (every call keeps 7 keys, for the j = 7 of 14) and law (i + c) % 4 when c is odd (2 kept
+ * keys, 7 rows): the uniform (1 of 1), Beta(2, 3) (2 of 4, keys as they are), the
+ * benchmark's Beta(6, 2) and Beta(3, 2) (6 of 7 and 3 of 4, complemented keys), Beta(7, 8)
+ * (7 of 14, the most kept) and Beta(14, 1) (14 of 14, the largest). Each law's draws get
+ * the mean and variance at 5 SE and KS against gsl_cdf_beta_P at KS_CRIT: 3 checks, each a
+ * false-alarm rate of at most 1e-6 for draws of exactly Beta(j, m - j + 1). The words'
+ * resolution moves each law by at most m 2^-33 <= 1.7e-9 in Kolmogorov distance and its
+ * mean by at most 2^-33 (sample.c), against a KS limit of KS_CRIT / sqrt(n) >= 0.0097
+ * (n = 76500 draws of the first four laws, 31000 of Beta(7, 8), 30000 of Beta(14, 1)) and a
+ * mean's SE of at least 3.6e-4 (Beta(14, 1): sqrt(0.0039 / 30000)), so the rates stand. One
+ * rank off moves the mean by 1 / (m + 1), at least 90 SE (Beta(7, 8): 1/15 against SE
+ * sqrt(0.0156 / 31000) = 7.1e-4). Every value must lie in [2^-33, 1 - 2^-33]. */
+#define ORDER_LAW_CALLS 6000
+
+static void test_beta_whole_order_laws(void **state)
+{
+    (void)state;
+    enum { laws = 6 };
+    static const uint32_t jm[laws][2] = {{1, 1}, {2, 4}, {6, 7}, {3, 4}, {7, 14}, {14, 14}};
+    gsl_rng *r = stream_new(895);
+    double *x[laws];
+    size_t count[laws] = {0};
+    for (size_t k = 0; k < laws; k++)
+        x[k] = draws_new((size_t)LANES_CALL * ORDER_LAW_CALLS);
+    for (size_t c = 0; c < ORDER_LAW_CALLS; c++) {
+        uint32_t a[LANES_CALL], b[LANES_CALL], law[LANES_CALL];
+        double out[LANES_CALL];
+        for (size_t i = 0; i < LANES_CALL; i++) {
+            law[i] = (uint32_t)((i + c) % (c % 2 ? 4 : laws));
+            a[i] = jm[law[i]][0];
+            b[i] = jm[law[i]][1] - a[i] + 1;
+        }
+        sample_beta_whole(r, a, b, out, LANES_CALL);
+        for (size_t i = 0; i < LANES_CALL; i++) {
+            assert_true(out[i] >= 0x1p-33 && out[i] <= 1.0 - 0x1p-33);
+            x[law[i]][count[law[i]]++] = out[i];
+        }
+    }
+    for (size_t k = 0; k < laws; k++) {
+        double j = jm[k][0], m = jm[k][1], mu2, mu4;
+        char what[80];
+        snprintf(what, sizeof what, "order statistic %g of %g across lanes", j, m);
+        beta_central(j, m - j + 1.0, &mu2, &mu4);
+        assert_mean_var(what, x[k], count[k], j / (m + 1.0), mu2, mu4);
+        beta_par par = {j, m - j + 1.0};
+        assert_ks(what, x[k], count[k], beta_cdf, &par);
+        free(x[k]);
+    }
+    gsl_rng_free(r);
+}
+
 /* sample_gamma_fill draws a whole shape k <= SAMPLE_GAMMA_PRODUCT_MAX as sample_gamma_whole
  * does with every lane's shape k, times the scale: the same words (k n) and, as x 1 = x
  * exactly, the same values times the scale, bit for bit. Just above the threshold it draws
@@ -1173,32 +1296,18 @@ static void test_gamma_fill_products(void **state)
     gsl_rng_free(r);
 }
 
-/* sample_beta_fill's order statistics as sample.h documents them, recomputed from a copy of
- * the stream: chunks of SAMPLE_WHOLE_CHUNK lanes; a chunk of len lanes takes a + b - 1 rows of
- * len words, lane i's uniform from row j being word j len + i; the value is (w + 1/2) 2^-32
- * for the a-th smallest of lane i's words, found here by sorting them. */
-static int compare_words(const void *x, const void *y)
-{
-    uint32_t u = *(const uint32_t *)x, v = *(const uint32_t *)y;
-    return (u > v) - (u < v);
-}
-
 /* Up to one row past the limit, for the shapes just past it. */
 #define ORDER_REF_ROWS (SAMPLE_BETA_ORDER_WORDS_MAX + 1)
 
 static void beta_order_ref(gsl_rng *clone, uint32_t a, uint32_t b, size_t n, double *out)
 {
-    uint32_t rows = a + b - 1, w[ORDER_REF_ROWS * SAMPLE_WHOLE_CHUNK], lane[ORDER_REF_ROWS];
+    uint32_t rows = a + b - 1, w[ORDER_REF_ROWS * SAMPLE_WHOLE_CHUNK];
     assert_true(rows <= ORDER_REF_ROWS);
     for (size_t at = 0; at < n; at += SAMPLE_WHOLE_CHUNK) {
         size_t len = n - at < SAMPLE_WHOLE_CHUNK ? n - at : SAMPLE_WHOLE_CHUNK;
         chunk_words_ref(clone, len, rows, w);
-        for (size_t i = 0; i < len; i++) {
-            for (uint32_t j = 0; j < rows; j++)
-                lane[j] = w[j * len + i];
-            qsort(lane, rows, sizeof lane[0], compare_words);
-            out[at + i] = word_uniform_ref(lane[a - 1]);
-        }
+        for (size_t i = 0; i < len; i++)
+            out[at + i] = lane_order_ref(w, len, i, a, rows);
     }
 }
 
@@ -1333,6 +1442,8 @@ int main(void)
         cmocka_unit_test(test_gamma_whole_lanes), cmocka_unit_test(test_beta_whole_lanes),
         cmocka_unit_test(test_whole_words),     cmocka_unit_test(test_gamma_fill_products),
         cmocka_unit_test(test_whole_determinism), cmocka_unit_test(test_beta_fill_order_words),
+        cmocka_unit_test(test_beta_whole_order_words),
+        cmocka_unit_test(test_beta_whole_order_laws),
     };
     return cmocka_run_group_tests_name("sample", tests, setup, NULL);
 }
