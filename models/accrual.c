@@ -48,7 +48,7 @@
 #define ACCRUAL_BATCH 64
 /* Up to this conditional mean of referral registrations by the deadline, a trial's Poisson
  * window starts at 0, its total is drawn by inverting that window, and split over the
- * checkpoint intervals (referrals_by_split); above, the window starts 10 standard deviations
+ * checkpoint intervals (split_referrals); above, the window starts 10 standard deviations
  * below the mean and one Poisson count is drawn per interval. */
 #define POINTS_MAX_MEAN_WHOLE 64
 #define POINTS_MAX_MEAN ((double)POINTS_MAX_MEAN_WHOLE)
