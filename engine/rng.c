@@ -99,7 +99,7 @@ static void blocks_portable(const uint32_t ctr[4], const uint32_t key[2], uint64
     }
 }
 
-/* The x86-64 kernels, compiled for AVX2, AVX-512VL and AVX-512F through function attributes
+/* The x86-64 kernels, compiled for AVX2 and AVX-512F through function attributes
  * (gcc and clang both accept them, and the intrinsics inside, without -mavx2 on the command
  * line) and chosen at run time with __builtin_cpu_supports, which also checks that the OS
  * saves the vector registers.
@@ -113,34 +113,33 @@ static void blocks_portable(const uint32_t ctr[4], const uint32_t key[2], uint64
  *   p0 = M0 * lo(x0), p1 = M1 * lo(x2);  x' = (hi(p1) ^ x1 ^ k0, p1, hi(p0) ^ x3 ^ k1, p0)
  * where only low halves matter, which is the round of philox_round above.
  *
- * The AVX2 and AVX-512VL kernels use 256-bit vectors: the AVX-512VL one is the same code given
- * AVX-512's 32 registers (no spills) and three-way xor (vpternlog, which gcc fuses from the two
- * xors): 1.9 Gwords/s against 1.3 for AVX2 (Xeon, gcc 12). The AVX-512 kernel runs the same
- * rounds on 512-bit vectors (2.8 Gwords/s on its own). It used to lose in the whole simulation
- * (8 % slower, medians of 9 runs): 512-bit instructions lower the clock and fuse port 1's vector
- * unit away, which cost the scalar code around it more than the refill saved. Now that the
- * simulation's own loops run on 512-bit vectors (SIMD_CLONES) that price is paid anyway, and it
- * wins: bench/reference, 2e6 trials, 1 thread, medians of 7 interleaved runs of CPU time, 0.319
- * against 0.340 s, with the same words (the tests compare every kernel with the reference). It
- * is chosen where the processor has AVX-512F. */
+ * The AVX2 kernel uses 256-bit vectors (1.3 Gwords/s, Xeon, gcc 12), the AVX-512 kernel the
+ * same rounds on 512-bit vectors (2.8 Gwords/s on its own). There was also the 256-bit code
+ * compiled for AVX-512VL (its 32 registers and three-way xor: 1.9 Gwords/s), chosen on AVX-512
+ * machines while the 512-bit kernel lost in the whole simulation (8 % slower, medians of 9
+ * runs): 512-bit instructions lower the clock and fuse port 1's vector unit away, which cost the
+ * scalar code around it more than the refill saved. Now that the simulation's own loops run on
+ * 512-bit vectors (SIMD_CLONES) that price is paid anyway, and the 512-bit kernel wins:
+ * bench/reference, 2e6 trials, 1 thread, medians of 7 interleaved runs of CPU time, 0.319
+ * against 0.340 s for the AVX-512VL one, with the same words (the tests compare every kernel
+ * with the reference). So every AVX-512 machine takes it, and the AVX-512VL one went. */
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define RNG_HAVE_X86_KERNELS 1
 #include <immintrin.h>
 
-/* Independent vectors per pass (4 lanes each): enough to cover the round's latency (multiply,
+/* Independent vectors per pass (4 blocks each in 256 bits, 8 in 512): enough to cover the round's latency (multiply,
  * shift, xor: about 7 cycles) with the multiplier busy. 16 state registers: AVX2 has 16 in all
- * and spills a little, AVX-512VL has 32. */
+ * and spills a little, AVX-512 has 32. */
 #define X86_VECTORS 4
 #define X86_PASS (4 * X86_VECTORS)
 /* The loops over the vectors must be unrolled for the vectors to live in registers: rolled, gcc
  * keeps them in memory and every round waits on a store and a reload. */
 #define UNROLL_VECTORS _Pragma("GCC unroll 4")
 
-/* The body of both kernels (nblocks a multiple of X86_PASS), inlined into each so that each is
- * compiled for its own instruction set. */
-__attribute__((target("avx2"), always_inline)) static inline void
-blocks_256(const uint32_t ctr[4], const uint32_t key[2], uint64_t first, uint32_t *out,
-           size_t nblocks)
+/* The AVX2 kernel (nblocks a multiple of X86_PASS). */
+__attribute__((target("avx2"))) static void
+blocks_avx2(const uint32_t ctr[4], const uint32_t key[2], uint64_t first, uint32_t *out,
+            size_t nblocks)
 {
     const __m256i m0 = _mm256_set1_epi64x(PHILOX_M0), m1 = _mm256_set1_epi64x(PHILOX_M1);
     const __m256i lane = _mm256_set_epi64x(3, 2, 1, 0);
@@ -183,20 +182,6 @@ blocks_256(const uint32_t ctr[4], const uint32_t key[2], uint64_t first, uint32_
             _mm256_storeu_si256((__m256i *)(o + 8), _mm256_permute2x128_si256(even, odd, 0x31));
         }
     }
-}
-
-__attribute__((target("avx2"))) static void
-blocks_avx2(const uint32_t ctr[4], const uint32_t key[2], uint64_t first, uint32_t *out,
-            size_t nblocks)
-{
-    blocks_256(ctr, key, first, out, nblocks);
-}
-
-__attribute__((target("avx512f,avx512vl"))) static void
-blocks_avx512vl(const uint32_t ctr[4], const uint32_t key[2], uint64_t first, uint32_t *out,
-                size_t nblocks)
-{
-    blocks_256(ctr, key, first, out, nblocks);
 }
 
 /* The same rounds on 512-bit vectors, 8 blocks to a vector: 32 blocks a pass. */
@@ -269,8 +254,6 @@ int rng_impl_usable(rng_impl impl)
 #if RNG_HAVE_X86_KERNELS
     case RNG_IMPL_AVX2:
         return __builtin_cpu_supports("avx2") != 0;
-    case RNG_IMPL_AVX512VL:
-        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl");
     case RNG_IMPL_AVX512:
         return __builtin_cpu_supports("avx512f") != 0;
 #endif
@@ -283,8 +266,6 @@ rng_impl rng_impl_chosen(void)
 {
     if (rng_impl_usable(RNG_IMPL_AVX512))
         return RNG_IMPL_AVX512;
-    if (rng_impl_usable(RNG_IMPL_AVX512VL))
-        return RNG_IMPL_AVX512VL;
     if (rng_impl_usable(RNG_IMPL_AVX2))
         return RNG_IMPL_AVX2;
     return RNG_IMPL_PORTABLE;
@@ -298,10 +279,6 @@ static void blocks_with(rng_impl impl, const uint32_t ctr[4], const uint32_t key
 #if RNG_HAVE_X86_KERNELS
     if (impl == RNG_IMPL_AVX512) {
         blocks_avx512(ctr, key, first, out, nblocks);
-        return;
-    }
-    if (impl == RNG_IMPL_AVX512VL) {
-        blocks_avx512vl(ctr, key, first, out, nblocks);
         return;
     }
     if (impl == RNG_IMPL_AVX2) {

@@ -55,14 +55,13 @@ void rng_refill(rng_state *s);
 void rng_state_words(rng_state *s, uint32_t *dst, size_t n);
 
 /* The implementations of the block computation behind rng_refill and rng_state_words: portable
- * C everywhere, plus AVX2, AVX-512VL (256-bit vectors) and AVX-512 (512-bit) versions on x86-64
- * with gcc or clang, one chosen per call by what the processor supports. All produce the same
+ * C everywhere, plus AVX2 (256-bit vectors) and AVX-512 (512-bit) versions on x86-64 with gcc
+ * or clang, one chosen per call by what the processor supports. All produce the same
  * words (the tests compare each with rng_philox4x32_10). Exposed for those tests and for
  * benchmarks. */
 typedef enum rng_impl {
     RNG_IMPL_PORTABLE,
     RNG_IMPL_AVX2,
-    RNG_IMPL_AVX512VL,
     RNG_IMPL_AVX512,
     RNG_IMPL_COUNT
 } rng_impl;
