@@ -127,9 +127,9 @@ static void blocks_portable(const uint32_t ctr[4], const uint32_t key[2], uint64
 #define RNG_HAVE_X86_KERNELS 1
 #include <immintrin.h>
 
-/* Independent vectors per pass (4 blocks each in 256 bits, 8 in 512): enough to cover the round's latency (multiply,
- * shift, xor: about 7 cycles) with the multiplier busy. 16 state registers: AVX2 has 16 in all
- * and spills a little, AVX-512 has 32. */
+/* Independent vectors per pass (4 blocks each in 256 bits, 8 in 512): enough to cover the
+ * round's latency (multiply, shift, xor: about 7 cycles) with the multiplier busy. 16 state
+ * registers: AVX2 has 16 in all and spills a little, AVX-512 has 32. */
 #define X86_VECTORS 4
 #define X86_PASS (4 * X86_VECTORS)
 /* The loops over the vectors must be unrolled for the vectors to live in registers: rolled, gcc
