@@ -39,11 +39,20 @@ static void zig_init(void)
     }
 }
 
-/* A uniform in (0, 1) from one 32-bit word: (w + 1/2) / 2^32. Its distribution function is
- * within 2^-33 of the exact one; used where a draw only decides acceptance, never a value. */
+/* A uniform in (0, 1) from one 32-bit word w: (w + 1/2) / 2^32, exactly (w + 1/2 < 2^33 is
+ * exact in double). Its distribution function is within 2^-33 of the exact one. Computed as
+ * w ^ 2^31 read as a signed 32-bit number, w - 2^31, which converts to double with one
+ * instruction on every x86-64 vector width (an unsigned conversion needs AVX-512 or several
+ * steps); gcc and clang define the signed reading as modulo 2^32. */
+static inline double word_uniform(uint32_t w)
+{
+    return ((double)(int32_t)(w ^ 0x80000000u) + 2147483648.5) * (1.0 / 4294967296.0);
+}
+
+/* word_uniform of the stream's next word. */
 static inline double uniform32(rng_state *s)
 {
-    return ((double)rng_next32(s) + 0.5) * (1.0 / 4294967296.0);
+    return word_uniform(rng_next32(s));
 }
 
 /* |hz| as unsigned: INT32_MIN's magnitude fits, and then fails the layer test like any large
@@ -219,15 +228,6 @@ static double log_gamma_draw(gsl_rng *r, const sample_gamma *g)
  *     [2^-528, 1 - 2^-33]: a normal double, far above DBL_MIN = 2^-1022, and below 1, so
  *     vmath_log is defined on it and every gamma draw is positive. (A product of all a + b
  *     factors of a beta could reach 2^-1056, subnormal: hence one product per gamma.) */
-
-/* The uniform (w + 1/2) 2^-32, as uniform32 computes it, bit for bit: w ^ 2^31 read as a
- * signed 32-bit number is w - 2^31, which converts to double with one instruction on every
- * x86-64 vector width (an unsigned conversion needs AVX-512 or several steps), and w + 1/2
- * < 2^33 is exact in double. gcc and clang define the signed reading as modulo 2^32. */
-static inline double word_uniform(uint32_t w)
-{
-    return ((double)(int32_t)(w ^ 0x80000000u) + 2147483648.5) * (1.0 / 4294967296.0);
-}
 
 /* prod[i] = the product of lane i's factors from rows first[i] .. first[i] + count[i] - 1 of
  * the `rows` rows of w, row j being w[j len .. j len + len - 1]. Each row is one contiguous
@@ -647,7 +647,7 @@ static double gamma_finish(rng_state *s, gsl_rng *r, const sample_gamma *g, uint
         double v = 1.0 + g->c * x;
         if (v > 0.0) {
             v = v * v * v;
-            if (gamma_accepts(g->d, x, v, ((double)wu + 0.5) * (1.0 / 4294967296.0)))
+            if (gamma_accepts(g->d, x, v, word_uniform(wu)))
                 return g->d * v * g->scale;
         }
     }
@@ -669,7 +669,7 @@ static inline int64_t gamma_attempt(const sample_gamma *g, uint32_t wz, uint32_t
     double x = (double)hz * zig_w[iz];
     double v = 1.0 + g->c * x;
     double v3 = v * v * v;
-    double u = ((double)wu + 0.5) * (1.0 / 4294967296.0);
+    double u = word_uniform(wu);
     int64_t pass = gamma_squeeze(x, u) | (full ? gamma_log_test(g->d, x, v3, u) : 0);
     *out = g->d * v3 * g->scale;
     return (mag < (int64_t)zig_k[iz]) & (v > 0.0) & pass;
