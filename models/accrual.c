@@ -123,7 +123,7 @@ typedef struct work_layout {
     unsigned long *b_screened, *b_screened_w;
     uint32_t *size, *rr, *edge, *below, *words, *list, *shape_a, *shape_b, *crosses;
     uint32_t *cross_a, *cross_b, *rare;
-    size_t *count;            /* [2 n_cp]: counts by checkpoint of one trial */
+    size_t *count;            /* [n_cp]: screening counts by checkpoint of one trial */
     size_t *order;            /* [batch]: the kernel's trials, see kernel_order */
     size_t *tab_range;        /* [2]: the block's table rows touched so far, see widen */
 } work_layout;
@@ -169,7 +169,7 @@ static work_layout work_carve(const accrual_plan *p, carver *c)
     l.edge = carve(c, p->n_cp * B, sizeof(uint32_t));
     l.below = carve(c, p->n_cp * B, sizeof(uint32_t));
     l.words = carve(c, B * p->window_cap, sizeof(uint32_t));
-    l.count = carve(c, 2 * p->n_cp, sizeof(size_t));
+    l.count = carve(c, p->n_cp, sizeof(size_t));
     l.order = carve(c, B, sizeof(size_t));
     l.tab_range = carve(c, 2, sizeof(size_t));
     return l;
@@ -916,6 +916,13 @@ static void screening_path(const accrual_plan *p, gsl_rng *r, unsigned long pass
     }
 }
 
+/* need - got, or 0 when got covers need: with a mask, not a select, which gcc turns into a
+ * branch, mispredicted as often as not on these random counts. */
+static inline uint32_t shortfall(uint32_t need, uint32_t got)
+{
+    return (need - got) & (0u - (uint32_t)(need > got));
+}
+
 /* row[t] = base + count[t], and row[t] += add[t]: the checkpoint rows, vectorised. */
 SIMD_CLONES
 static void row_set(size_t *row, size_t base, const unsigned long *count, size_t n)
@@ -945,8 +952,7 @@ static void screening_paths(const accrual_plan *p, gsl_rng *r, work_layout *w, s
     size_t B = p->batch, enrolled = (size_t)p->s->enrolled;
     unsigned long need = p->need;
     for (size_t t = 0; t < n; t++) {
-        unsigned long passed = w->b_screened[t];
-        w->rr[t] = need > passed ? (uint32_t)(need - passed) : 0;
+        w->rr[t] = shortfall((uint32_t)need, (uint32_t)w->b_screened[t]);
         w->b_when[t] = need == 0 ? -1.0 : INFINITY;
     }
     if (p->screen_first) {
@@ -980,8 +986,8 @@ static inline uint32_t word_of(double x)
 /* The checkpoint intervals' edges for the trials whose referral registrations by the deadline
  * are split (M up to POINTS_MAX_MEAN, N of them drawn by inverting the window; the others get
  * size 0): edge k is LAMBDA at the end of interval k as a share of M, scaled to 2^32 and
- * rounded (word_of). The last
- * checkpoint is the deadline, below which every registration falls: it needs no edge. */
+ * rounded (word_of). The last checkpoint is the deadline, below which every registration
+ * falls: it needs no edge. */
 SIMD_CLONES
 static void split_edges(const accrual_plan *p, work_layout *w, size_t n)
 {
@@ -1100,22 +1106,29 @@ static void crossing_intervals(const accrual_plan *p, work_layout *w, size_t n)
     }
 }
 
-/* Lists the crossing trials whose shapes are whole numbers up to SAMPLE_WHOLE_MAX (list, with
- * shape_a and shape_b) and the others (rare: a crossing interval holding more than that many
- * registrations), in trial order and without a branch on which cross (random). Returns the
- * length of the first list; *n_rare, of the second. */
+/* Lists trial t when it needs a draw (`needs`): in `list`, with its shapes a and b, when both
+ * are at most SAMPLE_WHOLE_MAX (drawn together by the whole-shape samplers), else in `rare`
+ * (drawn one by one). Both entries are written and the counts advanced by the tests, so that no
+ * branch depends on which trials need what (random). */
+static inline void list_draw(work_layout *w, size_t t, uint32_t needs, uint32_t a, uint32_t b,
+                             size_t *listed, size_t *rare)
+{
+    uint32_t whole = (a <= SAMPLE_WHOLE_MAX) & (b <= SAMPLE_WHOLE_MAX);
+    w->list[*listed] = w->rare[*rare] = (uint32_t)t;
+    w->shape_a[*listed] = a;
+    w->shape_b[*listed] = b;
+    *listed += needs & whole;
+    *rare += needs & !whole;
+}
+
+/* Lists the crossing trials (list_draw); returns how many are listed, *n_rare how many rare (a
+ * crossing interval holding more than SAMPLE_WHOLE_MAX registrations). */
 static size_t crossings(const accrual_plan *p, work_layout *w, size_t n, size_t *n_rare)
 {
     crossing_intervals(p, w, n);
     size_t listed = 0, rare = 0;
-    for (size_t t = 0; t < n; t++) {
-        int whole = w->cross_a[t] <= SAMPLE_WHOLE_MAX && w->cross_b[t] <= SAMPLE_WHOLE_MAX;
-        w->list[listed] = w->rare[rare] = (uint32_t)t;
-        w->shape_a[listed] = w->cross_a[t];
-        w->shape_b[listed] = w->cross_b[t];
-        listed += w->crosses[t] & (uint32_t)whole;
-        rare += w->crosses[t] & (uint32_t)!whole;
-    }
+    for (size_t t = 0; t < n; t++)
+        list_draw(w, t, w->crosses[t], w->cross_a[t], w->cross_b[t], &listed, &rare);
     *n_rare = rare;
     return listed;
 }
@@ -1134,13 +1147,6 @@ static void place_crossings(gsl_rng *r, work_layout *w, size_t listed, size_t n_
     }
 }
 
-/* need - got, or 0 when got covers need: with a mask, not a select, which gcc turns into a
- * branch, mispredicted as often as not on these random counts. */
-static inline uint32_t shortfall(uint32_t need, uint32_t got)
-{
-    return (need - got) & (0u - (uint32_t)(need > got));
-}
-
 /* The trials whose referrals by the deadline fall short of the rr they need: the target's
  * registration is the r-th further one past the deadline, r = rr - referred, at LAMBDA-value
  * LAMBDA(W) + Gamma(r, 1) (time change to a unit-rate process). Whole r up to SAMPLE_WHOLE_MAX
@@ -1150,10 +1156,7 @@ static void steps(const accrual_plan *p, gsl_rng *r, work_layout *w, size_t n)
     size_t listed = 0, rare = 0;
     for (size_t t = 0; t < n; t++) {
         uint32_t short_by = shortfall(w->rr[t], w->size[t]);
-        w->list[listed] = w->rare[rare] = (uint32_t)t;
-        w->shape_a[listed] = short_by;
-        listed += short_by > 0 && short_by <= SAMPLE_WHOLE_MAX;
-        rare += short_by > SAMPLE_WHOLE_MAX;
+        list_draw(w, t, short_by > 0, short_by, 1, &listed, &rare);
     }
     sample_gamma_whole(r, w->shape_a, w->b_whole, listed);
     for (size_t i = 0; i < listed; i++)
