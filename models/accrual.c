@@ -31,7 +31,7 @@
 #include "../engine/sample.h"
 #include "../engine/simd.h"
 #include "../engine/vmath.h"
-#include "accrual_kernel.h"
+#include "poisson_kernel.h"
 #include "exact.h"
 
 #define DAYS_PER_YEAR SCENARIO_DAYS_PER_YEAR
@@ -111,15 +111,15 @@ struct accrual_plan {
  *   registration (`y`) and its time (`when`), each trial's crossing (whether, and the shapes
  *   of its order statistic), and lists of trials (`list`, with the shapes of their order
  *   statistics or gamma steps and the draws, `b_whole`; `rare`, the ones drawn one by one).
- * - For the kernel: a group's Poisson terms (pwin[m * KERNEL_LANES + l]) and the block's
- *   conditional table, lane by lane (acc[c * KERNEL_LANES + l]: zero between blocks). */
+ * - For the kernel: a group's Poisson terms (pwin[m * POISSON_KERNEL_LANES + l]) and the block's
+ *   conditional table, lane by lane (acc[c * POISSON_KERNEL_LANES + l]: zero between blocks). */
 typedef struct work_layout {
     double *lam, *pmf;
     double *b_pass, *b_consent, *b_scratch, *b_rate, *b_cum;
     double *b_Lam, *b_M, *b_final, *b_v0, *b_u, *b_N, *b_P, *b_weight;
     double *b_y, *b_when, *b_draw, *b_whole;
     double *pwin, *acc, *acc2;
-    work_group group;
+    poisson_kernel_lanes group;
     unsigned long *b_screened, *b_screened_w;
     uint32_t *size, *rr, *edge, *below, *words, *list, *shape_a, *shape_b, *crosses;
     uint32_t *cross_a, *cross_b, *rare;
@@ -144,7 +144,7 @@ static void *carve(carver *c, size_t count, size_t size)
 
 static work_layout work_carve(const accrual_plan *p, carver *c)
 {
-    size_t n = p->s->n_sites, B = p->batch, K = KERNEL_LANES, D = sizeof(double);
+    size_t n = p->s->n_sites, B = p->batch, K = POISSON_KERNEL_LANES, D = sizeof(double);
     work_layout l;
     l.lam = carve(c, p->n_pt, D);
     l.pmf = carve(c, p->window_cap, D);
@@ -724,14 +724,14 @@ static void widen(size_t *range, size_t a, size_t b)
 
 /* The table and P(success) of a trial outside the kernel, one term at a time: its window
  * pmf[0 .. len-1] (referral registrations lo, lo + 1, ...) convolved with its screening weights
- * (or shifted by its drawn count when not integrated), into lane t mod KERNEL_LANES of the
+ * (or shifted by its drawn count when not integrated), into lane t mod POISSON_KERNEL_LANES of the
  * block's table. Widens the table's range to the rows it touched; returns P(success). */
 static double trial_table(const accrual_plan *p, const work_layout *w, size_t t,
                           const double *pmf, size_t len, size_t lo, size_t *range)
 {
     const scenario *s = p->s;
     size_t first = (size_t)s->enrolled + lo + (p->screen_integrated ? 0 : w->b_screened_w[t]);
-    size_t lane = t % KERNEL_LANES, n_weight = p->n_weight;
+    size_t lane = t % POISSON_KERNEL_LANES, n_weight = p->n_weight;
     double ps = 0.0;
     for (size_t c = 0; c + 1 < len + n_weight; c++) {
         double q = 0.0;
@@ -740,8 +740,8 @@ static double trial_table(const accrual_plan *p, const work_layout *w, size_t t,
             q += w->b_weight[j * p->batch + t] * pmf[c - j];
         size_t count = first + c;
         if (count < p->table_cap) {
-            w->acc[count * KERNEL_LANES + lane] += q;
-            w->acc2[count * KERNEL_LANES + lane] += q * q;
+            w->acc[count * POISSON_KERNEL_LANES + lane] += q;
+            w->acc2[count * POISSON_KERNEL_LANES + lane] += q * q;
         }
         if (count >= (size_t)s->target)
             ps += q;
@@ -785,16 +785,16 @@ static size_t kernel_order(const accrual_plan *p, const work_layout *w, size_t n
 /* Lane l of group buffer g takes trial order[l] (l < k); the lanes past k are padding, with
  * e^-M, u and weights 0, so that they add nothing. */
 static void gather_group(const accrual_plan *p, const work_layout *w, const size_t *order,
-                         size_t k, work_group *g)
+                         size_t k, poisson_kernel_lanes *g)
 {
-    for (size_t l = 0; l < KERNEL_LANES; l++) {
+    for (size_t l = 0; l < POISSON_KERNEL_LANES; l++) {
         size_t t = order[l < k ? l : 0];
         int real = l < k;
-        g->M[l] = real ? w->b_M[t] : 0.0;
-        g->v0[l] = real ? w->b_v0[t] : 0.0;
-        g->u[l] = real ? w->b_u[t] : 0.0;
+        g->mean[l] = real ? w->b_M[t] : 0.0;
+        g->first_term[l] = real ? w->b_v0[t] : 0.0;
+        g->uniform[l] = real ? w->b_u[t] : 0.0;
         for (size_t j = 0; j < p->n_weight; j++)
-            g->weight[j * KERNEL_LANES + l] = real ? w->b_weight[j * p->batch + t] : 0.0;
+            g->weight[j * POISSON_KERNEL_LANES + l] = real ? w->b_weight[j * p->batch + t] : 0.0;
     }
 }
 
@@ -807,10 +807,10 @@ static void flush_table(const accrual_plan *p, work_layout *w, sim_batch *out)
     out->pmf_lo = lo < hi ? lo : 0;
     out->pmf_hi = lo < hi ? hi : 0;
     for (size_t c = out->pmf_lo; c < out->pmf_hi; c++) {
-        double *a = w->acc + c * KERNEL_LANES, *a2 = w->acc2 + c * KERNEL_LANES;
+        double *a = w->acc + c * POISSON_KERNEL_LANES, *a2 = w->acc2 + c * POISSON_KERNEL_LANES;
         out->pmf_sum[c] = simd_sum_lanes(a);
         out->pmf_sumsq[c] = simd_sum_lanes(a2);
-        for (size_t l = 0; l < KERNEL_LANES; l++)
+        for (size_t l = 0; l < POISSON_KERNEL_LANES; l++)
             a[l] = a2[l] = 0.0;
     }
     w->tab_range[0] = w->tab_range[1] = 0;
@@ -825,22 +825,22 @@ static void conditional(const accrual_plan *p, work_layout *w, size_t n, sim_bat
     size_t enrolled = (size_t)s->enrolled, target = (size_t)s->target;
     size_t from = target > enrolled ? target - enrolled : 0;
     size_t tab = p->table_cap > enrolled ? p->table_cap - enrolled : 0;
-    size_t skip = tab ? enrolled * KERNEL_LANES : 0;   /* no table: acc is not written */
+    size_t skip = tab ? enrolled * POISSON_KERNEL_LANES : 0;   /* no table: acc is not written */
     size_t in_kernel = kernel_order(p, w, n, w->order);
-    work_group *g = &w->group;
-    kernel_args args = {.inv = p->inv, .room = p->kernel_room, .n_weight = p->n_weight,
+    poisson_kernel_lanes *g = &w->group;
+    poisson_kernel_args args = {.inv = p->inv, .room = p->kernel_room, .n_weight = p->n_weight,
                         .from = from, .tab = tab, .pwin = w->pwin, .acc = w->acc + skip,
                         .acc2 = w->acc2 + skip};
     for (size_t t = 0; t < n; t++)
         w->b_N[t] = -1.0;   /* not yet drawn */
-    for (size_t first = 0; first < in_kernel; first += KERNEL_LANES) {
-        size_t k = in_kernel - first < KERNEL_LANES ? in_kernel - first : KERNEL_LANES;
+    for (size_t first = 0; first < in_kernel; first += POISSON_KERNEL_LANES) {
+        size_t k = in_kernel - first < POISSON_KERNEL_LANES ? in_kernel - first : POISSON_KERNEL_LANES;
         gather_group(p, w, w->order + first, k, g);
-        size_t rows = kernel_group(&args, g);
+        size_t rows = poisson_kernel_group(&args, g);
         for (size_t l = 0; l < k; l++) {
             size_t t = w->order[first + l];
-            w->b_P[t] = g->P[l];
-            w->b_N[t] = g->N[l];
+            w->b_P[t] = g->p_success[l];
+            w->b_N[t] = g->count[l];
         }
         widen(w->tab_range, enrolled, enrolled + rows);
     }

@@ -16,12 +16,24 @@ typedef struct prob_spec {
     double a, b;       /* beta parameters when is_beta */
 } prob_spec;
 
+/* A step of a site's rate schedule (schedule.csv): from day `from` on, the site's rate is its
+ * `rate` times `factor`, until its next step. */
+typedef struct rate_step {
+    date_t from;
+    double factor;       /* >= 0 */
+} rate_step;
+
 /* One recruiting site. */
 typedef struct site_spec {
     char *name;
     double rate;         /* expected referrals per year (365.25 days), before thinning */
     double shape;        /* gamma shape of the rate's uncertainty; 0 means the rate is fixed */
-    date_t active_from;  /* first day it recruits (defaults to as_of) */
+    date_t active_from;  /* first day it recruits (defaults to as_of); with uniform(D1;D2), D1 */
+    date_t active_to;    /* the last possible first day: D2 of uniform(D1;D2), every day in
+                            [active_from, active_to] equally likely; == active_from when fixed */
+    double opens;        /* probability the site ever opens, in [0, 1] (default 1) */
+    size_t n_steps;      /* its rate schedule, steps sorted by date (none: factor 1 throughout); */
+    rate_step *step;     /* before the first step the factor is 1 */
     char *note;          /* may be empty, never NULL */
 } site_spec;
 
@@ -37,6 +49,8 @@ typedef struct scenario {
     long screen_days;    /* days from referral to registration */
     date_t selfpay_from; /* referrals from this day on need self-pay consent */
     prob_spec selfpay_consent;
+    bool selfpay_screening; /* candidates in screening at as_of need consent too when they
+                               register on or after selfpay_from */
     int review_months;   /* months between review checkpoints */
     double horizon_years;/* years past the deadline over which completion is followed */
     size_t n_sites;
@@ -61,6 +75,8 @@ typedef struct scenario {
 #define SCENARIO_MAX_BETA 1e6
 #define SCENARIO_MAX_SITES 100000
 #define SCENARIO_MAX_WINDOW_DAYS 36525L  /* as_of to deadline: 100 years */
+#define SCENARIO_MAX_FACTOR 1000.0      /* a schedule's factor */
+#define SCENARIO_MAX_STEPS 1000         /* schedule steps of one site */
 
 /* Reads dir/trial.csv and dir/sites.csv. Returns a scenario the caller frees with
  * scenario_free, or NULL with one message "FILE:LINE: what is wrong; what was expected" in err

@@ -1,6 +1,6 @@
-/* Tests of models/accrual_kernel.c: kernel_group, whichever path it takes on this processor
+/* Tests of models/poisson_kernel.c: poisson_kernel_group, whichever path it takes on this processor
  * (AVX-512 with the state in registers for up to 4 screening weights, else the portable one),
- * gives the same bits as the portable path kernel_general, on random groups covering every
+ * gives the same bits as the portable path poisson_kernel_general, on random groups covering every
  * number of weights the fast path specialises, padding lanes, short rooms (windows cut off)
  * and tables and success thresholds anywhere; and the portable path itself against a
  * one-lane-at-a-time reference computed here. On a processor without AVX-512 the first test
@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../models/accrual_kernel.h"
+#include "../models/poisson_kernel.h"
 
 #define ROOM_MAX 200
 #define TABLE_ROWS (ROOM_MAX + 16)
@@ -38,11 +38,11 @@ static size_t rand_below(size_t n) { return (size_t)(rand_unit() * (double)n); }
 /* One group's inputs and the buffers one kernel call writes. */
 typedef struct case_buf {
     double inv[ROOM_MAX + 2];
-    double weight[WEIGHTS_MAX * KERNEL_LANES];
-    double pwin[ROOM_MAX * KERNEL_LANES];
-    double acc[TABLE_ROWS * KERNEL_LANES], acc2[TABLE_ROWS * KERNEL_LANES];
-    work_group g;
-    kernel_args a;
+    double weight[WEIGHTS_MAX * POISSON_KERNEL_LANES];
+    double pwin[ROOM_MAX * POISSON_KERNEL_LANES];
+    double acc[TABLE_ROWS * POISSON_KERNEL_LANES], acc2[TABLE_ROWS * POISSON_KERNEL_LANES];
+    poisson_kernel_lanes g;
+    poisson_kernel_args a;
     size_t rows;
 } case_buf;
 
@@ -54,19 +54,19 @@ static void random_case(case_buf *b, size_t n_weight, size_t room)
     memset(b, 0, sizeof *b);
     for (size_t k = 1; k < ROOM_MAX + 2; k++)
         b->inv[k] = 1.0 / (double)k;
-    size_t real = 1 + rand_below(KERNEL_LANES);
+    size_t real = 1 + rand_below(POISSON_KERNEL_LANES);
     for (size_t l = 0; l < real; l++) {
-        b->g.M[l] = 64.0 * rand_unit();
-        b->g.v0[l] = exp(-b->g.M[l]);
-        b->g.u[l] = rand_unit();
+        b->g.mean[l] = 64.0 * rand_unit();
+        b->g.first_term[l] = exp(-b->g.mean[l]);
+        b->g.uniform[l] = rand_unit();
         double total = 0.0;
         for (size_t s = 0; s < n_weight; s++)
-            total += b->weight[s * KERNEL_LANES + l] = rand_unit();
+            total += b->weight[s * POISSON_KERNEL_LANES + l] = rand_unit();
         for (size_t s = 0; s < n_weight; s++)
-            b->weight[s * KERNEL_LANES + l] /= total;
+            b->weight[s * POISSON_KERNEL_LANES + l] /= total;
     }
     b->g.weight = b->weight;
-    b->a = (kernel_args){.inv = b->inv, .room = room, .n_weight = n_weight,
+    b->a = (poisson_kernel_args){.inv = b->inv, .room = room, .n_weight = n_weight,
                          .from = rand_below(ROOM_MAX), .tab = rand_below(TABLE_ROWS),
                          .pwin = b->pwin, .acc = b->acc, .acc2 = b->acc2};
 }
@@ -84,8 +84,8 @@ static void copy_case(case_buf *dst, const case_buf *src)
 
 static int same_outputs(const case_buf *x, const case_buf *y)
 {
-    return x->rows == y->rows && memcmp(x->g.N, y->g.N, sizeof x->g.N) == 0 &&
-           memcmp(x->g.P, y->g.P, sizeof x->g.P) == 0 &&
+    return x->rows == y->rows && memcmp(x->g.count, y->g.count, sizeof x->g.count) == 0 &&
+           memcmp(x->g.p_success, y->g.p_success, sizeof x->g.p_success) == 0 &&
            memcmp(x->acc, y->acc, sizeof x->acc) == 0 &&
            memcmp(x->acc2, y->acc2, sizeof x->acc2) == 0;
 }
@@ -102,28 +102,28 @@ static void test_paths_agree(void **state)
         size_t room = i % 3 == 0 ? 4 + rand_below(30) : ROOM_MAX;
         random_case(&fast, n_weight, room);
         copy_case(&general, &fast);
-        fast.rows = kernel_group(&fast.a, &fast.g);
-        general.rows = kernel_general(&general.a, &general.g);
+        fast.rows = poisson_kernel_group(&fast.a, &fast.g);
+        general.rows = poisson_kernel_general(&general.a, &general.g);
         mismatches += !same_outputs(&fast, &general);
     }
     if (!__builtin_cpu_supports("avx512f"))
-        printf("  (no AVX-512 here: kernel_group took the portable path throughout)\n");
+        printf("  (no AVX-512 here: poisson_kernel_group took the portable path throughout)\n");
     assert_int_equal(mismatches, 0);
 }
 
-/* One lane of kernel_general, term by term in the same order (so the same bits): the Poisson
+/* One lane of poisson_kernel_general, term by term in the same order (so the same bits): the Poisson
  * window from v0 until the whole group is done, the count by inversion, the conditional rows
  * by convolution with the weights, and P(success). The window length is the kernel's (it
  * depends on every lane), so it is passed in. */
 static void reference_lane(const case_buf *b, size_t l, size_t len, double *N, double *P,
                            double *row_q)
 {
-    double pois[ROOM_MAX], v = b->g.v0[l], cdf = 0.0, below = 0.0;
+    double pois[ROOM_MAX], v = b->g.first_term[l], cdf = 0.0, below = 0.0;
     for (size_t m = 0; m < len; m++) {
         pois[m] = v;
         cdf += v;
-        below += b->g.u[l] >= cdf ? 1.0 : 0.0;
-        v *= b->g.M[l] * b->inv[m + 1];
+        below += b->g.uniform[l] >= cdf ? 1.0 : 0.0;
+        v *= b->g.mean[l] * b->inv[m + 1];
     }
     double last = (double)(len - 1), ps = 0.0;
     *N = below < last ? below : last;
@@ -131,7 +131,7 @@ static void reference_lane(const case_buf *b, size_t l, size_t len, double *N, d
         double q = 0.0;
         for (size_t s = 0; s < b->a.n_weight; s++)
             if (c >= s && c - s < len)
-                q += b->weight[s * KERNEL_LANES + l] * pois[c - s];
+                q += b->weight[s * POISSON_KERNEL_LANES + l] * pois[c - s];
         row_q[c] = q;
         if (c >= b->a.from)
             ps += q;
@@ -146,16 +146,16 @@ static void test_general_matches_reference(void **state)
     double row_q[ROOM_MAX + WEIGHTS_MAX];
     for (size_t i = 0; i < GROUPS / 10; i++) {
         random_case(&b, 1 + i % WEIGHTS_MAX, ROOM_MAX);
-        size_t rows = kernel_general(&b.a, &b.g);
+        size_t rows = poisson_kernel_general(&b.a, &b.g);
         size_t len = rows + 1 - b.a.n_weight;
-        for (size_t l = 0; l < KERNEL_LANES; l++) {
+        for (size_t l = 0; l < POISSON_KERNEL_LANES; l++) {
             double N, P;
             reference_lane(&b, l, len, &N, &P, row_q);
-            assert_true(N == b.g.N[l]);
-            assert_true(P == b.g.P[l]);
+            assert_true(N == b.g.count[l]);
+            assert_true(P == b.g.p_success[l]);
             for (size_t c = 0; c < rows && c < b.a.tab; c++) {
-                assert_true(b.acc[c * KERNEL_LANES + l] == row_q[c]);
-                assert_true(b.acc2[c * KERNEL_LANES + l] == row_q[c] * row_q[c]);
+                assert_true(b.acc[c * POISSON_KERNEL_LANES + l] == row_q[c]);
+                assert_true(b.acc2[c * POISSON_KERNEL_LANES + l] == row_q[c] * row_q[c]);
             }
         }
     }

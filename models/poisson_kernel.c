@@ -1,5 +1,7 @@
-/* The conditional kernel of the accrual model: see accrual_kernel.h. */
-#include "accrual_kernel.h"
+/* The conditional kernel of the Poisson core (models/poisson_core.c): the distribution of a group
+ * of trials' referral registrations by the deadline given their draws, one vector lane a trial.
+ * See poisson_kernel.h for the contract. */
+#include "poisson_kernel.h"
 
 #include <stdint.h>
 
@@ -15,33 +17,33 @@
  * weights s < n_weight; into the table (c < tab: acc, and its square into acc2) and into the
  * lanes' P(success) (c >= from). */
 static inline __attribute__((always_inline)) void
-kernel_row(const kernel_args *a, const double *restrict weight, size_t c, size_t len,
+kernel_row(const poisson_kernel_args *a, const double *restrict weight, size_t c, size_t len,
            double *restrict ps)
 {
-    double q[KERNEL_LANES] = {0.0};
+    double q[POISSON_KERNEL_LANES] = {0.0};
     size_t s0 = c >= len ? c - len + 1 : 0, s1 = c < a->n_weight ? c + 1 : a->n_weight;
     for (size_t s = s0; s < s1; s++) {
-        const double *x = a->pwin + (c - s) * KERNEL_LANES, *wt = weight + s * KERNEL_LANES;
+        const double *x = a->pwin + (c - s) * POISSON_KERNEL_LANES, *wt = weight + s * POISSON_KERNEL_LANES;
 #pragma omp simd
-        for (int l = 0; l < KERNEL_LANES; l++)
+        for (int l = 0; l < POISSON_KERNEL_LANES; l++)
             q[l] += wt[l] * x[l];
     }
     if (c < a->tab) {
-        double *acc = a->acc + c * KERNEL_LANES, *acc2 = a->acc2 + c * KERNEL_LANES;
+        double *acc = a->acc + c * POISSON_KERNEL_LANES, *acc2 = a->acc2 + c * POISSON_KERNEL_LANES;
 #pragma omp simd
-        for (int l = 0; l < KERNEL_LANES; l++) {
+        for (int l = 0; l < POISSON_KERNEL_LANES; l++) {
             acc[l] += q[l];
             acc2[l] += q[l] * q[l];
         }
     }
     if (c >= a->from) {
 #pragma omp simd
-        for (int l = 0; l < KERNEL_LANES; l++)
+        for (int l = 0; l < POISSON_KERNEL_LANES; l++)
             ps[l] += q[l];
     }
 }
 
-/* The conditional distribution of a group of KERNEL_LANES trials, in one pass:
+/* The conditional distribution of a group of POISSON_KERNEL_LANES trials, in one pass:
  * - each lane's Poisson(M) pmf of referral registrations from 0, into pwin[m][l], by the ratio
  *   recurrence pmf(m+1) = pmf(m) M / (m+1) from v0 = e^-M (a padding lane has M and v0 0, see
  *   gather_group), up to the first m where every lane is past its mean and below
@@ -54,24 +56,24 @@ kernel_row(const kernel_args *a, const double *restrict weight, size_t c, size_t
  * Lane by lane, the same arithmetic in the same order at any vector width. Returns the rows of
  * the conditional pmf, len + n_weight - 1. */
 SIMD_CLONES
-size_t kernel_general(const kernel_args *a, work_group *g)
+size_t poisson_kernel_general(const poisson_kernel_args *a, poisson_kernel_lanes *g)
 {
-    double M[KERNEL_LANES], v[KERNEL_LANES], cdf[KERNEL_LANES], below[KERNEL_LANES];
-    double ps[KERNEL_LANES];
+    double M[POISSON_KERNEL_LANES], v[POISSON_KERNEL_LANES], cdf[POISSON_KERNEL_LANES], below[POISSON_KERNEL_LANES];
+    double ps[POISSON_KERNEL_LANES];
 #pragma omp simd
-    for (int l = 0; l < KERNEL_LANES; l++) {
-        M[l] = g->M[l];
-        v[l] = g->v0[l];
+    for (int l = 0; l < POISSON_KERNEL_LANES; l++) {
+        M[l] = g->mean[l];
+        v[l] = g->first_term[l];
         cdf[l] = below[l] = ps[l] = 0.0;
     }
     size_t m = 0;
     while (m < a->room) {
-        double *row = a->pwin + m * KERNEL_LANES, r = a->inv[m + 1];
+        double *row = a->pwin + m * POISSON_KERNEL_LANES, r = a->inv[m + 1];
 #pragma omp simd
-        for (int l = 0; l < KERNEL_LANES; l++) {
+        for (int l = 0; l < POISSON_KERNEL_LANES; l++) {
             row[l] = v[l];
             cdf[l] += v[l];
-            below[l] += g->u[l] >= cdf[l] ? 1.0 : 0.0;
+            below[l] += g->uniform[l] >= cdf[l] ? 1.0 : 0.0;
             v[l] *= M[l] * r;
         }
         kernel_row(a, g->weight, m, SIZE_MAX, ps);
@@ -80,7 +82,7 @@ size_t kernel_general(const kernel_args *a, work_group *g)
             int done = 1;
             double at = (double)(m - 1);
 #pragma omp simd reduction(& : done)
-            for (int l = 0; l < KERNEL_LANES; l++)
+            for (int l = 0; l < POISSON_KERNEL_LANES; l++)
                 done &= at > M[l] && row[l] < POISSON_TAIL_EPS;
             if (done)
                 break;
@@ -91,9 +93,9 @@ size_t kernel_general(const kernel_args *a, work_group *g)
         kernel_row(a, g->weight, c, len, ps);
     double last = (double)(len - 1);
 #pragma omp simd
-    for (int l = 0; l < KERNEL_LANES; l++) {
-        g->N[l] = below[l] < last ? below[l] : last;
-        g->P[l] = ps[l];
+    for (int l = 0; l < POISSON_KERNEL_LANES; l++) {
+        g->count[l] = below[l] < last ? below[l] : last;
+        g->p_success[l] = ps[l];
     }
     return len + a->n_weight - 1;
 }
@@ -104,25 +106,25 @@ size_t kernel_general(const kernel_args *a, work_group *g)
 /* Screening weights kept in registers, with as many recent Poisson rows (see z_kernel). */
 #define Z_WEIGHTS_MAX 4
 
-#define Z_INLINE static inline __attribute__((always_inline, target("avx512f")))
+#define AVX512_INLINE static inline __attribute__((always_inline, target("avx512f")))
 
 /* The group's running state, one vector of lanes per quantity: M, u, the next Poisson term v,
  * the inversion's cumulative sum and count, P(success), the screening weights w_s and the last
  * Poisson rows (x_s is row m - 1 - s after row m - 1). Small enough to live in registers. */
-typedef struct z_state {
+typedef struct avx512_state {
     __m512d M, u, v, cdf, below, ps;
     __m512d w0, w1, w2, w3, x0, x1, x2, x3;
-} z_state;
+} avx512_state;
 
 /* q + w x when s0 <= s < s1 (constants once inlined), else q. */
-Z_INLINE __m512d z_term(__m512d q, __m512d w, __m512d x, int s, int s0, int s1)
+AVX512_INLINE __m512d z_term(__m512d q, __m512d w, __m512d x, int s, int s0, int s1)
 {
     return s0 <= s && s < s1 ? _mm512_add_pd(q, _mm512_mul_pd(w, x)) : q;
 }
 
 /* Row c of the conditional pmf, as kernel_row: 0 + w_s x_s for s0 <= s < s1 in order of s,
  * where x_s holds Poisson row c - s; into the table and P(success). */
-Z_INLINE void z_row(const kernel_args *a, z_state *f, size_t c, int s0, int s1)
+AVX512_INLINE void avx512_row(const poisson_kernel_args *a, avx512_state *f, size_t c, int s0, int s1)
 {
     __m512d q = _mm512_setzero_pd();
     q = z_term(q, f->w0, f->x0, 0, s0, s1);
@@ -130,7 +132,7 @@ Z_INLINE void z_row(const kernel_args *a, z_state *f, size_t c, int s0, int s1)
     q = z_term(q, f->w2, f->x2, 2, s0, s1);
     q = z_term(q, f->w3, f->x3, 3, s0, s1);
     if (c < a->tab) {
-        double *acc = a->acc + c * KERNEL_LANES, *acc2 = a->acc2 + c * KERNEL_LANES;
+        double *acc = a->acc + c * POISSON_KERNEL_LANES, *acc2 = a->acc2 + c * POISSON_KERNEL_LANES;
         _mm512_storeu_pd(acc, _mm512_add_pd(_mm512_loadu_pd(acc), q));
         _mm512_storeu_pd(acc2, _mm512_add_pd(_mm512_loadu_pd(acc2), _mm512_mul_pd(q, q)));
     }
@@ -139,7 +141,7 @@ Z_INLINE void z_row(const kernel_args *a, z_state *f, size_t c, int s0, int s1)
 }
 
 /* The Poisson rows move one place down: x_s becomes row m - s once x0 is set to row m. */
-Z_INLINE void z_shift(z_state *f, int nw)
+AVX512_INLINE void avx512_shift(avx512_state *f, int nw)
 {
     if (nw > 3)
         f->x3 = f->x2;
@@ -149,22 +151,22 @@ Z_INLINE void z_shift(z_state *f, int nw)
         f->x1 = f->x0;
 }
 
-/* Poisson row m and its row of the conditional pmf, as kernel_general's loop body: the
+/* Poisson row m and its row of the conditional pmf, as poisson_kernel_general's loop body: the
  * weights below s1 (fewer than nw in the first rows only). */
-Z_INLINE void z_step(const kernel_args *a, z_state *f, size_t m, int nw, int s1)
+AVX512_INLINE void avx512_step(const poisson_kernel_args *a, avx512_state *f, size_t m, int nw, int s1)
 {
     __m512d r = _mm512_set1_pd(a->inv[m + 1]);
-    z_shift(f, nw);
+    avx512_shift(f, nw);
     f->x0 = f->v;
     f->cdf = _mm512_add_pd(f->cdf, f->v);
     __mmask8 le = _mm512_cmp_pd_mask(f->u, f->cdf, _CMP_GE_OS);
     f->below = _mm512_add_pd(f->below, _mm512_maskz_mov_pd(le, _mm512_set1_pd(1.0)));
     f->v = _mm512_mul_pd(f->v, _mm512_mul_pd(f->M, r));
-    z_row(a, f, m, 0, s1);
+    avx512_row(a, f, m, 0, s1);
 }
 
 /* Whether every lane's Poisson row m - 1 (in x0) is past its mean and below POISSON_TAIL_EPS. */
-Z_INLINE int z_done(const z_state *f, size_t m)
+AVX512_INLINE int avx512_done(const avx512_state *f, size_t m)
 {
     __m512d at = _mm512_set1_pd((double)(m - 1));
     __mmask8 past = _mm512_cmp_pd_mask(at, f->M, _CMP_GT_OS);
@@ -172,62 +174,62 @@ Z_INLINE int z_done(const z_state *f, size_t m)
     return (past & small) == 0xff;
 }
 
-/* kernel_general for nw = n_weight <= Z_WEIGHTS_MAX (a constant once inlined) and room >= 4:
+/* poisson_kernel_general for nw = n_weight <= Z_WEIGHTS_MAX (a constant once inlined) and room >= 4:
  * the same operations in the same order, lane by lane, with the state and the last nw Poisson
  * rows in registers instead of arrays and pwin, four rows between "done" checks as there. */
-Z_INLINE size_t z_kernel(const kernel_args *args, work_group *g, int nw)
+AVX512_INLINE size_t z_kernel(const poisson_kernel_args *args, poisson_kernel_lanes *g, int nw)
 {
     /* A local copy, which the table's stores cannot alias: its fields stay in registers. */
-    const kernel_args copy = *args, *a = &copy;
+    const poisson_kernel_args copy = *args, *a = &copy;
     __m512d zero = _mm512_setzero_pd();
-    z_state f = {.M = _mm512_loadu_pd(g->M), .u = _mm512_loadu_pd(g->u),
-                 .v = _mm512_loadu_pd(g->v0), .cdf = zero, .below = zero, .ps = zero,
+    avx512_state f = {.M = _mm512_loadu_pd(g->mean), .u = _mm512_loadu_pd(g->uniform),
+                 .v = _mm512_loadu_pd(g->first_term), .cdf = zero, .below = zero, .ps = zero,
                  .w0 = zero, .w1 = zero, .w2 = zero, .w3 = zero,
                  .x0 = zero, .x1 = zero, .x2 = zero, .x3 = zero};
     const double *w = g->weight;
     f.w0 = _mm512_loadu_pd(w);
     if (nw > 1)
-        f.w1 = _mm512_loadu_pd(w + KERNEL_LANES);
+        f.w1 = _mm512_loadu_pd(w + POISSON_KERNEL_LANES);
     if (nw > 2)
-        f.w2 = _mm512_loadu_pd(w + 2 * KERNEL_LANES);
+        f.w2 = _mm512_loadu_pd(w + 2 * POISSON_KERNEL_LANES);
     if (nw > 3)
-        f.w3 = _mm512_loadu_pd(w + 3 * KERNEL_LANES);
+        f.w3 = _mm512_loadu_pd(w + 3 * POISSON_KERNEL_LANES);
     /* Rows 0 to 3: row c takes the weights s <= c only. */
-    z_step(a, &f, 0, nw, 1);
-    z_step(a, &f, 1, nw, nw < 2 ? nw : 2);
-    z_step(a, &f, 2, nw, nw < 3 ? nw : 3);
-    z_step(a, &f, 3, nw, nw);
+    avx512_step(a, &f, 0, nw, 1);
+    avx512_step(a, &f, 1, nw, nw < 2 ? nw : 2);
+    avx512_step(a, &f, 2, nw, nw < 3 ? nw : 3);
+    avx512_step(a, &f, 3, nw, nw);
     size_t m = 4;
-    while (!z_done(&f, m) && m + 4 <= a->room) {
-        z_step(a, &f, m, nw, nw);
-        z_step(a, &f, m + 1, nw, nw);
-        z_step(a, &f, m + 2, nw, nw);
-        z_step(a, &f, m + 3, nw, nw);
+    while (!avx512_done(&f, m) && m + 4 <= a->room) {
+        avx512_step(a, &f, m, nw, nw);
+        avx512_step(a, &f, m + 1, nw, nw);
+        avx512_step(a, &f, m + 2, nw, nw);
+        avx512_step(a, &f, m + 3, nw, nw);
         m += 4;
     }
     /* Fewer than four rows of room left: no "done" check falls among them. */
-    if (m + 4 > a->room && !z_done(&f, m)) {
+    if (m + 4 > a->room && !avx512_done(&f, m)) {
         for (; m < a->room; m++)
-            z_step(a, &f, m, nw, nw);
+            avx512_step(a, &f, m, nw, nw);
     }
     size_t len = m;
     /* The rows past the window: row len + j takes Poisson rows len + j - s for s > j. */
 #pragma GCC unroll 4
     for (int j = 0; j + 1 < nw; j++) {
-        z_shift(&f, nw);
-        z_row(a, &f, len + (size_t)j, j + 1, nw);
+        avx512_shift(&f, nw);
+        avx512_row(a, &f, len + (size_t)j, j + 1, nw);
     }
-    double below[KERNEL_LANES], last = (double)(len - 1);
+    double below[POISSON_KERNEL_LANES], last = (double)(len - 1);
     _mm512_storeu_pd(below, f.below);
-    _mm512_storeu_pd(g->P, f.ps);
-    for (int l = 0; l < KERNEL_LANES; l++)
-        g->N[l] = below[l] < last ? below[l] : last;
+    _mm512_storeu_pd(g->p_success, f.ps);
+    for (int l = 0; l < POISSON_KERNEL_LANES; l++)
+        g->count[l] = below[l] < last ? below[l] : last;
     return len + (size_t)nw - 1;
 }
 
 /* z_kernel for each number of weights it takes (1 to Z_WEIGHTS_MAX). */
 __attribute__((target("avx512f")))
-static size_t z_group(const kernel_args *a, work_group *g)
+static size_t z_group(const poisson_kernel_args *a, poisson_kernel_lanes *g)
 {
     switch (a->n_weight) {
     case 1:
@@ -244,13 +246,13 @@ static size_t z_group(const kernel_args *a, work_group *g)
 
 /* The conditional distribution of a group: the AVX-512 kernel for the few screening weights of
  * most scenarios when the processor has it (a flag read per group, negligible against the
- * group's work), kernel_general otherwise; the outputs are the same bits either way. */
-size_t kernel_group(const kernel_args *a, work_group *g)
+ * group's work), poisson_kernel_general otherwise; the outputs are the same bits either way. */
+size_t poisson_kernel_group(const poisson_kernel_args *a, poisson_kernel_lanes *g)
 {
 #if KERNEL_AVX512
     if (a->room >= 4 && a->n_weight >= 1 && a->n_weight <= Z_WEIGHTS_MAX &&
         __builtin_cpu_supports("avx512f"))
         return z_group(a, g);
 #endif
-    return kernel_general(a, g);
+    return poisson_kernel_general(a, g);
 }

@@ -1,0 +1,54 @@
+/* The conditional kernel of the Poisson core: the conditional distribution of referral
+ * registrations by the deadline for POISSON_KERNEL_LANES trials side by side, one vector lane
+ * each (see poisson_kernel_group). Apart from the core (models/poisson_core.c) so that its vector code can be
+ * read, tested and tuned on its own. */
+#ifndef ACCRUE_POISSON_KERNEL_H
+#define ACCRUE_POISSON_KERNEL_H
+
+#include <stddef.h>
+#include "../engine/simd.h"
+
+/* Conditional pmf terms below this (past the mean) end the window: the neglected tail is of the
+ * same order (the terms fall at least geometrically there), far below any Monte Carlo standard
+ * error a run can reach (5e-7 at the most trials allowed, 1e12). */
+#define POISSON_TAIL_EPS 1e-14
+
+/* Trials side by side in the conditional kernel (poisson_kernel_group): one 512-bit vector of doubles,
+ * whose lanes the table's fixed-order sums (simd_sum_lanes) combine. Sixteen were no faster. */
+#define POISSON_KERNEL_LANES SIMD_LANES
+
+/* The kernel's inputs and outputs for one group of trials, lane by lane. */
+typedef struct poisson_kernel_lanes {
+    double mean[POISSON_KERNEL_LANES];        /* M: the conditional Poisson mean */
+    double first_term[POISSON_KERNEL_LANES];  /* e^-M, the window's first term */
+    double uniform[POISSON_KERNEL_LANES];     /* inverts the window into the drawn count */
+    double count[POISSON_KERNEL_LANES];       /* out: the drawn count of referral registrations */
+    double p_success[POISSON_KERNEL_LANES];   /* out: P(success | the lane's draws) */
+    double *weight;           /* [n_weight][POISSON_KERNEL_LANES] */
+} poisson_kernel_lanes;
+
+
+/* What the kernel needs besides its group's lanes: the plan's constants and the batch's
+ * table, offset so that row c is c registrations after as_of (see conditional). */
+typedef struct poisson_kernel_args {
+    const double *inv;        /* the plan's 1 / k */
+    size_t room;              /* the longest window */
+    size_t n_weight;          /* screening weights per trial */
+    size_t from;              /* rows from here on are successes */
+    size_t tab;               /* rows below this are tabulated */
+    double *pwin;             /* scratch: room rows of Poisson terms (not every path uses it) */
+    double *acc, *acc2;
+} poisson_kernel_args;
+
+
+/* The conditional distribution of one group (see poisson_kernel.c); returns its rows. The
+ * same bits on every processor: the AVX-512 path it takes where it can and the portable one
+ * perform the same IEEE operations in the same order, lane by lane. */
+size_t poisson_kernel_group(const poisson_kernel_args *a, poisson_kernel_lanes *g);
+
+/* The portable path of poisson_kernel_group (vectorised by the compiler for any x86-64), which
+ * poisson_kernel_group takes when the processor lacks AVX-512 or the screening weights are many. The
+ * two must give the same bits: tests/test_poisson_kernel.c compares them. */
+size_t poisson_kernel_general(const poisson_kernel_args *a, poisson_kernel_lanes *g);
+
+#endif
