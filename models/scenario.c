@@ -1,6 +1,7 @@
-/* A scenario folder (trial.csv, sites.csv) read and validated into a scenario: see scenario.h
- * and DESIGN.md section 3. Every fault stops the load with one message naming file, line and
- * field, and saying what was expected; nothing is guessed or silently repaired. */
+/* A scenario folder (trial.csv, sites.csv, optionally schedule.csv) read and validated into a
+ * scenario: see scenario.h and DESIGN.md section 3. Every fault stops the load with one
+ * message naming file, line and field, and saying what was expected; nothing is guessed or
+ * silently repaired. */
 #include "scenario.h"
 
 #include <ctype.h>
@@ -10,6 +11,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <dirent.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <gsl/gsl_cdf.h>
 #include <gsl/gsl_errno.h>
@@ -243,20 +247,35 @@ static int starts_with_beta(const char *s)
     return strncmp(s, "beta", 4) == 0 || strncmp(s, "Beta", 4) == 0;
 }
 
-/* One beta parameter: the text between `from` and `to`, trimmed, in
- * [SCENARIO_MIN_BETA, SCENARIO_MAX_BETA]. */
-static int get_beta_param(const msg *m, size_t line, const char *what, const char *whole,
-                          char *from, char *to, const char *pname, double *out)
+/* Splits a call "NAME(x;y)" in place, s's first name_len bytes being NAME, spaces and tabs
+ * allowed around the parenthesis and each part: *x and *y get the two parts, trimmed. -1 if
+ * the shape is wrong (no parenthesis, no semicolon, text after the closing parenthesis). */
+static int split_call(char *s, size_t name_len, char **x, char **y)
 {
-    *to = '\0';
-    char *t = trim(from);
+    char *open = s + name_len;
+    while (*open == ' ' || *open == '\t')
+        open++;
+    char *semi = strchr(s, ';'), *close = strrchr(s, ')');
+    if (*open != '(' || !semi || !close || semi < open || close < semi || close[1] != '\0')
+        return -1;
+    *semi = '\0';
+    *close = '\0';
+    *x = trim(open + 1);
+    *y = trim(semi + 1);
+    return 0;
+}
+
+/* One beta parameter t (trimmed), in [SCENARIO_MIN_BETA, SCENARIO_MAX_BETA]. */
+static int get_beta_param(const msg *m, size_t line, const char *what, const char *whole,
+                          const char *t, const char *pname, double *out)
+{
     double v;
     if (read_real(t, &v) != NUM_OK)
         return fail(m, line, "%s `%s`: %s `%s` is not a number; expected beta(a;b) with "
-                    "numbers a and b", what, show(whole).s, pname, show(t).s);
+                    "numbers a and b", what, whole, pname, show(t).s);
     if (!(v >= SCENARIO_MIN_BETA) || v > SCENARIO_MAX_BETA)
         return fail(m, line, "%s `%s`: %s must be from %g to %g; expected beta(a;b) "
-                    "with %g <= a, b <= %g", what, show(whole).s, pname, SCENARIO_MIN_BETA,
+                    "with %g <= a, b <= %g", what, whole, pname, SCENARIO_MIN_BETA,
                     SCENARIO_MAX_BETA, SCENARIO_MIN_BETA, SCENARIO_MAX_BETA);
     *out = v;
     return 0;
@@ -267,16 +286,13 @@ static int get_beta(const msg *m, size_t line, const char *what, char *s, prob_s
 {
     char whole[SHOWN_VALUE_MAX + 4];
     snprintf(whole, sizeof whole, "%s", show(s).s);
-    char *open = s + 4;
-    while (*open == ' ' || *open == '\t')
-        open++;
-    char *semi = strchr(s, ';'), *close = strrchr(s, ')');
-    if (*open != '(' || !semi || !close || semi < open || close < semi || close[1] != '\0')
+    char *ta, *tb;
+    if (split_call(s, 4, &ta, &tb) != 0)
         return fail(m, line, "%s `%s` is a malformed beta; expected beta(a;b), e.g. beta(2;3)",
                     what, whole);
     double a, b;
-    if (get_beta_param(m, line, what, whole, open + 1, semi, "a", &a) != 0
-        || get_beta_param(m, line, what, whole, semi + 1, close, "b", &b) != 0)
+    if (get_beta_param(m, line, what, whole, ta, "a", &a) != 0
+        || get_beta_param(m, line, what, whole, tb, "b", &b) != 0)
         return -1;
     *out = (prob_spec){.is_beta = true, .value = a / (a + b), .a = a, .b = b};
     return 0;
@@ -300,6 +316,18 @@ static int get_prob(const msg *m, size_t line, const char *what, char *s, prob_s
     }
 }
 
+/* "yes" or "no", lower case as the keys are. */
+static int get_yes_no(const msg *m, size_t line, const char *what, const char *s, bool *out)
+{
+    if (strcmp(s, "yes") == 0 || strcmp(s, "no") == 0) {
+        *out = s[0] == 'y';
+        return 0;
+    }
+    if (!*s)
+        return fail(m, line, "%s is empty; expected yes or no", what);
+    return fail(m, line, "%s `%s` is neither yes nor no; expected yes or no", what, show(s).s);
+}
+
 static int get_text(const msg *m, size_t line, const char *what, const char *s, char **out)
 {
     if (!*s)
@@ -317,16 +345,19 @@ static int get_text(const msg *m, size_t line, const char *what, const char *s, 
 
 typedef enum trial_key {
     K_NAME, K_AS_OF, K_DEADLINE, K_TARGET, K_ENROLLED, K_SCREENING, K_SCREEN_PASS,
-    K_SCREEN_DAYS, K_SELFPAY_FROM, K_SELFPAY_CONSENT, K_REVIEW_MONTHS, K_HORIZON_YEARS, K_COUNT
+    K_SCREEN_DAYS, K_SELFPAY_FROM, K_SELFPAY_CONSENT, K_SELFPAY_SCREENING, K_REVIEW_MONTHS,
+    K_HORIZON_YEARS, K_COUNT
 } trial_key;
 
 static const char *const trial_key_name[K_COUNT] = {
     "name", "as_of", "deadline", "target", "enrolled", "screening", "screen_pass",
-    "screen_days", "selfpay_from", "selfpay_consent", "review_months", "horizon_years",
+    "screen_days", "selfpay_from", "selfpay_consent", "selfpay_screening", "review_months",
+    "horizon_years",
 };
 
 #define TRIAL_KEYS "name, as_of, deadline, target, enrolled, screening, screen_pass, " \
-                   "screen_days, selfpay_from, selfpay_consent, review_months or horizon_years"
+                   "screen_days, selfpay_from, selfpay_consent, selfpay_screening, " \
+                   "review_months or horizon_years"
 
 static int find_key(const char *k)
 {
@@ -352,6 +383,7 @@ static int set_trial_value(const msg *m, size_t line, trial_key k, char *v, scen
         return get_whole(m, line, what, v, 0, SCENARIO_MAX_SCREEN_DAYS, &s->screen_days);
     case K_SELFPAY_FROM: return get_date(m, line, what, v, &s->selfpay_from);
     case K_SELFPAY_CONSENT: return get_prob(m, line, what, v, &s->selfpay_consent);
+    case K_SELFPAY_SCREENING: return get_yes_no(m, line, what, v, &s->selfpay_screening);
     case K_REVIEW_MONTHS: {
         long months = 0;
         if (get_whole(m, line, what, v, 1, SCENARIO_MAX_REVIEW_MONTHS, &months) != 0)
@@ -454,45 +486,81 @@ static int parse_trial(const msg *m, const csvtab *t, scenario *s, const char *d
     return finish_trial(m, s, line, default_name);
 }
 
-/* ---- sites.csv ---- */
+/* ---- files with named columns (sites.csv, schedule.csv) ---- */
 
-typedef enum site_col { C_SITE, C_RATE, C_RATE_SHAPE, C_ACTIVE_FROM, C_NOTE, C_COUNT } site_col;
+#define MAX_COLUMNS 6
 
-static const char *const site_col_name[C_COUNT] = {"site", "rate", "rate_shape",
-                                                   "active_from", "note"};
+/* The known columns of a file whose header names them, in any order. */
+typedef struct column_set {
+    const char *const *name; /* the known columns, the required ones first */
+    int count, n_required;
+    const char *list;        /* "a, b or c", for messages */
+    const char *header;      /* the header expected, for a missing column */
+} column_set;
 
-#define SITE_COLUMNS "site, rate, rate_shape, active_from or note"
-
-/* Maps each known column to its position in the header (-1 = absent). */
-static int read_sites_header(const msg *m, const csv_row *h, int pos[C_COUNT])
+/* Maps each known column of cs to its position in the header h (-1 = absent). */
+static int read_header(const msg *m, const csv_row *h, const column_set *cs,
+                       int pos[MAX_COLUMNS])
 {
-    for (int c = 0; c < C_COUNT; c++)
+    for (int c = 0; c < cs->count; c++)
         pos[c] = -1;
     for (size_t i = 0; i < h->nfields; i++) {
         const char *name = trim(h->field[i]);
         int c = 0;
-        while (c < C_COUNT && strcmp(name, site_col_name[c]) != 0)
+        while (c < cs->count && strcmp(name, cs->name[c]) != 0)
             c++;
         if (!*name)
-            return fail(m, h->line, "column %zu has no name; expected one of " SITE_COLUMNS,
-                        i + 1);
-        if (c == C_COUNT)
-            return fail(m, h->line, "unknown column `%s`; expected one of " SITE_COLUMNS,
-                        show(name).s);
+            return fail(m, h->line, "column %zu has no name; expected one of %s", i + 1,
+                        cs->list);
+        if (c == cs->count)
+            return fail(m, h->line, "unknown column `%s`; expected one of %s", show(name).s,
+                        cs->list);
         if (pos[c] >= 0)
             return fail(m, h->line, "duplicate column `%s` (columns %d and %zu); expected each "
                         "column once", name, pos[c] + 1, i + 1);
         pos[c] = (int)i;
     }
-    for (int c = C_SITE; c <= C_RATE; c++)
+    for (int c = 0; c < cs->n_required; c++)
         if (pos[c] < 0)
-            return fail(m, h->line, "missing column `%s`; expected a header with site and rate"
-                        " (optionally rate_shape, active_from, note)", site_col_name[c]);
+            return fail(m, h->line, "missing column `%s`; expected %s", cs->name[c],
+                        cs->header);
     return 0;
 }
 
+/* The field of column c in row, trimmed, or "" when the header lacks the column. */
+static char *column(const csv_row *row, const int pos[MAX_COLUMNS], int c)
+{
+    static char empty[1];
+    return pos[c] < 0 ? empty : trim(row->field[pos[c]]);
+}
+
+/* Every data row has as many fields as the header of t. */
+static int check_width(const msg *m, const csvtab *t, const csv_row *row)
+{
+    size_t want = t->row[0].nfields;
+    if (row->nfields == want)
+        return 0;
+    return fail(m, row->line, "row has %zu field%s; expected %zu as in the header on line %zu",
+                row->nfields, row->nfields == 1 ? "" : "s", want, t->row[0].line);
+}
+
+/* ---- sites.csv ---- */
+
+typedef enum site_col {
+    C_SITE, C_RATE, C_RATE_SHAPE, C_ACTIVE_FROM, C_OPENS, C_NOTE, C_COUNT
+} site_col;
+
+static const char *const site_col_name[C_COUNT] = {"site", "rate", "rate_shape",
+                                                   "active_from", "opens", "note"};
+
+static const column_set site_columns = {
+    site_col_name, C_COUNT, 2, "site, rate, rate_shape, active_from, opens or note",
+    "a header with site and rate (optionally rate_shape, active_from, opens, note)",
+};
+
 /* Site names seen so far, in an open-addressing hash set, so duplicates are found in file
- * order in linear time even for SCENARIO_MAX_SITES sites. */
+ * order in linear time even for SCENARIO_MAX_SITES sites; schedule.csv looks its sites up in
+ * it too. */
 typedef struct name_set {
     size_t cap;       /* a power of two, at least twice the number of names */
     size_t *slot;     /* site index + 1; 0 = empty */
@@ -506,55 +574,126 @@ static uint64_t hash_name(const char *s)
     return h;
 }
 
+/* The slot holding name, or the empty slot where it would go. */
+static size_t name_set_slot(const name_set *ns, const site_spec *site, const char *name)
+{
+    size_t j = (size_t)hash_name(name) & (ns->cap - 1);
+    while (ns->slot[j] && strcmp(site[ns->slot[j] - 1].name, name) != 0)
+        j = (j + 1) & (ns->cap - 1);
+    return j;
+}
+
 /* Adds site i's name; returns the index of an earlier site of that name, or -1. */
 static long name_set_add(name_set *ns, const site_spec *site, size_t i)
 {
-    size_t j = (size_t)hash_name(site[i].name) & (ns->cap - 1);
-    for (; ns->slot[j]; j = (j + 1) & (ns->cap - 1))
-        if (strcmp(site[ns->slot[j] - 1].name, site[i].name) == 0)
-            return (long)ns->slot[j] - 1;
+    size_t j = name_set_slot(ns, site, site[i].name);
+    if (ns->slot[j])
+        return (long)ns->slot[j] - 1;
     ns->slot[j] = i + 1;
     return -1;
 }
 
-/* The field of column c in row, trimmed, or "" when the header lacks the column. */
-static const char *column(const csv_row *row, const int pos[C_COUNT], site_col c)
+/* The index of the site called name, or -1. */
+static long name_set_find(const name_set *ns, const site_spec *site, const char *name)
 {
-    return pos[c] < 0 ? "" : trim(row->field[pos[c]]);
+    size_t j = name_set_slot(ns, site, name);
+    return (long)ns->slot[j] - 1;
 }
 
-static int read_site(const msg *m, const csv_row *row, const int pos[C_COUNT], date_t as_of,
-                     site_spec *st)
+#define UNIFORM_EXPECTED "expected uniform(D1;D2) with dates D1 and D2 (YYYY-MM-DD), D1 on " \
+                         "or before D2"
+
+static int starts_with_uniform(const char *s)
+{
+    return strncmp(s, "uniform", 7) == 0 || strncmp(s, "Uniform", 7) == 0;
+}
+
+/* One date of uniform(D1;D2): t (trimmed), named dname in messages. */
+static int get_uniform_date(const msg *m, size_t line, const char *whole, const char *t,
+                            const char *dname, date_t *out)
+{
+    if (date_parse(t, out) != 0)
+        return fail(m, line, "active_from `%s`: %s `%s` is not a valid date; " UNIFORM_EXPECTED,
+                    whole, dname, show(t).s);
+    return 0;
+}
+
+/* active_from: a date, or uniform(D1;D2) with D1 <= D2 and D2 - D1 at most
+ * SCENARIO_MAX_WINDOW_DAYS, spaces allowed around each part. Sets active_from and active_to. */
+static int get_first_day(const msg *m, size_t line, char *s, site_spec *st)
+{
+    if (!starts_with_uniform(s)) {
+        if (get_date(m, line, "active_from", s, &st->active_from) != 0)
+            return -1;
+        st->active_to = st->active_from;
+        return 0;
+    }
+    char whole[SHOWN_VALUE_MAX + 4];
+    snprintf(whole, sizeof whole, "%s", show(s).s);
+    char *t1, *t2;
+    date_t d1, d2;
+    if (split_call(s, 7, &t1, &t2) != 0)
+        return fail(m, line, "active_from `%s` is a malformed uniform; expected "
+                    "uniform(D1;D2), e.g. uniform(2027-01-01;2027-06-30)", whole);
+    if (get_uniform_date(m, line, whole, t1, "D1", &d1) != 0
+        || get_uniform_date(m, line, whole, t2, "D2", &d2) != 0)
+        return -1;
+    if (d1 > d2)
+        return fail(m, line, "active_from `%s`: D1 is after D2; " UNIFORM_EXPECTED, whole);
+    if ((long)d2 - (long)d1 > SCENARIO_MAX_WINDOW_DAYS)
+        return fail(m, line, "active_from `%s`: D2 is more than %ld days after D1; expected "
+                    "uniform(D1;D2) with D2 - D1 at most %ld days", whole,
+                    SCENARIO_MAX_WINDOW_DAYS, SCENARIO_MAX_WINDOW_DAYS);
+    st->active_from = d1;
+    st->active_to = d2;
+    return 0;
+}
+
+/* opens: a plain number in [0, 1]; empty is 1. */
+static int get_opens(const msg *m, size_t line, const char *s, double *out)
+{
+    *out = 1.0;
+    if (!*s)
+        return 0;
+    if (starts_with_beta(s))
+        return fail(m, line, "opens `%s` is a beta; expected a plain number from 0 to 1 (the "
+                    "probability that a site opens cannot be uncertain)", show(s).s);
+    return get_real(m, line, "opens", s, 0.0, false, 1.0, out);
+}
+
+static int read_site(const msg *m, const csv_row *row, const int pos[MAX_COLUMNS],
+                     date_t as_of, site_spec *st)
 {
     if (get_text(m, row->line, "site", column(row, pos, C_SITE), &st->name) != 0
         || get_real(m, row->line, "rate", column(row, pos, C_RATE), 0.0, false,
                     SCENARIO_MAX_RATE, &st->rate) != 0)
         return -1;
-    const char *shape = column(row, pos, C_RATE_SHAPE), *from = column(row, pos, C_ACTIVE_FROM);
+    const char *shape = column(row, pos, C_RATE_SHAPE);
+    char *from = column(row, pos, C_ACTIVE_FROM);
     st->shape = 0.0; /* empty: the rate is fixed */
     if (*shape && get_real(m, row->line, "rate_shape", shape, SCENARIO_MIN_SHAPE, false,
-                           SCENARIO_MAX_SHAPE,
-                           &st->shape) != 0)
+                           SCENARIO_MAX_SHAPE, &st->shape) != 0)
         return -1;
-    st->active_from = as_of;
-    if (*from && get_date(m, row->line, "active_from", from, &st->active_from) != 0)
+    st->active_from = st->active_to = as_of;
+    if (*from && get_first_day(m, row->line, from, st) != 0)
         return -1;
+    if (get_opens(m, row->line, column(row, pos, C_OPENS), &st->opens) != 0)
+        return -1;
+    st->n_steps = 0; /* schedule.csv, read later, may give steps */
+    st->step = NULL;
     st->note = strdup(column(row, pos, C_NOTE));
     if (!st->note)
         return fail(m, row->line, "out of memory; expected enough memory for the scenario");
     return 0;
 }
 
-static int read_sites_rows(const msg *m, const csvtab *t, const int pos[C_COUNT], scenario *s,
-                           name_set *ns)
+static int read_sites_rows(const msg *m, const csvtab *t, const int pos[MAX_COLUMNS],
+                           scenario *s, name_set *ns)
 {
-    size_t want = t->row[0].nfields;
     for (size_t r = 1; r < t->nrows; r++) {
         const csv_row *row = &t->row[r];
-        if (row->nfields != want)
-            return fail(m, row->line, "row has %zu field%s; expected %zu as in the header on "
-                        "line %zu", row->nfields, row->nfields == 1 ? "" : "s", want,
-                        t->row[0].line);
+        if (check_width(m, t, row) != 0)
+            return -1;
         site_spec *st = &s->site[r - 1];
         s->n_sites = r; /* counts the site for scenario_free even if it fails half-read */
         if (read_site(m, row, pos, s->as_of, st) != 0)
@@ -567,26 +706,168 @@ static int read_sites_rows(const msg *m, const csvtab *t, const int pos[C_COUNT]
     return 0;
 }
 
-static int parse_sites(const msg *m, const csvtab *t, scenario *s)
+/* Reads the sites into s and their names into ns, whose slots the caller frees. */
+static int parse_sites(const msg *m, const csvtab *t, scenario *s, name_set *ns)
 {
-    int pos[C_COUNT];
+    int pos[MAX_COLUMNS];
     size_t n = t->nrows - 1;
-    if (read_sites_header(m, &t->row[0], pos) != 0)
+    if (read_header(m, &t->row[0], &site_columns, pos) != 0)
         return -1;
     if (n == 0)
         return fail(m, 0, "no sites; expected one row per site after the header");
     if (n > SCENARIO_MAX_SITES)
         return fail(m, t->row[SCENARIO_MAX_SITES + 1].line, "more than %d sites; expected at "
                     "most %d", SCENARIO_MAX_SITES, SCENARIO_MAX_SITES);
-    name_set ns = {.cap = 16};
-    while (ns.cap < 2 * n)
-        ns.cap *= 2;
+    ns->cap = 16;
+    while (ns->cap < 2 * n)
+        ns->cap *= 2;
     s->site = calloc(n, sizeof *s->site);
-    ns.slot = calloc(ns.cap, sizeof *ns.slot);
-    int rc = s->site && ns.slot
-        ? read_sites_rows(m, t, pos, s, &ns)
-        : fail(m, 0, "out of memory; expected enough memory for %zu sites", n);
-    free(ns.slot);
+    ns->slot = calloc(ns->cap, sizeof *ns->slot);
+    if (!s->site || !ns->slot)
+        return fail(m, 0, "out of memory; expected enough memory for %zu sites", n);
+    return read_sites_rows(m, t, pos, s, ns);
+}
+
+/* ---- schedule.csv ---- */
+
+typedef enum sched_col { S_SITE, S_FROM, S_FACTOR, S_NOTE, S_COUNT } sched_col;
+
+static const char *const sched_col_name[S_COUNT] = {"site", "from", "factor", "note"};
+
+static const column_set sched_columns = {
+    sched_col_name, S_COUNT, 3, "site, from, factor or note",
+    "a header with site, from and factor (optionally note)",
+};
+
+/* The most steps of all sites together, the `*` rows counted once for every site that takes
+ * them: SCENARIO_MAX_STEPS `*` rows for SCENARIO_MAX_SITES sites would be 1.6 GB. */
+#define SCHEDULE_MAX_TOTAL_STEPS 1000000
+
+/* A row of schedule.csv: its site (index + 1; 0 for `*`), its step and its line. */
+typedef struct sched_row {
+    size_t site;
+    rate_step step;
+    size_t line;
+} sched_row;
+
+/* By site (`*` first, then the sites' order), date, then line. */
+static int compare_sched_rows(const void *pa, const void *pb)
+{
+    const sched_row *a = pa, *b = pb;
+    if (a->site != b->site)
+        return a->site < b->site ? -1 : 1;
+    if (a->step.from != b->step.from)
+        return a->step.from < b->step.from ? -1 : 1;
+    return (a->line > b->line) - (a->line < b->line);
+}
+
+/* The site of a schedule row as named in messages. */
+static const char *sched_site_name(const scenario *s, size_t site)
+{
+    return site ? s->site[site - 1].name : "*";
+}
+
+/* Reads one row into r; count[r->site] counts the rows of each site so far. */
+static int read_sched_row(const msg *m, const csv_row *row, const int pos[MAX_COLUMNS],
+                          const scenario *s, const name_set *ns, size_t *count, sched_row *r)
+{
+    const char *site = column(row, pos, S_SITE);
+    r->line = row->line;
+    if (!*site)
+        return fail(m, row->line, "site is empty; expected a site named in sites.csv or *");
+    if (strcmp(site, "*") == 0) {
+        r->site = 0;
+    } else {
+        long i = name_set_find(ns, s->site, site);
+        if (i < 0)
+            return fail(m, row->line, "unknown site `%s`; expected a site named in sites.csv "
+                        "or *", show(site).s);
+        r->site = (size_t)i + 1;
+    }
+    if (get_date(m, row->line, "from", column(row, pos, S_FROM), &r->step.from) != 0
+        || get_real(m, row->line, "factor", column(row, pos, S_FACTOR), 0.0, false,
+                    SCENARIO_MAX_FACTOR, &r->step.factor) != 0)
+        return -1;
+    if (++count[r->site] > SCENARIO_MAX_STEPS)
+        return fail(m, row->line, "more than %d steps for site `%s`; expected at most %d rows "
+                    "for each site and for *", SCENARIO_MAX_STEPS,
+                    show(sched_site_name(s, r->site)).s, SCENARIO_MAX_STEPS);
+    return 0;
+}
+
+/* rows sorted: two rows of one site and date are an error on the later one's line (the
+ * earliest such line in the file). */
+static int check_duplicate_steps(const msg *m, const sched_row *rows, size_t n,
+                                 const scenario *s)
+{
+    const sched_row *dup = NULL;
+    for (size_t i = 1; i < n; i++)
+        if (rows[i].site == rows[i - 1].site && rows[i].step.from == rows[i - 1].step.from
+            && (!dup || rows[i].line < dup->line))
+            dup = &rows[i];
+    if (!dup)
+        return 0;
+    char from[11];
+    date_format(dup->step.from, from);
+    return fail(m, dup->line, "duplicate step for site `%s` from %s (first on line %zu); "
+                "expected each site and date once", show(sched_site_name(s, dup->site)).s,
+                from, dup[-1].line);
+}
+
+/* Gives each site its steps (rows sorted, count[k] rows for site index k - 1, count[0] for
+ * `*`): its own rows, or else the `*` rows. */
+static int assign_steps(const msg *m, const sched_row *rows, const size_t *count, scenario *s)
+{
+    size_t n_star = count[0], total = 0, takers = 0;
+    for (size_t i = 0; i < s->n_sites; i++) {
+        total += count[i + 1];
+        takers += count[i + 1] == 0;
+    }
+    if (total > SCHEDULE_MAX_TOTAL_STEPS
+        || (n_star && takers > (SCHEDULE_MAX_TOTAL_STEPS - total) / n_star))
+        return fail(m, 0, "the schedule gives %zu steps in all (the rows of * counted once for "
+                    "each of the %zu sites without rows of their own); expected at most %d",
+                    total + takers * n_star, takers, SCHEDULE_MAX_TOTAL_STEPS);
+    size_t next = n_star; /* the first row of the next site with rows of its own */
+    for (size_t i = 0; i < s->n_sites; i++) {
+        const sched_row *src = count[i + 1] ? rows + next : rows;
+        size_t k = count[i + 1] ? count[i + 1] : n_star;
+        next += count[i + 1];
+        if (k == 0)
+            continue;
+        rate_step *step = malloc(k * sizeof *step);
+        if (!step)
+            return fail(m, 0, "out of memory; expected enough memory for the schedule");
+        for (size_t j = 0; j < k; j++)
+            step[j] = src[j].step;
+        s->site[i].step = step;
+        s->site[i].n_steps = k;
+    }
+    return 0;
+}
+
+/* Reads schedule.csv into the sites' steps; ns holds the sites' names. */
+static int parse_schedule(const msg *m, const csvtab *t, scenario *s, const name_set *ns)
+{
+    int pos[MAX_COLUMNS];
+    if (read_header(m, &t->row[0], &sched_columns, pos) != 0)
+        return -1;
+    size_t n = t->nrows - 1;
+    sched_row *rows = malloc((n ? n : 1) * sizeof *rows);
+    size_t *count = calloc(s->n_sites + 1, sizeof *count);
+    int rc = rows && count ? 0 : fail(m, 0, "out of memory; expected enough memory for the "
+                                      "schedule");
+    for (size_t r = 1; rc == 0 && r < t->nrows; r++)
+        rc = check_width(m, t, &t->row[r]) != 0 ? -1
+             : read_sched_row(m, &t->row[r], pos, s, ns, count, &rows[r - 1]);
+    if (rc == 0) {
+        qsort(rows, n, sizeof *rows, compare_sched_rows);
+        rc = check_duplicate_steps(m, rows, n, s);
+    }
+    if (rc == 0)
+        rc = assign_steps(m, rows, count, s);
+    free(rows);
+    free(count);
     return rc;
 }
 
@@ -599,6 +880,7 @@ void scenario_free(scenario *s)
     for (size_t i = 0; s->site && i < s->n_sites; i++) {
         free(s->site[i].name);
         free(s->site[i].note);
+        free(s->site[i].step);
     }
     free(s->site);
     free(s->name);
@@ -620,21 +902,31 @@ static csvtab *read_source(const csv_source *src, char *err, size_t errlen)
 }
 
 /* trial.csv is read and checked before sites.csv is opened, so its faults come first and
- * the sites can default their active_from to as_of. All-or-nothing. */
+ * the sites can default their active_from to as_of; schedule.csv (schedule NULL: none) comes
+ * last, as it names the sites. All-or-nothing. */
 static scenario *build(const char *source, const char *default_name, const csv_source *trial,
-                       const csv_source *sites, char *err, size_t errlen)
+                       const csv_source *sites, const csv_source *schedule, char *err,
+                       size_t errlen)
 {
     msg mt = {trial->name, err, errlen}, ms = {sites->name, err, errlen};
     scenario *s = calloc(1, sizeof *s);
-    csvtab *tt = NULL, *st = NULL;
+    csvtab *tt = NULL, *st = NULL, *ht = NULL;
+    name_set ns = {0, NULL};
     int rc = -1;
     if (!s || !(s->source = strdup(source)))
         fail(&mt, 0, "out of memory; expected enough memory for the scenario");
     else if ((tt = read_source(trial, err, errlen)) && parse_trial(&mt, tt, s, default_name) == 0
              && (st = read_source(sites, err, errlen)))
-        rc = parse_sites(&ms, st, s);
+        rc = parse_sites(&ms, st, s, &ns);
+    if (rc == 0 && schedule) {
+        msg mh = {schedule->name, err, errlen};
+        ht = read_source(schedule, err, errlen);
+        rc = ht ? parse_schedule(&mh, ht, s, &ns) : -1;
+    }
+    free(ns.slot);
     csvtab_free(tt);
     csvtab_free(st);
+    csvtab_free(ht);
     if (rc != 0) {
         scenario_free(s);
         return NULL;
@@ -648,7 +940,7 @@ scenario *scenario_parse(const char *source, const char *trial_name, const char 
 {
     csv_source trial = {trial_name, trial_csv, trial_len};
     csv_source sites = {sites_name, sites_csv, sites_len};
-    return build(source, source, &trial, &sites, err, errlen);
+    return build(source, source, &trial, &sites, NULL, err, errlen);
 }
 
 scenario *scenario_default(char *err, size_t errlen)
@@ -657,8 +949,8 @@ scenario *scenario_default(char *err, size_t errlen)
                         default_trial_len};
     csv_source sites = {"built-in " DEFAULT_DIR "/sites.csv", default_sites_csv,
                         default_sites_len};
-    return build("built-in default (" DEFAULT_DIR ")", "protocol-plan", &trial, &sites, err,
-                 errlen);
+    return build("built-in default (" DEFAULT_DIR ")", "protocol-plan", &trial, &sites, NULL,
+                 err, errlen);
 }
 
 /* dir + "/" + file, without doubling a slash the caller already wrote. */
@@ -707,20 +999,96 @@ static char *folder_name(const char *dir)
     return out ? out : strdup("scenario");
 }
 
+/* The files a scenario folder may hold that this version does not read yet (DESIGN.md
+ * section 3). */
+static const char *const unsupported_files[] = {"history.csv", "actions.csv"};
+
+#define FILES_EXPECTED "expected trial.csv, sites.csv and optionally schedule.csv"
+
+/* 1 if name is a .csv file's name (the suffix in any case) other than the three read. */
+static int is_unknown_csv(const char *name)
+{
+    size_t n = strlen(name);
+    return n >= 4 && strcasecmp(name + n - 4, ".csv") == 0 && strcmp(name, "trial.csv") != 0
+           && strcmp(name, "sites.csv") != 0 && strcmp(name, "schedule.csv") != 0;
+}
+
+/* The error for the unknown .csv file name in dir. */
+static int fail_unknown_file(const char *dir, const char *name, char *err, size_t errlen)
+{
+    char *path = join_path(dir, name);
+    msg m = {path ? path : name, err, errlen};
+    bool unsupported = false;
+    for (size_t i = 0; i < sizeof unsupported_files / sizeof *unsupported_files; i++)
+        unsupported |= strcmp(name, unsupported_files[i]) == 0;
+    if (unsupported)
+        fail(&m, 0, "%s is not supported by this version of accrue; " FILES_EXPECTED
+             " (move %s out of the folder)", name, name);
+    else
+        fail(&m, 0, "unknown scenario file; " FILES_EXPECTED);
+    free(path);
+    return -1;
+}
+
+/* Refuses a regular file in dir whose name ends in .csv, other than trial.csv, sites.csv and
+ * schedule.csv: a misspelt schedul.csv must not be ignored silently. Of several, the first in
+ * byte order is named, whatever the order of readdir. A folder that cannot be listed passes:
+ * reading trial.csv then says what is wrong. */
+static int check_folder(const char *dir, char *err, size_t errlen)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    char *first = NULL;
+    bool oom = false;
+    for (struct dirent *e; !oom && (e = readdir(d)) != NULL;) {
+        if (!is_unknown_csv(e->d_name) || (first && strcmp(e->d_name, first) >= 0))
+            continue;
+        char *path = join_path(dir, e->d_name);
+        struct stat sb;
+        bool regular = path && stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
+        oom = !path;
+        free(path);
+        if (regular) {
+            free(first);
+            first = strdup(e->d_name);
+            oom = !first;
+        }
+    }
+    closedir(d);
+    int rc = 0;
+    if (oom) {
+        msg m = {dir, err, errlen};
+        rc = fail(&m, 0, "out of memory; expected enough memory to read the scenario");
+    } else if (first) {
+        rc = fail_unknown_file(dir, first, err, errlen);
+    }
+    free(first);
+    return rc;
+}
+
 scenario *scenario_load(const char *dir, char *err, size_t errlen)
 {
     char *trial_path = join_path(dir, "trial.csv"), *sites_path = join_path(dir, "sites.csv");
+    char *schedule_path = join_path(dir, "schedule.csv");
     char *name = folder_name(dir);
     scenario *s = NULL;
-    if (trial_path && sites_path && name) {
+    if (trial_path && sites_path && schedule_path && name) {
         csv_source trial = {trial_path, NULL, 0}, sites = {sites_path, NULL, 0};
-        s = build(dir, name, &trial, &sites, err, errlen);
+        csv_source schedule = {schedule_path, NULL, 0};
+        /* Whatever stands at schedule.csv is read, a dangling link too (it cannot be opened,
+         * which is said); only its absence means no schedule. */
+        struct stat sb;
+        bool has_schedule = lstat(schedule_path, &sb) == 0 || errno != ENOENT;
+        if (check_folder(dir, err, errlen) == 0)
+            s = build(dir, name, &trial, &sites, has_schedule ? &schedule : NULL, err, errlen);
     } else {
         msg m = {dir, err, errlen};
         fail(&m, 0, "out of memory; expected enough memory to read the scenario");
     }
     free(trial_path);
     free(sites_path);
+    free(schedule_path);
     free(name);
     return s;
 }
@@ -765,8 +1133,119 @@ static void describe_rate(const site_spec *st, FILE *out)
     fprintf(out, "gamma(shape %g): 90 %% interval %.3g to %.3g", st->shape, lo, hi);
 }
 
+/* Items written on lines of at most DESCRIBE_COLUMNS columns where each fits, continuation
+ * lines indented: the description stays readable in a terminal. */
+#define DESCRIBE_COLUMNS 79
+
+typedef struct wrap {
+    FILE *out;
+    int col;        /* the current line's width so far */
+    int indent;     /* of continuation lines */
+} wrap;
+
+/* Writes sep then item, or, when that would pass DESCRIBE_COLUMNS, sep without its trailing
+ * space, a new line and item. */
+static void wrap_put(wrap *w, const char *sep, const char *item)
+{
+    int n = (int)(strlen(sep) + strlen(item));
+    if (w->col + n > DESCRIBE_COLUMNS && w->col > w->indent) {
+        size_t keep = strlen(sep);
+        while (keep > 0 && sep[keep - 1] == ' ')
+            keep--;
+        fprintf(w->out, "%.*s\n%*s", (int)keep, sep, w->indent, "");
+        w->col = w->indent;
+        sep = "";
+        n = (int)strlen(item);
+    }
+    fprintf(w->out, "%s%s", sep, item);
+    w->col += n;
+}
+
+static bool same_steps(const site_spec *a, const site_spec *b)
+{
+    if (a->n_steps != b->n_steps)
+        return false;
+    for (size_t j = 0; j < a->n_steps; j++)
+        if (a->step[j].from != b->step[j].from || a->step[j].factor != b->step[j].factor)
+            return false;
+    return true;
+}
+
+/* The sites whose schedules were last written out in full, the latest first; a site with the
+ * same schedule as one of them refers to it instead (the rows of `*` are every such site's). */
+#define RECENT_SCHEDULES 4
+
+typedef struct recent_schedules {
+    size_t n;
+    size_t site[RECENT_SCHEDULES];
+} recent_schedules;
+
+/* The site of r with st's schedule, or SIZE_MAX. */
+static size_t recent_find(const recent_schedules *r, const scenario *s, const site_spec *st)
+{
+    for (size_t k = 0; k < r->n; k++)
+        if (same_steps(st, &s->site[r->site[k]]))
+            return r->site[k];
+    return SIZE_MAX;
+}
+
+static void recent_add(recent_schedules *r, size_t site)
+{
+    if (r->n < RECENT_SCHEDULES)
+        r->n++;
+    memmove(r->site + 1, r->site, (r->n - 1) * sizeof *r->site);
+    r->site[0] = site;
+}
+
+/* The line under a site for what the base model lacks: its uncertain first day ("first day
+ * uniform 2027-01-01 to 2027-06-30"), its probability of opening when below 1 and its rate
+ * schedule ("rate x0.5 from 2027-04-01, x1 from 2027-10-01", wrapped), or "same rate schedule
+ * as NAME" when a site recently written out had the same one. Nothing when the site has none
+ * of these. */
+static void describe_site_extras(const scenario *s, size_t i, recent_schedules *recent,
+                                 FILE *out)
+{
+    const site_spec *st = &s->site[i];
+    if (st->active_to == st->active_from && st->opens >= 1.0 && st->n_steps == 0)
+        return;
+    wrap w = {out, 4, 6};
+    char item[80];
+    const char *sep = "";
+    fprintf(out, "    ");
+    if (st->active_to != st->active_from) {
+        char from[11], to[11];
+        date_format(st->active_from, from);
+        date_format(st->active_to, to);
+        snprintf(item, sizeof item, "first day uniform %s to %s", from, to);
+        wrap_put(&w, sep, item);
+        sep = "; ";
+    }
+    if (st->opens < 1.0) {
+        snprintf(item, sizeof item, "opens with probability %g", st->opens);
+        wrap_put(&w, sep, item);
+        sep = "; ";
+    }
+    size_t same = st->n_steps > 0 ? recent_find(recent, s, st) : SIZE_MAX;
+    if (same != SIZE_MAX) {
+        snprintf(item, sizeof item, "same rate schedule as %s", show(s->site[same].name).s);
+        wrap_put(&w, sep, item);
+    } else if (st->n_steps > 0) {
+        recent_add(recent, i);
+        for (size_t j = 0; j < st->n_steps; j++) {
+            char from[11];
+            date_format(st->step[j].from, from);
+            snprintf(item, sizeof item, "%sx%g from %s", j ? "" : "rate ", st->step[j].factor,
+                     from);
+            wrap_put(&w, sep, item);
+            sep = ", ";
+        }
+    }
+    fprintf(out, "\n");
+}
+
 static void describe_sites(const scenario *s, FILE *out)
 {
+    recent_schedules recent = {0, {0}};
     double total = 0.0;
     int width = 4;
     for (size_t i = 0; i < s->n_sites; i++) {
@@ -781,7 +1260,10 @@ static void describe_sites(const scenario *s, FILE *out)
         date_format(st->active_from, from);
         fprintf(out, "  %-*s  %9g/year, ", width, st->name, st->rate);
         describe_rate(st, out);
-        fprintf(out, ", from %s\n", from);
+        if (st->active_to == st->active_from) /* else on the next line, to keep this short */
+            fprintf(out, ", from %s", from);
+        fprintf(out, "\n");
+        describe_site_extras(s, i, &recent, out);
     }
 }
 
@@ -804,6 +1286,8 @@ void scenario_describe(const scenario *s, FILE *out)
     fprintf(out, "\nRegistration  %ld days after referral; self-pay from %s, consent probability ",
             s->screen_days, selfpay);
     describe_prob(&s->selfpay_consent, out);
+    if (s->selfpay_screening)
+        fprintf(out, "\n              candidates in screening need consent too");
     fprintf(out, "\nReviews       every %d months; completion followed to %g years past the "
             "deadline\n", s->review_months, s->horizon_years);
     describe_sites(s, out);

@@ -1,5 +1,6 @@
-/* A recruitment scenario: the trial's dates, counts and probabilities (trial.csv) and its sites'
- * referral rates (sites.csv), read from a scenario folder and validated. Every value the model
+/* A recruitment scenario: the trial's dates, counts and probabilities (trial.csv), its sites'
+ * referral rates (sites.csv) and their changes over time (schedule.csv), read from a scenario
+ * folder and validated. Every value the model
  * uses comes from here; nothing about a particular trial lives in code. */
 #ifndef ACCRUE_SCENARIO_H
 #define ACCRUE_SCENARIO_H
@@ -78,21 +79,33 @@ typedef struct scenario {
 #define SCENARIO_MAX_FACTOR 1000.0      /* a schedule's factor */
 #define SCENARIO_MAX_STEPS 1000         /* schedule steps of one site */
 
-/* Reads dir/trial.csv and dir/sites.csv. Returns a scenario the caller frees with
- * scenario_free, or NULL with one message "FILE:LINE: what is wrong; what was expected" in err
- * (errlen bytes; err may be NULL; a short buffer gets a cut message). Never guesses: unknown,
- * missing or duplicate keys and columns, bad numbers, dates or probabilities are all errors.
+/* Reads dir/trial.csv, dir/sites.csv and, when present, dir/schedule.csv. Returns a scenario
+ * the caller frees with scenario_free, or NULL with one message "FILE:LINE: what is wrong; what
+ * was expected" in err (errlen bytes; err may be NULL; a short buffer gets a cut message).
+ * Never guesses: unknown, missing or duplicate keys, columns and files, bad numbers, dates or
+ * probabilities are all errors.
  *
  * FILE is the path as given (dir + "/trial.csv"). LINE is the line on which the faulty row
  * starts; a fault in a header (unknown, duplicate or missing column) is on the header's line;
  * LINE is 0 when the fault is the whole file: missing, unreadable, empty or over 64 MiB, a
- * required key (as_of, deadline, target) absent, no sites. trial.csv is read and checked
- * completely before sites.csv is opened, so its faults are reported first.
+ * required key (as_of, deadline, target) absent, no sites, a file the folder must not hold,
+ * a schedule too large in all. The folder is checked first, then trial.csv is read and checked
+ * completely before sites.csv is opened, and sites.csv before schedule.csv, so faults are
+ * reported in that order.
  *
- * Reading rules (DESIGN.md section 3 gives the keys, columns and defaults):
+ * Files: a regular file in dir whose name ends in .csv (in any case) other than trial.csv,
+ * sites.csv and schedule.csv is refused with "DIR/NAME:0: unknown scenario file; expected
+ * trial.csv, sites.csv and optionally schedule.csv" (a misspelt schedul.csv, Sites.csv);
+ * history.csv and actions.csv (DESIGN.md section 3) are refused as not supported by this
+ * version. Of several such files the first in byte order is named. Other files (README.md)
+ * are ignored. schedule.csv is optional: absent, no site has a schedule; anything else at that
+ * name (an empty file, a folder, a dangling link) is read and refused like a bad trial.csv.
+ *
+ * Reading rules (DESIGN.md section 3 gives the keys, columns and defaults), the same for the
+ * three files:
  * - Spaces and tabs around every field are trimmed, inside quotes too: `" A "` is "A".
  * - Keys and column names are lower case as documented; `Target` is an unknown key.
- * - Every data row has as many fields as its header; the trial's note column is ignored.
+ * - Every data row has as many fields as its header; the note columns are ignored.
  * - Numbers are plain decimals ([+-]digits[.digits][e[+-]digits]); "nan", "inf", hex
  *   floats, "1,5", "12abc" and values that overflow are refused.
  * - Counts (target, enrolled, screening, screen_days, review_months) are whole numbers
@@ -109,13 +122,28 @@ typedef struct scenario {
  * - name and site names are non-empty, on one line, without control characters; site names
  *   are unique after trimming. name defaults to dir's last component (for "." the current
  *   folder's name; "scenario" if the path names none).
+ * - trial.csv key selfpay_screening: `yes` or `no` (lower case; default no).
+ * - sites.csv active_from: empty (as_of), a date, or `uniform(D1;D2)` with dates D1 <= D2 and
+ *   D2 - D1 <= SCENARIO_MAX_WINDOW_DAYS days, spaces allowed inside like beta's:
+ *   active_from = D1, active_to = D2. Otherwise active_to = active_from.
+ * - sites.csv column opens (optional): a plain number in [0, 1], not a beta; empty is 1.
+ * - schedule.csv: columns site, from, factor (required) and note, in any order. site is a
+ *   site of sites.csv (compared after trimming) or `*`; from a date; factor a plain number in
+ *   [0, SCENARIO_MAX_FACTOR]. A site's rows, sorted by date, become its steps; the `*` rows
+ *   are the steps of every site that has no rows of its own. A second row with the same site
+ *   (or `*`) and date is refused on its line, as is an unknown site and a site's (or `*`'s)
+ *   row beyond SCENARIO_MAX_STEPS. All sites' steps together, the `*` rows counted once for
+ *   each site that takes them, are at most 1000000 (a bound on memory). A header with no rows
+ *   is no schedule.
+ * - Without the new inputs every site has active_to = active_from, opens = 1, n_steps = 0 and
+ *   step = NULL, and selfpay_screening is false: the base model of DESIGN.md section 2.1.
  * Accepted: a UTF-8 byte-order mark, CRLF or LF, blank lines anywhere, quoted fields holding
- * commas, quotes or line breaks (notes), columns of sites.csv in any order. */
+ * commas, quotes or line breaks (notes), columns of sites.csv and schedule.csv in any order. */
 scenario *scenario_load(const char *dir, char *err, size_t errlen);
 
-/* The same from two CSV texts held in memory (used for the built-in default and by tests);
- * trial_name and sites_name label the messages, source becomes scenario->source and the
- * default name. */
+/* The same from two CSV texts held in memory (used for the built-in default and by tests),
+ * without a schedule and without the folder's check of its files; trial_name and sites_name
+ * label the messages, source becomes scenario->source and the default name. */
 scenario *scenario_parse(const char *source, const char *trial_name, const char *trial_csv,
                          size_t trial_len, const char *sites_name, const char *sites_csv,
                          size_t sites_len, char *err, size_t errlen);
@@ -126,13 +154,19 @@ scenario *scenario_parse(const char *source, const char *trial_name, const char 
  * if it has no name key); messages name "built-in scenarios/protocol-plan/trial.csv". */
 scenario *scenario_default(char *err, size_t errlen);
 
-/* Frees s; NULL is fine. */
+/* Frees s, its sites' steps included (each site owns its own step array); NULL is fine. */
 void scenario_free(scenario *s);
 
 /* Prints the scenario's assumptions, one per line, as a report header: name, source, window,
- * counts, probabilities (a beta with its mean and 90 % interval), reviews, then one line per
- * site (rate per year, fixed or gamma with its 90 % interval, first day). Changes nothing;
- * GSL's error handler is switched off while it runs and restored after. */
+ * counts, probabilities (a beta with its mean and 90 % interval), "candidates in screening
+ * need consent too" under self-pay when selfpay_screening, reviews, then one line per site
+ * (rate per year, fixed or gamma with its 90 % interval, first day when fixed), followed, for
+ * a site that has any, by a line (wrapped under 80 columns) with its uncertain first day
+ * ("first day uniform 2027-01-01 to 2027-06-30"), its probability of opening when below 1 and
+ * its rate schedule ("rate x0.5 from 2027-04-01, x1 from 2027-10-01", or "same rate schedule
+ * as NAME" when a site just above has the same). A scenario without the new inputs is
+ * described as before them. Changes nothing; GSL's error handler is switched off while it
+ * runs and restored after. */
 void scenario_describe(const scenario *s, FILE *out);
 
 /* Days of recruitment from as_of to the end of the deadline day: deadline - as_of + 1. */
