@@ -148,7 +148,7 @@ $(BUILD)/bench/naive: bench/naive.c $(BUILD)/libaccrue.a | deps
 # tests/bad-input or tests/odd-input case: sh tests/fuzz/make_seeds.sh
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
-FUZZ_SRC  = tests/fuzz/fuzz_scenario.c models/scenario.c models/accrual.c models/poisson_kernel.c \
+FUZZ_SRC  = tests/fuzz/fuzz_scenario.c models/scenario.c models/model.c models/sites.c models/poisson_core.c models/poisson_kernel.c \
             models/exact.c engine/csvtab.c engine/date.c engine/sample.c engine/rng.c
 # -fopenmp-simd: rng.c's simd pragma without the OpenMP runtime (the harness runs no threads).
 # -Wno-pass-failed: the sanitizers' checks keep that simd loop from vectorising; no matter here.

@@ -1,7 +1,7 @@
 /* The accrual model of DESIGN.md section 2 simulated the slow, obvious way: every referral is an
  * event drawn as an exponential gap, thinned one by one, and the registrations are sorted and
  * counted. It is the baseline `make bench` measures accrue against, and an independent check of
- * the interval-by-interval simulator (models/accrual.c): it shares only the scenario reader, the
+ * the interval-by-interval simulator (models/poisson_core.c behind models/sites.c): it shares only the scenario reader, the
  * date functions, the random generator and the histograms with it, none of the model code.
  *
  * usage: naive [SCENARIO] [--trials N] [--seed S] [--threads 1]

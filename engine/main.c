@@ -14,8 +14,7 @@
 #include <gsl/gsl_errno.h>
 #include "report.h"
 #include "sim.h"
-#include "../models/accrual.h"
-#include "../models/exact.h"
+#include "../models/model.h"
 #include "../models/scenario.h"
 
 #define ACCRUE_VERSION "0.1.0"
@@ -185,9 +184,9 @@ static int parse_args(int argc, char **argv, options *o)
     return 0;
 }
 
-static void describe_scenario(const void *s, FILE *out)
+static void describe_model(const void *m, FILE *out)
 {
-    scenario_describe(s, out);
+    model_describe(m, out);
 }
 
 /* ---- progress on a terminal ---- */
@@ -260,13 +259,14 @@ static int interrupted_status(void)
     return stop_signal == SIGTERM ? 143 : 130;
 }
 
-static int exact_p_success(const scenario *s, double *p, double *mean, char *err, size_t errlen)
+static int exact_p_success(const model *m, const scenario *s, double *p, double *mean, char *err,
+                           size_t errlen)
 {
     exact_dist d;
-    if (exact_deadline_dist_limited(s, EXACT_CHECK_WORK, &d, err, errlen) != 0)
+    if (model_exact(m, EXACT_CHECK_WORK, &d, err, errlen) != 0)
         return -1;
     *p = exact_p_at_least(&d, s->target);
-    *mean = exact_mean(s);
+    *mean = model_exact_mean(m);
     exact_dist_free(&d);
     return 0;
 }
@@ -285,32 +285,32 @@ static int write_run_outputs(const options *o, const report_info *info, const si
 
 /* The report's view of a scenario and its plan: names, dates and the exact check. The arrays
  * *cp and *names are the caller's to free (also on failure). */
-static int describe_run(const options *o, const scenario *s, const accrual_plan *plan,
+static int describe_run(const options *o, const scenario *s, const model *plan,
                         report_info *info, date_t **cp, const char ***names, char *exact_err,
                         size_t errlen)
 {
-    size_t n_cp = accrual_n_checkpoints(plan);
+    size_t n_cp = model_n_checkpoints(plan);
     *cp = malloc(n_cp * sizeof **cp);
     *names = malloc((s->n_sites + 1) * sizeof **names);
     if (!*cp || !*names)
         return -1;
     for (size_t k = 0; k < n_cp; k++)
-        (*cp)[k] = accrual_checkpoint_date(plan, k);
+        (*cp)[k] = model_checkpoint_date(plan, k);
     for (size_t i = 0; i < s->n_sites; i++)
         (*names)[i] = s->site[i].name;
     *info = (report_info){
         .scenario_name = s->name, .start = s->as_of, .deadline = s->deadline,
         .n_checkpoints = n_cp, .checkpoint_date = *cp, .unit_name = *names, .unit_label = "site",
-        .describe = describe_scenario, .describe_arg = s, .seed = o->seed,
+        .describe = describe_model, .describe_arg = plan, .seed = o->seed,
     };
-    info->has_exact = exact_p_success(s, &info->exact_p_success, &info->exact_mean, exact_err,
+    info->has_exact = exact_p_success(plan, s, &info->exact_p_success, &info->exact_mean, exact_err,
                                       errlen) == 0;
     info->exact_note = exact_err;
     return 0;
 }
 
 /* Runs the simulation with the progress line and the signal handlers in place. */
-static sim_result *simulate(const options *o, const sim_model *model, double *seconds,
+static sim_result *simulate(const options *o, const sim_model *sim, double *seconds,
                             char *err, size_t errlen)
 {
     /* From here a signal stops the simulation at the next block (the exact check is bounded). */
@@ -321,7 +321,7 @@ static sim_result *simulate(const options *o, const sim_model *model, double *se
         .trials = o->trials, .seed = o->seed, .threads = o->threads, .target_se = o->target_se,
         .stop = &stop_signal, .progress = show ? show_progress : NULL, .progress_arg = &pr,
     };
-    sim_result *r = sim_run(model, &cfg, err, errlen);
+    sim_result *r = sim_run(sim, &cfg, err, errlen);
     *seconds = omp_get_wtime() - pr.start;
     if (pr.shown)
         fprintf(stderr, "\r%70s\r", "");
@@ -346,7 +346,7 @@ static int publish(const options *o, const report_info *info, const sim_result *
 static int command_run(const options *o, scenario *s)
 {
     char err[ERRLEN] = "", exact_err[ERRLEN] = "";
-    accrual_plan *plan = accrual_plan_new(s, err, sizeof err);
+    model *plan = model_prepare(s, err, sizeof err);
     if (!plan) {
         fprintf(stderr, "accrue: %s\n", err);
         return 1;
@@ -358,9 +358,9 @@ static int command_run(const options *o, scenario *s)
     if (describe_run(o, s, plan, &info, &cp, &names, exact_err, sizeof exact_err) != 0) {
         fprintf(stderr, "accrue: out of memory\n");
     } else {
-        sim_model model = accrual_sim_model(plan);
+        sim_model sim = model_sim(plan);
         double seconds;
-        sim_result *r = simulate(o, &model, &seconds, err, sizeof err);
+        sim_result *r = simulate(o, &sim, &seconds, err, sizeof err);
         if (r)
             rc = publish(o, &info, r, seconds);
         else
@@ -369,7 +369,7 @@ static int command_run(const options *o, scenario *s)
     }
     free(cp);
     free(names);
-    accrual_plan_free(plan);
+    model_free(plan);
     return rc;
 }
 
@@ -377,14 +377,16 @@ static int command_exact(const options *o, const scenario *s)
 {
     char err[ERRLEN] = "";
     exact_dist d;
-    if (exact_deadline_dist(s, &d, err, sizeof err) != 0) {
+    model *m = model_prepare(s, err, sizeof err);
+    if (!m || model_exact(m, 0.0, &d, err, sizeof err) != 0) {
         fprintf(stderr, "accrue: %s: no exact computation: %s\n", s->source, err);
+        model_free(m);
         return EXIT_USAGE;
     }
-    double p = exact_p_at_least(&d, s->target), mean = exact_mean(s);
+    double p = exact_p_at_least(&d, s->target), mean = model_exact_mean(m);
     char dl[11];
     date_format(s->deadline, dl);
-    scenario_describe(s, stdout);
+    model_describe(m, stdout);
     printf("\nExact (no simulation)\n");
     printf("Probability of reaching %ld by %s: %.8f\n", s->target, dl, p);
     printf("Expected registrations by %s: %.6f\n", dl, mean);
@@ -411,6 +413,7 @@ static int command_exact(const options *o, const scenario *s)
         }
     }
     exact_dist_free(&d);
+    model_free(m);
     return rc;
 }
 

@@ -39,7 +39,7 @@
 #include <gsl/gsl_integration.h>
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_sf_gamma.h>
-#include "../models/accrual.h"
+#include "../models/model.h"
 #include "../models/exact.h"
 
 #define YEAR EXACT_DAYS_PER_YEAR
@@ -669,12 +669,12 @@ static size_t exact_quantile(const exact_dist *d, double q)
 }
 
 static sim_result *simulate(const scenario *s, uint64_t trials, uint64_t seed,
-                            accrual_plan **plan)
+                            model **plan)
 {
     char err[256] = "";
-    *plan = accrual_plan_new(s, err, sizeof err);
+    *plan = model_prepare(s, err, sizeof err);
     assert_non_null(*plan);
-    sim_model m = accrual_sim_model(*plan);
+    sim_model m = model_sim(*plan);
     sim_config c = {.trials = trials, .seed = seed, .threads = THREADS};
     sim_result *r = sim_run(&m, &c, err, sizeof err);
     if (!r)
@@ -737,12 +737,12 @@ static void compare_pmf(tally *t, const char *cfg, const scenario *s, const exac
  * trials at or above the target is compared with that scenario's exact tail (the last
  * checkpoint is the deadline, whose fraction is already compared). */
 static void compare_checkpoints(tally *t, const char *cfg, const scenario *s,
-                                const accrual_plan *plan, const sim_result *r)
+                                const model *plan, const sim_result *r)
 {
-    size_t n_cp = accrual_n_checkpoints(plan);
+    size_t n_cp = model_n_checkpoints(plan);
     for (size_t k = 0; k < n_cp; k++) {
         scenario at = *s;
-        at.deadline = accrual_checkpoint_date(plan, k);
+        at.deadline = model_checkpoint_date(plan, k);
         const hist *h = &r->at_checkpoint[k];
         double mean = exact_mean(&at), n = (double)r->trials;
         double se = sqrt(hist_variance(h) / (n - 1.0));
@@ -781,7 +781,7 @@ static void run_config(const config *c, uint64_t seed, uint64_t trials)
     double t0 = now_seconds();
     exact_dist d = exact_of(s, c->name);
     double p = exact_p_at_least(&d, s->target);
-    accrual_plan *plan;
+    model *plan;
     sim_result *r = simulate(s, trials, seed, &plan);
     double z = compare_success_and_mean(&t, c->name, s, &d, r);
     compare_pmf(&t, c->name, s, &d, r);
@@ -796,7 +796,7 @@ static void run_config(const config *c, uint64_t seed, uint64_t trials)
     fflush(stdout);
     tally_add(&totals, &t);
     sim_result_free(r);
-    accrual_plan_free(plan);
+    model_free(plan);
     exact_dist_free(&d);
 }
 
@@ -987,7 +987,7 @@ static void run_timing_case(const timing_case *c, uint64_t seed, uint64_t trials
     fixture f;
     build_timing(&f, c);
     tally t = {0};
-    accrual_plan *plan;
+    model *plan;
     sim_result *r = simulate(&f.s, trials, seed, &plan);
     int erlang = !c->pass.is_beta && !c->consent.is_beta && c->shape == 0.0;
     if (erlang)
@@ -1010,7 +1010,7 @@ static void run_timing_case(const timing_case *c, uint64_t seed, uint64_t trials
            typical_days(c), worst_day, worst, t.max_z, t.comparisons);
     tally_add(&totals, &t);
     sim_result_free(r);
-    accrual_plan_free(plan);
+    model_free(plan);
 }
 
 static void test_completion_dates(void **state)

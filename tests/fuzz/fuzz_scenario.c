@@ -13,7 +13,7 @@
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_rng.h>
 #include "../../engine/rng.h"
-#include "../../models/accrual.h"
+#include "../../models/model.h"
 #include "../../models/scenario.h"
 
 /* scenario.c refers to the built-in default; the harness never loads it, so empty arrays keep
@@ -298,9 +298,9 @@ static void check_table(const sim_model *m, const sim_batch *o, size_t n)
         range_broken("conditional table holds more than the trials' probability", n, mass);
 }
 
-static void run_trials(const accrual_plan *p, const scenario *s)
+static void run_trials(const model *p, const scenario *s)
 {
-    sim_model m = accrual_sim_model(p);
+    sim_model m = model_sim(p);
     size_t B = m.batch, n = TRIALS < B ? TRIALS : B;
     batch_buffers b = {
         .work = calloc(1, m.work_bytes ? m.work_bytes : 1),
@@ -332,14 +332,14 @@ static void use_scenario(const scenario *s)
     char err[ERR_SIZE] = "";
     check_scenario(s);
     scenario_describe(s, devnull);
-    accrual_plan *p = accrual_plan_new(s, err, sizeof err);
+    model *p = model_prepare(s, err, sizeof err);
     if (!p)
-        broken("accrual_plan_new refused an accepted scenario", err);
-    if (accrual_n_checkpoints(p) < 1 || accrual_checkpoint_date(p, accrual_n_checkpoints(p) - 1)
+        broken("model_prepare refused an accepted scenario", err);
+    if (model_n_checkpoints(p) < 1 || model_checkpoint_date(p, model_n_checkpoints(p) - 1)
                                             != s->deadline)
         broken("last checkpoint is not the deadline", NULL);
     run_trials(p, s);
-    accrual_plan_free(p);
+    model_free(p);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -1,4 +1,4 @@
-/* Tests of models/accrual.c against results derivable by hand: Poisson counts for fixed rates,
+/* Tests of the sites model (models/sites.c on models/poisson_core.c, through models/model.h) against results derivable by hand: Poisson counts for fixed rates,
  * Erlang completion times for a constant rate, uniform order statistics for screening delays. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,7 +9,7 @@
 #include <string.h>
 #include <gsl/gsl_cdf.h>
 #include <gsl/gsl_randist.h>
-#include "../models/accrual.h"
+#include "../models/model.h"
 #include "../models/exact.h"
 
 #define YEAR 365.25
@@ -35,19 +35,19 @@ static scenario plan_scenario(void)
     return s;
 }
 
-static sim_result *simulate(const scenario *s, uint64_t trials, int threads, accrual_plan **keep)
+static sim_result *simulate(const scenario *s, uint64_t trials, int threads, model **keep)
 {
     char err[256] = "";
-    accrual_plan *p = accrual_plan_new(s, err, sizeof err);
+    model *p = model_prepare(s, err, sizeof err);
     assert_non_null(p);
-    sim_model m = accrual_sim_model(p);
+    sim_model m = model_sim(p);
     sim_config c = {.trials = trials, .seed = 7, .threads = threads};
     sim_result *r = sim_run(&m, &c, err, sizeof err);
     assert_non_null(r);
     if (keep)
         *keep = p;
     else
-        accrual_plan_free(p);
+        model_free(p);
     return r;
 }
 
@@ -78,18 +78,18 @@ static void test_checkpoint_means(void **state)
 {
     (void)state;
     scenario s = plan_scenario();
-    accrual_plan *p;
+    model *p;
     sim_result *r = simulate(&s, 100000, 2, &p);
-    size_t n = accrual_n_checkpoints(p);
+    size_t n = model_n_checkpoints(p);
     assert_int_equal(n, 6);   /* 6, 12, ..., 36 months: the last is the deadline itself */
-    assert_int_equal(accrual_checkpoint_date(p, n - 1), s.deadline);
+    assert_int_equal(model_checkpoint_date(p, n - 1), s.deadline);
     for (size_t k = 0; k < n; k++) {
-        double lambda = 3.0 * (double)(accrual_checkpoint_date(p, k) - s.as_of + 1) / YEAR;
+        double lambda = 3.0 * (double)(model_checkpoint_date(p, k) - s.as_of + 1) / YEAR;
         double mean = hist_mean(&r->at_checkpoint[k]);
         assert_true(fabs(mean - (4.0 + lambda)) < 4.0 * sqrt(lambda / 1e5));
     }
     sim_result_free(r);
-    accrual_plan_free(p);
+    model_free(p);
 }
 
 /* The Monte Carlo error of a q-quantile of n draws from density f is about
@@ -293,5 +293,5 @@ int main(void)
         cmocka_unit_test_setup(test_control_variate, reset),
         cmocka_unit_test_setup(test_threads_identical, reset),
     };
-    return cmocka_run_group_tests_name("accrual", tests, NULL, NULL);
+    return cmocka_run_group_tests_name("sites", tests, NULL, NULL);
 }

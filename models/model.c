@@ -1,0 +1,94 @@
+/* The model layer: a table of the models accrue knows, and the one interface commands use (see
+ * model.h). Today every scenario is served by the per-site Poisson-gamma front end on the
+ * Poisson core (models/sites.c, models/poisson_core.c); a model that is not Poisson given its
+ * draws (finite pools, corrective action) brings its own entry. */
+#include "model.h"
+
+#include <stdlib.h>
+#include "sites.h"
+
+/* One kind of model: whether it serves a scenario, and its operations on its own plan. */
+typedef struct model_kind {
+    const char *name;
+    int (*serves)(const scenario *s);
+    void *(*prepare)(const scenario *s, char *err, size_t errlen);
+    void (*free_plan)(void *plan);
+    sim_model (*sim)(const void *plan);
+    const core_plan *(*core)(const void *plan);
+} model_kind;
+
+struct model {
+    const model_kind *kind;
+    const scenario *s;
+    void *plan;
+};
+
+static int sites_serves(const scenario *s) { return s != NULL; }
+static void *sites_prepare(const scenario *s, char *err, size_t errlen)
+{
+    return sites_plan_new(s, err, errlen);
+}
+static void sites_free(void *plan) { sites_plan_free(plan); }
+static sim_model sites_sim(const void *plan) { return sites_sim_model(plan); }
+static const core_plan *sites_core_of(const void *plan) { return sites_core(plan); }
+
+/* The models, the first that serves a scenario taking it. */
+static const model_kind kinds[] = {
+    {"Poisson-gamma sites", sites_serves, sites_prepare, sites_free, sites_sim, sites_core_of},
+};
+
+model *model_prepare(const scenario *s, char *err, size_t errlen)
+{
+    const model_kind *kind = NULL;
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0] && !kind; i++)
+        if (kinds[i].serves(s))
+            kind = &kinds[i];
+    if (!kind) {
+        if (err && errlen)
+            snprintf(err, errlen, "no model serves this scenario");
+        return NULL;
+    }
+    model *m = calloc(1, sizeof *m);
+    if (!m) {
+        if (err && errlen)
+            snprintf(err, errlen, "out of memory preparing the model");
+        return NULL;
+    }
+    m->kind = kind;
+    m->s = s;
+    m->plan = kind->prepare(s, err, errlen);
+    if (!m->plan) {
+        free(m);
+        return NULL;
+    }
+    return m;
+}
+
+void model_free(model *m)
+{
+    if (!m)
+        return;
+    m->kind->free_plan(m->plan);
+    free(m);
+}
+
+const char *model_name(const model *m) { return m->kind->name; }
+void model_describe(const model *m, FILE *out) { scenario_describe(m->s, out); }
+sim_model model_sim(const model *m) { return m->kind->sim(m->plan); }
+
+size_t model_n_checkpoints(const model *m)
+{
+    return core_n_checkpoints(m->kind->core(m->plan));
+}
+
+date_t model_checkpoint_date(const model *m, size_t k)
+{
+    return core_checkpoint_date(m->kind->core(m->plan), k);
+}
+
+int model_exact(const model *m, double max_work, exact_dist *out, char *err, size_t errlen)
+{
+    return exact_deadline_dist_limited(m->s, max_work, out, err, errlen);
+}
+
+double model_exact_mean(const model *m) { return exact_mean(m->s); }

@@ -1,0 +1,1033 @@
+/* The shared core of the models that are Poisson given their draws, simulated interval by
+ * interval (DESIGN.md sections 2 and 5); see poisson_core.h for the contract.
+ *
+ * Time u runs in days from the start of as_of. Registrations come from two sources:
+ *  - candidates already in screening: each passes with probability p and is registered at a
+ *    time uniform on [0, screen_days) (at 0 when screen_days is 0);
+ *  - referrals, whose registrations the front end describes as a Poisson process with
+ *    piecewise-constant intensity and cumulative intensity LAMBDA(u), given at the points
+ *    (activations, rate changes, the self-pay date and checkpoints, all in registration time).
+ * Given the trial's draws, referral registrations by the deadline number Poisson(M),
+ * M = LAMBDA(deadline), and given their number they are independent with distribution
+ * function LAMBDA(u) / M (the order statistics property of a Poisson process). So a trial draws
+ * the number from the conditional pmf it computes anyway and splits it over the checkpoint
+ * intervals by each one's share of M; for large M it draws one Poisson count per interval
+ * instead. The target is reached inside an interval holding n arrivals at the j-th of them:
+ * LAMBDA^-1 of the j-th of n uniform order statistics across the interval's increment, a
+ * Beta(j, n - j + 1) fraction (David and Nagaraja 2003, 2.2). Past the last interval the r-th
+ * further arrival lies at LAMBDA^-1(LAMBDA(end) + Gamma(r, 1)) (time change of a Poisson
+ * process to unit rate; Cinlar 1975, "Introduction to Stochastic Processes", 4.2). */
+#include "poisson_core.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include "../engine/rng.h"
+#include "../engine/sample.h"
+#include "../engine/simd.h"
+#include "../engine/vmath.h"
+#include "poisson_kernel.h"
+#include "exact.h"
+
+/* Expected registrations beyond which a scenario is refused, and the longest conditional
+ * distribution the engine is asked to tabulate (beyond it, the table of counts comes from the
+ * simulated histogram while P(success) stays conditional). */
+#define CORE_MAX_MEAN 1e8
+#define CORE_MAX_TABLE ((size_t)1 << 16)
+/* Up to this conditional mean of referral registrations by the deadline, a trial's Poisson
+ * window starts at 0, its total is drawn by inverting that window, and split over the
+ * checkpoint intervals (split_referrals); above, the window starts 10 standard deviations
+ * below the mean and one Poisson count is drawn per interval. */
+#define POINTS_MAX_MEAN_WHOLE 64
+#define POINTS_MAX_MEAN ((double)POINTS_MAX_MEAN_WHOLE)
+/* Up to this many candidates in screening, the conditional distribution integrates their
+ * binomial number over its pmf (a convolution of SCREEN_INTEGRATED_MAX + 1 terms at most);
+ * above, it is conditioned on the trial's drawn number instead. Both are exact conditional
+ * expectations; the first has the smaller variance. */
+#define SCREEN_INTEGRATED_MAX 32
+/* Registrations still needed past the deadline up to which the Gamma(r, 1) laws of the step to
+ * the target are prepared once (sample_gamma_init takes a square root); above, per draw. */
+#define STEP_LAWS_MAX 1024
+
+struct core_plan {
+    const scenario *s;
+    long window_days;         /* deadline - as_of + 1 */
+    long screen_days;
+    long followed_days;       /* days followed for completion (window plus horizon) */
+    size_t n_checkpoints;     /* the last is the deadline */
+    date_t *checkpoint_date;
+    size_t n_intervals;       /* counting intervals: the checkpoints, then [W, sd) if sd > W */
+    size_t *interval_end;     /* index in points[] of each interval's end */
+    size_t n_points;
+    double *points;           /* sorted distinct points, points[0] = 0 */
+    size_t deadline_point;    /* index of the window's end in points[] */
+    unsigned long needed;     /* registrations still needed at as_of: target - enrolled, or 0 */
+    sample_gamma *step_law;   /* step_law[r]: Gamma(r, 1), for 0 < r < n_step_law */
+    size_t n_step_law;
+    double *inv;              /* inv[k] = 1 / k for k < n_inv, for the Poisson pmf recurrence */
+    size_t n_inv;
+    double screen_fraction;   /* P(a candidate who passes screening registers by the deadline) */
+    int screen_integrated;    /* screening <= SCREEN_INTEGRATED_MAX: see there */
+    int screen_first;         /* the screening days end by the first checkpoint */
+    size_t n_weight;          /* screening weights per trial: screening + 1, or 1 */
+    size_t batch;             /* trials simulated together */
+    size_t window_cap;        /* the longest conditional pmf window a trial writes */
+    size_t kernel_room;       /* the longest window of the kernel: below n_inv */
+    size_t table_cap;         /* counts the engine tabulates (0: none, see sim_model) */
+    size_t work_bytes;
+};
+
+/* Per-thread scratch.
+ * - For the trial at hand outside the batch's vector passes: its LAMBDA at the points
+ *   (`trial_lambda`) and its Poisson window when outside the kernel (`window_pmf`).
+ * - For the batch, one row of p->batch entries per quantity: the front end's rows (core_rows:
+ *   probabilities, LAMBDA at the points, point-major: lambda_at_points[i * batch + t], the
+ *   final slope), conditional means M, e^-M, the uniforms that invert the windows, the counts
+ *   drawn from them, P(success | drawn), screening weights (screen_weight[s * batch + t]) and
+ *   screening counts.
+ * - For the paths (see trial_paths): the referral registrations each trial splits over the
+ *   checkpoint intervals (`referred`, 0 for the trials split otherwise), the registrations it
+ *   needs from referrals (`needed`), the interval edges as 32-bit words and the counts below
+ *   them ([n_checkpoints][batch]), the words themselves, the LAMBDA-value of the target's
+ *   registration and its time, each trial's crossing (whether, and the shapes of its order
+ *   statistic), and lists of trials (`listed`, with the shapes of their order statistics or
+ *   gamma steps and the draws, `whole_draw`; `one_by_one`, the ones drawn one by one).
+ * - For the kernel: a group's Poisson terms (kernel_terms[m * POISSON_KERNEL_LANES + l]) and
+ *   the block's conditional table, lane by lane (table_sum[c * POISSON_KERNEL_LANES + l]: zero
+ *   between blocks). */
+typedef struct work_layout {
+    double *trial_lambda, *window_pmf;
+    double *pass, *consent, *scratch;
+    double *lambda_at_points, *mean, *final_slope, *first_term, *uniform, *drawn, *p_success;
+    double *screen_weight;
+    double *target_lambda, *target_time, *span, *whole_draw;
+    double *kernel_terms, *table_sum, *table_sumsq;
+    poisson_kernel_lanes lanes;
+    unsigned long *passed, *passed_by_deadline;
+    uint32_t *referred, *needed, *interval_edge, *count_below, *split_words, *listed;
+    uint32_t *shape_a, *shape_b, *crosses, *cross_a, *cross_b, *one_by_one;
+    size_t *screen_count;     /* [n_checkpoints]: screening counts by checkpoint of one trial */
+    size_t *kernel_trials;    /* [batch]: the kernel's trials, see kernel_order */
+    size_t *table_range;      /* [2]: the block's table rows touched so far, see widen */
+} work_layout;
+
+/* Carves the work area into arrays, each starting on a 64-byte boundary of the area (a whole
+ * vector); with no area (base NULL) it only counts the bytes. */
+typedef struct carver {
+    char *base;
+    size_t used;
+} carver;
+
+static void *carve(carver *c, size_t count, size_t size)
+{
+    size_t at = c->used;
+    c->used += (count * size + 63) / 64 * 64;
+    return c->base ? c->base + at : NULL;
+}
+
+static work_layout work_carve(const core_plan *p, carver *c)
+{
+    size_t B = p->batch, K = POISSON_KERNEL_LANES, D = sizeof(double);
+    work_layout l;
+    l.trial_lambda = carve(c, p->n_points, D);
+    l.window_pmf = carve(c, p->window_cap, D);
+    double **row[] = {&l.pass,      &l.consent,       &l.scratch,    &l.mean,
+                      &l.final_slope, &l.first_term,  &l.uniform,    &l.drawn,
+                      &l.p_success, &l.target_lambda, &l.target_time, &l.span,
+                      &l.whole_draw};
+    for (size_t i = 0; i < sizeof row / sizeof row[0]; i++)
+        *row[i] = carve(c, B, D);
+    l.lambda_at_points = carve(c, p->n_points * B, D);
+    l.screen_weight = carve(c, p->n_weight * B, D);
+    l.kernel_terms = carve(c, K * p->kernel_room, D);
+    l.table_sum = carve(c, K * p->table_cap, D);
+    l.table_sumsq = carve(c, K * p->table_cap, D);
+    l.lanes.weight = carve(c, K * p->n_weight, D);
+    l.passed = carve(c, B, sizeof(unsigned long));
+    l.passed_by_deadline = carve(c, B, sizeof(unsigned long));
+    uint32_t **row32[] = {&l.referred, &l.needed,  &l.listed,  &l.shape_a,   &l.shape_b,
+                          &l.crosses,  &l.cross_a, &l.cross_b, &l.one_by_one};
+    for (size_t i = 0; i < sizeof row32 / sizeof row32[0]; i++)
+        *row32[i] = carve(c, B, sizeof(uint32_t));
+    l.interval_edge = carve(c, p->n_checkpoints * B, sizeof(uint32_t));
+    l.count_below = carve(c, p->n_checkpoints * B, sizeof(uint32_t));
+    l.split_words = carve(c, B * p->window_cap, sizeof(uint32_t));
+    l.screen_count = carve(c, p->n_checkpoints, sizeof(size_t));
+    l.kernel_trials = carve(c, B, sizeof(size_t));
+    l.table_range = carve(c, 2, sizeof(size_t));
+    return l;
+}
+
+static size_t work_bytes(const core_plan *p)
+{
+    carver c = {NULL, 0};
+    work_carve(p, &c);
+    return c.used;
+}
+
+static work_layout work_of(const core_plan *p, void *work)
+{
+    carver c = {work, 0};
+    return work_carve(p, &c);
+}
+
+static void set_err(char *err, size_t errlen, const char *msg)
+{
+    if (err && errlen)
+        snprintf(err, errlen, "%s", msg);
+}
+
+/* The self-pay date's day offset from as_of, clamped at 0: self-pay before as_of starts at
+ * as_of. */
+static long selfpay_day(const core_plan *p)
+{
+    long d = (long)p->s->selfpay_from - (long)p->s->as_of;
+    return d > 0 ? d : 0;
+}
+
+/* ---- plan construction ---- */
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static int build_checkpoints(core_plan *p)
+{
+    const scenario *s = p->s;
+    size_t cap = 2;
+    for (date_t d = s->as_of; d <= s->deadline; d = date_add_months(d, s->review_months))
+        cap++;
+    p->checkpoint_date = malloc(cap * sizeof *p->checkpoint_date);
+    if (!p->checkpoint_date)
+        return -1;
+    p->n_checkpoints = 0;
+    for (int k = 1;; k++) {
+        date_t d = date_add_months(s->as_of, k * s->review_months);
+        if (d > s->deadline)
+            break;
+        p->checkpoint_date[p->n_checkpoints++] = d;
+    }
+    if (p->n_checkpoints == 0 || p->checkpoint_date[p->n_checkpoints - 1] != s->deadline)
+        p->checkpoint_date[p->n_checkpoints++] = s->deadline;
+    return 0;
+}
+
+size_t core_point_index(const core_plan *p, double u)
+{
+    const double *hit = bsearch(&u, p->points, p->n_points, sizeof *p->points, cmp_double);
+    return (size_t)(hit - p->points);
+}
+
+/* The front end's points and the core's own (0, screen_days, the self-pay date, the
+ * checkpoints' ends), sorted, without duplicates. */
+static int build_points(core_plan *p, const core_spec *spec)
+{
+    const scenario *s = p->s;
+    size_t cap = spec->n_points + p->n_checkpoints + 4;
+    p->points = malloc(cap * sizeof *p->points);
+    if (!p->points)
+        return -1;
+    size_t n = 0;
+    p->points[n++] = 0.0;
+    p->points[n++] = (double)p->screen_days;
+    p->points[n++] = (double)(selfpay_day(p) + p->screen_days);
+    for (size_t i = 0; i < spec->n_points; i++)
+        p->points[n++] = spec->points[i];
+    for (size_t k = 0; k < p->n_checkpoints; k++)
+        p->points[n++] = (double)(p->checkpoint_date[k] - s->as_of + 1);
+    qsort(p->points, n, sizeof *p->points, cmp_double);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (m == 0 || p->points[i] != p->points[m - 1])
+            p->points[m++] = p->points[i];
+    p->n_points = m;
+    return 0;
+}
+
+static int build_intervals(core_plan *p)
+{
+    p->n_intervals = p->n_checkpoints + (p->screen_days > p->window_days);
+    p->interval_end = malloc(p->n_intervals * sizeof *p->interval_end);
+    if (!p->interval_end)
+        return -1;
+    for (size_t k = 0; k < p->n_checkpoints; k++)
+        p->interval_end[k] =
+            core_point_index(p, (double)(p->checkpoint_date[k] - p->s->as_of + 1));
+    if (p->screen_days > p->window_days)
+        p->interval_end[p->n_checkpoints] = core_point_index(p, (double)p->screen_days);
+    p->deadline_point = p->interval_end[p->n_checkpoints - 1];
+    return 0;
+}
+
+/* The window of poisson_window: from 0 when M <= POINTS_MAX_MEAN (at most M + 8 sqrt(M) + 20
+ * terms before they fall below POISSON_TAIL_EPS), else from M - 10 sqrt(M) - 5 to about
+ * M + 8 sqrt(M). */
+static size_t window_length(double m_hi)
+{
+    return (size_t)ceil(20.0 * sqrt(m_hi) + 100.0);
+}
+
+static int build_conditional(core_plan *p, double m_hi)
+{
+    if (!isfinite(m_hi) || m_hi > CORE_MAX_MEAN)
+        return -1;
+    p->window_cap = window_length(m_hi);
+    double table = (double)p->s->enrolled + (double)p->s->screening + m_hi +
+                   12.0 * sqrt(m_hi) + 40.0;
+    p->table_cap = table <= (double)CORE_MAX_TABLE ? (size_t)ceil(table) + 1 : 0;
+    p->n_inv = (size_t)ceil(m_hi + 12.0 * sqrt(m_hi) + 100.0);
+    if (p->n_inv < p->window_cap + 1)
+        p->n_inv = p->window_cap + 1;
+    if (p->n_inv > CORE_MAX_TABLE)
+        p->n_inv = CORE_MAX_TABLE;
+    p->kernel_room = p->window_cap < p->n_inv - 1 ? p->window_cap : p->n_inv - 1;
+    p->inv = malloc(p->n_inv * sizeof *p->inv);
+    if (!p->inv)
+        return -1;
+    p->inv[0] = 0.0;
+    for (size_t k = 1; k < p->n_inv; k++)
+        p->inv[k] = 1.0 / (double)k;
+    return 0;
+}
+
+/* The laws of the Gamma(r, 1) steps that completion_day draws, r up to the registrations
+ * needed (at most STEP_LAWS_MAX). */
+static int build_step_laws(core_plan *p)
+{
+    p->n_step_law = (p->needed < STEP_LAWS_MAX ? p->needed : STEP_LAWS_MAX) + 1;
+    p->step_law = malloc(p->n_step_law * sizeof *p->step_law);
+    if (!p->step_law)
+        return -1;
+    for (size_t k = 1; k < p->n_step_law; k++)
+        p->step_law[k] = sample_gamma_init((double)k, 1.0);
+    return 0;
+}
+
+core_plan *core_plan_new(const core_spec *spec, char *err, size_t errlen)
+{
+    const scenario *s = spec->s;
+    core_plan *p = calloc(1, sizeof *p);
+    if (!p) {
+        set_err(err, errlen, "out of memory preparing the model");
+        return NULL;
+    }
+    p->s = s;
+    p->window_days = scenario_window_days(s);
+    p->screen_days = s->screen_days;
+    p->followed_days = scenario_followed_days(s);
+    p->batch = spec->batch < 1 ? 1 : spec->batch > CORE_MAX_BATCH ? CORE_MAX_BATCH : spec->batch;
+    p->needed = s->target > s->enrolled ? (unsigned long)(s->target - s->enrolled) : 0;
+    if (build_checkpoints(p) || build_points(p, spec) || build_intervals(p)) {
+        core_plan_free(p);
+        set_err(err, errlen, "out of memory preparing the model");
+        return NULL;
+    }
+    if (build_conditional(p, spec->mean_upper) != 0) {
+        core_plan_free(p);
+        set_err(err, errlen, "the sites' rates allow more than 1e8 expected registrations by the "
+                "deadline, beyond what accrue computes; expected smaller rates or a shorter window");
+        return NULL;
+    }
+    p->screen_fraction = exact_screen_fraction(s);
+    p->screen_integrated = s->screening <= SCREEN_INTEGRATED_MAX;
+    p->screen_first = (double)p->screen_days <= p->points[p->interval_end[0]];
+    p->n_weight = p->screen_integrated ? (size_t)s->screening + 1 : 1;
+    if (build_step_laws(p) != 0) {
+        core_plan_free(p);
+        set_err(err, errlen, "out of memory preparing the model");
+        return NULL;
+    }
+    p->work_bytes = work_bytes(p);
+    return p;
+}
+
+void core_plan_free(core_plan *p)
+{
+    if (!p)
+        return;
+    free(p->checkpoint_date);
+    free(p->interval_end);
+    free(p->points);
+    free(p->inv);
+    free(p->step_law);
+    free(p);
+}
+
+size_t core_n_points(const core_plan *p) { return p->n_points; }
+double core_point(const core_plan *p, size_t i) { return p->points[i]; }
+size_t core_n_checkpoints(const core_plan *p) { return p->n_checkpoints; }
+date_t core_checkpoint_date(const core_plan *p, size_t k) { return p->checkpoint_date[k]; }
+long core_n_days(const core_plan *p) { return p->followed_days; }
+size_t core_table_cap(const core_plan *p) { return p->table_cap; }
+size_t core_work_bytes(const core_plan *p) { return p->work_bytes; }
+
+core_rows core_rows_of(const core_plan *p, void *work)
+{
+    work_layout w = work_of(p, work);
+    return (core_rows){.pass = w.pass, .consent = w.consent,
+                       .lambda_at_points = w.lambda_at_points, .final_slope = w.final_slope};
+}
+
+/* ---- a batch of trials: what they draw ---- */
+
+
+/* Candidates in screening: how many of each trial's pass, and how many of those register by
+ * the deadline (each at a uniform time on [0, screen_days): by the deadline with probability
+ * screen_fraction). */
+static void draw_screening(const core_plan *p, gsl_rng *r, work_layout *w, size_t n)
+{
+    sample_binomial_fill(r, w->pass, (unsigned long)p->s->screening, w->passed, n);
+    for (size_t t = 0; t < n; t++)
+        w->passed_by_deadline[t] = p->screen_fraction < 1.0
+                                 ? sample_binomial(r, p->screen_fraction, w->passed[t])
+                                 : w->passed[t];
+}
+
+/* The weights of each trial's screening registrations by the deadline in its conditional
+ * distribution: Binomial(screening, q) with q = pass x screen_fraction when integrated, built by
+ * adding one candidate at a time (exact for q of 0 or 1, and vectorised across trials); else
+ * (n_weight 1) one weight, 1, at the trial's drawn count. */
+static void screening_weights(const core_plan *p, work_layout *w, size_t n)
+{
+    size_t B = p->batch;
+    double *wt = w->screen_weight, *q = w->scratch;
+    for (size_t t = 0; t < n; t++) {
+        wt[t] = 1.0;
+        q[t] = w->pass[t] * p->screen_fraction;
+    }
+    for (size_t c = 1; c < p->n_weight; c++) {
+        for (size_t t = 0; t < n; t++)
+            wt[c * B + t] = 0.0;
+        for (size_t k = c; k > 0; k--) {
+            double *row = wt + k * B, *below = wt + (k - 1) * B;
+            for (size_t t = 0; t < n; t++)
+                row[t] = row[t] * (1.0 - q[t]) + below[t] * q[t];
+        }
+        for (size_t t = 0; t < n; t++)
+            wt[t] *= 1.0 - q[t];
+    }
+}
+
+/* The uniforms that invert each trial's window. */
+static void draw_inversions(gsl_rng *r, work_layout *w, size_t n)
+{
+    for (size_t t = 0; t < n; t++)
+        w->uniform[t] = rng_uniform(r);
+}
+
+/* The first term of each trial's Poisson window from 0, e^-M, for the trials whose window
+ * starts there (M up to POINTS_MAX_MEAN). */
+SIMD_CLONES
+static void window_starts(const work_layout *w, size_t n)
+{
+    const double *M = w->mean;
+    double *v0 = w->first_term;
+#pragma omp simd
+    for (size_t t = 0; t < n; t++)
+        v0[t] = M[t] <= POINTS_MAX_MEAN ? vmath_exp(-M[t]) : 0.0;
+}
+
+/* ---- the conditional distribution ---- */
+
+/* Poisson(M) pmf on [*lo, *lo + n), n <= room, by the ratio recurrence pmf(k+1) = pmf(k) M/(k+1)
+ * started where the mass begins: at 0 up to POINTS_MAX_MEAN, else 10 standard deviations below
+ * the mean (the mass below is under 1e-20), from the log pmf there. It ends past the mean once
+ * terms fall below POISSON_TAIL_EPS, or when room runs out (a trial whose rates exceed their
+ * upper bounds: probability below 1e-10 per site). For the trials outside the kernel. */
+static size_t poisson_window(const core_plan *p, double M, double *pmf, size_t room, size_t *lo)
+{
+    *lo = 0;
+    if (!(M > 0.0)) {
+        pmf[0] = 1.0;
+        return 1;
+    }
+    size_t k = 0;
+    double v;
+    if (M <= POINTS_MAX_MEAN) {
+        v = exp(-M);
+    } else {
+        k = (size_t)fmax(0.0, floor(M - 10.0 * sqrt(M) - 5.0));
+        v = exp(-M + (double)k * log(M) - lgamma((double)k + 1.0));
+    }
+    *lo = k;
+    size_t n = 0;
+    while (n < room) {
+        pmf[n++] = v;
+        k++;
+        if ((double)(k - 1) > M && v < POISSON_TAIL_EPS)
+            break;
+        v *= k < p->n_inv ? M * p->inv[k] : M / (double)k;
+    }
+    if (*lo > 0) {
+        /* The starting term carries the rounding of lgamma and log at large arguments (a
+         * relative 1e-9 at M = 1e6); the window holds all but 1e-14 of the mass, so
+         * normalising it removes that error. */
+        double mass = 0.0;
+        for (size_t i = 0; i < n; i++)
+            mass += pmf[i];
+        for (size_t i = 0; i < n; i++)
+            pmf[i] /= mass;
+    }
+    return n;
+}
+
+/* Widens the table's touched rows [lo, hi) (empty while hi <= lo) to [a, b). */
+static void widen(size_t *range, size_t a, size_t b)
+{
+    if (range[1] <= range[0]) {
+        range[0] = a;
+        range[1] = b;
+        return;
+    }
+    if (a < range[0])
+        range[0] = a;
+    if (b > range[1])
+        range[1] = b;
+}
+
+/* The table and P(success) of a trial outside the kernel, one term at a time: its window
+ * pmf[0 .. len-1] (referral registrations lo, lo + 1, ...) convolved with its screening weights
+ * (or shifted by its drawn count when not integrated), into lane t mod POISSON_KERNEL_LANES of the
+ * block's table. Widens the table's range to the rows it touched; returns P(success). */
+static double trial_table(const core_plan *p, const work_layout *w, size_t t,
+                          const double *pmf, size_t len, size_t lo, size_t *range)
+{
+    const scenario *s = p->s;
+    size_t first = (size_t)s->enrolled + lo + (p->screen_integrated ? 0 : w->passed_by_deadline[t]);
+    size_t lane = t % POISSON_KERNEL_LANES, n_weight = p->n_weight;
+    double ps = 0.0;
+    for (size_t c = 0; c + 1 < len + n_weight; c++) {
+        double q = 0.0;
+        size_t s0 = c >= len ? c - len + 1 : 0, s1 = c < n_weight ? c + 1 : n_weight;
+        for (size_t j = s0; j < s1; j++)
+            q += w->screen_weight[j * p->batch + t] * pmf[c - j];
+        size_t count = first + c;
+        if (count < p->table_cap) {
+            w->table_sum[count * POISSON_KERNEL_LANES + lane] += q;
+            w->table_sumsq[count * POISSON_KERNEL_LANES + lane] += q * q;
+        }
+        if (count >= (size_t)s->target)
+            ps += q;
+    }
+    widen(range, first, first + len + n_weight - 1);
+    return ps;
+}
+
+/* The count of a window from 0 by inversion with uniform u: the number of leading terms, short
+ * of the last, whose cumulative sum is at most u. */
+static double invert_window(const double *pmf, size_t len, double u)
+{
+    double cdf = 0.0;
+    size_t i = 0;
+    while (i + 1 < len && u >= (cdf += pmf[i]))
+        i++;
+    return (double)i;
+}
+
+/* The batch's trials that the kernel takes (conditional mean up to POINTS_MAX_MEAN, screening
+ * integrated), into order[], sorted by M in buckets of width 2 (a stable counting sort): a
+ * group's window is as long as its largest mean needs, so similar means go together. Returns
+ * how many. */
+#define MEAN_BUCKETS (POINTS_MAX_MEAN_WHOLE / 2 + 1)
+static size_t kernel_order(const core_plan *p, const work_layout *w, size_t n, size_t *order)
+{
+    size_t start[MEAN_BUCKETS + 1] = {0};
+    if (!p->screen_integrated)
+        return 0;
+    for (size_t t = 0; t < n; t++)
+        if (w->mean[t] <= POINTS_MAX_MEAN)
+            start[(size_t)(w->mean[t] * 0.5) + 1]++;
+    for (size_t b = 1; b <= MEAN_BUCKETS; b++)
+        start[b] += start[b - 1];
+    for (size_t t = 0; t < n; t++)
+        if (w->mean[t] <= POINTS_MAX_MEAN)
+            order[start[(size_t)(w->mean[t] * 0.5)]++] = t;
+    return start[MEAN_BUCKETS - 1];
+}
+
+/* Lane l of group buffer g takes trial order[l] (l < k); the lanes past k are padding, with
+ * e^-M, u and weights 0, so that they add nothing. */
+static void gather_group(const core_plan *p, const work_layout *w, const size_t *order,
+                         size_t k, poisson_kernel_lanes *g)
+{
+    for (size_t l = 0; l < POISSON_KERNEL_LANES; l++) {
+        size_t t = order[l < k ? l : 0];
+        int real = l < k;
+        g->mean[l] = real ? w->mean[t] : 0.0;
+        g->first_term[l] = real ? w->first_term[t] : 0.0;
+        g->uniform[l] = real ? w->uniform[t] : 0.0;
+        for (size_t j = 0; j < p->n_weight; j++)
+            g->weight[j * POISSON_KERNEL_LANES + l] = real ? w->screen_weight[j * p->batch + t] : 0.0;
+    }
+}
+
+/* Hands the table of the block so far to the engine (lanes summed in a fixed order) and clears
+ * it for the next block. */
+static void flush_table(const core_plan *p, work_layout *w, sim_batch *out)
+{
+    size_t lo = w->table_range[0], hi = w->table_range[1] < p->table_cap ? w->table_range[1]
+                                                                     : p->table_cap;
+    out->pmf_lo = lo < hi ? lo : 0;
+    out->pmf_hi = lo < hi ? hi : 0;
+    for (size_t c = out->pmf_lo; c < out->pmf_hi; c++) {
+        double *a = w->table_sum + c * POISSON_KERNEL_LANES, *a2 = w->table_sumsq + c * POISSON_KERNEL_LANES;
+        out->pmf_sum[c] = simd_sum_lanes(a);
+        out->pmf_sumsq[c] = simd_sum_lanes(a2);
+        for (size_t l = 0; l < POISSON_KERNEL_LANES; l++)
+            a[l] = a2[l] = 0.0;
+    }
+    w->table_range[0] = w->table_range[1] = 0;
+}
+
+/* Every trial's conditional distribution: the kernel's groups, then the trials outside it one
+ * by one, into the block's table (lane by lane), which goes to the engine at the block's last
+ * batch. */
+static void conditional(const core_plan *p, work_layout *w, size_t n, sim_batch *out)
+{
+    const scenario *s = p->s;
+    size_t enrolled = (size_t)s->enrolled, target = (size_t)s->target;
+    size_t from = target > enrolled ? target - enrolled : 0;
+    size_t tab = p->table_cap > enrolled ? p->table_cap - enrolled : 0;
+    size_t skip = tab ? enrolled * POISSON_KERNEL_LANES : 0;   /* no table: acc is not written */
+    size_t in_kernel = kernel_order(p, w, n, w->kernel_trials);
+    poisson_kernel_lanes *g = &w->lanes;
+    poisson_kernel_args args = {.inv = p->inv, .room = p->kernel_room, .n_weight = p->n_weight,
+                        .from = from, .tab = tab, .pwin = w->kernel_terms, .acc = w->table_sum + skip,
+                        .acc2 = w->table_sumsq + skip};
+    for (size_t t = 0; t < n; t++)
+        w->drawn[t] = -1.0;   /* not yet drawn */
+    for (size_t first = 0; first < in_kernel; first += POISSON_KERNEL_LANES) {
+        size_t k = in_kernel - first < POISSON_KERNEL_LANES ? in_kernel - first : POISSON_KERNEL_LANES;
+        gather_group(p, w, w->kernel_trials + first, k, g);
+        size_t rows = poisson_kernel_group(&args, g);
+        for (size_t l = 0; l < k; l++) {
+            size_t t = w->kernel_trials[first + l];
+            w->p_success[t] = g->p_success[l];
+            w->drawn[t] = g->count[l];
+        }
+        widen(w->table_range, enrolled, enrolled + rows);
+    }
+    for (size_t t = 0; t < n; t++) {
+        if (w->drawn[t] >= 0.0)
+            continue;
+        size_t lo, len = poisson_window(p, w->mean[t], w->window_pmf, p->window_cap, &lo);
+        w->p_success[t] = trial_table(p, w, t, w->window_pmf, len, lo, w->table_range);
+        w->drawn[t] = lo == 0 ? invert_window(w->window_pmf, len, w->uniform[t]) : 0.0;
+    }
+    if (out->flush)
+        flush_table(p, w, out);
+}
+
+/* ---- the trials' paths ----
+ *
+ * A trial's path is where its registrations fall among the checkpoints and when the target's
+ * registration comes. The batch's paths are drawn stage by stage across its trials, as the
+ * rates are: screening (screening_paths), the split of referral registrations by the deadline
+ * (split_referrals, or one Poisson draw per interval for large means: interval_referrals),
+ * the target's registration by the deadline (crossings) or after it (steps), then every time
+ * at once (completion_days). Only rare cases are drawn one trial at a time. */
+
+static long day_of(const core_plan *p, double u)
+{
+    return u < (double)p->followed_days ? (long)floor(u) : p->followed_days;
+}
+
+/* Candidates in screening registered by the deadline in [lo, hi), given `*left` not yet placed
+ * over the remaining `*left_len` days of [0, min(sd, W)): a binomial share by length. */
+static unsigned long screening_in(const core_plan *p, gsl_rng *r, double lo, double hi,
+                                  unsigned long *left, double *left_len)
+{
+    if (*left == 0)
+        return 0;
+    unsigned long m;
+    if (p->screen_days == 0) {
+        m = *left;
+    } else {
+        double overlap = fmax(0.0, fmin(hi, (double)p->screen_days) - lo);
+        m = overlap >= *left_len ? *left : sample_binomial(r, overlap / *left_len, *left);
+        *left_len -= overlap;
+    }
+    *left -= m;
+    return m;
+}
+
+/* One trial's screening registrations, `passed` in all and `by_w` of them by the deadline, in
+ * general: how the latter spread over the checkpoint intervals (the others fall in [W, sd)),
+ * and the time of the target's registration when it is one of them (the j-th of n uniform on
+ * the interval's overlap with [0, sd): a uniform order statistic), into *when. Writes their
+ * running count by checkpoint. */
+static void screening_path(const core_plan *p, gsl_rng *r, unsigned long passed,
+                           unsigned long by_w, double *when, size_t *count)
+{
+    unsigned long left = by_w, done = 0, need = p->needed;
+    double left_len = fmin((double)p->screen_days, (double)p->window_days);
+    size_t prev = 0;
+    for (size_t k = 0; k < p->n_intervals; k++) {
+        size_t end = p->interval_end[k];
+        unsigned long n = k < p->n_checkpoints ? screening_in(p, r, p->points[prev], p->points[end], &left,
+                                                     &left_len)
+                                      : passed - by_w;
+        if (*when == INFINITY && n > 0 && done + n >= need) {
+            double start = p->points[prev];
+            double len = fmin(p->points[end], (double)p->screen_days) - start;
+            *when = p->screen_days == 0 ? start : start + len * sample_uniform_order_stat(r, need - done, n);
+        }
+        done += n;
+        if (k < p->n_checkpoints)
+            count[k] = done;
+        prev = end;
+    }
+}
+
+/* need - got, or 0 when got covers need: with a mask, not a select, which gcc turns into a
+ * branch, mispredicted as often as not on these random counts. */
+static inline uint32_t shortfall(uint32_t need, uint32_t got)
+{
+    return (need - got) & (0u - (uint32_t)(need > got));
+}
+
+/* row[t] = base + count[t], and row[t] += add[t]: the checkpoint rows, vectorised. */
+SIMD_CLONES
+static void row_set(size_t *row, size_t base, const unsigned long *count, size_t n)
+{
+#pragma omp simd
+    for (size_t t = 0; t < n; t++)
+        row[t] = base + count[t];
+}
+
+SIMD_CLONES
+static void row_add(size_t *row, const uint32_t *add, size_t n)
+{
+#pragma omp simd
+    for (size_t t = 0; t < n; t++)
+        row[t] += add[t];
+}
+
+/* Every trial's screening registrations (all in [0, sd), before any referral's, which start at
+ * sd): the checkpoint rows start at the enrolled plus their running count; rr = the
+ * registrations still needed from referrals; when = the time of the target's registration when
+ * screening reaches the target (-1 when nothing was needed), else INFINITY. When the screening
+ * days end by the first checkpoint, every screening registration counts at every checkpoint
+ * and none is drawn one by one unless screening reaches the target. */
+static void screening_paths(const core_plan *p, gsl_rng *r, work_layout *w, size_t n,
+                            sim_batch *out)
+{
+    size_t B = p->batch, enrolled = (size_t)p->s->enrolled;
+    unsigned long need = p->needed;
+    for (size_t t = 0; t < n; t++) {
+        w->needed[t] = shortfall((uint32_t)need, (uint32_t)w->passed[t]);
+        w->target_time[t] = need == 0 ? -1.0 : INFINITY;
+    }
+    if (p->screen_first) {
+        for (size_t k = 0; k < p->n_checkpoints; k++)
+            row_set(out->at_checkpoint + k * B, enrolled, w->passed, n);
+        for (size_t t = 0; t < n; t++)
+            if (need > 0 && w->passed[t] >= need)
+                w->target_time[t] = p->screen_days == 0 ? 0.0 : (double)p->screen_days *
+                               sample_uniform_order_stat(r, need, w->passed[t]);
+        return;
+    }
+    for (size_t t = 0; t < n; t++) {
+        screening_path(p, r, w->passed[t], w->passed_by_deadline[t], &w->target_time[t], w->screen_count);
+        for (size_t k = 0; k < p->n_checkpoints; k++)
+            out->at_checkpoint[k * B + t] = enrolled + w->screen_count[k];
+    }
+}
+
+/* x in [0, 2^32) rounded to the nearest whole number (a share within 2^-33 of x / 2^32), or
+ * 2^32 - 1 at most, as a 32-bit word: the low bits of x + 2^52, whose last bit is worth 1 (a
+ * conversion that vectorises without AVX-512DQ, unlike a cast). */
+static inline uint32_t word_of(double x)
+{
+    union {
+        double d;
+        uint64_t u;
+    } v = {.d = (x < 4294967295.0 ? x : 4294967295.0) + 4503599627370496.0};
+    return (uint32_t)v.u;
+}
+
+/* The checkpoint intervals' edges for the trials whose referral registrations by the deadline
+ * are split (M up to POINTS_MAX_MEAN, N of them drawn by inverting the window; the others get
+ * size 0): edge k is LAMBDA at the end of interval k as a share of M, scaled to 2^32 and
+ * rounded (word_of). The last checkpoint is the deadline, below which every registration
+ * falls: it needs no edge. */
+SIMD_CLONES
+static void split_edges(const core_plan *p, work_layout *w, size_t n)
+{
+    size_t B = p->batch;
+    double *scale = w->span;
+#pragma omp simd
+    for (size_t t = 0; t < n; t++) {
+        int split = w->mean[t] <= POINTS_MAX_MEAN;
+        w->referred[t] = split ? (uint32_t)w->drawn[t] : 0;
+        scale[t] = w->mean[t] > 0.0 ? 4294967296.0 / w->mean[t] : 0.0;
+    }
+    for (size_t k = 0; k + 1 < p->n_checkpoints; k++) {
+        const double *L = w->lambda_at_points + p->interval_end[k] * B;
+        uint32_t *edge = w->interval_edge + k * B;
+#pragma omp simd
+        for (size_t t = 0; t < n; t++)
+            edge[t] = word_of(L[t] * scale[t]);
+    }
+}
+
+/* Referral registrations by the deadline, split: as given their number N they are independent
+ * with distribution function LAMBDA(u) / M over the window (the order statistics property of a
+ * Poisson process), each falls below edge k with probability LAMBDA(end of interval k) / M,
+ * decided by one 32-bit word. below[k] = the running count by checkpoint k (the last: N); it
+ * is added to the checkpoint rows. */
+static void split_referrals(const core_plan *p, gsl_rng *r, work_layout *w, size_t n,
+                            sim_batch *out)
+{
+    size_t B = p->batch, last = p->n_checkpoints - 1;
+    split_edges(p, w, n);
+    sample_split_sets(r, n, w->referred, w->interval_edge, last, B, w->count_below, w->split_words);
+    memcpy(w->count_below + last * B, w->referred, n * sizeof *w->referred);
+    for (size_t k = 0; k < p->n_checkpoints; k++)
+        row_add(out->at_checkpoint + k * B, w->count_below + k * B, n);
+}
+
+/* Referral registrations by the deadline of one trial as one Poisson draw per checkpoint
+ * interval, for large conditional means: added to its checkpoint row (row[k * stride]). The
+ * target's registration, the rr-th, when in interval k with n arrivals, is at LAMBDA-value
+ * Lam(start) + mu B with B the j-th of n uniform order statistics: into *y. Returns their
+ * number. */
+static uint32_t referrals_by_intervals(const core_plan *p, gsl_rng *r, const double *Lam,
+                                       unsigned long rr, size_t *row, size_t stride, double *y)
+{
+    unsigned long total = 0;
+    size_t prev = 0;
+    for (size_t k = 0; k < p->n_checkpoints; k++) {
+        size_t end = p->interval_end[k];
+        double mu = Lam[end] - Lam[prev];
+        unsigned long n = sample_poisson(r, mu);
+        if (rr > total && rr <= total + n)
+            *y = Lam[prev] + mu * sample_uniform_order_stat(r, rr - total, n);
+        total += n;
+        row[k * stride] += total;
+        prev = end;
+    }
+    return (uint32_t)total;
+}
+
+/* The trials not split (M above POINTS_MAX_MEAN), one by one; their referral registrations by
+ * the deadline go into size. */
+static void interval_referrals(const core_plan *p, gsl_rng *r, work_layout *w, size_t n,
+                               sim_batch *out)
+{
+    size_t B = p->batch;
+    for (size_t t = 0; t < n; t++) {
+        if (w->mean[t] <= POINTS_MAX_MEAN)
+            continue;
+        for (size_t i = 0; i < p->n_points; i++)
+            w->trial_lambda[i] = w->lambda_at_points[i * B + t];
+        w->referred[t] = referrals_by_intervals(p, r, w->trial_lambda, w->needed[t], out->at_checkpoint + t, B,
+                                            &w->target_lambda[t]);
+    }
+}
+
+/* The split trials whose referrals reach the target by the deadline: the rr-th referral
+ * registration lies in the first interval whose running count reaches rr, as the j-th of its m
+ * registrations, uniform order statistics of LAMBDA across the interval: at a fraction
+ * Beta(j, m - j + 1) of it. Sets y to the interval's start (INFINITY for the other trials),
+ * span to its width, the two shapes and `crosses`, which says which trials need the draw.
+ * One scan over the intervals across the batch: the running counts never decrease, so the
+ * intervals before the crossing are those whose count is below rr, and the crossing's is the
+ * first of the others. Selects, not gathers (slower) or branches (on random values). */
+SIMD_CLONES
+static void crossing_intervals(const core_plan *p, work_layout *w, size_t n)
+{
+    size_t B = p->batch, n_checkpoints = p->n_checkpoints;
+    uint32_t k[CORE_MAX_BATCH], before[CORE_MAX_BATCH], top[CORE_MAX_BATCH];
+    double from[CORE_MAX_BATCH], to[CORE_MAX_BATCH];
+    for (size_t t = 0; t < n; t++) {
+        k[t] = before[t] = top[t] = 0;
+        from[t] = to[t] = 0.0;
+    }
+    for (size_t c = 0; c < n_checkpoints; c++) {
+        const uint32_t *count = w->count_below + c * B;
+        const double *end = c + 1 < n_checkpoints ? w->lambda_at_points + p->interval_end[c] * B : w->mean;
+#pragma omp simd
+        for (size_t t = 0; t < n; t++) {
+            int below = count[t] < w->needed[t], first = !below & (k[t] == c);
+            from[t] = below ? end[t] : from[t];
+            before[t] = below ? count[t] : before[t];
+            to[t] = first ? end[t] : to[t];
+            top[t] = first ? count[t] : top[t];
+            k[t] += (uint32_t)below;
+        }
+    }
+#pragma omp simd
+    for (size_t t = 0; t < n; t++) {
+        uint32_t rr = w->needed[t];
+        int crosses = (rr > 0) & (k[t] < n_checkpoints) & (w->mean[t] <= POINTS_MAX_MEAN);
+        w->target_lambda[t] = crosses ? from[t] : INFINITY;
+        w->span[t] = to[t] - from[t];
+        w->cross_a[t] = rr - before[t];
+        w->cross_b[t] = top[t] - rr + 1;
+        w->crosses[t] = (uint32_t)crosses;
+    }
+}
+
+/* Lists trial t when it needs a draw (`needs`): in `list`, with its shapes a and b, when both
+ * are at most SAMPLE_WHOLE_MAX (drawn together by the whole-shape samplers), else in `rare`
+ * (drawn one by one). Both entries are written and the counts advanced by the tests, so that no
+ * branch depends on which trials need what (random). */
+static inline void list_draw(work_layout *w, size_t t, uint32_t needs, uint32_t a, uint32_t b,
+                             size_t *listed, size_t *rare)
+{
+    uint32_t whole = (a <= SAMPLE_WHOLE_MAX) & (b <= SAMPLE_WHOLE_MAX);
+    w->listed[*listed] = w->one_by_one[*rare] = (uint32_t)t;
+    w->shape_a[*listed] = a;
+    w->shape_b[*listed] = b;
+    *listed += needs & whole;
+    *rare += needs & !whole;
+}
+
+/* Lists the crossing trials (list_draw); returns how many are listed, *n_rare how many rare (a
+ * crossing interval holding more than SAMPLE_WHOLE_MAX registrations). */
+static size_t crossings(const core_plan *p, work_layout *w, size_t n, size_t *n_rare)
+{
+    crossing_intervals(p, w, n);
+    size_t listed = 0, rare = 0;
+    for (size_t t = 0; t < n; t++)
+        list_draw(w, t, w->crosses[t], w->cross_a[t], w->cross_b[t], &listed, &rare);
+    *n_rare = rare;
+    return listed;
+}
+
+/* The crossings' order statistics, placed in their intervals: the listed ones together, the
+ * rare ones one by one. */
+static void place_crossings(gsl_rng *r, work_layout *w, size_t listed, size_t n_rare)
+{
+    sample_beta_whole(r, w->shape_a, w->shape_b, w->whole_draw, listed);
+    for (size_t i = 0; i < listed; i++)
+        w->target_lambda[w->listed[i]] += w->span[w->listed[i]] * w->whole_draw[i];
+    for (size_t i = 0; i < n_rare; i++) {
+        size_t t = w->one_by_one[i];
+        unsigned long j = w->cross_a[t], m = w->cross_a[t] + w->cross_b[t] - 1;
+        w->target_lambda[t] += w->span[t] * sample_uniform_order_stat(r, j, m);
+    }
+}
+
+/* The trials whose referrals by the deadline fall short of the rr they need: the target's
+ * registration is the r-th further one past the deadline, r = rr - referred, at LAMBDA-value
+ * LAMBDA(W) + Gamma(r, 1) (time change to a unit-rate process). Whole r up to SAMPLE_WHOLE_MAX
+ * (all but rare trials) are drawn together, the others one by one. */
+static void steps(const core_plan *p, gsl_rng *r, work_layout *w, size_t n)
+{
+    size_t listed = 0, rare = 0;
+    for (size_t t = 0; t < n; t++) {
+        uint32_t short_by = shortfall(w->needed[t], w->referred[t]);
+        list_draw(w, t, short_by > 0, short_by, 1, &listed, &rare);
+    }
+    sample_gamma_whole(r, w->shape_a, w->whole_draw, listed);
+    for (size_t i = 0; i < listed; i++)
+        w->target_lambda[w->listed[i]] = w->mean[w->listed[i]] + w->whole_draw[i];
+    for (size_t i = 0; i < rare; i++) {
+        size_t t = w->one_by_one[i];
+        unsigned long rest = w->needed[t] - w->referred[t];
+        double step = rest < p->n_step_law ? sample_gamma_draw(r, &p->step_law[rest])
+                                           : sample_gamma1(r, (double)rest);
+        w->target_lambda[t] = w->mean[t] + step;
+    }
+}
+
+/* when = LAMBDA^-1(y) for every trial screening has not completed. LAMBDA never decreases:
+ * y lies past the points at or below it, up to the first point above it, found in one scan
+ * over the points across the batch (selects, not gathers or branches); past the last point
+ * LAMBDA grows at the final slope, or never again. */
+SIMD_CLONES
+static void invert_intensities(const core_plan *p, work_layout *w, size_t n)
+{
+    size_t B = p->batch;
+    double lo[CORE_MAX_BATCH], u_lo[CORE_MAX_BATCH], hi[CORE_MAX_BATCH], u_hi[CORE_MAX_BATCH];
+    int64_t above[CORE_MAX_BATCH];
+    for (size_t t = 0; t < n; t++) {
+        lo[t] = u_lo[t] = hi[t] = u_hi[t] = 0.0;
+        above[t] = 0;
+    }
+    for (size_t j = 1; j < p->n_points; j++) {
+        const double *L = w->lambda_at_points + j * B, u = p->points[j];
+#pragma omp simd
+        for (size_t t = 0; t < n; t++) {
+            int64_t at_or_below = L[t] <= w->target_lambda[t], first = !at_or_below & !above[t];
+            lo[t] = at_or_below ? L[t] : lo[t];
+            u_lo[t] = at_or_below ? u : u_lo[t];
+            hi[t] = first ? L[t] : hi[t];
+            u_hi[t] = first ? u : u_hi[t];
+            above[t] |= !at_or_below;
+        }
+    }
+#pragma omp simd
+    for (size_t t = 0; t < n; t++) {
+        /* Every load and division is made for every trial and the results selected (with
+         * divisors that cannot be 0): the compiler does not move an operation that may trap
+         * under a condition, so a conditional operand would keep the loop scalar. */
+        double gap = hi[t] - lo[t], span = u_hi[t] - u_lo[t], final = w->final_slope[t];
+        double slope = (above[t] ? gap : final) / (above[t] ? span : 1.0);
+        double ahead = (w->target_lambda[t] - lo[t]) / (slope > 0.0 ? slope : 1.0);
+        double u = slope > 0.0 ? u_lo[t] + ahead : INFINITY, when = w->target_time[t];
+        w->target_time[t] = when < INFINITY ? when : u;
+    }
+}
+
+/* Every trial's path: checkpoint rows, the count at the deadline and the day the target is
+ * reached. */
+static void trial_paths(const core_plan *p, gsl_rng *r, work_layout *w, size_t n,
+                        sim_batch *out)
+{
+    screening_paths(p, r, w, n, out);
+    split_referrals(p, r, w, n, out);
+    size_t n_rare, listed = crossings(p, w, n, &n_rare);
+    interval_referrals(p, r, w, n, out);
+    place_crossings(r, w, listed, n_rare);
+    steps(p, r, w, n);
+    invert_intensities(p, w, n);
+    size_t deadline = (p->n_checkpoints - 1) * p->batch;
+    for (size_t t = 0; t < n; t++) {
+        out->at_deadline[t] = out->at_checkpoint[deadline + t];
+        out->completion_day[t] = day_of(p, w->target_time[t]);
+    }
+}
+
+/* ---- a batch ---- */
+
+/* E[registrations by the deadline | drawn values]: the enrolled, the screening registrations
+ * by the deadline (their binomial mean, or the drawn count when not integrated) and M. */
+static void conditional_means(const core_plan *p, const work_layout *w, size_t n,
+                              sim_batch *out)
+{
+    const scenario *s = p->s;
+    for (size_t t = 0; t < n; t++) {
+        double screened = p->screen_integrated
+                              ? (double)s->screening * w->pass[t] * p->screen_fraction
+                              : (double)w->passed_by_deadline[t];
+        out->cond_mean[t] = (double)s->enrolled + screened + w->mean[t];
+        out->cond_p_success[t] = w->p_success[t];
+    }
+}
+
+/* LAMBDA at the deadline, M, for every trial: the conditional Poisson mean. */
+static void deadline_means(const core_plan *p, work_layout *w, size_t n)
+{
+    const double *M = w->lambda_at_points + p->deadline_point * p->batch;
+    for (size_t t = 0; t < n; t++)
+        w->mean[t] = M[t];
+}
+
+void core_batch(const core_plan *p, gsl_rng *r, void *work, size_t n, sim_batch *out)
+{
+    work_layout w = work_of(p, work);
+    draw_screening(p, r, &w, n);
+    draw_inversions(r, &w, n);
+    deadline_means(p, &w, n);
+    screening_weights(p, &w, n);
+    window_starts(&w, n);
+    conditional(p, &w, n, out);
+    conditional_means(p, &w, n, out);
+    trial_paths(p, r, &w, n, out);
+}
