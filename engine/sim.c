@@ -50,7 +50,7 @@ typedef struct thread_acc {
     hist *at_checkpoint;
     uint64_t successes;
     int failed;                /* a histogram could not grow */
-    gsl_rng *rng;
+    gsl_rng *rng, *path_rng;     /* the block's streams: up-front draws, paths */
     void *work;
     sim_batch batch;           /* the model's output arrays */
     double *batch_pmf;         /* pmf_sum and pmf_sumsq of batch, side by side */
@@ -196,6 +196,8 @@ static void thread_free(thread_acc *t, const sim_model *m)
     free(t->at_checkpoint);
     if (t->rng)
         gsl_rng_free(t->rng);
+    if (t->path_rng)
+        gsl_rng_free(t->path_rng);
     free(t->work);
     free(t->batch.at_deadline);
     free(t->batch.at_checkpoint);
@@ -238,8 +240,9 @@ static int thread_init(thread_acc *t, const sim_model *m)
     for (size_t k = 0; ok && k < m->n_checkpoints; k++)
         ok = hist_init(&t->at_checkpoint[k], guess) == 0;
     t->rng = gsl_rng_alloc(rng_philox4x32);
+    t->path_rng = gsl_rng_alloc(rng_philox4x32);
     t->work = m->work_bytes ? calloc(1, m->work_bytes) : NULL;
-    ok = ok && t->rng && (t->work || !m->work_bytes) && batch_init(t, m) == 0;
+    ok = ok && t->rng && t->path_rng && (t->work || !m->work_bytes) && batch_init(t, m) == 0;
     return ok ? 0 : -1;
 }
 
@@ -295,12 +298,14 @@ static void run_block(const sim_model *m, const sim_config *cfg, uint64_t block,
     uint64_t first = block * SIM_BLOCK_TRIALS;
     uint64_t n = cfg->trials - first < SIM_BLOCK_TRIALS ? cfg->trials - first : SIM_BLOCK_TRIALS;
     block_clear(b, m);
-    rng_seek(t->rng, cfg->seed, block);
+    rng_seek(t->rng, cfg->seed, (uint64_t)SIM_STREAM_DRAWS << 56 | block);
+    rng_seek(t->path_rng, cfg->seed, (uint64_t)SIM_STREAM_PATH << 56 | block);
+    sim_streams streams = {t->rng, t->path_rng};
     for (uint64_t j = 0; j < n; j += m->batch) {
         size_t count = n - j < m->batch ? (size_t)(n - j) : m->batch;
         t->batch.pmf_lo = t->batch.pmf_hi = 0;
         t->batch.flush = j + count == n;
-        m->run_batch(m->ctx, t->rng, t->work, count, &t->batch);
+        m->run_batch(m->ctx, &streams, t->work, count, &t->batch);
         record_batch(m, &t->batch, count, t, b);
     }
 }

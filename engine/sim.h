@@ -41,11 +41,24 @@ typedef struct sim_batch {
     double *unit_mean, *unit_p_none;
 } sim_batch;
 
-/* n <= batch simulated trials: draws from r only, writes *out, may use `work` (work_bytes, per
- * thread, not shared, zeroed before the thread's first batch). It must not allocate, lock or
- * fail. Every block's stream is fresh at its first batch, and a block's batches come in order
- * on one thread: the last may be short. */
-typedef void (*sim_batch_fn)(const void *ctx, gsl_rng *r, void *work, size_t n, sim_batch *out);
+/* The random streams of one block, one per purpose (DESIGN.md section 5.5): what a trial draws
+ * up front (rates, probabilities, activations) comes from `draws`, its path (counts, dates)
+ * from `path`. Block b's stream of purpose k is Philox stream (k << 56) | b under the seed
+ * (rng_seek), so two variants of a scenario run on one seed see the same up-front draws wherever
+ * their laws agree, whatever their paths consume (common random numbers). */
+typedef struct sim_streams {
+    gsl_rng *draws, *path;
+} sim_streams;
+
+#define SIM_STREAM_DRAWS 0u
+#define SIM_STREAM_PATH 1u
+
+/* n <= batch simulated trials: draws from the streams only, writes *out, may use `work`
+ * (work_bytes, per thread, not shared, zeroed before the thread's first batch). It must not
+ * allocate, lock or fail. Every block's streams are fresh at its first batch, and a block's
+ * batches come in order on one thread: the last may be short. */
+typedef void (*sim_batch_fn)(const void *ctx, const sim_streams *rng, void *work, size_t n,
+                             sim_batch *out);
 
 typedef struct sim_model {
     const void *ctx;          /* the model's prepared plan, read-only during the run */

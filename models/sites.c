@@ -394,13 +394,14 @@ static void intensities(const sites_plan *p, const core_rows *rows, const sites_
         rows->final_slope[t] = pass[t] / DAYS_PER_YEAR * consent[t] * slope[t];
 }
 
-void sites_batch(const void *plan, gsl_rng *r, void *work, size_t n, sim_batch *out)
+void sites_batch(const void *plan, const sim_streams *rng, void *work, size_t n,
+                 sim_batch *out)
 {
     const sites_plan *p = plan;
     core_rows rows = core_rows_of(p->core, work);
     sites_work w = work_of(p, work);
-    draw_rates(p, r, &rows, &w, n);
+    draw_rates(p, rng->draws, &rows, &w, n);
     site_outcomes(p, &rows, &w, n, out);
     intensities(p, &rows, &w, n);
-    core_batch(p->core, r, work, n, out);
+    core_batch(p->core, rng->path, work, n, out);
 }

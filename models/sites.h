@@ -28,6 +28,7 @@ const core_plan *sites_core(const sites_plan *p);
 sim_model sites_sim_model(const sites_plan *p);
 
 /* n simulated trials (the sim_batch_fn of the model). */
-void sites_batch(const void *plan, gsl_rng *r, void *work, size_t n, sim_batch *out);
+void sites_batch(const void *plan, const sim_streams *rng, void *work, size_t n,
+                 sim_batch *out);
 
 #endif

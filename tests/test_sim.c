@@ -15,8 +15,10 @@
 #define BATCH 5   /* trials per batch: does not divide the block, so blocks end short */
 
 /* Counts 0 .. 9, each with conditional probability 0.1: every trial adds 0.1 and 0.01. */
-static void uniform_batch(const void *ctx, gsl_rng *r, void *work, size_t n, sim_batch *o)
+static void uniform_batch(const void *ctx, const sim_streams *rng, void *work, size_t n,
+                          sim_batch *o)
 {
+    gsl_rng *r = rng->path;
     (void)ctx;
     (void)work;
     for (size_t t = 0; t < n; t++) {
@@ -47,10 +49,11 @@ static sim_model uniform_model(void)
 
 /* The same trials, but the table is kept in `work` (a count of trials) and reported only when
  * the engine marks a block's last batch. */
-static void deferred_batch(const void *ctx, gsl_rng *r, void *work, size_t n, sim_batch *o)
+static void deferred_batch(const void *ctx, const sim_streams *rng, void *work, size_t n,
+                           sim_batch *o)
 {
     size_t *pending = work;
-    uniform_batch(ctx, r, NULL, n, o);
+    uniform_batch(ctx, rng, NULL, n, o);
     *pending += n;
     o->pmf_lo = o->pmf_hi = 0;
     if (!o->flush)
@@ -208,6 +211,61 @@ static void test_stop_flag(void **state)
     sim_result_free(r);
 }
 
+/* Streams per purpose (DESIGN.md section 5.5): a trial's up-front draw must not depend on how
+ * much of the path stream earlier trials used. Two models draw one word from `draws` per trial
+ * (its count, 0 .. 9) and then 1 or 7 words from `path`; the same seed must give the same
+ * counts, so identical histograms. With one stream for both, the second model's counts would be
+ * other words: the chance that the 4099 counts still agree is nil. */
+static void path_words(const sim_streams *rng, size_t n, sim_batch *o, int words)
+{
+    for (size_t t = 0; t < n; t++) {
+        size_t k = (size_t)(gsl_rng_uniform(rng->draws) * N_VALUES);
+        for (int i = 0; i < words; i++)
+            (void)gsl_rng_get(rng->path);
+        o->at_deadline[t] = k;
+        o->at_checkpoint[t] = o->at_checkpoint[BATCH + t] = k;
+        o->completion_day[t] = 0;
+        o->cond_p_success[t] = o->cond_mean[t] = 0.0;
+        o->unit_mean[t] = o->unit_p_none[t] = 0.0;
+    }
+    o->pmf_lo = o->pmf_hi = 0;
+}
+
+static void one_path_word(const void *ctx, const sim_streams *rng, void *work, size_t n,
+                          sim_batch *o)
+{
+    (void)ctx;
+    (void)work;
+    path_words(rng, n, o, 1);
+}
+
+static void seven_path_words(const void *ctx, const sim_streams *rng, void *work, size_t n,
+                             sim_batch *o)
+{
+    (void)ctx;
+    (void)work;
+    path_words(rng, n, o, 7);
+}
+
+static void test_draws_do_not_depend_on_paths(void **state)
+{
+    (void)state;
+    sim_model a = uniform_model(), b = uniform_model();
+    a.run_batch = one_path_word;
+    b.run_batch = seven_path_words;
+    a.cond_cap = b.cond_cap = 0;
+    sim_config cfg = {.trials = 4099, .seed = 5, .threads = 1};
+    char err[256];
+    sim_result *ra = sim_run(&a, &cfg, err, sizeof err), *rb = sim_run(&b, &cfg, err, sizeof err);
+    assert_non_null(ra);
+    assert_non_null(rb);
+    for (size_t k = 0; k < N_VALUES; k++)
+        assert_int_equal(hist_count_at_least(&ra->at_deadline, k),
+                         hist_count_at_least(&rb->at_deadline, k));
+    sim_result_free(ra);
+    sim_result_free(rb);
+}
+
 static void test_bad_configuration(void **state)
 {
     (void)state;
@@ -228,6 +286,7 @@ int main(void)
         cmocka_unit_test(test_completion_slots),
         cmocka_unit_test(test_target_se_stops_after_round),
         cmocka_unit_test(test_stop_flag),
+        cmocka_unit_test(test_draws_do_not_depend_on_paths),
         cmocka_unit_test(test_bad_configuration),
     };
     return cmocka_run_group_tests_name("sim", tests, NULL, NULL);
