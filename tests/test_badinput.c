@@ -18,8 +18,8 @@
 #define BAD_DIR "tests/bad-input"
 #define ODD_DIR "tests/odd-input"
 /* The brief asks for at least one case per fault class, at least 40 in all. */
-#define MIN_BAD_CASES 100
-#define MIN_ODD_CASES 10
+#define MIN_BAD_CASES 130
+#define MIN_ODD_CASES 20
 
 typedef struct case_list {
     char **name;
@@ -79,19 +79,21 @@ static int read_expect(const char *path, char *fragment, size_t size, long *line
     return 0;
 }
 
-/* The N of a message "FILE:N: ...", whose FILE is dir + "/trial.csv" or "/sites.csv";
- * -1 if the message does not start that way. */
+/* The N of a message "FILE:N: ...", whose FILE is dir + "/" and the name of a .csv file in
+ * dir (trial.csv, sites.csv, schedule.csv, or one refused as unknown); -1 if the message does
+ * not start that way. */
 static long message_line(const char *err, const char *dir)
 {
     size_t n = strlen(dir);
-    if (strncmp(err, dir, n) != 0)
+    if (strncmp(err, dir, n) != 0 || err[n] != '/')
         return -1;
-    const char *rest = err + n;
-    if (strncmp(rest, "/trial.csv:", 11) != 0 && strncmp(rest, "/sites.csv:", 11) != 0)
+    const char *file = err + n + 1, *colon = strchr(file, ':');
+    if (!colon || colon - file < 5 || strncmp(colon - 4, ".csv", 4) != 0
+        || memchr(file, '/', (size_t)(colon - file)))
         return -1;
     char *end;
-    long line = strtol(rest + 11, &end, 10);
-    return end > rest + 11 && strncmp(end, ": ", 2) == 0 ? line : -1;
+    long line = strtol(colon + 1, &end, 10);
+    return end > colon + 1 && strncmp(end, ": ", 2) == 0 ? line : -1;
 }
 
 /* Checks one bad case; returns 0 or prints why it failed and returns 1. */
@@ -190,6 +192,12 @@ static void test_checker_catches_mismatch(void **state)
     assert_int_equal(message_line(err, BAD_DIR "/unknown-key"), 5);
     assert_null(strstr(err, "a fragment no message holds"));
     assert_int_equal(message_line("elsewhere/trial.csv:5: x", BAD_DIR "/unknown-key"), -1);
+    assert_int_equal(message_line(BAD_DIR "/unknown-key/schedule.csv:7: x", BAD_DIR
+                                  "/unknown-key"), 7);
+    assert_int_equal(message_line(BAD_DIR "/unknown-key/sub/trial.csv:5: x", BAD_DIR
+                                  "/unknown-key"), -1);
+    assert_int_equal(message_line(BAD_DIR "/unknown-key/trial.txt:5: x", BAD_DIR
+                                  "/unknown-key"), -1);
 }
 
 int main(void)

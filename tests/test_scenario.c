@@ -1,5 +1,6 @@
 /* Tests for models/scenario.c: valid scenarios, defaults, accepted oddities, 10,000 sites,
- * the description, and the messages' FILE:LINE prefixes. The bad-input corpus is walked by
+ * the description, the messages' FILE:LINE prefixes, and the inputs beyond the base model
+ * (uniform first days, opens, selfpay_screening, schedule.csv, the folder's files). The bad-input corpus is walked by
  * test_badinput.c. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "../models/scenario.h"
 
@@ -289,13 +291,20 @@ static void write_file(const char *dir, const char *file, const char *text)
     fclose(f);
 }
 
-static void remove_folder(const char *dir)
+static void remove_file(const char *dir, const char *file)
 {
     char path[512];
-    snprintf(path, sizeof path, "%s/trial.csv", dir);
+    snprintf(path, sizeof path, "%s/%s", dir, file);
     unlink(path);
-    snprintf(path, sizeof path, "%s/sites.csv", dir);
-    unlink(path);
+}
+
+/* Removes the folder and the files the tests write into it. */
+static void remove_folder(const char *dir)
+{
+    static const char *const files[] = {"trial.csv", "sites.csv", "schedule.csv", "README.md",
+                                        "sites.csv.bak"};
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++)
+        remove_file(dir, files[i]);
     rmdir(dir);
 }
 
@@ -380,6 +389,331 @@ static void test_describe(void **state)
     scenario_free(s);
 }
 
+/* ---- the inputs beyond the base model (DESIGN.md section 2.2) ---- */
+
+/* Without them every site is the base model's: first day fixed, always opens, no schedule;
+ * candidates in screening need no consent. */
+static void test_new_input_defaults(void **state)
+{
+    (void)state;
+    scenario *s = parse_ok(TRIAL_MIN, "site,rate,active_from\nA,1,\nB,2,2027-01-01\n");
+    assert_false(s->selfpay_screening);
+    for (size_t i = 0; i < s->n_sites; i++) {
+        assert_int_equal(s->site[i].active_to, s->site[i].active_from);
+        assert_true(s->site[i].opens == 1.0);
+        assert_int_equal(s->site[i].n_steps, 0);
+        assert_null(s->site[i].step);
+    }
+    assert_int_equal(s->site[0].active_from, s->as_of);
+    assert_int_equal(s->site[1].active_from, day("2027-01-01"));
+    scenario_free(s);
+}
+
+static void test_uniform_first_day(void **state)
+{
+    (void)state;
+    scenario *s = parse_ok(TRIAL_MIN, "site,rate,active_from\n"
+                                      "A,1,uniform(2027-01-01;2027-06-30)\n"
+                                      "B,1,\" uniform ( 2027-03-01 ;\t2027-04-01 ) \"\n"
+                                      "C,1,Uniform(2027-05-05;2027-05-05)\n"
+                                      "D,1,2027-02-02\n");
+    assert_int_equal(s->site[0].active_from, day("2027-01-01"));
+    assert_int_equal(s->site[0].active_to, day("2027-06-30"));
+    assert_int_equal(s->site[1].active_from, day("2027-03-01"));
+    assert_int_equal(s->site[1].active_to, day("2027-04-01"));
+    assert_int_equal(s->site[2].active_from, day("2027-05-05")); /* D1 == D2: one day */
+    assert_int_equal(s->site[2].active_to, day("2027-05-05"));
+    assert_int_equal(s->site[3].active_to, s->site[3].active_from);
+    scenario_free(s);
+    /* 36525 days apart is the most: 1927-01-01 to 2027-01-01 holds 24 leap days. */
+    s = parse_ok(TRIAL_MIN, "site,rate,active_from\nA,1,uniform(1927-01-01;2027-01-01)\n");
+    assert_int_equal(s->site[0].active_to - s->site[0].active_from, SCENARIO_MAX_WINDOW_DAYS);
+    scenario_free(s);
+    assert_refused(TRIAL_MIN, "site,rate,active_from\nA,1,uniform(1926-12-31;2027-01-01)\n",
+                   "t/sites.csv:2: ", "D2 is more than 36525 days after D1");
+    assert_refused(TRIAL_MIN, "site,rate,active_from\nA,1,uniform(2027-01-02;2027-01-01)\n",
+                   "t/sites.csv:2: ", "D1 is after D2; expected uniform(D1;D2)");
+    assert_refused(TRIAL_MIN, "site,rate,active_from\nA,1,uniform(;2027-01-01)\n",
+                   "t/sites.csv:2: ", "D1 `` is not a valid date");
+    assert_refused(TRIAL_MIN, "site,rate,active_from\nA,1,uniform 2027-01-01;2027-02-01\n",
+                   "t/sites.csv:2: ", "is a malformed uniform; expected uniform(D1;D2)");
+}
+
+static void test_opens(void **state)
+{
+    (void)state;
+    scenario *s = parse_ok(TRIAL_MIN, "site,opens,rate\nA,0,1\nB,0.25,1\nC,,1\nD,1,1\n"
+                                      "E,1e-1,1\n");
+    assert_true(s->site[0].opens == 0.0);
+    assert_true(s->site[1].opens == 0.25);
+    assert_true(s->site[2].opens == 1.0); /* empty: always opens */
+    assert_true(s->site[3].opens == 1.0);
+    assert_true(s->site[4].opens == 0.1);
+    scenario_free(s);
+    assert_refused(TRIAL_MIN, "site,rate,opens\nA,1,1.01\n", "t/sites.csv:2: ",
+                   "opens `1.01` is too large; expected a number from 0 to 1");
+    assert_refused(TRIAL_MIN, "site,rate,opens\nA,1,beta( 1 ; 2 )\n", "t/sites.csv:2: ",
+                   "is a beta; expected a plain number from 0 to 1");
+    assert_refused(TRIAL_MIN, "site,rate,opens,opens\nA,1,1,1\n", "t/sites.csv:1: ",
+                   "duplicate column `opens`");
+}
+
+static void test_selfpay_screening(void **state)
+{
+    (void)state;
+    scenario *s = parse_ok(TRIAL_MIN "selfpay_screening,yes\n", SITES_MIN);
+    assert_true(s->selfpay_screening);
+    scenario_free(s);
+    s = parse_ok(TRIAL_MIN "selfpay_screening, no \n", SITES_MIN);
+    assert_false(s->selfpay_screening);
+    scenario_free(s);
+    assert_refused(TRIAL_MIN "selfpay_screening,1\n", SITES_MIN, "t/trial.csv:5: ",
+                   "selfpay_screening `1` is neither yes nor no; expected yes or no");
+    assert_refused(TRIAL_MIN "selfpay_screening,no\nselfpay_screening,yes\n", SITES_MIN,
+                   "t/trial.csv:6: ", "duplicate key `selfpay_screening` (first on line 5)");
+}
+
+/* ---- folders: schedule.csv and the files a folder may hold ---- */
+
+/* A fresh folder under $TMPDIR (or /tmp) holding trial.csv and sites.csv. */
+static void make_folder(char *dir, size_t size, const char *trial, const char *sites)
+{
+    const char *tmp = getenv("TMPDIR");
+    snprintf(dir, size, "%s/plan-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    assert_non_null(mkdtemp(dir));
+    write_file(dir, "trial.csv", trial);
+    write_file(dir, "sites.csv", sites);
+}
+
+/* Loads dir, insisting on success. */
+static scenario *load_ok(const char *dir)
+{
+    char err[512] = "";
+    scenario *s = scenario_load(dir, err, sizeof err);
+    if (!s)
+        fail_msg("refused: %s", err);
+    return s;
+}
+
+/* Loads dir, insisting on a refusal whose message starts with dir + "/" + file_line
+ * ("schedule.csv:3: ") and holds fragment. */
+static void assert_folder_refused(const char *dir, const char *file_line, const char *fragment)
+{
+    char err[512] = "", prefix[400];
+    scenario *s = scenario_load(dir, err, sizeof err);
+    if (s) {
+        scenario_free(s);
+        fail_msg("accepted; expected \"%s\"", fragment);
+    }
+    snprintf(prefix, sizeof prefix, "%s/%s", dir, file_line);
+    if (strncmp(err, prefix, strlen(prefix)) != 0 || !strstr(err, fragment))
+        fail_msg("message \"%s\"; expected prefix \"%s\" and \"%s\"", err, prefix, fragment);
+}
+
+static void assert_step(const site_spec *st, size_t j, const char *from, double factor)
+{
+    assert_true(j < st->n_steps);
+    assert_int_equal(st->step[j].from, day(from));
+    assert_true(st->step[j].factor == factor);
+}
+
+/* Steps sorted by date; the `*` rows for every site without rows of its own; columns in any
+ * order, a note column, spaces and quotes. */
+static void test_schedule(void **state)
+{
+    (void)state;
+    char dir[300];
+    make_folder(dir, sizeof dir, TRIAL_MIN, "site,rate\nA,1\nB,2\nC,3\n\" D \",4\n");
+    write_file(dir, "schedule.csv", "factor,site,note,from\n"
+                                    "2,B,more staff,2028-01-01\n"
+                                    "0.5,*,ramp-up,2027-01-01\n"
+                                    "0,B,\"closed, for works\",2027-06-01\n"
+                                    "1,*,,2026-07-18\n"
+                                    "1000,D,,2027-03-03\n"
+                                    "\" 0.25 \", * ,, 2030-01-01 \n");
+    scenario *s = load_ok(dir);
+    const site_spec *a = &s->site[0], *b = &s->site[1], *c = &s->site[2], *d = &s->site[3];
+    assert_int_equal(a->n_steps, 3); /* A: the * rows, sorted */
+    assert_step(a, 0, "2026-07-18", 1.0);
+    assert_step(a, 1, "2027-01-01", 0.5);
+    assert_step(a, 2, "2030-01-01", 0.25);
+    assert_int_equal(b->n_steps, 2); /* B: its own rows only, sorted */
+    assert_step(b, 0, "2027-06-01", 0.0);
+    assert_step(b, 1, "2028-01-01", 2.0);
+    assert_int_equal(c->n_steps, 3); /* C: the * rows, a copy of its own */
+    assert_true(c->step != a->step);
+    assert_memory_equal(c->step, a->step, 3 * sizeof *a->step);
+    assert_int_equal(d->n_steps, 1); /* " D " is D after trimming */
+    assert_step(d, 0, "2027-03-03", SCENARIO_MAX_FACTOR);
+    scenario_free(s);
+
+    /* Without * rows a site without rows has no schedule; a header alone is no schedule. */
+    write_file(dir, "schedule.csv", "site,from,factor\nB,2027-01-01,3\n");
+    s = load_ok(dir);
+    assert_int_equal(s->site[0].n_steps, 0);
+    assert_null(s->site[0].step);
+    assert_int_equal(s->site[1].n_steps, 1);
+    scenario_free(s);
+    write_file(dir, "schedule.csv", "site,from,factor\r\n\r\n");
+    s = load_ok(dir);
+    for (size_t i = 0; i < s->n_sites; i++)
+        assert_int_equal(s->site[i].n_steps, 0);
+    scenario_free(s);
+
+    /* Faults name the schedule and the line. */
+    write_file(dir, "schedule.csv", "site,from,factor\nA,2027-01-01,1\nE,2027-01-01,1\n");
+    assert_folder_refused(dir, "schedule.csv:3: ", "unknown site `E`; expected a site named "
+                          "in sites.csv or *");
+    write_file(dir, "schedule.csv", "site,from,factor\nA,2027-01-01,1\nB,2027-01-01,1\n"
+                                    "B,2028-01-01,1\nB,2027-01-01,2\nA,2027-01-01,3\n");
+    assert_folder_refused(dir, "schedule.csv:5: ", "duplicate step for site `B` from "
+                          "2027-01-01 (first on line 3)");
+    write_file(dir, "schedule.csv", "site,from,factor\nA,2027-01-01,1e999\n");
+    assert_folder_refused(dir, "schedule.csv:2: ", "factor `1e999` is not a finite number");
+    write_file(dir, "schedule.csv", "site,from,from,factor\n");
+    assert_folder_refused(dir, "schedule.csv:1: ", "duplicate column `from` (columns 2 and 3)");
+    write_file(dir, "schedule.csv", "site,factor\n");
+    assert_folder_refused(dir, "schedule.csv:1: ", "missing column `from`");
+    write_file(dir, "schedule.csv", "site,from,factor\n\"A,2027-01-01,1\n");
+    assert_folder_refused(dir, "schedule.csv:2: ", "");
+    /* sites.csv is read before schedule.csv: its faults come first. */
+    write_file(dir, "schedule.csv", "site,from,factor\nE,2027-01-01,1\n");
+    write_file(dir, "sites.csv", "site,rate\nA,-1\n");
+    assert_folder_refused(dir, "sites.csv:2: ", "rate `-1` is negative");
+    remove_folder(dir);
+}
+
+/* A schedule with `n` rows for site `site` (dates a day apart from 2027-01-01). */
+static char *schedule_rows(const char *site, size_t n)
+{
+    size_t cap = 32 + n * 40;
+    char *buf = malloc(cap);
+    assert_non_null(buf);
+    size_t len = (size_t)snprintf(buf, cap, "site,from,factor\n");
+    for (size_t i = 0; i < n; i++) {
+        char d[11];
+        date_format(day("2027-01-01") + (date_t)i, d);
+        len += (size_t)snprintf(buf + len, cap - len, "%s,%s,%zu\n", site, d, i % 3);
+    }
+    return buf;
+}
+
+/* SCENARIO_MAX_STEPS rows for a site (or for *) are fine, one more is refused on its line;
+ * all steps together, * counted once per site taking them, are at most 1000000. */
+static void test_schedule_limits(void **state)
+{
+    (void)state;
+    char dir[300], want[64];
+    make_folder(dir, sizeof dir, TRIAL_MIN, "site,rate\nA,1\nB,1\n");
+    char *rows = schedule_rows("A", SCENARIO_MAX_STEPS);
+    write_file(dir, "schedule.csv", rows);
+    free(rows);
+    scenario *s = load_ok(dir);
+    assert_int_equal(s->site[0].n_steps, SCENARIO_MAX_STEPS);
+    for (size_t j = 1; j < s->site[0].n_steps; j++)
+        assert_true(s->site[0].step[j - 1].from < s->site[0].step[j].from);
+    assert_int_equal(s->site[1].n_steps, 0);
+    scenario_free(s);
+
+    rows = schedule_rows("*", SCENARIO_MAX_STEPS + 1);
+    write_file(dir, "schedule.csv", rows);
+    free(rows);
+    snprintf(want, sizeof want, "schedule.csv:%d: ", SCENARIO_MAX_STEPS + 2);
+    assert_folder_refused(dir, want, "more than 1000 steps for site `*`; expected at most 1000");
+    remove_folder(dir);
+
+    /* 1000 sites take 1000 rows of *: 1000000 steps, the most; a 1001st site is too many. */
+    char *sites = many_sites_csv(1000, "");
+    make_folder(dir, sizeof dir, TRIAL_MIN, sites);
+    rows = schedule_rows("*", SCENARIO_MAX_STEPS);
+    write_file(dir, "schedule.csv", rows);
+    s = load_ok(dir);
+    assert_int_equal(s->site[999].n_steps, SCENARIO_MAX_STEPS);
+    scenario_free(s);
+    free(sites);
+    sites = many_sites_csv(1000, "one more,1,\n");
+    write_file(dir, "sites.csv", sites);
+    assert_folder_refused(dir, "schedule.csv:0: ", "the schedule gives 1001000 steps in all");
+    free(sites);
+    free(rows);
+    remove_folder(dir);
+}
+
+/* Only trial.csv, sites.csv and schedule.csv may be .csv files of the folder. */
+static void test_folder_files(void **state)
+{
+    (void)state;
+    char dir[300], sub[400];
+    make_folder(dir, sizeof dir, TRIAL_MIN, SITES_MIN);
+    write_file(dir, "README.md", "other files are fine\n");
+    write_file(dir, "sites.csv.bak", "so is a backup\n");
+    snprintf(sub, sizeof sub, "%s/old.csv", dir); /* a folder, not a file: fine */
+    assert_int_equal(mkdir(sub, 0700), 0);
+    scenario *s = load_ok(dir);
+    assert_int_equal(s->site[0].n_steps, 0); /* no schedule.csv: no schedule */
+    scenario_free(s);
+
+    write_file(dir, "zz.CSV", "site\n");
+    write_file(dir, "schedul.csv", "site,from,factor\n");
+    /* Of two, the first in byte order; before any fault of trial.csv. */
+    write_file(dir, "trial.csv", "key,value\n");
+    assert_folder_refused(dir, "schedul.csv:0: ", "unknown scenario file; expected trial.csv, "
+                          "sites.csv and optionally schedule.csv");
+    remove_file(dir, "schedul.csv");
+    assert_folder_refused(dir, "zz.CSV:0: ", "unknown scenario file");
+    remove_file(dir, "zz.CSV");
+    write_file(dir, "history.csv", "site,referred,outcome,decided\n");
+    assert_folder_refused(dir, "history.csv:0: ", "history.csv is not supported by this "
+                          "version");
+    remove_file(dir, "history.csv");
+    assert_folder_refused(dir, "trial.csv:0: ", "missing key `as_of`");
+    rmdir(sub);
+    remove_folder(dir);
+}
+
+static void test_describe_new_inputs(void **state)
+{
+    (void)state;
+    char dir[300];
+    make_folder(dir, sizeof dir, TRIAL_MIN "selfpay_screening,yes\n",
+                "site,rate,active_from,opens\nLead,1,uniform(2027-01-01;2027-06-30),0.7\n"
+                "Other,2,,\nThird,1,,0\nPlain,1,2027-01-01,1\n");
+    write_file(dir, "schedule.csv", "site,from,factor\n*,2027-04-01,0.5\n*,2027-10-01,1\n"
+                                    "*,2028-01-01,1.25\n*,2028-04-01,1.5\n*,2028-07-01,1.75\n"
+                                    "*,2028-10-01,2\nPlain,2027-01-01,1\n");
+    scenario *s = load_ok(dir);
+    char *text = describe(s);
+    assert_has(text, "self-pay from 2026-07-18, consent probability 1\n"
+                     "              candidates in screening need consent too\n");
+    assert_has(text, "1/year, fixed\n    first day uniform 2027-01-01 to 2027-06-30; "
+                     "opens with probability 0.7;\n      rate x0.5 from 2027-04-01, x1 from "
+                     "2027-10-01, x1.25 from 2028-01-01,\n      x1.5 from 2028-04-01, x1.75 "
+                     "from 2028-07-01, x2 from 2028-10-01\n");
+    assert_has(text, "2/year, fixed, from 2026-07-18\n    same rate schedule as Lead\n");
+    assert_has(text, "1/year, fixed, from 2026-07-18\n    opens with probability 0; "
+                     "same rate schedule as Lead\n");
+    assert_has(text, "1/year, fixed, from 2027-01-01\n    rate x1 from 2027-01-01\n");
+    /* The lines it adds stay under 80 columns. */
+    for (const char *line = text; *line;) {
+        size_t n = strcspn(line, "\n");
+        if (strncmp(line, "    ", 4) == 0 || strncmp(line, "              ", 14) == 0)
+            assert_true(n < 80);
+        line += n + (line[n] == '\n');
+    }
+    free(text);
+    scenario_free(s);
+    remove_folder(dir);
+
+    /* Without the new inputs: nothing added. */
+    s = parse_ok(TRIAL_MIN, SITES_MIN);
+    text = describe(s);
+    assert_null(strstr(text, "consent too"));
+    assert_has(text, "  A             1/year, fixed, from 2026-07-18\n");
+    assert_null(strstr(text, "\n    "));
+    free(text);
+    scenario_free(s);
+}
+
 /* ---- the built-in default ---- */
 
 static void test_default(void **state)
@@ -412,6 +746,14 @@ int main(void)
         cmocka_unit_test(test_too_many_sites),
         cmocka_unit_test(test_load_folder),
         cmocka_unit_test(test_describe),
+        cmocka_unit_test(test_new_input_defaults),
+        cmocka_unit_test(test_uniform_first_day),
+        cmocka_unit_test(test_opens),
+        cmocka_unit_test(test_selfpay_screening),
+        cmocka_unit_test(test_schedule),
+        cmocka_unit_test(test_schedule_limits),
+        cmocka_unit_test(test_folder_files),
+        cmocka_unit_test(test_describe_new_inputs),
         cmocka_unit_test(test_default),
     };
     return cmocka_run_group_tests_name("scenario", tests, NULL, NULL);
