@@ -6,6 +6,7 @@
  * together, and one negative binomial per gamma-rate site. The distribution of N is the
  * convolution of those, integrated over p and q when they are beta distributed. */
 #include "exact.h"
+#include "schedule.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -34,6 +35,9 @@
 #define EXACT_QUAD_MAX_2D 128
 /* A support longer than this (128 MiB of doubles) is refused as not computable here. */
 #define EXACT_MAX_SUPPORT ((size_t)1 << 24)
+/* The most components the mixtures over uncertain first days may hold in all: each costs a
+ * pmf per quadrature node, so beyond this the exact mode declines (README). */
+#define EXACT_MAX_COMPONENTS 20000
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -60,11 +64,7 @@ void exact_site_exposure(const scenario *s, size_t site, double *before_selfpay_
                          double *after_selfpay_days)
 {
     double a = fmax(0.0, (double)s->site[site].active_from - (double)s->as_of);
-    double end = window_days(s) - (double)s->screen_days;   /* last referral time, exclusive */
-    double f = (double)s->selfpay_from - (double)s->as_of;
-
-    *before_selfpay_days = fmax(0.0, fmin(end, f) - a);
-    *after_selfpay_days = fmax(0.0, end - fmax(a, f));
+    schedule_exposure(s, &s->site[site], a, before_selfpay_days, after_selfpay_days);
 }
 
 double exact_screen_fraction(const scenario *s)
@@ -78,14 +78,72 @@ double exact_screen_fraction(const scenario *s)
     return fmin(1.0, w / (double)s->screen_days);
 }
 
+void exact_screen_fractions(const scenario *s, double *before, double *after)
+{
+    double sf = exact_screen_fraction(s), sd = (double)s->screen_days;
+    double f = (double)s->selfpay_from - (double)s->as_of;
+
+    if (!s->selfpay_screening) {
+        *before = sf;
+        *after = 0.0;
+    } else if (sd <= 0.0) {
+        *before = f > 0.0 ? sf : 0.0;
+        *after = f > 0.0 ? 0.0 : sf;
+    } else {
+        double end = fmin(sd, window_days(s)), split = fmin(end, fmax(0.0, f));
+        *before = split / sd;
+        *after = (end - split) / sd;
+    }
+}
+
+int exact_site_is_mixed(const site_spec *st)
+{
+    return st->active_to > st->active_from || st->opens < 1.0;
+}
+
+/* Calls visit(arg, weight, before, after) for each possible first day of site i (weights
+ * opens / days, in day order, the days before as_of all starting at as_of), then once more for
+ * "never opens" (weight 1 - opens, no exposure) when opens < 1. */
+static void site_first_days(const scenario *s, size_t i,
+                            void (*visit)(void *arg, double w, double b, double a), void *arg)
+{
+    const site_spec *st = &s->site[i];
+    long first = (long)st->active_from - (long)s->as_of;
+    long days = st->active_to > st->active_from ? (long)st->active_to - (long)st->active_from + 1
+                                                : 1;
+    for (long k = 0; k < days; k++) {
+        double b, a;
+        long d = first + k;
+        schedule_exposure(s, st, (double)(d > 0 ? d : 0), &b, &a);
+        visit(arg, st->opens / (double)days, b, a);
+    }
+    if (st->opens < 1.0)
+        visit(arg, 1.0 - st->opens, 0.0, 0.0);
+}
+
+static void add_weighted(void *arg, double w, double b, double a)
+{
+    double *sum = arg;
+    sum[0] += w * b;
+    sum[1] += w * a;
+}
+
 double exact_mean(const scenario *s)
 {
-    double ep = s->screen_pass.value, eq = s->selfpay_consent.value;
-    double mean = (double)s->enrolled + (double)s->screening * ep * exact_screen_fraction(s);
+    double ep = s->screen_pass.value, eq = s->selfpay_consent.value, sb, sa;
+    exact_screen_fractions(s, &sb, &sa);
+    double mean = (double)s->enrolled + (double)s->screening * ep * (sb + eq * sa);
 
     for (size_t i = 0; i < s->n_sites; i++) {
         double before, after;
-        exact_site_exposure(s, i, &before, &after);
+        if (exact_site_is_mixed(&s->site[i])) {
+            double sum[2] = {0.0, 0.0};
+            site_first_days(s, i, add_weighted, sum);
+            before = sum[0];
+            after = sum[1];
+        } else {
+            exact_site_exposure(s, i, &before, &after);
+        }
         mean += s->site[i].rate * ep * (before + eq * after) / EXACT_DAYS_PER_YEAR;
     }
     return mean;
@@ -95,12 +153,23 @@ double exact_mean(const scenario *s)
 
 /* Given (p, q): the fixed-rate sites register Poisson(p (fix_before + q fix_after)); gamma site j
  * registers NB(shape[j], p (before[j] + q after[j])). The coefficients are rate * days / 365.25. */
+/* A site whose first day is uncertain or that may never open registers a mixture, over its
+ * possible first days, of Poisson (fixed rate) or negative binomial laws: component c has
+ * weight[c] and coefficients before[c], after[c] as above (days with the same exposure merged). */
+typedef struct mixed_site {
+    double shape;           /* gamma shape; 0: a fixed rate */
+    size_t n;
+    double *weight, *before, *after;
+} mixed_site;
+
 typedef struct exact_model {
     unsigned long screening;
-    double screen_fraction;
+    double screen_before, screen_after;   /* exact_screen_fractions */
     double fix_before, fix_after;
     size_t n_gamma;
     double *shape, *before, *after;
+    size_t n_mixed, n_components;
+    mixed_site *mixed;
     double eps;             /* truncation budget of each single truncation */
 } exact_model;
 
@@ -109,7 +178,59 @@ static void model_free(exact_model *m)
     free(m->shape);
     free(m->before);
     free(m->after);
+    for (size_t j = 0; m->mixed && j < m->n_mixed; j++) {
+        free(m->mixed[j].weight);
+        free(m->mixed[j].before);
+        free(m->mixed[j].after);
+    }
+    free(m->mixed);
     memset(m, 0, sizeof *m);
+}
+
+/* Collects a mixed site's components, merging a day into the previous one when their
+ * exposures are equal (the days before as_of, the days past the window's end). */
+typedef struct mixture_builder {
+    mixed_site *ms;
+    double per_day;
+    size_t cap;
+    int failed;
+} mixture_builder;
+
+static void add_component(void *arg, double w, double b, double a)
+{
+    mixture_builder *mb = arg;
+    mixed_site *ms = mb->ms;
+    b *= mb->per_day;
+    a *= mb->per_day;
+    if (ms->n > 0 && ms->before[ms->n - 1] == b && ms->after[ms->n - 1] == a) {
+        ms->weight[ms->n - 1] += w;
+        return;
+    }
+    if (ms->n == mb->cap) {
+        mb->failed = 1;
+        return;
+    }
+    ms->weight[ms->n] = w;
+    ms->before[ms->n] = b;
+    ms->after[ms->n] = a;
+    ms->n++;
+}
+
+static int mixed_site_init(mixed_site *ms, const scenario *s, size_t i)
+{
+    const site_spec *st = &s->site[i];
+    size_t days = st->active_to > st->active_from
+                      ? (size_t)((long)st->active_to - (long)st->active_from + 1) : 1;
+    mixture_builder mb = {ms, st->rate / EXACT_DAYS_PER_YEAR, days + 1, 0};
+    ms->shape = st->shape;
+    ms->n = 0;
+    ms->weight = malloc(mb.cap * sizeof *ms->weight);
+    ms->before = malloc(mb.cap * sizeof *ms->before);
+    ms->after = malloc(mb.cap * sizeof *ms->after);
+    if (!ms->weight || !ms->before || !ms->after)
+        return -1;
+    site_first_days(s, i, add_component, &mb);
+    return mb.failed ? -1 : 0;
 }
 
 static int model_init(exact_model *m, const scenario *s, char *err, size_t errlen)
@@ -118,17 +239,35 @@ static int model_init(exact_model *m, const scenario *s, char *err, size_t errle
 
     memset(m, 0, sizeof *m);
     m->screening = s->screening > 0 ? (unsigned long)s->screening : 0;
-    m->screen_fraction = exact_screen_fraction(s);
+    exact_screen_fractions(s, &m->screen_before, &m->screen_after);
     m->shape = malloc(n * sizeof *m->shape);
     m->before = malloc(n * sizeof *m->before);
     m->after = malloc(n * sizeof *m->after);
-    if (!m->shape || !m->before || !m->after) {
+    m->mixed = calloc(n, sizeof *m->mixed);
+    if (!m->shape || !m->before || !m->after || !m->mixed) {
         model_free(m);
         set_err(err, errlen, "exact: out of memory");
         return -1;
     }
     for (size_t i = 0; i < s->n_sites; i++) {
         double before, after, per_day = s->site[i].rate / EXACT_DAYS_PER_YEAR;
+        if (exact_site_is_mixed(&s->site[i])) {
+            mixed_site *ms = &m->mixed[m->n_mixed++];
+            if (mixed_site_init(ms, s, i) != 0) {
+                model_free(m);
+                set_err(err, errlen, "exact: out of memory");
+                return -1;
+            }
+            m->n_components += ms->n;
+            if (m->n_components > EXACT_MAX_COMPONENTS) {
+                model_free(m);
+                set_err(err, errlen, "exact: declined, the sites' uncertain first days make "
+                        "more than %d distinct exposures to mix (the simulator handles them)",
+                        EXACT_MAX_COMPONENTS);
+                return -1;
+            }
+            continue;
+        }
         exact_site_exposure(s, i, &before, &after);
         if (per_day * (before + after) <= 0.0)
             continue;                       /* registers nobody in the window */
@@ -143,7 +282,7 @@ static int model_init(exact_model *m, const scenario *s, char *err, size_t errle
         }
     }
     /* Each component is truncated on both sides, and so is each partial convolution. */
-    components = 2 + m->n_gamma;
+    components = 2 + m->n_gamma + m->n_mixed;
     m->eps = EXACT_TAIL_EPS / (4.0 * (double)components);
     return 0;
 }
@@ -152,14 +291,18 @@ static int model_init(exact_model *m, const scenario *s, char *err, size_t errle
  * count depends on would only multiply the work. */
 static int model_uses_p(const exact_model *m)
 {
-    return (m->screening > 0 && m->screen_fraction > 0.0) || m->fix_before > 0.0 ||
-           m->fix_after > 0.0 || m->n_gamma > 0;
+    return (m->screening > 0 && m->screen_before + m->screen_after > 0.0) ||
+           m->fix_before > 0.0 || m->fix_after > 0.0 || m->n_gamma > 0 || m->n_mixed > 0;
 }
 
 static int model_uses_q(const exact_model *m)
 {
-    if (m->fix_after > 0.0)
+    if (m->fix_after > 0.0 || (m->screening > 0 && m->screen_after > 0.0))
         return 1;
+    for (size_t j = 0; j < m->n_mixed; j++)
+        for (size_t c = 0; c < m->mixed[j].n; c++)
+            if (m->mixed[j].after[c] > 0.0)
+                return 1;
     for (size_t j = 0; j < m->n_gamma; j++)
         if (m->after[j] > 0.0)
             return 1;
@@ -502,17 +645,54 @@ static int add_negbin(wpmf *acc, double k, double m, double eps)
     return add_law(acc, &l, eps);
 }
 
+/* Convolves *acc with a mixed site's law given p and q: the weighted sum of its components'
+ * Poisson or negative binomial pmfs (a point mass at 0 for no exposure). */
+static int add_mixture(wpmf *acc, const mixed_site *ms, double p, double q, double eps)
+{
+    dvec mix = {0};
+    int rc = -1;
+    for (size_t c = 0; c < ms->n; c++) {
+        double mean = p * (ms->before[c] + q * ms->after[c]), one = 1.0;
+        wpmf w = {0, 1, &one};
+        law l = ms->shape > 0.0
+                    ? (law){.kind = LAW_NEGBIN, .k = ms->shape, .m = mean,
+                            .rho = mean / (ms->shape + mean)}
+                    : (law){.kind = LAW_POISSON, .mu = mean};
+        int owned = mean > 0.0;
+        if (owned && ms->shape > 0.0 && mean / ms->shape * -log(eps) > (double)EXACT_MAX_SUPPORT)
+            goto done;
+        if (owned && law_pmf(&l, eps, &w) != 0)
+            goto done;
+        work.used += (double)w.len;
+        int bad = dvec_add_window(&mix, &w, ms->weight[c]) != 0;
+        if (owned)
+            wpmf_free(&w);
+        if (bad)
+            goto done;
+    }
+    wpmf b = {0, mix.len, mix.v};
+    wpmf_trim(&b, eps);
+    rc = wpmf_convolve_into(acc, &b, eps);
+done:
+    dvec_free(&mix);
+    return rc;
+}
+
 /* The distribution of N - enrolled given p and q. */
 static int cond_pmf(const exact_model *m, double p, double q, wpmf *out)
 {
     memset(out, 0, sizeof *out);
     if (point_mass(0, out) != 0)
         return -1;
-    if (add_binomial(out, m->screening, p * m->screen_fraction, m->eps) != 0 ||
+    if (add_binomial(out, m->screening, p * (m->screen_before + q * m->screen_after),
+                     m->eps) != 0 ||
         add_poisson(out, p * (m->fix_before + q * m->fix_after), m->eps) != 0)
         goto fail;
     for (size_t j = 0; j < m->n_gamma; j++)
         if (add_negbin(out, m->shape[j], p * (m->before[j] + q * m->after[j]), m->eps) != 0)
+            goto fail;
+    for (size_t j = 0; j < m->n_mixed; j++)
+        if (add_mixture(out, &m->mixed[j], p, q, m->eps) != 0)
             goto fail;
     return 0;
 fail:

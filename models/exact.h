@@ -51,12 +51,21 @@ double exact_dist_mean(const exact_dist *d);
  * the gamma rate's mean equal to rate_s (the exposures are those of exact_site_exposure). */
 double exact_mean(const scenario *s);
 
+/* The probability that a candidate in screening at as_of who passes screening is registered by
+ * the end of the deadline day without needing self-pay consent (*before) and needing it
+ * (*after: with selfpay_screening, registering on or after selfpay_from), so that the chance is
+ * p (before + q after). Without selfpay_screening: exact_screen_fraction and 0. */
+void exact_screen_fractions(const scenario *s, double *before, double *after);
+
+/* Whether site st's count is a mixture: its first day is uniform(D1;D2), or it may never open. */
+int exact_site_is_mixed(const site_spec *st);
+
 /* Frees d's array and empties it; d may be NULL or already freed. */
 void exact_dist_free(exact_dist *d);
 
-/* Site `site`'s referral exposure in days: referrals made at t in [a, W - screen_days), where
- * a = max(0, active_from - as_of) and W = scenario_window_days(s), are registered by the end of
- * the deadline day. *before_selfpay_days is the length of the part before selfpay_from (no
+/* Site `site`'s referral exposure in days, weighted by its rate schedule (schedule_exposure):
+ * referrals made at t in [a, W - screen_days), where a = max(0, active_from - as_of) and
+ * W = scenario_window_days(s), are registered by the end of the deadline day. *before_selfpay_days is the length of the part before selfpay_from (no
  * consent needed), *after_selfpay_days the part from selfpay_from on; empty parts are 0.
  * The site's expected registrations are rate * p * (before + q * after) / 365.25. */
 void exact_site_exposure(const scenario *s, size_t site, double *before_selfpay_days,

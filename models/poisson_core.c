@@ -70,6 +70,11 @@ struct core_plan {
     double screen_fraction;   /* P(a candidate who passes screening registers by the deadline) */
     int screen_integrated;    /* screening <= SCREEN_INTEGRATED_MAX: see there */
     int screen_first;         /* the screening days end by the first checkpoint */
+    /* selfpay_screening, where it matters: a candidate in screening who registers from
+     * screen_split on (the self-pay day, within [0, screen_days)) needs consent too, so
+     * registration times have density 1 before it and q after (see screen_measure). */
+    int screen_consent;
+    double screen_split;
     size_t n_weight;          /* screening weights per trial: screening + 1, or 1 */
     size_t batch;             /* trials simulated together */
     size_t window_cap;        /* the longest conditional pmf window a trial writes */
@@ -98,7 +103,7 @@ struct core_plan {
  *   between blocks). */
 typedef struct work_layout {
     double *trial_lambda, *window_pmf;
-    double *pass, *consent, *scratch;
+    double *pass, *consent, *scratch, *screen_p, *screen_frac;
     double *lambda_at_points, *mean, *final_slope, *first_term, *uniform, *drawn, *p_success;
     double *screen_weight;
     double *target_lambda, *target_time, *span, *whole_draw;
@@ -135,7 +140,7 @@ static work_layout work_carve(const core_plan *p, carver *c)
     double **row[] = {&l.pass,      &l.consent,       &l.scratch,    &l.mean,
                       &l.final_slope, &l.first_term,  &l.uniform,    &l.drawn,
                       &l.p_success, &l.target_lambda, &l.target_time, &l.span,
-                      &l.whole_draw};
+                      &l.whole_draw, &l.screen_p,     &l.screen_frac};
     for (size_t i = 0; i < sizeof row / sizeof row[0]; i++)
         *row[i] = carve(c, B, D);
     l.lambda_at_points = carve(c, p->n_points * B, D);
@@ -334,6 +339,10 @@ core_plan *core_plan_new(const core_spec *spec, char *err, size_t errlen)
     p->screen_fraction = exact_screen_fraction(s);
     p->screen_integrated = s->screening <= SCREEN_INTEGRATED_MAX;
     p->screen_first = (double)p->screen_days <= p->points[p->interval_end[0]];
+    long f = (long)s->selfpay_from - (long)s->as_of;
+    p->screen_consent = s->selfpay_screening && s->screening > 0 &&
+                        (s->screen_days == 0 ? f <= 0 : f < s->screen_days);
+    p->screen_split = f > 0 ? (double)f : 0.0;
     p->n_weight = p->screen_integrated ? (size_t)s->screening + 1 : 1;
     if (build_step_laws(p) != 0) {
         core_plan_free(p);
@@ -374,16 +383,64 @@ core_rows core_rows_of(const core_plan *p, void *work)
 /* ---- a batch of trials: what they draw ---- */
 
 
-/* Candidates in screening: how many of each trial's pass, and how many of those register by
+/* With selfpay_screening: the measure of registration times in [0, min(u, screen_days)) of a
+ * candidate in screening, density 1 before the split and q (consent) after, and its inverse:
+ * the time at which the measure reaches m. A candidate who passes screening registers in
+ * [0, u) with probability screen_measure(u) / screen_days. */
+static double screen_measure(const core_plan *p, double q, double u)
+{
+    double end = fmin(u, (double)p->screen_days), f = p->screen_split;
+    return fmin(end, f) + q * fmax(0.0, end - f);
+}
+
+static double screen_time(const core_plan *p, double q, double m)
+{
+    double f = p->screen_split;
+    return m <= f || !(q > 0.0) ? fmin(m, f) : f + (m - f) / q;
+}
+
+/* With selfpay_screening: each trial's probability that a candidate in screening registers
+ * (passes, and consents if registering from the split on), and that one who registers does so
+ * by the deadline. With no screening days every registration is at as_of and needs consent
+ * (screen_consent is set only then). */
+static void screening_probabilities(const core_plan *p, work_layout *w, size_t n)
+{
+    double sd = (double)p->screen_days, by_w = fmin(sd, (double)p->window_days);
+    for (size_t t = 0; t < n; t++) {
+        double q = w->consent[t];
+        double total = sd > 0.0 ? screen_measure(p, q, sd) / sd : q;
+        w->screen_p[t] = w->pass[t] * total;
+        w->screen_frac[t] = sd == 0.0 ? 1.0
+                            : total > 0.0 ? screen_measure(p, q, by_w) / sd / total : 0.0;
+    }
+}
+
+/* Candidates in screening: how many of each trial's register at all, and how many of those by
  * the deadline (each at a uniform time on [0, screen_days): by the deadline with probability
- * screen_fraction). */
+ * screen_fraction; with selfpay_screening, see screening_probabilities). */
 static void draw_screening(const core_plan *p, gsl_rng *r, work_layout *w, size_t n)
 {
+    if (p->screen_consent) {
+        screening_probabilities(p, w, n);
+        sample_binomial_fill(r, w->screen_p, (unsigned long)p->s->screening, w->passed, n);
+        for (size_t t = 0; t < n; t++)
+            w->passed_by_deadline[t] = w->screen_frac[t] < 1.0
+                                           ? sample_binomial(r, w->screen_frac[t], w->passed[t])
+                                           : w->passed[t];
+        return;
+    }
     sample_binomial_fill(r, w->pass, (unsigned long)p->s->screening, w->passed, n);
     for (size_t t = 0; t < n; t++)
         w->passed_by_deadline[t] = p->screen_fraction < 1.0
                                  ? sample_binomial(r, p->screen_fraction, w->passed[t])
                                  : w->passed[t];
+}
+
+/* P(a candidate in screening registers by the deadline) of trial t. */
+static double screen_by_deadline(const core_plan *p, const work_layout *w, size_t t)
+{
+    return p->screen_consent ? w->screen_p[t] * w->screen_frac[t]
+                             : w->pass[t] * p->screen_fraction;
 }
 
 /* The weights of each trial's screening registrations by the deadline in its conditional
@@ -396,7 +453,7 @@ static void screening_weights(const core_plan *p, work_layout *w, size_t n)
     double *wt = w->screen_weight, *q = w->scratch;
     for (size_t t = 0; t < n; t++) {
         wt[t] = 1.0;
-        q[t] = w->pass[t] * p->screen_fraction;
+        q[t] = screen_by_deadline(p, w, t);
     }
     for (size_t c = 1; c < p->n_weight; c++) {
         for (size_t t = 0; t < n; t++)
@@ -636,9 +693,10 @@ static long day_of(const core_plan *p, double u)
 }
 
 /* Candidates in screening registered by the deadline in [lo, hi), given `*left` not yet placed
- * over the remaining `*left_len` days of [0, min(sd, W)): a binomial share by length. */
-static unsigned long screening_in(const core_plan *p, gsl_rng *r, double lo, double hi,
-                                  unsigned long *left, double *left_len)
+ * over the remaining `*left_len` days of [0, min(sd, W)): a binomial share by length (by
+ * screen_measure with consent weight q under selfpay_screening). */
+static unsigned long screening_in(const core_plan *p, gsl_rng *r, double q, double lo,
+                                  double hi, unsigned long *left, double *left_len)
 {
     if (*left == 0)
         return 0;
@@ -646,7 +704,9 @@ static unsigned long screening_in(const core_plan *p, gsl_rng *r, double lo, dou
     if (p->screen_days == 0) {
         m = *left;
     } else {
-        double overlap = fmax(0.0, fmin(hi, (double)p->screen_days) - lo);
+        double overlap = p->screen_consent
+                             ? screen_measure(p, q, hi) - screen_measure(p, q, lo)
+                             : fmax(0.0, fmin(hi, (double)p->screen_days) - lo);
         m = overlap >= *left_len ? *left : sample_binomial(r, overlap / *left_len, *left);
         *left_len -= overlap;
     }
@@ -659,21 +719,32 @@ static unsigned long screening_in(const core_plan *p, gsl_rng *r, double lo, dou
  * and the time of the target's registration when it is one of them (the j-th of n uniform on
  * the interval's overlap with [0, sd): a uniform order statistic), into *when. Writes their
  * running count by checkpoint. */
-static void screening_path(const core_plan *p, gsl_rng *r, unsigned long passed,
+static void screening_path(const core_plan *p, gsl_rng *r, double q, unsigned long passed,
                            unsigned long by_w, double *when, size_t *count)
 {
     unsigned long left = by_w, done = 0, need = p->needed;
     double left_len = fmin((double)p->screen_days, (double)p->window_days);
+    if (p->screen_consent)
+        left_len = screen_measure(p, q, left_len);
     size_t prev = 0;
     for (size_t k = 0; k < p->n_intervals; k++) {
         size_t end = p->interval_end[k];
-        unsigned long n = k < p->n_checkpoints ? screening_in(p, r, p->points[prev], p->points[end], &left,
-                                                     &left_len)
-                                      : passed - by_w;
+        unsigned long n = k < p->n_checkpoints
+                              ? screening_in(p, r, q, p->points[prev], p->points[end], &left,
+                                             &left_len)
+                              : passed - by_w;
         if (*when == INFINITY && n > 0 && done + n >= need) {
             double start = p->points[prev];
             double len = fmin(p->points[end], (double)p->screen_days) - start;
-            *when = p->screen_days == 0 ? start : start + len * sample_uniform_order_stat(r, need - done, n);
+            if (p->screen_days == 0) {
+                *when = start;
+            } else if (p->screen_consent) {
+                double m0 = screen_measure(p, q, start), m1 = screen_measure(p, q, start + len);
+                *when = screen_time(p, q, m0 + (m1 - m0) *
+                                    sample_uniform_order_stat(r, need - done, n));
+            } else {
+                *when = start + len * sample_uniform_order_stat(r, need - done, n);
+            }
         }
         done += n;
         if (k < p->n_checkpoints)
@@ -725,13 +796,22 @@ static void screening_paths(const core_plan *p, gsl_rng *r, work_layout *w, size
         for (size_t k = 0; k < p->n_checkpoints; k++)
             row_set(out->at_checkpoint + k * B, enrolled, w->passed, n);
         for (size_t t = 0; t < n; t++)
-            if (need > 0 && w->passed[t] >= need)
-                w->target_time[t] = p->screen_days == 0 ? 0.0 : (double)p->screen_days *
-                               sample_uniform_order_stat(r, need, w->passed[t]);
+            if (need > 0 && w->passed[t] >= need) {
+                double sd = (double)p->screen_days;
+                if (p->screen_days == 0)
+                    w->target_time[t] = 0.0;
+                else if (p->screen_consent)
+                    w->target_time[t] = screen_time(
+                        p, w->consent[t], screen_measure(p, w->consent[t], sd) *
+                                              sample_uniform_order_stat(r, need, w->passed[t]));
+                else
+                    w->target_time[t] = sd * sample_uniform_order_stat(r, need, w->passed[t]);
+            }
         return;
     }
     for (size_t t = 0; t < n; t++) {
-        screening_path(p, r, w->passed[t], w->passed_by_deadline[t], &w->target_time[t], w->screen_count);
+        screening_path(p, r, w->consent[t], w->passed[t], w->passed_by_deadline[t],
+                       &w->target_time[t], w->screen_count);
         for (size_t k = 0; k < p->n_checkpoints; k++)
             out->at_checkpoint[k * B + t] = enrolled + w->screen_count[k];
     }
@@ -1004,7 +1084,7 @@ static void conditional_means(const core_plan *p, const work_layout *w, size_t n
     const scenario *s = p->s;
     for (size_t t = 0; t < n; t++) {
         double screened = p->screen_integrated
-                              ? (double)s->screening * w->pass[t] * p->screen_fraction
+                              ? (double)s->screening * screen_by_deadline(p, w, t)
                               : (double)w->passed_by_deadline[t];
         out->cond_mean[t] = (double)s->enrolled + screened + w->mean[t];
         out->cond_p_success[t] = w->p_success[t];

@@ -19,19 +19,39 @@
 #include "../engine/sample.h"
 #include "../engine/simd.h"
 #include "../engine/vmath.h"
+#include "../engine/rng.h"
 #include "exact.h"
+#include "schedule.h"
 
 #define DAYS_PER_YEAR SCENARIO_DAYS_PER_YEAR
 /* A gamma rate above this quantile is treated as beyond the conditional distribution's range:
  * the truncated mass is below n_sites * 1e-10. */
 #define RATE_QUANTILE_CAP (1.0 - 1e-10)
 
-/* At point `point`, site `site` (in activation order) adds rate x delta to the slope sum. */
+/* When an event applies to a trial: always, or only when the site's drawn first day (uncertain
+ * activation) is the event's day, or is before it. */
+typedef enum event_gate { GATE_NONE, GATE_STARTS_ON, GATE_STARTED_BEFORE } event_gate;
+
+/* At point `point`, site `site` (in activation order) adds rate x delta to the slope sum, for
+ * the trials its gate lets through (`starts`: the row of the site's drawn first days). */
 typedef struct slope_event {
     size_t point;
     size_t site;
     double delta;
+    event_gate gate;
+    size_t starts;
+    long day;
 } slope_event;
+
+/* A site whose first day is uncertain, uniform(D1;D2), or that may never open: what a trial
+ * draws for it, and its exposure by the deadline for each possible first day. */
+typedef struct uncertain_site {
+    size_t site;              /* in activation order */
+    double opens;
+    long first, n_days;       /* D1 - as_of (may be negative) and D2 - D1 + 1 */
+    long lo, hi;              /* the possible first days from as_of on: max(0, D1), max(0, D2) */
+    double *before, *after;   /* [hi - lo + 1]: exposures by first day (schedule_exposure) */
+} uncertain_site;
 
 struct sites_plan {
     const scenario *s;
@@ -42,18 +62,23 @@ struct sites_plan {
     sample_beta pass_law, consent_law;
     double *exposure_before;      /* per site: days of referral counted by the deadline, */
     double *exposure_after;       /* before / after self-pay, weighted by the schedule */
+    size_t n_uncertain;
+    uncertain_site *uncertain;    /* in activation order */
     size_t n_events;
     slope_event *event;           /* sorted by point, then site */
     size_t *first_event;          /* [n_points + 1]: events of point i are first_event[i] .. */
     unsigned char *under_selfpay; /* [n_points]: registrations from point i on need consent */
+    unsigned char *lowers;        /* [n_points]: an event there may lower the slope sum */
     size_t core_bytes;            /* the core's part of the work area, before ours */
     size_t work_bytes;
 };
 
 /* The front end's per-thread rows, after the core's: the batch's rates (site-major, in
- * activation order: rate[j * batch + t]), the slope sum and p / 365.25 of each trial. */
+ * activation order: rate[j * batch + t]; 0 for a site that does not open), the slope sum and
+ * p / 365.25 of each trial, and the first days drawn for the uncertain sites
+ * (starts[u * batch + t]). */
 typedef struct sites_work {
-    double *rate, *slope, *scale, *scratch;
+    double *rate, *slope, *scale, *scratch, *starts;
 } sites_work;
 
 static size_t round64(size_t bytes) { return (bytes + 63) / 64 * 64; }
@@ -72,13 +97,16 @@ static sites_work work_of(const sites_plan *p, void *work)
     w.scale = (double *)at;
     at += round64(B * D);
     w.scratch = (double *)at;
+    at += round64(B * D);
+    w.starts = (double *)at;
     return w;
 }
 
 static size_t own_work_bytes(const sites_plan *p)
 {
     size_t B = p->batch, D = sizeof(double);
-    return round64(p->s->n_sites * B * D) + 3 * round64(B * D);
+    return round64(p->s->n_sites * B * D) + 4 * round64(B * D) +
+           round64(p->n_uncertain * B * D);
 }
 
 static void set_err(char *err, size_t errlen, const char *msg)
@@ -156,38 +184,147 @@ static double mean_upper(const sites_plan *p)
     return m;
 }
 
-/* The registration-time points where a site's contribution changes: its activation. */
-static double *site_points(const sites_plan *p, size_t *n)
+/* Whether a site's first day is drawn per trial (uniform(D1;D2)) or it may never open (see
+ * scenario.h: active_to == active_from and opens 1 for a sure site). */
+static int is_uncertain(const site_spec *st)
+{
+    return st->active_to > st->active_from || st->opens < 1.0;
+}
+
+/* The uncertain sites' draws and their exposures by every possible first day. */
+static int build_uncertain(sites_plan *p)
 {
     const scenario *s = p->s;
-    double *pt = malloc((s->n_sites + 1) * sizeof *pt);
+    p->uncertain = calloc(s->n_sites + 1, sizeof *p->uncertain);
+    if (!p->uncertain)
+        return -1;
+    for (size_t j = 0; j < s->n_sites; j++) {
+        const site_spec *st = &s->site[p->order[j]];
+        if (!is_uncertain(st))
+            continue;
+        uncertain_site *u = &p->uncertain[p->n_uncertain++];
+        u->site = j;
+        u->opens = st->opens;
+        u->first = (long)st->active_from - (long)s->as_of;
+        /* active_to before active_from (a site built by hand) is a sure first day. */
+        u->n_days = st->active_to > st->active_from
+                        ? (long)st->active_to - (long)st->active_from + 1 : 1;
+        u->lo = u->first > 0 ? u->first : 0;
+        u->hi = u->first + u->n_days - 1 > 0 ? u->first + u->n_days - 1 : 0;
+        size_t days = (size_t)(u->hi - u->lo + 1);
+        u->before = malloc(days * sizeof *u->before);
+        u->after = malloc(days * sizeof *u->after);
+        if (!u->before || !u->after)
+            return -1;
+        for (size_t d = 0; d < days; d++)
+            schedule_exposure(s, st, (double)(u->lo + (long)d), &u->before[d], &u->after[d]);
+    }
+    return 0;
+}
+
+/* Appends an event (the array has room: see count_events). */
+static void add_event(sites_plan *p, double at, size_t site, double delta, event_gate gate,
+                      size_t starts, long day)
+{
+    p->event[p->n_events++] = (slope_event){.point = core_point_index(p->core, at),
+                                            .site = site, .delta = delta, .gate = gate,
+                                            .starts = starts, .day = day};
+}
+
+/* A site's events, or with p->event NULL only their registration-time points into pt (when
+ * not NULL) and their number. A sure site starts on its day with its factor there, then
+ * changes by each later step; an uncertain one may start on each possible first day (gated on
+ * the drawn one), and its later steps apply to the trials that started before them. Days past
+ * the followed span change nothing that is reported and get no event. */
+static size_t site_events(sites_plan *p, size_t j, const uncertain_site *u, double *pt)
+{
+    const scenario *s = p->s;
+    const site_spec *st = &s->site[p->order[j]];
+    long sd = s->screen_days, last = scenario_followed_days(s);
+    long lo = u ? u->lo : activation_day(s, p->order[j]), hi = u ? u->hi : lo;
+    size_t n = 0, row = u ? (size_t)(u - p->uncertain) : 0;
+    for (long d = lo; d <= hi && d <= last; d++, n++) {
+        if (pt)
+            pt[n] = (double)(d + sd);
+        if (p->event)
+            add_event(p, (double)(d + sd), j, schedule_factor(s, st, d),
+                      u ? GATE_STARTS_ON : GATE_NONE, row, d);
+    }
+    double before = schedule_factor(s, st, lo);
+    for (size_t k = 0; k < st->n_steps; k++) {
+        long day = (long)st->step[k].from - (long)s->as_of;
+        if (day <= lo || day > last)
+            continue;
+        if (pt)
+            pt[n] = (double)(day + sd);
+        if (p->event)
+            add_event(p, (double)(day + sd), j, st->step[k].factor - before,
+                      u ? GATE_STARTED_BEFORE : GATE_NONE, row, day);
+        before = st->step[k].factor;
+        n++;
+    }
+    return n;
+}
+
+/* The uncertain site of site j (activation order), or NULL. */
+static const uncertain_site *uncertain_of(const sites_plan *p, size_t j)
+{
+    for (size_t u = 0; u < p->n_uncertain; u++)
+        if (p->uncertain[u].site == j)
+            return &p->uncertain[u];
+    return NULL;
+}
+
+/* Every site's registration-time points, for the core. */
+static double *site_points(sites_plan *p, size_t *n)
+{
+    const scenario *s = p->s;
+    size_t total = 0;
+    for (size_t j = 0; j < s->n_sites; j++)
+        total += site_events(p, j, uncertain_of(p, j), NULL);
+    double *pt = malloc((total + 1) * sizeof *pt);
     if (!pt)
         return NULL;
-    for (size_t i = 0; i < s->n_sites; i++)
-        pt[i] = (double)(activation_day(s, i) + s->screen_days);
-    *n = s->n_sites;
+    *n = 0;
+    for (size_t j = 0; j < s->n_sites; j++)
+        *n += site_events(p, j, uncertain_of(p, j), pt + *n);
     return pt;
 }
 
-/* The events of the slope sum, grouped by point (first_event), and the self-pay flags. */
+static int cmp_event(const void *a, const void *b)
+{
+    const slope_event *x = a, *y = b;
+    if (x->point != y->point)
+        return x->point < y->point ? -1 : 1;
+    if (x->site != y->site)
+        return x->site < y->site ? -1 : 1;
+    return (x->day > y->day) - (x->day < y->day);
+}
+
+/* The events of the slope sum, sorted by point then site (the order in which the sure sites'
+ * rates were summed before there were events, so that their sums are the same), grouped by
+ * point (first_event), and the self-pay flags. */
 static int build_events(sites_plan *p)
 {
     const scenario *s = p->s;
-    size_t n_pt = core_n_points(p->core);
-    p->n_events = s->n_sites;
-    p->event = malloc((p->n_events + 1) * sizeof *p->event);
+    size_t n_pt = core_n_points(p->core), total = 0;
+    for (size_t j = 0; j < s->n_sites; j++)
+        total += site_events(p, j, uncertain_of(p, j), NULL);
+    p->event = malloc((total + 1) * sizeof *p->event);
     p->first_event = calloc(n_pt + 1, sizeof *p->first_event);
     p->under_selfpay = malloc(n_pt);
-    if (!p->event || !p->first_event || !p->under_selfpay)
+    p->lowers = calloc(n_pt, 1);
+    if (!p->event || !p->first_event || !p->under_selfpay || !p->lowers)
         return -1;
-    for (size_t j = 0; j < s->n_sites; j++) {
-        size_t i = p->order[j];
-        double at = (double)(activation_day(s, i) + s->screen_days);
-        p->event[j] = (slope_event){core_point_index(p->core, at), j, 1.0};
-    }
-    /* Sites are in activation order, so the events are sorted by point, then site. */
-    for (size_t e = 0; e < p->n_events; e++)
+    p->n_events = 0;
+    for (size_t j = 0; j < s->n_sites; j++)
+        site_events(p, j, uncertain_of(p, j), NULL);
+    qsort(p->event, p->n_events, sizeof *p->event, cmp_event);
+    for (size_t e = 0; e < p->n_events; e++) {
         p->first_event[p->event[e].point + 1]++;
+        if (p->event[e].delta < 0.0)
+            p->lowers[p->event[e].point] = 1;
+    }
     for (size_t i = 0; i < n_pt; i++)
         p->first_event[i + 1] += p->first_event[i];
     double f = (double)(selfpay_day(s) + s->screen_days);
@@ -232,6 +369,8 @@ sites_plan *sites_plan_new(const scenario *s, char *err, size_t errlen)
     if (s->selfpay_consent.is_beta)
         p->consent_law = sample_beta_init(s->selfpay_consent.a, s->selfpay_consent.b);
     size_t n_points;
+    if (build_uncertain(p) != 0)
+        goto oom;
     double *points = site_points(p, &n_points);
     if (!points)
         goto oom;
@@ -263,9 +402,15 @@ void sites_plan_free(sites_plan *p)
     free(p->rate_law);
     free(p->exposure_before);
     free(p->exposure_after);
+    for (size_t u = 0; p->uncertain && u < p->n_uncertain; u++) {
+        free(p->uncertain[u].before);
+        free(p->uncertain[u].after);
+    }
+    free(p->uncertain);
     free(p->event);
     free(p->first_event);
     free(p->under_selfpay);
+    free(p->lowers);
     free(p);
 }
 
@@ -325,17 +470,30 @@ static void draw_rates(const sites_plan *p, gsl_rng *r, const core_rows *rows,
 /* What the batch's drawn values imply for each site, exactly: its registrations by the
  * deadline are Poisson with mean pass/year x rate x (days referred before self-pay + consent x
  * days after), so none with probability exp(-mean). Into the engine's rows of each unit (the
- * site, in file order). */
+ * site, in file order). An uncertain site's days are those of its drawn first day. */
 SIMD_CLONES
 static void site_outcomes(const sites_plan *p, const core_rows *rows, const sites_work *w,
                           size_t n, sim_batch *out)
 {
     size_t stride = p->batch;
+    const uncertain_site *u = p->uncertain, *u_end = p->uncertain + p->n_uncertain;
     for (size_t j = 0; j < p->s->n_sites; j++) {
         size_t i = p->order[j];
         double A = p->exposure_before[i], B = p->exposure_after[i];
         const double *rate = w->rate + j * stride, *pass = rows->pass, *consent = rows->consent;
         double *mean = out->unit_mean + i * stride, *p_none = out->unit_p_none + i * stride;
+        if (u < u_end && u->site == j) {
+            const double *start = w->starts + (size_t)(u - p->uncertain) * stride;
+            for (size_t t = 0; t < n; t++) {
+                size_t d = (size_t)((long)start[t] - u->lo);
+                double mu = pass[t] / DAYS_PER_YEAR * rate[t] *
+                            (u->before[d] + consent[t] * u->after[d]);
+                mean[t] = mu;
+                p_none[t] = vmath_exp(-mu);
+            }
+            u++;
+            continue;
+        }
 #pragma omp simd
         for (size_t t = 0; t < n; t++) {
             double mu = pass[t] / DAYS_PER_YEAR * rate[t] * (A + consent[t] * B);
@@ -345,17 +503,54 @@ static void site_outcomes(const sites_plan *p, const core_rows *rows, const site
     }
 }
 
-/* The slope sum gains rate x delta for each event at point i. */
+/* The uncertain sites' draws, after every rate (so that a scenario without them draws what it
+ * drew before they existed): whether each trial's site opens (a uniform below `opens`; a site
+ * that does not open gets rate 0) and its first day, uniform over the days of uniform(D1;D2),
+ * from as_of on (a day before as_of starts at as_of). */
+static void draw_uncertain(const sites_plan *p, gsl_rng *r, const sites_work *w, size_t n)
+{
+    for (size_t k = 0; k < p->n_uncertain; k++) {
+        const uncertain_site *u = &p->uncertain[k];
+        double *rate = w->rate + u->site * p->batch, *start = w->starts + k * p->batch;
+        if (u->opens < 1.0)
+            for (size_t t = 0; t < n; t++)
+                rate[t] = rng_uniform(r) < u->opens ? rate[t] : 0.0;
+        for (size_t t = 0; t < n; t++) {
+            long d = u->n_days > 1 ? u->first + (long)(rng_uniform(r) * (double)u->n_days)
+                                   : u->first;
+            start[t] = (double)(d > 0 ? d : 0);
+        }
+    }
+}
+
+/* The slope sum gains rate x delta for each event at point i, for the trials its gate lets
+ * through; it never falls below 0 (a schedule's decreases cancel earlier increases, up to
+ * rounding). */
 SIMD_CLONES
 static void apply_events(const sites_plan *p, const sites_work *w, size_t i, size_t n)
 {
+    double *slope = w->slope;
     for (size_t e = p->first_event[i]; e < p->first_event[i + 1]; e++) {
-        const double *rate = w->rate + p->event[e].site * p->batch;
-        double delta = p->event[e].delta, *slope = w->slope;
+        const slope_event *ev = &p->event[e];
+        const double *rate = w->rate + ev->site * p->batch, delta = ev->delta;
+        const double *start = w->starts + ev->starts * p->batch, day = (double)ev->day;
+        if (ev->gate == GATE_NONE) {
 #pragma omp simd
-        for (size_t t = 0; t < n; t++)
-            slope[t] += rate[t] * delta;
+            for (size_t t = 0; t < n; t++)
+                slope[t] += rate[t] * delta;
+        } else if (ev->gate == GATE_STARTS_ON) {
+#pragma omp simd
+            for (size_t t = 0; t < n; t++)
+                slope[t] += start[t] == day ? rate[t] * delta : 0.0;
+        } else {
+#pragma omp simd
+            for (size_t t = 0; t < n; t++)
+                slope[t] += start[t] < day ? rate[t] * delta : 0.0;
+        }
     }
+    if (p->lowers[i])
+        for (size_t t = 0; t < n; t++)
+            slope[t] = slope[t] > 0.0 ? slope[t] : 0.0;
 }
 
 /* Every trial's LAMBDA at the points (the integral of the registration intensity of referrals,
@@ -401,6 +596,7 @@ void sites_batch(const void *plan, const sim_streams *rng, void *work, size_t n,
     core_rows rows = core_rows_of(p->core, work);
     sites_work w = work_of(p, work);
     draw_rates(p, rng->draws, &rows, &w, n);
+    draw_uncertain(p, rng->draws, &w, n);
     site_outcomes(p, &rows, &w, n, out);
     intensities(p, &rows, &w, n);
     core_batch(p->core, rng->path, work, n, out);

@@ -51,7 +51,8 @@ static void add_site(fixture *f, double rate, double shape, date_t active_from)
     st->note = f->s.name;
     st->rate = rate;
     st->shape = shape;
-    st->active_from = active_from;
+    st->active_from = st->active_to = active_from;
+    st->opens = 1.0;
 }
 
 static prob_spec beta(double a, double b)

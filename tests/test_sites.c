@@ -25,7 +25,8 @@ static scenario plan_scenario(void)
     double rates[5] = {1.0, 1.0, 1.0 / 3, 1.0 / 3, 1.0 / 3};
     for (int i = 0; i < 8; i++)
         sites[i] = (site_spec){.name = names[i], .rate = i < 5 ? rates[i] : 0.0,
-                               .active_from = as_of, .note = ""};
+                               .active_from = as_of, .active_to = as_of, .opens = 1.0,
+                               .note = ""};
     scenario s = {
         .name = "plan", .source = "test", .as_of = as_of,
         .deadline = date_from_ymd(2029, 7, 18), .target = 12, .enrolled = 2, .screening = 2,
@@ -156,8 +157,8 @@ static void test_activation_selfpay_delay(void **state)
 {
     (void)state;
     scenario s = plan_scenario();
-    sites[4].active_from = date_from_ymd(2030, 1, 1);
-    sites[3].active_from = date_from_ymd(2027, 7, 18);   /* 365 days after as_of */
+    sites[4].active_from = sites[4].active_to = date_from_ymd(2030, 1, 1);
+    sites[3].active_from = sites[3].active_to = date_from_ymd(2027, 7, 18);   /* 365 days after as_of */
     s.selfpay_consent.value = 0.5;
     s.screen_days = 30;
     sim_result *r = simulate(&s, 4096, 1, NULL);

@@ -77,7 +77,8 @@ static void add_site(fixture *f, double rate, double shape, date_t active_from)
     size_t i = f->s.n_sites++;
     snprintf(f->site_name[i], sizeof f->site_name[i], "s%zu", i);
     f->site[i] = (site_spec){.name = f->site_name[i], .rate = rate, .shape = shape,
-                             .active_from = active_from, .note = empty_note};
+                             .active_from = active_from, .active_to = active_from,
+                             .opens = 1.0, .note = empty_note};
 }
 
 /* The protocol's plan (DESIGN.md section 7): 2026-07-18 to 2029-07-18 (W = 1097 days), target
@@ -247,7 +248,7 @@ static void cfg_out_of_reach(fixture *f) { f->s.target = 200; all_shapes(f, 2.0)
 static void cfg_site_after_deadline(fixture *f)
 {
     all_shapes(f, 1.5);
-    f->site[4].active_from = date_from_ymd(2030, 1, 1);
+    f->site[4].active_from = f->site[4].active_to = date_from_ymd(2030, 1, 1);
     f->site[4].rate = 20.0;
 }
 
