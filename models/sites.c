@@ -29,8 +29,9 @@
 #define RATE_QUANTILE_CAP (1.0 - 1e-10)
 
 /* When an event applies to a trial: always, or only when the site's drawn first day (uncertain
- * activation) is the event's day, or is before it. */
-typedef enum event_gate { GATE_NONE, GATE_STARTS_ON, GATE_STARTED_BEFORE } event_gate;
+ * activation) is before the event's day. (An uncertain site's start itself is no event: each
+ * trial's is added at its own point, see start_at.) */
+typedef enum event_gate { GATE_NONE, GATE_STARTED_BEFORE } event_gate;
 
 /* At point `point`, site `site` (in activation order) adds rate x delta to the slope sum, for
  * the trials its gate lets through (`starts`: the row of the site's drawn first days). */
@@ -51,6 +52,9 @@ typedef struct uncertain_site {
     long first, n_days;       /* D1 - as_of (may be negative) and D2 - D1 + 1 */
     long lo, hi;              /* the possible first days from as_of on: max(0, D1), max(0, D2) */
     double *before, *after;   /* [hi - lo + 1]: exposures by first day (schedule_exposure) */
+    size_t *start_point;      /* [hi - lo + 1]: the point where a start on that day registers,
+                                 SIZE_MAX past the followed span */
+    double *start_factor;     /* [hi - lo + 1]: the schedule's factor on that day */
 } uncertain_site;
 
 struct sites_plan {
@@ -69,16 +73,18 @@ struct sites_plan {
     size_t *first_event;          /* [n_points + 1]: events of point i are first_event[i] .. */
     unsigned char *under_selfpay; /* [n_points]: registrations from point i on need consent */
     unsigned char *lowers;        /* [n_points]: an event there may lower the slope sum */
+    unsigned char *starts_at;     /* [n_points]: an uncertain site may start there */
     size_t core_bytes;            /* the core's part of the work area, before ours */
     size_t work_bytes;
 };
 
 /* The front end's per-thread rows, after the core's: the batch's rates (site-major, in
  * activation order: rate[j * batch + t]; 0 for a site that does not open), the slope sum and
- * p / 365.25 of each trial, and the first days drawn for the uncertain sites
- * (starts[u * batch + t]). */
+ * p / 365.25 of each trial, the first days drawn for the uncertain sites (starts[u * batch +
+ * t]) and, per point, what their starts add to the slope there (start_add[i * batch + t]:
+ * zero outside intensities, which clears what it reads). */
 typedef struct sites_work {
-    double *rate, *slope, *scale, *scratch, *starts;
+    double *rate, *slope, *scale, *scratch, *starts, *start_add;
 } sites_work;
 
 static size_t round64(size_t bytes) { return (bytes + 63) / 64 * 64; }
@@ -99,14 +105,17 @@ static sites_work work_of(const sites_plan *p, void *work)
     w.scratch = (double *)at;
     at += round64(B * D);
     w.starts = (double *)at;
+    at += round64(p->n_uncertain * B * D);
+    w.start_add = (double *)at;
     return w;
 }
 
 static size_t own_work_bytes(const sites_plan *p)
 {
     size_t B = p->batch, D = sizeof(double);
+    size_t starts = p->n_uncertain ? core_n_points(p->core) : 0;
     return round64(p->s->n_sites * B * D) + 4 * round64(B * D) +
-           round64(p->n_uncertain * B * D);
+           round64(p->n_uncertain * B * D) + round64(starts * B * D);
 }
 
 static void set_err(char *err, size_t errlen, const char *msg)
@@ -214,10 +223,14 @@ static int build_uncertain(sites_plan *p)
         size_t days = (size_t)(u->hi - u->lo + 1);
         u->before = malloc(days * sizeof *u->before);
         u->after = malloc(days * sizeof *u->after);
-        if (!u->before || !u->after)
+        u->start_point = malloc(days * sizeof *u->start_point);
+        u->start_factor = malloc(days * sizeof *u->start_factor);
+        if (!u->before || !u->after || !u->start_point || !u->start_factor)
             return -1;
-        for (size_t d = 0; d < days; d++)
+        for (size_t d = 0; d < days; d++) {
             schedule_exposure(s, st, (double)(u->lo + (long)d), &u->before[d], &u->after[d]);
+            u->start_factor[d] = schedule_factor(s, st, u->lo + (long)d);
+        }
     }
     return 0;
 }
@@ -246,9 +259,8 @@ static size_t site_events(sites_plan *p, size_t j, const uncertain_site *u, doub
     for (long d = lo; d <= hi && d <= last; d++, n++) {
         if (pt)
             pt[n] = (double)(d + sd);
-        if (p->event)
-            add_event(p, (double)(d + sd), j, schedule_factor(s, st, d),
-                      u ? GATE_STARTS_ON : GATE_NONE, row, d);
+        if (p->event && !u)
+            add_event(p, (double)(d + sd), j, schedule_factor(s, st, d), GATE_NONE, row, d);
     }
     double before = schedule_factor(s, st, lo);
     for (size_t k = 0; k < st->n_steps; k++) {
@@ -330,6 +342,21 @@ static int build_events(sites_plan *p)
     double f = (double)(selfpay_day(s) + s->screen_days);
     for (size_t i = 0; i < n_pt; i++)
         p->under_selfpay[i] = core_point(p->core, i) >= f;
+    p->starts_at = calloc(n_pt, 1);
+    if (!p->starts_at)
+        return -1;
+    long last = scenario_followed_days(s);
+    for (size_t k = 0; k < p->n_uncertain; k++) {
+        uncertain_site *u = &p->uncertain[k];
+        for (long d = u->lo; d <= u->hi; d++) {
+            size_t i = SIZE_MAX;
+            if (d <= last) {
+                i = core_point_index(p->core, (double)(d + s->screen_days));
+                p->starts_at[i] = 1;
+            }
+            u->start_point[d - u->lo] = i;
+        }
+    }
     return 0;
 }
 
@@ -405,12 +432,15 @@ void sites_plan_free(sites_plan *p)
     for (size_t u = 0; p->uncertain && u < p->n_uncertain; u++) {
         free(p->uncertain[u].before);
         free(p->uncertain[u].after);
+        free(p->uncertain[u].start_point);
+        free(p->uncertain[u].start_factor);
     }
     free(p->uncertain);
     free(p->event);
     free(p->first_event);
     free(p->under_selfpay);
     free(p->lowers);
+    free(p->starts_at);
     free(p);
 }
 
@@ -538,19 +568,40 @@ static void apply_events(const sites_plan *p, const sites_work *w, size_t i, siz
 #pragma omp simd
             for (size_t t = 0; t < n; t++)
                 slope[t] += rate[t] * delta;
-        } else if (ev->gate == GATE_STARTS_ON) {
-#pragma omp simd
-            for (size_t t = 0; t < n; t++)
-                slope[t] += start[t] == day ? rate[t] * delta : 0.0;
         } else {
 #pragma omp simd
             for (size_t t = 0; t < n; t++)
                 slope[t] += start[t] < day ? rate[t] * delta : 0.0;
         }
     }
+    if (p->starts_at[i]) {
+        double *add = w->start_add + i * p->batch;
+#pragma omp simd
+        for (size_t t = 0; t < n; t++) {
+            slope[t] += add[t];
+            add[t] = 0.0;
+        }
+    }
     if (p->lowers[i])
         for (size_t t = 0; t < n; t++)
             slope[t] = slope[t] > 0.0 ? slope[t] : 0.0;
+}
+
+/* Each trial's uncertain sites add their rate times the schedule's factor at the point of
+ * their drawn first day (none past the followed span): one scattered addition a site, instead
+ * of a gated pass over the batch at every possible first day. */
+static void start_additions(const sites_plan *p, const sites_work *w, size_t n)
+{
+    size_t B = p->batch;
+    for (size_t k = 0; k < p->n_uncertain; k++) {
+        const uncertain_site *u = &p->uncertain[k];
+        const double *rate = w->rate + u->site * B, *start = w->starts + k * B;
+        for (size_t t = 0; t < n; t++) {
+            size_t d = (size_t)((long)start[t] - u->lo), i = u->start_point[d];
+            if (i != SIZE_MAX)
+                w->start_add[i * B + t] += rate[t] * u->start_factor[d];
+        }
+    }
 }
 
 /* Every trial's LAMBDA at the points (the integral of the registration intensity of referrals,
@@ -569,6 +620,7 @@ static void intensities(const sites_plan *p, const core_rows *rows, const sites_
         Lam[t] = 0.0;
         slope[t] = 0.0;
     }
+    start_additions(p, w, n);
     for (size_t i = 0; i < n_pt; i++) {
         apply_events(p, w, i, n);
         if (i + 1 == n_pt)

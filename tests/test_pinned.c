@@ -1,4 +1,4 @@
-/* Pinned outputs: every case of tests/pinned/cases.txt, run by the accrue binary on 1 and on 3
+/* Pinned outputs: every case of tests/pinned/cases.txt, run by the accrue binary on 1, 2 and 3
  * threads, must reproduce the files in tests/pinned/expected/NAME/ byte for byte. This is what
  * keeps a restructuring honest: a commit that moves code keeps these files; only a commit that
  * changes results on purpose re-pins them (tests/pinned/update.sh) and says why. */
@@ -82,6 +82,7 @@ static void test_pinned_outputs(void **state)
         if (line[0] == '#' || sscanf(line, "%127s %511s %31s %31s", name, scenario, trials, seed) != 4)
             continue;
         check_case(name, scenario, trials, seed, 1);
+        check_case(name, scenario, trials, seed, 2);
         check_case(name, scenario, trials, seed, 3);
         cases++;
     }
