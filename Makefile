@@ -106,15 +106,20 @@ clean:
 
 # ---- bench (bench/) ----
 # make bench        the full benchmark on bench/reference: accrue at 1e6 and 1e7 trials with 1
-#                   and 2 threads, 5 repetitions each, the event-by-event baseline and the memory
-#                   check (1e6 and 1e8 trials); a table on standard output, figures in
+#                   and 2 threads, 5 repetitions each, the event-by-event baseline, the memory
+#                   check (1e6 and 1e8 trials) and bench/schedule-10 beside the reference (10
+#                   rate changes per site); a table on standard output, figures in
 #                   bench/results.json
 # make bench-short  3 repetitions at 1e6 trials plus one 1e7 run with 2 threads, no memory
 #                   check: under a minute, for CI
 # Neither judges speed: they fail only when a run fails or outputs differ across thread counts.
 BENCH_BIN  = $(BUILD)/bench/bench $(BUILD)/bench/naive
+# BASELINE=PATH also runs another accrue build (say, of the main branch before a change) beside
+# this one at 1e6 trials, 1 thread, and prints its speed over this one's.
+BASELINE  ?=
 BENCH_ARGS = --accrue $(BUILD)/accrue --naive $(BUILD)/bench/naive --scenario bench/reference \
-             --json bench/results.json
+             --also bench/schedule-10 --json bench/results.json \
+             $(if $(BASELINE),--baseline $(BASELINE))
 # The compiler's first line of --version, for the JSON; characters that could break the C
 # string literal are dropped.
 BENCH_CC_VERSION = $(shell $(CC) --version 2>/dev/null | head -n 1 | tr -cd 'A-Za-z0-9 ._()+:/-')

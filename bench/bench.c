@@ -31,7 +31,7 @@
 #endif
 
 #define MAX_REPS 100
-#define MAX_CONFIGS 8
+#define MAX_CONFIGS 10
 /* Path buffers nest (scratch folder < tables folder < file in it) so that no path can be cut. */
 #define TMP_LEN 1024
 #define DIR_LEN 1100
@@ -43,6 +43,8 @@
 
 typedef struct bench_options {
     char *accrue, *naive, *scenario, *json, *seed;   /* argv strings (execv wants char *) */
+    char *baseline;          /* --baseline: another accrue build, run beside this one */
+    char *also;              /* --also: a second scenario, run beside the reference */
     int reps;
     int short_mode;          /* 1e6 trials only, plus one 1e7 run with 2 threads */
     int memory_check;        /* 1e6 and 1e8 trials once each, 2 threads */
@@ -57,7 +59,8 @@ typedef struct run_stats {
 
 /* One configuration: which program, how many trials and threads, and every repetition's figures. */
 typedef struct config {
-    const char *program;     /* "accrue" or "naive" */
+    const char *program;     /* "accrue", "naive", "baseline" (--baseline) or "also" (--also) */
+    char *binary, *scenario; /* what runs, on which scenario */
     unsigned long long trials;
     int threads, reps;
     run_stats rep[MAX_REPS];
@@ -202,7 +205,7 @@ static int run_config(bench_state *b, config *c)
     snprintf(threads, sizeof threads, "%d", c->threads);
     snprintf(out, sizeof out, "%s/%s-%llu-%d.stdout", b->tmp, c->program, c->trials, c->threads);
     snprintf(err, sizeof err, "%s/%s.stderr", b->tmp, c->program);
-    char *acc[] = {b->o.accrue, "run", b->o.scenario, "--trials", trials,
+    char *acc[] = {c->binary, "run", c->scenario, "--trials", trials,
                    "--seed", b->o.seed, "--threads", threads, "--quiet", "--out",
                    c->out_dir, NULL};
     char *nav[] = {b->o.naive, b->o.scenario, "--trials", trials, "--seed",
@@ -377,7 +380,8 @@ static config *add_config(bench_state *b, const char *program, unsigned long lon
                           int threads, int reps)
 {
     config *c = &b->cfg[b->n_cfg++];
-    *c = (config){.program = program, .trials = trials, .threads = threads, .reps = reps};
+    *c = (config){.program = program, .trials = trials, .threads = threads, .reps = reps,
+                  .binary = b->o.accrue, .scenario = b->o.scenario};
     snprintf(c->out_dir, sizeof c->out_dir, "%s/%s-%llu-%d", b->tmp, program, trials, threads);
     return c;
 }
@@ -394,7 +398,15 @@ static void plan_runs(bench_state *b)
         add_config(b, "accrue", 10000000ULL, 2, r);
     }
     add_config(b, "naive", b->o.naive_trials, 1, r);
+    if (b->o.baseline)
+        add_config(b, "baseline", 1000000ULL, 1, r)->binary = b->o.baseline;
+    if (b->o.also)
+        add_config(b, "also", 1000000ULL, 1, r)->scenario = b->o.also;
 }
+
+/* Median trials per second of `program` at 1e6 trials, 1 thread, over accrue's on the
+ * reference (0 when either is missing): the side-by-side figures of --baseline and --also. */
+static double beside_ratio(const bench_state *b, const char *program);
 
 /* Repetitions are interleaved (every configuration once, then again) so that a slow spell of
  * the machine spreads over all configurations instead of spoiling one. */
@@ -495,6 +507,21 @@ static int all_identical(const bench_state *b)
     return b->n_ident > 0;
 }
 
+static double beside_ratio(const bench_state *b, const char *program)
+{
+    const config *base = NULL, *other = NULL;
+    for (int i = 0; i < b->n_cfg; i++) {
+        const config *c = &b->cfg[i];
+        if (c->trials == 1000000ULL && c->threads == 1 && c->done) {
+            if (!strcmp(c->program, "accrue"))
+                base = c;
+            if (!strcmp(c->program, program))
+                other = c;
+        }
+    }
+    return base && other ? median_rate(other) / median_rate(base) : 0.0;
+}
+
 /* ---- the table ---- */
 
 static void print_table(const bench_state *b)
@@ -523,6 +550,12 @@ static void print_table(const bench_state *b)
     if (at)
         printf("2 threads / 1 thread: %.2f (%s trials)\n", ratio, trials_label(at, t));
     printf("accrue / naive (1 thread): %.1f\n", naive_ratio(b));
+    if (b->o.baseline)
+        printf("baseline %s / accrue (1e6 trials, 1 thread): %.3f\n", b->o.baseline,
+               beside_ratio(b, "baseline"));
+    if (b->o.also)
+        printf("scenario %s / %s (1e6 trials, 1 thread): %.3f\n", b->o.also, b->o.scenario,
+               beside_ratio(b, "also"));
     if (b->nc.have)
         printf("P(success): naive %.5f (SE %.5f), accrue %.5f (SE %.5f): z = %+.2f\n",
                b->nc.p_naive, b->nc.se_naive, b->nc.p_accrue, b->nc.se_accrue, b->nc.z);
@@ -653,6 +686,10 @@ static void json_checks(FILE *f, const bench_state *b)
     }
     fprintf(f, "],\n  \"threads_2_over_1\": {\"trials\": %llu, \"ratio\": %.3f},\n", at, ratio);
     fprintf(f, "  \"accrue_over_naive\": %.2f,\n", naive_ratio(b));
+    if (b->o.baseline)
+        fprintf(f, "  \"baseline_over_accrue\": %.4f,\n", beside_ratio(b, "baseline"));
+    if (b->o.also)
+        fprintf(f, "  \"also_over_reference\": %.4f,\n", beside_ratio(b, "also"));
     if (b->nc.have)
         fprintf(f, "  \"naive_check\": {\"p_success_naive\": %.6f, \"se_naive\": %.6f, "
                    "\"p_success_accrue\": %.6f, \"se_accrue\": %.6f, \"z\": %.3f},\n",
@@ -713,6 +750,10 @@ static const char usage[] =
     "  --naive-trials N    trials of the baseline (default 200000, about a second)\n"
     "  --short             1e6 trials only, plus one 1e7 run with 2 threads (for CI)\n"
     "  --memory-check      also run 1e6 and 1e8 trials once each with 2 threads\n"
+    "  --baseline PATH     also run another accrue build at 1e6 trials, 1 thread, beside this\n"
+    "                      one, and print its speed over accrue's\n"
+    "  --also DIR          also run accrue on scenario DIR at 1e6 trials, 1 thread, and print\n"
+    "                      its speed over the reference's\n"
     "Exit status: 0 done; 1 a run failed or outputs differ across threads; 2 bad arguments.\n";
 
 static int parse_args(int argc, char **argv, bench_options *o)
@@ -741,6 +782,10 @@ static int parse_args(int argc, char **argv, bench_options *o)
             o->naive = v;
         else if (!strcmp(a, "--scenario"))
             o->scenario = v;
+        else if (!strcmp(a, "--baseline"))
+            o->baseline = v;
+        else if (!strcmp(a, "--also"))
+            o->also = v;
         else if (!strcmp(a, "--json"))
             o->json = v;
         else if (!strcmp(a, "--seed") && strspn(v, "0123456789") == strlen(v) && *v)
