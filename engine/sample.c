@@ -466,157 +466,26 @@ static void beta_order_stat_fill(rng_state *s, uint32_t a, uint32_t b, double *o
     }
 }
 
-/* ---- whole shapes of many laws: order statistics lane by lane ---- */
+/* ---- whole shapes of many laws: beta ratios ---- */
 
-/* sample_beta_whole draws each lane's Beta(a, b) with a + b - 1 <= SAMPLE_BETA_ORDER_WORDS_MAX
- * as sample_beta_fill draws a constant one: the a-th smallest of the lane's n = a + b - 1
- * words, the s-th of the s = min(a, b) smallest keys, a key being the word when a <= b and
- * its complement when a > b. The accuracy argument above holds lane by lane, the map
- * w -> (w + 1/2) 2^-32 being applied to each lane's own words: each draw is exactly g(X),
- * X ~ Beta(a, b), so within Kolmogorov distance f_max 2^-33 <= (a + b - 1) 2^-33
- * <= 14 2^-33 = 1.6e-9 of Beta(a, b); and as the selection compares integers and the
- * conversion is exact, the values are the same on every compiled copy.
- *
- * The shapes differ across lanes, so the kernel runs the chunk's largest n rows and keeps
- * the chunk's largest s keys in every lane: a row past a lane's n enters as UINT32_MAX,
- * which leaves a kept set (which starts at UINT32_MAX) unchanged, and lane i reads its own
- * s-th key at the end. Measured in TSC cycles per lane (AVX-512 copy, gcc 12 -O3, whole
- * chunks with their words, medians of 3 runs), products against this kept set against rank
- * counting (each row's rank among the lane's rows by pairwise compares, ties by row index,
- * the row of rank a - 1 taken): the reference run's shapes replayed (200000 calls, about 31
- * lanes each) 50.0 / 21.4 / 29.8; 32 lanes with n uniform on 1 .. N and a on 1 .. n, N = 4:
- * 20.9 / 8.8 / 12.6, N = 8: 29.7 / 14.9 / 23.8, N = 14: 40.5 / 26.0 / 51.9. */
-
-/* How one lane of a chunk is drawn: n words, the s-th smallest key, key = word ^ flip; n = 0
- * for a lane drawn by products, or padding. */
-typedef struct order_lanes {
-    uint32_t n[SAMPLE_WHOLE_CHUNK], s[SAMPLE_WHOLE_CHUNK], flip[SAMPLE_WHOLE_CHUNK];
-} order_lanes;
-
-/* out[i] = (w + 1/2) 2^-32 for the plan->s[i]-th smallest key among lane i's first
- * plan->n[i] words, for i < lanes (a multiple of ORDER_GROUP); lane i's word from row j is
- * w[j stride + i]. Every lane keeps keep_n >= plan->s[i] keys. Inlined with keep_n a
- * constant, as order_stat_lanes is, so that the insertion unrolls in the vector loop. */
-static inline __attribute__((always_inline)) void
-order_stat_each_lanes(const uint32_t *w, size_t stride, size_t lanes, uint32_t rows,
-                      uint32_t keep_n, const order_lanes *plan, double *out)
+/* Beta(a[i], b[i]) for one chunk of len lanes: lane i's G_a from rows 0 .. a[i] - 1, its G_b
+ * from the next b[i] rows. */
+static void beta_whole_chunk(rng_state *s, const uint32_t *a, const uint32_t *b, double *out,
+                             size_t len)
 {
-    uint32_t keep[ORDER_KEEP_MAX][SAMPLE_WHOLE_CHUNK];
-    for (uint32_t t = 0; t < keep_n; t++) {
-#pragma omp simd
-        for (size_t i = 0; i < lanes; i++)
-            keep[t][i] = UINT32_MAX;
-    }
-    for (uint32_t j = 0; j < rows; j++) {
-        const uint32_t *row = w + (size_t)j * stride;
-#pragma omp simd
-        for (size_t i = 0; i < lanes; i++) {
-            uint32_t x = (row[i] ^ plan->flip[i]) | (0u - (uint32_t)(j >= plan->n[i]));
-            for (uint32_t t = 0; t < keep_n; t++) {
-                uint32_t k = keep[t][i];
-                keep[t][i] = k < x ? k : x;
-                x = k < x ? x : k;
-            }
-        }
-    }
-    /* The kept keys ascend, so the s-th is the largest of the first s: a mask and a max,
-     * where a select of keep[t] made gcc load it under a branch and leave the loop scalar. */
-#pragma omp simd
-    for (size_t i = 0; i < lanes; i++) {
-        uint32_t k = keep[0][i];
-        for (uint32_t t = 1; t < keep_n; t++) {
-            uint32_t taken = keep[t][i] & (0u - (uint32_t)(t < plan->s[i]));
-            k = taken > k ? taken : k;
-        }
-        out[i] = word_uniform(k ^ plan->flip[i]);
-    }
-}
-
-/* order_stat_each_lanes with keep = 1 .. ORDER_KEEP_MAX, each case its own constant. */
-SIMD_CLONES
-static void order_stat_each(const uint32_t *w, size_t stride, size_t lanes, uint32_t rows,
-                            uint32_t keep, const order_lanes *plan, double *out)
-{
-    switch (keep) {
-    case 1: order_stat_each_lanes(w, stride, lanes, rows, 1, plan, out); break;
-    case 2: order_stat_each_lanes(w, stride, lanes, rows, 2, plan, out); break;
-    case 3: order_stat_each_lanes(w, stride, lanes, rows, 3, plan, out); break;
-    case 4: order_stat_each_lanes(w, stride, lanes, rows, 4, plan, out); break;
-    case 5: order_stat_each_lanes(w, stride, lanes, rows, 5, plan, out); break;
-    case 6: order_stat_each_lanes(w, stride, lanes, rows, 6, plan, out); break;
-    default: order_stat_each_lanes(w, stride, lanes, rows, 7, plan, out); break;
-    }
-}
-
-/* A chunk's shapes, clamped to SAMPLE_WHOLE_MAX (na, nb), and its plan for the len lanes:
- * those within the order statistics' limit get n = a + b - 1, s = min(a, b), flip = ~0 when
- * a > b; the others n = 0. need[i] = the words lane i takes. Returns whether any lane is drawn
- * by products; *keep = the largest s. Vectorised: a scalar loop here cost as much as the
- * selection itself. */
-SIMD_CLONES
-static uint32_t beta_whole_plan(const uint32_t *a, const uint32_t *b, size_t len, uint32_t *na,
-                                uint32_t *nb, uint32_t *need, order_lanes *plan, uint32_t *keep)
-{
-    uint32_t products = 0, most = 1;
-#pragma omp simd reduction(| : products) reduction(max : most)
+    uint32_t w[2 * SAMPLE_WHOLE_MAX * SAMPLE_WHOLE_CHUNK];
+    uint32_t na[SAMPLE_WHOLE_CHUNK], nb[SAMPLE_WHOLE_CHUNK], need[SAMPLE_WHOLE_CHUNK];
+    double prod_a[SAMPLE_WHOLE_CHUNK], prod_b[SAMPLE_WHOLE_CHUNK];
     for (size_t i = 0; i < len; i++) {
         na[i] = whole_shape(a[i]);
         nb[i] = whole_shape(b[i]);
-        uint32_t n = na[i] + nb[i] - 1, s = na[i] <= nb[i] ? na[i] : nb[i];
-        uint32_t order = n <= SAMPLE_BETA_ORDER_WORDS_MAX;
-        need[i] = n + (order ^ 1);
-        plan->n[i] = order ? n : 0;
-        plan->s[i] = order ? s : 1;
-        plan->flip[i] = na[i] <= nb[i] ? 0u : UINT32_MAX;
-        products |= order ^ 1;
-        most = plan->s[i] > most ? plan->s[i] : most;
+        need[i] = na[i] + nb[i];
     }
-    *keep = most;
-    return products;
-}
-
-/* The plan's lanes from len up to lanes: no words, results not used. */
-static void order_lanes_pad(order_lanes *plan, size_t len, size_t lanes)
-{
-    for (size_t i = len; i < lanes; i++) {
-        plan->n[i] = 0;
-        plan->s[i] = 1;
-        plan->flip[i] = 0;
-    }
-}
-
-/* Beta(a[i], b[i]) for one chunk of len lanes. Within the limit, the order statistic of lane
- * i's rows 0 .. a[i] + b[i] - 2; past it, products: G_a from rows 0 .. a[i] - 1, G_b from
- * the next b[i] rows, both computed for every lane of a chunk that has such a lane. That is
- * rare (the reference run: 16 lanes in 1.9 million, 4e6 trials), so the selection runs for
- * every chunk, without first sorting out the lanes. */
-static void beta_whole_chunk(rng_state *st, const uint32_t *a, const uint32_t *b, double *out,
-                             size_t len)
-{
-    uint32_t w[2 * SAMPLE_WHOLE_MAX * SAMPLE_WHOLE_CHUNK + ORDER_GROUP];
-    uint32_t na[SAMPLE_WHOLE_CHUNK], nb[SAMPLE_WHOLE_CHUNK], need[SAMPLE_WHOLE_CHUNK];
-    double value[SAMPLE_WHOLE_CHUNK], prod_a[SAMPLE_WHOLE_CHUNK], prod_b[SAMPLE_WHOLE_CHUNK];
-    order_lanes plan;
-    size_t lanes = (len + ORDER_GROUP - 1) / ORDER_GROUP * ORDER_GROUP;
-    uint32_t keep;
-    uint32_t products = beta_whole_plan(a, b, len, na, nb, need, &plan, &keep);
-    order_lanes_pad(&plan, len, lanes);
     uint32_t rows = whole_rows(need, len);
-    rng_state_words(st, w, rows * len);
-    /* The padding lanes of the last row read past the chunk's words: make them defined; their
-     * results are not used. */
-    memset(w + rows * len, 0, (lanes - len) * sizeof *w);
-    uint32_t order_rows = rows < SAMPLE_BETA_ORDER_WORDS_MAX ? rows : SAMPLE_BETA_ORDER_WORDS_MAX;
-    order_stat_each(w, len, lanes, order_rows, keep, &plan, value);
-    if (!products) {
-        memcpy(out, value, len * sizeof *out);
-        return;
-    }
+    rng_state_words(s, w, rows * len);
     whole_products(w, len, rows, whole_zeros, na, prod_a);
     whole_products(w, len, rows, na, nb, prod_b);
     whole_beta_from_products(prod_a, prod_b, out, len);
-    for (size_t i = 0; i < len; i++)
-        out[i] = plan.n[i] ? value[i] : out[i];
 }
 
 void sample_beta_whole(gsl_rng *r, const uint32_t *a, const uint32_t *b, double *out, size_t n)

@@ -88,10 +88,7 @@ void sample_beta_fill(gsl_rng *r, const sample_beta *b, double *out, double *scr
  * 3: 24.9 / 26.3, 4: 25.8 / 27.9, 5: 26.9 / 29.7, 6: 28.6 / 31.5, 7: 29.9 / 31.6. At n = 15
  * s = 1 and 2 lose (23.0 / 22.1, 24.9 / 23.7), s = 7 ties (31.3 / 31.2) and s = 3 to 6 gain
  * 2 to 3 %. With 32 draws a call the ratio costs more and the order statistics still win at
- * n = 16 (0.90 to 0.95 of its cost); 14 is the bound for the common batch.
- * sample_beta_whole uses the same bound lane by lane: its order statistics cost what the
- * chunk's largest n and s cost, and were cheaper than its products in every mix of shapes
- * measured (sample.c, above sample_beta_whole). */
+ * n = 16 (0.90 to 0.95 of its cost); 14 is the bound for the common batch. */
 #define SAMPLE_BETA_ORDER_WORDS_MAX 14
 
 /* The largest whole shape sample_gamma_fill draws as a product of uniforms: where products
@@ -105,8 +102,7 @@ void sample_beta_fill(gsl_rng *r, const sample_beta *b, double *out, double *scr
 
 /* Whole shapes as products of uniforms: Gamma(k, 1) = -log(U_1 ... U_k), the sum of k
  * independent Exp(1) (Knuth, TAOCP vol. 2, 3.4.1), and Beta(a, b) = G_a / (G_a + G_b)
- * (Devroye 1986, IX.4.1), but for the betas sample_beta_whole draws as order statistics
- * (below). Each U is (w + 1/2) 2^-32 from one 32-bit word w, so the laws are
+ * (Devroye 1986, IX.4.1). Each U is (w + 1/2) 2^-32 from one 32-bit word w, so the laws are
  * exact but for the words' resolution: within Kolmogorov distance k 2^-33 (1.2e-10 per
  * factor) of Gamma(k), within (a + b) 2^-33 of Beta(a, b); derivation in sample.c. Every
  * factor is at least 2^-33, so no product underflows. Vectorised across lanes, no branch on
@@ -136,17 +132,10 @@ void sample_beta_fill(gsl_rng *r, const sample_beta *b, double *out, double *scr
  * values sample_gamma_fill gives for Gamma(k, 1) when k <= SAMPLE_GAMMA_PRODUCT_MAX. */
 void sample_gamma_whole(gsl_rng *r, const uint32_t *k, double *out, size_t n);
 
-/* out[i] ~ Beta(a[i], b[i]), independently, for i < n, lane by lane in one of two ways.
- * A lane with a[i] + b[i] - 1 <= SAMPLE_BETA_ORDER_WORDS_MAX takes its rows
- * 0 .. a[i] + b[i] - 2 and returns the a[i]-th smallest of those words w, by the integers
- * (ties need no rule: equal words give equal values), as (w + 1/2) 2^-32, as sample_beta_fill
- * does for a constant shape: no logarithm, values in [2^-33, 1 - 2^-33], within Kolmogorov
- * distance (a + b - 1) 2^-33 of Beta(a, b) (derivation in sample.c). Any other lane is drawn
- * by products: its G_a is -log of the product of its rows 0 .. a[i] - 1, its G_b of rows
- * a[i] .. a[i] + b[i] - 1, values in (0, 1], 1 only by rounding, when G_b < G_a 2^-53 or so.
- * R = the chunk's largest words needed, a[i] + b[i] - 1 or a[i] + b[i] by the lane's way.
- * So the uniform order statistic Beta(j, m - j + 1), the j-th smallest of m uniforms, takes
- * m words a lane for m <= SAMPLE_BETA_ORDER_WORDS_MAX, m + 1 above. */
+/* out[i] ~ Beta(a[i], b[i]), independently, for i < n: lane i's G_a is -log of the product of
+ * its rows 0 .. a[i] - 1, its G_b of rows a[i] .. a[i] + b[i] - 1, R = the chunk's largest
+ * a[i] + b[i]. So the uniform order statistics Beta(j, m - j + 1) of one m take m + 1 words a
+ * lane, none unused. Values lie in (0, 1]; 1 only by rounding, when G_b < G_a 2^-53 or so. */
 void sample_beta_whole(gsl_rng *r, const uint32_t *a, const uint32_t *b, double *out, size_t n);
 
 /* A Poisson(mu) variate, mu >= 0 (0 when mu <= 0). Below SAMPLE_POISSON_SMALL it inverts the

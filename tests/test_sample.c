@@ -10,10 +10,9 @@
  *   - a Kolmogorov-Smirnov statistic below KS_CRIT (upper 1e-6 point of Kolmogorov's law);
  *   - a count whose exact binomial or Poisson tail on either side is at least 5e-7.
  * The file makes 212 such checks (11 normal, 48 gamma, 42 beta, 21 Poisson, 23 binomial, 14
- * order statistics, 1 draw-by-draw inversion, 52 of the whole shapes by products and by
- * words), so by Bonferroni's inequality the family-wise false-alarm rate is below 2.2e-4. The
- * other checks are
- * exact. The seeds are fixed, so a run is deterministic: the rate is the chance that a correct
+ * order statistics, 1 draw-by-draw inversion, 52 of the whole shapes by products), so by
+ * Bonferroni's inequality the family-wise false-alarm rate is below 2.2e-4. The other checks
+ * are exact. The seeds are fixed, so a run is deterministic: the rate is the chance that a correct
  * sampler fails for a seed picked at random. Means and variances are judged by a normal
  * approximation. Its worst case here is the sample variance of Gamma(0.3) at
  * n = 2e5 (or Gamma(0.7) at 1e5): (X - mu)^2 has skewness about 17, so s^2 has skewness
@@ -940,13 +939,16 @@ static void test_gamma_whole(void **state)
 }
 
 /* Beta(a, b): mean a / (a + b), variance and mu4 from beta_central, then KS against
- * gsl_cdf_beta_P; every value in (0, 1]. Limits as for the gammas: 5 SE. Shapes with
- * a + b - 1 <= SAMPLE_BETA_ORDER_WORDS_MAX are drawn as order statistics of words, the
- * others by products. By products, one factor too few in G_a moves the mean by
- * b / ((a + b) (a + b - 1)), at least 80 SE in the cases here with a >= 2 (Beta(16, 16): 15/31
- * against 1/2, SE 1.9e-4); with a = 1 it leaves G_a = 0, so the value 0, outside (0, 1]. By
- * words, one rank off moves the mean by 1 / (a + b), at least 380 SE here (Beta(6, 2): 1/8
- * against SE 3.2e-4). */
+ * gsl_cdf_beta_P; every value in (0, 1]. Limits as for the gammas: 5 SE and KS_CRIT, each a
+ * false-alarm rate of at most 1e-6 for draws of exactly Beta(a, b). The words' resolution
+ * moves the law by at most (a + b) 2^-33 <= 3.7e-9 in Kolmogorov distance (sample.c), and so
+ * the mean by as much (|E X - E Y| = |integral of F_X - F_Y over [0, 1]|), rounding adding
+ * of order (a + b) 2^-53: against a KS limit of KS_CRIT / sqrt(2e5) = 0.006 and a mean's SE
+ * of at least 1.2e-4 here (Beta(1, 16)), so the rates stand. One factor too few in G_a moves
+ * the mean by b / ((a + b) (a + b - 1)), at least 80 SE in the cases here with a >= 2
+ * (Beta(16, 16): 15/31 against 1/2, SE 1.9e-4); with a = 1 it leaves G_a = 0, so the value 0,
+ * outside (0, 1]. One too few in G_b moves it by a / ((a + b) (a + b - 1)), at least 29 SE
+ * (Beta(1, 16)), or with b = 1 makes every value 1. */
 static void check_beta_whole(uint32_t a, uint32_t b, uint64_t stream)
 {
     gsl_rng *r = stream_new(stream);
@@ -956,8 +958,7 @@ static void check_beta_whole(uint32_t a, uint32_t b, uint64_t stream)
     for (size_t i = 0; i < WHOLE_N; i++)
         assert_true(x[i] > 0.0 && x[i] <= 1.0);
     char what[64];
-    snprintf(what, sizeof what, "beta(%u, %u) by %s", (unsigned)a, (unsigned)b,
-             a + b - 1 <= SAMPLE_BETA_ORDER_WORDS_MAX ? "words" : "products");
+    snprintf(what, sizeof what, "beta(%u, %u) by products", (unsigned)a, (unsigned)b);
     double mu2, mu4;
     beta_central(a, b, &mu2, &mu4);
     assert_mean_var(what, x, WHOLE_N, (double)a / (double)(a + b), mu2, mu4);
@@ -967,8 +968,8 @@ static void check_beta_whole(uint32_t a, uint32_t b, uint64_t stream)
     gsl_rng_free(r);
 }
 
-/* By words: the uniform (1, 1), the benchmark's (6, 2) and (3, 2); by products: a skewed
- * (1, 16) and the most factors, (16, 16). */
+/* The uniform (1, 1), the benchmark's (6, 2) and (3, 2), a skewed (1, 16) and the most
+ * factors, (16, 16). */
 static void test_beta_whole(void **state)
 {
     (void)state;
@@ -1020,8 +1021,7 @@ static void test_gamma_whole_lanes(void **state)
 
 /* The same for uniform order statistics across lanes, as callers use sample_beta_whole: lane i
  * of call c draws the j-th of m uniforms, Beta(j, m - j + 1), m = 1 + (i + c) % 16 and
- * j = 1 + (3 i + c) % m, so each call mixes lanes drawn by words (m <= 14) and by products
- * (m = 15, 16); the z-score sums x - j / (m + 1) over the variances
+ * j = 1 + (3 i + c) % m; the z-score sums x - j / (m + 1) over the variances
  * j (m - j + 1) / ((m + 1)^2 (m + 2)). */
 static void test_beta_whole_lanes(void **state)
 {
@@ -1054,8 +1054,8 @@ static void test_beta_whole_lanes(void **state)
 
 /* The header's word order, recomputed from a copy of the stream: chunks of SAMPLE_WHOLE_CHUNK
  * lanes; a chunk of len lanes needing R rows takes R len words, lane i's word from row j
- * being word j len + i; for products, the factors multiplied in row order from 1, then -log
- * by vmath_log; for sample_beta_whole's order statistics, the lane's words sorted (below).
+ * being word j len + i; the factors multiplied in row order from 1, then -log by vmath_log
+ * (and for sample_beta_fill's order statistics, the lane's words sorted, below).
  * The library's vectorised copy must give these scalar values bit for bit. */
 static double word_uniform_ref(uint32_t w)
 {
@@ -1114,8 +1114,8 @@ static double lane_order_ref(const uint32_t *w, size_t len, size_t i, uint32_t a
     return word_uniform_ref(lane[a - 1]);
 }
 
-/* sample_beta_whole: a lane with m = a + b - 1 <= SAMPLE_BETA_ORDER_WORDS_MAX takes m rows and
- * its a-th smallest word; another a + b rows and the ratio of -log products. */
+/* sample_beta_whole: a chunk takes R = its largest a + b rows; lane i's G_a is -log of the
+ * product of its rows 0 .. a - 1, its G_b of rows a .. a + b - 1, the value G_a / (G_a + G_b). */
 static void beta_whole_ref(gsl_rng *clone, const uint32_t *a, const uint32_t *b, size_t n,
                            double *out)
 {
@@ -1123,18 +1123,11 @@ static void beta_whole_ref(gsl_rng *clone, const uint32_t *a, const uint32_t *b,
     for (size_t at = 0; at < n; at += SAMPLE_WHOLE_CHUNK) {
         size_t len = n - at < SAMPLE_WHOLE_CHUNK ? n - at : SAMPLE_WHOLE_CHUNK;
         uint32_t rows = 0;
-        for (size_t i = 0; i < len; i++) {
-            uint32_t m = a[at + i] + b[at + i] - 1;
-            uint32_t need = m <= SAMPLE_BETA_ORDER_WORDS_MAX ? m : m + 1;
-            rows = need > rows ? need : rows;
-        }
+        for (size_t i = 0; i < len; i++)
+            rows = a[at + i] + b[at + i] > rows ? a[at + i] + b[at + i] : rows;
         chunk_words_ref(clone, len, rows, w);
         for (size_t i = 0; i < len; i++) {
             uint32_t ai = a[at + i], bi = b[at + i];
-            if (ai + bi - 1 <= SAMPLE_BETA_ORDER_WORDS_MAX) {
-                out[at + i] = lane_order_ref(w, len, i, ai, ai + bi - 1);
-                continue;
-            }
             double ga = -vmath_log(row_product_ref(w, len, i, 0, ai));
             double gb = -vmath_log(row_product_ref(w, len, i, ai, bi));
             out[at + i] = ga / (ga + gb);
@@ -1177,13 +1170,14 @@ static void test_whole_words(void **state)
     gsl_rng_free(r);
 }
 
-/* sample_beta_whole's order statistics, shapes varying across lanes: lane i draws the j-th
- * smallest of m words, m uniform on 1 .. SAMPLE_BETA_ORDER_WORDS_MAX and j on 1 .. m (drawn
- * from another stream), so that a chunk mixes every kept count, and keys taken as they are
- * (j <= m - j + 1) or complemented; lengths not multiples of the vector widths (8, 16), up to
- * several chunks. The values equal the sorting reference's bit for bit, and the stream then
- * stands where the reference left its copy (R len words a chunk, R its largest m). */
-static void test_beta_whole_order_words(void **state)
+/* sample_beta_whole's word consumption, counted apart from the reference: uniform order
+ * statistics as callers draw them, lane i the j-th smallest of m uniforms, Beta(j, m - j + 1),
+ * m uniform on 1 .. SAMPLE_WHOLE_MAX and j on 1 .. m (drawn from another stream); lengths not
+ * multiples of the vector widths (8, 16), up to several chunks. Lane i takes a + b = m + 1
+ * words, in rows: a chunk of len lanes takes R len words, R its largest a + b, so the stream
+ * must stand sum over chunks of R len words on, where a copy skipped by that count stands; and
+ * the values equal the products reference's bit for bit. */
+static void test_beta_whole_words_used(void **state)
 {
     (void)state;
     static const size_t lens[] = {1, 7, 9, 17, 31, 33, 63, 65, 129, 200};
@@ -1193,12 +1187,24 @@ static void test_beta_whole_order_words(void **state)
     double got[200], want[200];
     for (int round = 0; round < 100; round++) {
         for (size_t c = 0; c < sizeof lens / sizeof lens[0]; c++) {
-            size_t n = lens[c];
+            size_t n = lens[c], words = 0;
             for (size_t i = 0; i < n; i++) {
-                uint32_t m = 1 + (uint32_t)gsl_rng_uniform_int(shapes, SAMPLE_BETA_ORDER_WORDS_MAX);
+                uint32_t m = 1 + (uint32_t)gsl_rng_uniform_int(shapes, SAMPLE_WHOLE_MAX);
                 a[i] = 1 + (uint32_t)gsl_rng_uniform_int(shapes, m);
                 b[i] = m - a[i] + 1;
             }
+            for (size_t at = 0; at < n; at += SAMPLE_WHOLE_CHUNK) {
+                size_t len = n - at < SAMPLE_WHOLE_CHUNK ? n - at : SAMPLE_WHOLE_CHUNK;
+                uint32_t rows = 0;
+                for (size_t i = at; i < at + len; i++)
+                    rows = a[i] + b[i] > rows ? a[i] + b[i] : rows;
+                words += rows * len;
+            }
+            gsl_rng_memcpy(clone, r);
+            sample_beta_whole(r, a, b, got, n);
+            for (size_t k = 0; k < words; k++)
+                (void)gsl_rng_get(clone);
+            assert_int_equal(gsl_rng_get(r), gsl_rng_get(clone));
             gsl_rng_memcpy(clone, r);
             sample_beta_whole(r, a, b, got, n);
             beta_whole_ref(clone, a, b, n, want);
@@ -1211,23 +1217,24 @@ static void test_beta_whole_order_words(void **state)
     gsl_rng_free(r);
 }
 
-/* The laws of sample_beta_whole's order statistics with shapes mixed across lanes: calls of
- * LANES_CALL lanes, lane i of call c drawing law (i + c) % 6 of the six below when c is even
- * (every call keeps 7 keys, for the j = 7 of 14) and law (i + c) % 4 when c is odd (2 kept
- * keys, 7 rows): the uniform (1 of 1), Beta(2, 3) (2 of 4, keys as they are), the
- * benchmark's Beta(6, 2) and Beta(3, 2) (6 of 7 and 3 of 4, complemented keys), Beta(7, 8)
- * (7 of 14, the most kept) and Beta(14, 1) (14 of 14, the largest). Each law's draws get
- * the mean and variance at 5 SE and KS against gsl_cdf_beta_P at KS_CRIT: 3 checks, each a
- * false-alarm rate of at most 1e-6 for draws of exactly Beta(j, m - j + 1). The words'
- * resolution moves each law by at most m 2^-33 <= 1.7e-9 in Kolmogorov distance and its
- * mean by at most 2^-33 (sample.c), against a KS limit of KS_CRIT / sqrt(n) >= 0.0097
- * (n = 76500 draws of the first four laws, 31000 of Beta(7, 8), 30000 of Beta(14, 1)) and a
- * mean's SE of at least 3.6e-4 (Beta(14, 1): sqrt(0.0039 / 30000)), so the rates stand. One
- * rank off moves the mean by 1 / (m + 1), at least 90 SE (Beta(7, 8): 1/15 against SE
- * sqrt(0.0156 / 31000) = 7.1e-4). Every value must lie in [2^-33, 1 - 2^-33]. */
+/* The laws of sample_beta_whole with shapes mixed across lanes: calls of LANES_CALL lanes,
+ * lane i of call c drawing law (i + c) % 6 of the six below when c is even (R = 15 rows, for
+ * the j = 7 of 14 and 14 of 14) and law (i + c) % 4 when c is odd (R = 8): the uniform (1 of
+ * 1), Beta(2, 3) (2 of 4), the benchmark's Beta(6, 2) and Beta(3, 2) (6 of 7 and 3 of 4),
+ * Beta(7, 8) (7 of 14) and Beta(14, 1) (14 of 14), so that most lanes leave rows of the chunk
+ * unused. Each law's draws get the mean and variance at 5 SE and KS against gsl_cdf_beta_P at
+ * KS_CRIT: 3 checks, each a false-alarm rate of at most 1e-6 for draws of exactly
+ * Beta(j, m - j + 1). The words' resolution moves each law by at most (m + 1) 2^-33 <= 1.7e-9
+ * in Kolmogorov distance and its mean by as much (sample.c; check_beta_whole), against a KS
+ * limit of KS_CRIT / sqrt(n) >= 0.0097 (n = 76000 or 76500 draws of the first four laws, 31000
+ * of Beta(7, 8), 30000 of Beta(14, 1)) and a mean's SE of at least 3.6e-4 (Beta(14, 1):
+ * sqrt(0.0039 / 30000)), so the rates stand. One factor too few in G_a or G_b moves a mean
+ * by at least 13 SE (Beta(14, 1) with 13 factors in G_a: 13/14 against 14/15, SE 3.6e-4; the
+ * others 47 SE or more), or with a = 1 or b = 1 gives the value 0 or 1 every time. Every
+ * value must lie in (0, 1]. */
 #define ORDER_LAW_CALLS 6000
 
-static void test_beta_whole_order_laws(void **state)
+static void test_beta_whole_laws(void **state)
 {
     (void)state;
     enum { laws = 6 };
@@ -1247,7 +1254,7 @@ static void test_beta_whole_order_laws(void **state)
         }
         sample_beta_whole(r, a, b, out, LANES_CALL);
         for (size_t i = 0; i < LANES_CALL; i++) {
-            assert_true(out[i] >= 0x1p-33 && out[i] <= 1.0 - 0x1p-33);
+            assert_true(out[i] > 0.0 && out[i] <= 1.0);
             x[law[i]][count[law[i]]++] = out[i];
         }
     }
@@ -1442,8 +1449,8 @@ int main(void)
         cmocka_unit_test(test_gamma_whole_lanes), cmocka_unit_test(test_beta_whole_lanes),
         cmocka_unit_test(test_whole_words),     cmocka_unit_test(test_gamma_fill_products),
         cmocka_unit_test(test_whole_determinism), cmocka_unit_test(test_beta_fill_order_words),
-        cmocka_unit_test(test_beta_whole_order_words),
-        cmocka_unit_test(test_beta_whole_order_laws),
+        cmocka_unit_test(test_beta_whole_words_used),
+        cmocka_unit_test(test_beta_whole_laws),
     };
     return cmocka_run_group_tests_name("sample", tests, setup, NULL);
 }
