@@ -112,6 +112,9 @@ clean:
 #                   bench/results.json
 # make bench-short  3 repetitions at 1e6 trials plus one 1e7 run with 2 threads, no memory
 #                   check: under a minute, for CI
+# make bench also builds the scaling table (bench/scale/README.md): the reference grown one way
+# at a time (expected counts 100 to 10,000, 50 to 5,000 sites, 32 in screening), each with
+# trials per second, time to SE 1e-4 and the exact mode's time; with BASELINE, beside it.
 # Neither judges speed: they fail only when a run fails or outputs differ across thread counts.
 BENCH_BIN  = $(BUILD)/bench/bench $(BUILD)/bench/naive
 # BASELINE=PATH also runs another accrue build (say, of the main branch before a change) beside
@@ -126,7 +129,7 @@ BENCH_CC_VERSION = $(shell $(CC) --version 2>/dev/null | head -n 1 | tr -cd 'A-Z
 
 .PHONY: bench bench-short
 bench: $(BUILD)/accrue $(BENCH_BIN)
-	./$(BUILD)/bench/bench $(BENCH_ARGS) --reps 5 --memory-check
+	./$(BUILD)/bench/bench $(BENCH_ARGS) --reps 5 --memory-check --scale bench/scale
 
 bench-short: $(BUILD)/accrue $(BENCH_BIN)
 	./$(BUILD)/bench/bench $(BENCH_ARGS) --reps 3 --short
@@ -153,7 +156,8 @@ $(BUILD)/bench/naive: bench/naive.c $(BUILD)/libaccrue.a | deps
 # tests/bad-input or tests/odd-input case: sh tests/fuzz/make_seeds.sh
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
-FUZZ_SRC  = tests/fuzz/fuzz_scenario.c models/scenario.c models/model.c models/sites.c models/poisson_core.c models/poisson_kernel.c \
+FUZZ_SRC  = tests/fuzz/fuzz_scenario.c models/scenario.c models/model.c models/sites.c \
+            models/schedule.c models/poisson_core.c models/poisson_kernel.c \
             models/exact.c engine/csvtab.c engine/date.c engine/sample.c engine/rng.c
 # -fopenmp-simd: rng.c's simd pragma without the OpenMP runtime (the harness runs no threads).
 # -Wno-pass-failed: the sanitizers' checks keep that simd loop from vectorising; no matter here.

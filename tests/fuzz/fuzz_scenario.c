@@ -37,7 +37,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static FILE *devnull;
-static gsl_rng *rng;
+static gsl_rng *rng, *path_rng;   /* the up-front and path streams of a batch */
 
 /* A broken promise: say which, then abort so that libFuzzer keeps the input as a crash. */
 static _Noreturn void broken(const char *why, const char *detail)
@@ -54,7 +54,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     gsl_set_error_handler_off();
     devnull = fopen("/dev/null", "w");
     rng = gsl_rng_alloc(rng_philox4x32);
-    if (!devnull || !rng)
+    path_rng = gsl_rng_alloc(rng_philox4x32);
+    if (!devnull || !rng || !path_rng)
         broken("setup", "cannot open /dev/null or allocate the generator");
     return 0;
 }
@@ -318,8 +319,10 @@ static void run_trials(const model *p, const scenario *s)
                        .cond_mean = b.cond + B, .unit_mean = b.unit,
                        .unit_p_none = b.unit + m.n_units * B, .pmf_sum = b.pmf,
                        .pmf_sumsq = b.pmf + m.cond_cap, .flush = 1};
-        rng_seek(rng, 1, 0);
-        m.run_batch(m.ctx, rng, b.work, n, &o);
+        rng_seek(rng, 1, (uint64_t)SIM_STREAM_DRAWS << 56);
+        rng_seek(path_rng, 1, (uint64_t)SIM_STREAM_PATH << 56);
+        sim_streams streams = {rng, path_rng};
+        m.run_batch(m.ctx, &streams, b.work, n, &o);
         for (size_t t = 0; t < n; t++)
             check_outcome(&m, s, &o, t);
         check_table(&m, &o, n);
