@@ -7,6 +7,7 @@
 #include <cmocka.h>
 #include <string.h>
 #include "../engine/plot.h"
+#include "svg_check.h"
 
 static void test_map(void **state)
 {
@@ -79,25 +80,6 @@ static void test_escape(void **state)
     plot_text_free(&t);
 }
 
-/* Counts opening and closing tags (self-closing ones cancel themselves): a document whose
- * counts agree, and which never closes more than it opened, is balanced. */
-static int tags_balance(const char *s)
-{
-    long depth = 0;
-    for (const char *p = strchr(s, '<'); p; p = strchr(p + 1, '<')) {
-        const char *end = strchr(p, '>');
-        if (!end)
-            return 0;
-        if (p[1] == '/')
-            depth--;
-        else if (end[-1] != '/')
-            depth++;
-        if (depth < 0)
-            return 0;
-    }
-    return depth == 0;
-}
-
 static void test_document(void **state)
 {
     (void)state;
@@ -118,7 +100,7 @@ static void test_document(void **state)
     plot_legend(&t, &f, (const char *const[]){"#9ecae1"}, (const char *const[]){"band"}, 1);
     plot_end(&t);
     assert_false(t.failed);
-    assert_true(tags_balance(t.s));
+    assert_true(svg_tags_balance(t.s));
     assert_non_null(strstr(t.s, "A test &lt;figure&gt;"));
     assert_non_null(strstr(t.s, "x &amp; y"));
     assert_non_null(strstr(t.s, ">40 %<"));     /* a percent tick */
