@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +46,7 @@ typedef struct bench_options {
     char *accrue, *naive, *scenario, *json, *seed;   /* argv strings (execv wants char *) */
     char *baseline;          /* --baseline: another accrue build, run beside this one */
     char *also;              /* --also: a second scenario, run beside the reference */
+    char *scale;             /* --scale: the folder of the scaling table's scenarios */
     int reps;
     int short_mode;          /* 1e6 trials only, plus one 1e7 run with 2 threads */
     int memory_check;        /* 1e6 and 1e8 trials once each, 2 threads */
@@ -147,9 +149,13 @@ static double mib(long kib)
 
 /* ---- running a child ---- */
 
-/* Runs argv[0] with stdout and stderr sent to the files `out` and `err`, and waits for it.
- * Returns 0 with *st filled when it exited with status 0, else -1 (with a message). */
-static int run_child(char *const argv[], const char *out, const char *err, run_stats *st)
+/* Runs argv[0] with stdout and stderr sent to the files `out` and `err`, and waits for it; a
+ * limit of `limit` seconds (0: none) is an alarm set in the child before execv, which survives
+ * it (POSIX keeps a pending alarm across exec), so that a run past it ends by SIGALRM. Returns
+ * 0 with *st filled when it exited with status 0, 1 when the limit ended it (st->wall is then
+ * the limit), else -1 (with a message). */
+static int run_child_limited(char *const argv[], const char *out, const char *err,
+                             unsigned limit, run_stats *st)
 {
     fflush(NULL);
     double start = now_seconds();
@@ -163,6 +169,8 @@ static int run_child(char *const argv[], const char *out, const char *err, run_s
         int fe = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         if (fo < 0 || fe < 0 || dup2(fo, STDOUT_FILENO) < 0 || dup2(fe, STDERR_FILENO) < 0)
             _exit(126);
+        if (limit)
+            alarm(limit);
         execv(argv[0], argv);
         fprintf(stderr, "bench: cannot run %s: %s\n", argv[0], strerror(errno));
         _exit(127);
@@ -174,6 +182,10 @@ static int run_child(char *const argv[], const char *out, const char *err, run_s
         ;
     st->wall = now_seconds() - start;
     st->maxrss_kib = ru.ru_maxrss;
+    if (limit && got >= 0 && WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM) {
+        st->wall = (double)limit;
+        return 1;
+    }
     if (got < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         fprintf(stderr, "bench: %s failed (%s %d)%s\n", argv[0],
                 got >= 0 && WIFSIGNALED(status) ? "signal" : "exit status",
@@ -182,6 +194,11 @@ static int run_child(char *const argv[], const char *out, const char *err, run_s
         return -1;
     }
     return 0;
+}
+
+static int run_child(char *const argv[], const char *out, const char *err, run_stats *st)
+{
+    return run_child_limited(argv, out, err, 0, st);
 }
 
 /* Prints the last lines of a child's stderr file, so that a failure explains itself. */
@@ -429,6 +446,217 @@ static void run_memory_check(bench_state *b)
         return;
     }
     b->mem = (memory_result){.have = 1, .small = small.rep[0], .large = large.rep[0]};
+}
+
+/* ---- the scaling table (--scale DIR) ----
+ *
+ * How the cost grows with the work, one kind of growth at a time from the reference (the
+ * scenarios of bench/scale, see its README): each scenario's trials per second on 1 thread
+ * (every output written), its wall time to a standard error of 1e-4 on P(success) with 2
+ * threads (--target-se 1e-4), and the exact mode's wall time; with --baseline, the other build
+ * on the same runs, interleaved. A run that exceeds its limit is stopped and shown as beyond
+ * it; a measure that took longer than SCALE_SLOW seconds is not repeated. */
+#define SCALE_LIMIT_RATE 120u
+#define SCALE_LIMIT_SE 60u
+#define SCALE_LIMIT_EXACT 30u
+#define SCALE_SLOW 10.0
+#define SCALE_TARGET_SE "1e-4"
+#define SCALE_MAX_TRIALS "1000000000000"
+
+typedef enum scale_measure { MEASURE_RATE, MEASURE_SE, MEASURE_EXACT, N_MEASURES } scale_measure;
+
+/* One measure of one scenario by one build. */
+typedef struct scale_cell {
+    double wall[MAX_REPS];
+    int done;
+    int timed_out;           /* stopped at its limit */
+    int declined;            /* the exact mode said it would not compute it (exit status 1) */
+    double trials_reached;   /* MEASURE_SE: the trials --target-se ran (its summary.csv) */
+} scale_cell;
+
+/* A scenario of the table: its folder under --scale ("reference": --scenario), the trials of
+ * its rate runs (chosen for about a second before the scaling work) and its sites. */
+typedef struct scale_row {
+    const char *name;
+    unsigned long long trials;
+    int sites;
+    char scenario[PATH_LEN];
+    scale_cell cell[2][N_MEASURES];   /* [0] accrue, [1] the baseline */
+} scale_row;
+
+static scale_row scale_rows[] = {
+    {.name = "reference", .trials = 1000000ULL, .sites = 5},
+    {.name = "count-100", .trials = 262144ULL, .sites = 5},
+    {.name = "count-300", .trials = 131072ULL, .sites = 30},
+    {.name = "count-1000", .trials = 65536ULL, .sites = 5},
+    {.name = "count-10000", .trials = 32768ULL, .sites = 5},
+    {.name = "sites-50", .trials = 262144ULL, .sites = 50},
+    {.name = "sites-500", .trials = 65536ULL, .sites = 500},
+    {.name = "sites-5000", .trials = 4096ULL, .sites = 5000},
+    {.name = "screening-32", .trials = 1000000ULL, .sites = 5},
+};
+#define N_SCALE_ROWS (sizeof scale_rows / sizeof scale_rows[0])
+
+static void json_string(FILE *f, const char *s);
+
+static const char *const measure_name[N_MEASURES] = {"rate", "se", "exact"};
+
+/* One run of measure m of row r by build `which` (0 accrue, 1 the baseline). Returns 0 (also
+ * for a run stopped at its limit or an exact mode that declined), -1 when a run failed. */
+static int scale_run(bench_state *b, scale_row *r, int which, scale_measure m)
+{
+    scale_cell *c = &r->cell[which][m];
+    char *bin = which ? b->o.baseline : b->o.accrue;
+    char trials[32], dir[DIR_LEN], out[PATH_LEN], err[PATH_LEN];
+    snprintf(trials, sizeof trials, "%llu", r->trials);
+    snprintf(dir, sizeof dir, "%s/scale-%s-%d-%s", b->tmp, r->name, which, measure_name[m]);
+    snprintf(out, sizeof out, "%s.stdout", dir);
+    snprintf(err, sizeof err, "%s.stderr", dir);
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+        fprintf(stderr, "bench: cannot create %s: %s\n", dir, strerror(errno));
+        return -1;
+    }
+    char *rate[] = {bin, "run", r->scenario, "--trials", trials, "--seed", b->o.seed,
+                    "--threads", "1", "--quiet", "--out", dir, NULL};
+    char *se[] = {bin, "run", r->scenario, "--target-se", SCALE_TARGET_SE, "--trials",
+                  SCALE_MAX_TRIALS, "--seed", b->o.seed, "--threads", "2", "--quiet", "--out",
+                  dir, NULL};
+    char *exact[] = {bin, "exact", r->scenario, "--out", dir, NULL};
+    char *const *argv = m == MEASURE_RATE ? rate : m == MEASURE_SE ? se : exact;
+    unsigned limit = m == MEASURE_RATE ? SCALE_LIMIT_RATE
+                     : m == MEASURE_SE ? SCALE_LIMIT_SE : SCALE_LIMIT_EXACT;
+    run_stats st;
+    int rc = run_child_limited(argv, out, err, limit, &st);
+    if (rc < 0 && m == MEASURE_EXACT) {
+        c->declined = 1;       /* its message is in err; the table says "declined" */
+        return 0;
+    }
+    if (rc < 0) {
+        show_file(err);
+        return -1;
+    }
+    c->timed_out = rc == 1;
+    c->wall[c->done++] = st.wall;
+    if (m == MEASURE_SE && !c->timed_out) {
+        char summary[PATH_LEN];
+        snprintf(summary, sizeof summary, "%s/summary.csv", dir);
+        if (read_key(summary, "trials", ',', &c->trials_reached) != 0)
+            c->trials_reached = 0.0;
+    }
+    fprintf(stderr, "bench: scale %-12s %-8s %-5s %8.3f s%s\n", r->name,
+            which ? "baseline" : "accrue", measure_name[m], st.wall,
+            c->timed_out ? " (stopped at the limit)" : "");
+    return 0;
+}
+
+/* Whether a cell needs another run: fewer than reps, and none slow, stopped or declined. */
+static int scale_wants(const scale_cell *c, int reps)
+{
+    if (c->done >= reps || c->timed_out || c->declined)
+        return 0;
+    for (int i = 0; i < c->done; i++)
+        if (c->wall[i] > SCALE_SLOW)
+            return 0;
+    return 1;
+}
+
+/* Every row, measure and build once per round, for reps rounds (interleaved as run_all). */
+static void run_scaling(bench_state *b)
+{
+    for (size_t i = 0; i < N_SCALE_ROWS; i++) {
+        scale_row *r = &scale_rows[i];
+        if (!strcmp(r->name, "reference"))
+            snprintf(r->scenario, sizeof r->scenario, "%s", b->o.scenario);
+        else
+            snprintf(r->scenario, sizeof r->scenario, "%s/%s", b->o.scale, r->name);
+    }
+    int builds = b->o.baseline ? 2 : 1;
+    for (int rep = 0; rep < b->o.reps && !b->failed; rep++)
+        for (size_t i = 0; i < N_SCALE_ROWS && !b->failed; i++)
+            for (int m = 0; m < N_MEASURES && !b->failed; m++)
+                for (int w = 0; w < builds && !b->failed; w++)
+                    if (scale_wants(&scale_rows[i].cell[w][m], b->o.reps) &&
+                        scale_run(b, &scale_rows[i], w, (scale_measure)m) != 0)
+                        b->failed = 1;
+}
+
+static double cell_median(const scale_cell *c)
+{
+    return median(c->wall, c->done);
+}
+
+/* A wall time for the table: seconds, "> limit" or "declined". */
+static void cell_text(const scale_cell *c, unsigned limit, char *buf, size_t len)
+{
+    if (c->declined)
+        snprintf(buf, len, "declined");
+    else if (c->timed_out)
+        snprintf(buf, len, "> %u", limit);
+    else if (c->done)
+        snprintf(buf, len, "%.3f", cell_median(c));
+    else
+        snprintf(buf, len, "-");
+}
+
+/* Nanoseconds per trial of a rate cell (wall time over trials, start-up included). */
+static double cell_ns_per_trial(const scale_cell *c, unsigned long long trials)
+{
+    return c->done && !c->timed_out ? 1e9 * cell_median(c) / (double)trials : 0.0;
+}
+
+static void print_scaling(const bench_state *b)
+{
+    int builds = b->o.baseline ? 2 : 1;
+    printf("\nScaling: trials/s and ns/trial on 1 thread (every output written), x ref = cost "
+           "per trial over the reference's;\nto SE %s: wall s with 2 threads (trials run); "
+           "exact: wall s of `accrue exact`; medians of up to %d runs\n",
+           SCALE_TARGET_SE, b->o.reps);
+    printf("  %-13s %-8s %12s %10s %8s %10s %14s %10s\n", "scenario", "build", "trials/s",
+           "ns/trial", "x ref", "to SE s", "(trials)", "exact s");
+    for (size_t i = 0; i < N_SCALE_ROWS; i++) {
+        const scale_row *r = &scale_rows[i];
+        for (int w = 0; w < builds; w++) {
+            const scale_cell *rate = &r->cell[w][MEASURE_RATE], *se = &r->cell[w][MEASURE_SE];
+            double ns = cell_ns_per_trial(rate, r->trials);
+            double ref = cell_ns_per_trial(&scale_rows[0].cell[w][MEASURE_RATE],
+                                           scale_rows[0].trials);
+            char t_rate[32], t_se[32], t_exact[32], reached[32];
+            cell_text(rate, SCALE_LIMIT_RATE, t_rate, sizeof t_rate);
+            cell_text(se, SCALE_LIMIT_SE, t_se, sizeof t_se);
+            cell_text(&r->cell[w][MEASURE_EXACT], SCALE_LIMIT_EXACT, t_exact, sizeof t_exact);
+            snprintf(reached, sizeof reached, se->trials_reached > 0.0 ? "(%.0f)" : "",
+                     se->trials_reached);
+            printf("  %-13s %-8s %12.0f %10.0f %8.1f %10s %14s %10s\n", w ? "" : r->name,
+                   w ? "baseline" : "accrue", ns > 0.0 ? 1e9 / ns : 0.0, ns,
+                   ref > 0.0 ? ns / ref : 0.0, t_se, reached, t_exact);
+        }
+    }
+}
+
+static void json_scaling(FILE *f, const bench_state *b)
+{
+    int builds = b->o.baseline ? 2 : 1;
+    fprintf(f, "  \"scaling\": [\n");
+    for (size_t i = 0; i < N_SCALE_ROWS; i++) {
+        const scale_row *r = &scale_rows[i];
+        for (int w = 0; w < builds; w++) {
+            const scale_cell *c = r->cell[w];
+            fprintf(f, "    {\"scenario\": ");
+            json_string(f, r->name);
+            fprintf(f, ", \"build\": \"%s\", \"sites\": %d, \"trials\": %llu, "
+                       "\"ns_per_trial\": %.1f, \"se_wall_s\": %.4f, \"se_timed_out\": %s, "
+                       "\"se_trials\": %.0f, \"exact_wall_s\": %.4f, \"exact_timed_out\": %s, "
+                       "\"exact_declined\": %s}%s\n",
+                    w ? "baseline" : "accrue", r->sites, r->trials,
+                    cell_ns_per_trial(&c[MEASURE_RATE], r->trials), cell_median(&c[MEASURE_SE]),
+                    c[MEASURE_SE].timed_out ? "true" : "false", c[MEASURE_SE].trials_reached,
+                    cell_median(&c[MEASURE_EXACT]),
+                    c[MEASURE_EXACT].timed_out ? "true" : "false",
+                    c[MEASURE_EXACT].declined ? "true" : "false",
+                    i + 1 < N_SCALE_ROWS || w + 1 < builds ? "," : "");
+        }
+    }
+    fprintf(f, "  ],\n");
 }
 
 /* ---- figures ---- */
@@ -725,6 +953,8 @@ static int write_json(const bench_state *b)
     json_machine(f, b);
     json_runs(f, b);
     json_checks(f, b);
+    if (b->o.scale)
+        json_scaling(f, b);
     fprintf(f, "  \"complete\": %s\n}\n", b->failed ? "false" : "true");
     int rc = ferror(f) | fclose(f);
     if (rc != 0 || rename(tmp, b->o.json) != 0) {
@@ -754,6 +984,8 @@ static const char usage[] =
     "                      one, and print its speed over accrue's\n"
     "  --also DIR          also run accrue on scenario DIR at 1e6 trials, 1 thread, and print\n"
     "                      its speed over the reference's\n"
+    "  --scale DIR         also build the scaling table from the scenarios in DIR (see\n"
+    "                      bench/scale/README.md), with the baseline beside when given\n"
     "Exit status: 0 done; 1 a run failed or outputs differ across threads; 2 bad arguments.\n";
 
 static int parse_args(int argc, char **argv, bench_options *o)
@@ -786,6 +1018,8 @@ static int parse_args(int argc, char **argv, bench_options *o)
             o->baseline = v;
         else if (!strcmp(a, "--also"))
             o->also = v;
+        else if (!strcmp(a, "--scale"))
+            o->scale = v;
         else if (!strcmp(a, "--json"))
             o->json = v;
         else if (!strcmp(a, "--seed") && strspn(v, "0123456789") == strlen(v) && *v)
@@ -830,9 +1064,13 @@ int main(int argc, char **argv)
     run_all(&b);
     if (!b.failed && b.o.memory_check)
         run_memory_check(&b);
+    if (!b.failed && b.o.scale)
+        run_scaling(&b);
     check_identity(&b);
     compare_estimates(&b);
     print_table(&b);
+    if (b.o.scale)
+        print_scaling(&b);
     int rc = write_json(&b) != 0 || b.failed || !all_identical(&b);
     if (b.failed)
         printf("FAILED: a run did not complete (see the messages above)\n");
