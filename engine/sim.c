@@ -1,7 +1,8 @@
-/* The parallel block loop: see sim.h. Rounds of SIM_ROUND_BLOCKS blocks run in parallel; between
- * rounds the per-block floating-point sums are reduced in block order and the stopping rules
- * (trial budget, target standard error, interruption) are checked, so that the number of trials
- * run is itself a deterministic function of (model, seed, configuration). */
+/* The parallel block loop: see sim.h. Rounds of blocks run in parallel (SIM_ROUND_BLOCKS, or
+ * doubling from SIM_FIRST_ROUND_BLOCKS under a target standard error); between rounds the
+ * per-block floating-point sums are reduced in block order and the stopping rules (trial budget,
+ * target standard error, interruption) are checked, so that the number of trials run is itself
+ * a deterministic function of (model, seed, configuration). */
 #include "sim.h"
 
 #include <float.h>
@@ -502,9 +503,12 @@ sim_result *sim_run(const sim_model *m, const sim_config *cfg, char *err, size_t
         return NULL;
     }
     uint64_t n_blocks = (cfg->trials + SIM_BLOCK_TRIALS - 1) / SIM_BLOCK_TRIALS;
+    /* Under a target standard error, rounds grow geometrically (see SIM_FIRST_ROUND_BLOCKS);
+     * else every round is full, which changes nothing but how often the rules are checked. */
+    unsigned round = cfg->target_se > 0.0 ? SIM_FIRST_ROUND_BLOCKS : SIM_ROUND_BLOCKS;
     for (uint64_t b = 0; b < n_blocks;) {
-        unsigned count = n_blocks - b < SIM_ROUND_BLOCKS ? (unsigned)(n_blocks - b)
-                                                           : SIM_ROUND_BLOCKS;
+        unsigned count = n_blocks - b < round ? (unsigned)(n_blocks - b) : round;
+        round = 2 * round < SIM_ROUND_BLOCKS ? 2 * round : SIM_ROUND_BLOCKS;
         uint64_t done = run_round(m, cfg, &st, b, count);
         b += done;
         if (done < count) {

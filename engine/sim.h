@@ -14,6 +14,11 @@
 
 #define SIM_BLOCK_TRIALS 4096u  /* trials per block: one random stream each */
 #define SIM_ROUND_BLOCKS 64u    /* blocks run in parallel between two checks of the stopping rule */
+/* With a target standard error the rounds start at SIM_FIRST_ROUND_BLOCKS blocks and double up
+ * to SIM_ROUND_BLOCKS, so that a loose target stops after few trials and a tight one after at
+ * most about twice (or one full round more than) the trials it needs. The round sizes depend on
+ * nothing but their index, so the trials run stay a function of (model, seed, target). */
+#define SIM_FIRST_ROUND_BLOCKS 2u
 
 /* What a batch of simulated trials tells the engine. The engine owns the arrays, sized for
  * sim_model.batch trials; the model fills entries t < n of the per-trial arrays, those of a
@@ -81,7 +86,8 @@ typedef struct sim_config {
     uint64_t trials;          /* at most this many trials (>= 1) */
     uint64_t seed;
     int threads;              /* >= 1 */
-    double target_se;         /* > 0: stop after the first round where SE(p_success) <= this */
+    double target_se;         /* > 0: stop after the first round where SE(p_success) <= this
+                                 (rounds of 2, 4, 8, ... SIM_ROUND_BLOCKS blocks) */
     volatile sig_atomic_t *stop;  /* when set non-zero, the run stops at the next block; may be NULL */
     /* Called after every round on the calling thread with the trials done so far; may be NULL. */
     void (*progress)(void *arg, uint64_t done, uint64_t planned, double p, double se);

@@ -47,6 +47,23 @@ static sim_model uniform_model(void)
     return m;
 }
 
+/* The uniform model with a conditional P(success) that varies: (k + 1/2) / 10 for its count k,
+ * standard deviation about 0.29, so its standard error of 2e-3 needs about 21,000 trials. */
+static void spread_batch(const void *ctx, const sim_streams *rng, void *work, size_t n,
+                         sim_batch *o)
+{
+    uniform_batch(ctx, rng, work, n, o);
+    for (size_t t = 0; t < n; t++)
+        o->cond_p_success[t] = ((double)o->at_deadline[t] + 0.5) / N_VALUES;
+}
+
+static sim_model spread_model(void)
+{
+    sim_model m = uniform_model();
+    m.run_batch = spread_batch;
+    return m;
+}
+
 /* The same trials, but the table is kept in `work` (a count of trials) and reported only when
  * the engine marks a block's last batch. */
 static void deferred_batch(const void *ctx, const sim_streams *rng, void *work, size_t n,
@@ -186,15 +203,50 @@ static void test_completion_slots(void **state)
 
 /* --target-se: the run stops at the end of the first round whose standard error is small
  * enough; with a plain-estimator-free exact model the SE is 0 after the first round, so exactly
- * one round runs, whatever the thread count. */
+ * one round runs, the small first one (SIM_FIRST_ROUND_BLOCKS blocks), whatever the thread
+ * count. */
 static void test_target_se_stops_after_round(void **state)
 {
     (void)state;
     sim_result *a = run(1000000000ULL, 1, 1e-3), *b = run(1000000000ULL, 2, 1e-3);
-    assert_int_equal(a->trials, (uint64_t)SIM_ROUND_BLOCKS * SIM_BLOCK_TRIALS);
+    assert_int_equal(a->trials, (uint64_t)SIM_FIRST_ROUND_BLOCKS * SIM_BLOCK_TRIALS);
     assert_int_equal(b->trials, a->trials);
     sim_result_free(a);
     sim_result_free(b);
+}
+
+/* --target-se with a real spread: the rounds double (2, 4, 8, ... blocks, then full rounds),
+ * so the run stops at a sum of them, the first at which the SE is at most the target; that
+ * count is the same on 1 and 3 threads, and the results are byte for byte the same as a run of
+ * exactly that many trials without a target. */
+static void test_target_se_geometric_rounds(void **state)
+{
+    (void)state;
+    sim_model m = spread_model();
+    sim_config c = {.trials = 1000000000ULL, .seed = 7, .threads = 1, .target_se = 2e-3};
+    sim_result *a = sim_run(&m, &c, NULL, 0);
+    c.threads = 3;
+    sim_result *b = sim_run(&m, &c, NULL, 0);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_int_equal(a->trials, b->trials);
+    assert_true(a->p_success.se <= 2e-3);
+    uint64_t sum = 0, round = SIM_FIRST_ROUND_BLOCKS, stops = 0;
+    while (sum < a->trials / SIM_BLOCK_TRIALS) {
+        sum += round;
+        round = 2 * round < SIM_ROUND_BLOCKS ? 2 * round : SIM_ROUND_BLOCKS;
+    }
+    stops = sum * SIM_BLOCK_TRIALS;
+    assert_int_equal(a->trials, stops);
+    assert_true(a->trials < (uint64_t)SIM_ROUND_BLOCKS * SIM_BLOCK_TRIALS);
+    sim_config fixed = {.trials = a->trials, .seed = 7, .threads = 2};
+    sim_result *f = sim_run(&m, &fixed, NULL, 0);
+    assert_non_null(f);
+    assert_memory_equal(&f->p_success, &a->p_success, sizeof a->p_success);
+    assert_memory_equal(&f->mean, &a->mean, sizeof a->mean);
+    sim_result_free(a);
+    sim_result_free(b);
+    sim_result_free(f);
 }
 
 /* A stop flag already set: nothing runs and the result says it was interrupted. */
@@ -285,6 +337,7 @@ int main(void)
         cmocka_unit_test(test_thread_count_does_not_matter),
         cmocka_unit_test(test_completion_slots),
         cmocka_unit_test(test_target_se_stops_after_round),
+        cmocka_unit_test(test_target_se_geometric_rounds),
         cmocka_unit_test(test_stop_flag),
         cmocka_unit_test(test_draws_do_not_depend_on_paths),
         cmocka_unit_test(test_bad_configuration),
