@@ -76,6 +76,7 @@ struct core_plan {
     int screen_consent;
     double screen_split;
     size_t n_weight;          /* screening weights per trial: screening + 1, or 1 */
+    double binomial[SCREEN_INTEGRATED_MAX + 1];   /* C(n_weight - 1, k), for screening_weights */
     size_t batch;             /* trials simulated together */
     size_t window_cap;        /* the longest conditional pmf window a trial writes */
     size_t kernel_room;       /* the longest window of the kernel: below n_inv */
@@ -344,6 +345,12 @@ core_plan *core_plan_new(const core_spec *spec, char *err, size_t errlen)
                         (s->screen_days == 0 ? f <= 0 : f < s->screen_days);
     p->screen_split = f > 0 ? (double)f : 0.0;
     p->n_weight = p->screen_integrated ? (size_t)s->screening + 1 : 1;
+    /* Pascal's triangle's row n_weight - 1: whole numbers below 2^53, so exact. */
+    p->binomial[0] = 1.0;
+    for (size_t k = 1; k < p->n_weight; k++) {
+        for (size_t j = k; j > 0; j--)
+            p->binomial[j] += p->binomial[j - 1];
+    }
     if (build_step_laws(p) != 0) {
         core_plan_free(p);
         set_err(err, errlen, "out of memory preparing the model");
@@ -444,27 +451,37 @@ static double screen_by_deadline(const core_plan *p, const work_layout *w, size_
 }
 
 /* The weights of each trial's screening registrations by the deadline in its conditional
- * distribution: Binomial(screening, q) with q = pass x screen_fraction when integrated, built by
- * adding one candidate at a time (exact for q of 0 or 1, and vectorised across trials); else
- * (n_weight 1) one weight, 1, at the trial's drawn count. */
+ * distribution: when integrated, the Binomial(N, q) pmf, N = screening, q = pass x
+ * screen_fraction, C(N, k) q^k (1 - q)^(N - k), in two vectorised passes across the batch:
+ * C(N, k) q^k upwards in k, then the powers of 1 - q downwards. O(N) a trial, and with no
+ * division, exact for q of 0 or 1 without a guard (0^0 is the empty product, 1). Else (n_weight
+ * 1) one weight, 1, at the trial's drawn count. */
+SIMD_CLONES
 static void screening_weights(const core_plan *p, work_layout *w, size_t n)
 {
-    size_t B = p->batch;
-    double *wt = w->screen_weight, *q = w->scratch;
+    size_t B = p->batch, last = p->n_weight - 1;
+    double *wt = w->screen_weight, *q = w->scratch, *power = w->span;
     for (size_t t = 0; t < n; t++) {
-        wt[t] = 1.0;
         q[t] = screen_by_deadline(p, w, t);
+        power[t] = 1.0;
     }
-    for (size_t c = 1; c < p->n_weight; c++) {
-        for (size_t t = 0; t < n; t++)
-            wt[c * B + t] = 0.0;
-        for (size_t k = c; k > 0; k--) {
-            double *row = wt + k * B, *below = wt + (k - 1) * B;
-            for (size_t t = 0; t < n; t++)
-                row[t] = row[t] * (1.0 - q[t]) + below[t] * q[t];
+    for (size_t k = 0; k <= last; k++) {
+        double *row = wt + k * B, c = p->binomial[k];
+#pragma omp simd
+        for (size_t t = 0; t < n; t++) {
+            row[t] = c * power[t];
+            power[t] *= q[t];
         }
-        for (size_t t = 0; t < n; t++)
-            wt[t] *= 1.0 - q[t];
+    }
+    for (size_t t = 0; t < n; t++)
+        power[t] = 1.0;
+    for (size_t k = last + 1; k-- > 0;) {
+        double *row = wt + k * B;
+#pragma omp simd
+        for (size_t t = 0; t < n; t++) {
+            row[t] *= power[t];
+            power[t] *= 1.0 - q[t];
+        }
     }
 }
 
