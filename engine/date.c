@@ -106,6 +106,22 @@ void date_format(date_t d, char buf[11])
     snprintf(buf, 11, "%04d-%02d-%02d", y, m, dd);
 }
 
+void date_format_wide(date_t d, char buf[DATE_TEXT_LEN])
+{
+    int y, m, dd;
+    date_to_ymd(d, &y, &m, &dd);
+    if (y >= 0 && y <= 9999) {
+        date_format(d, buf);
+        return;
+    }
+    /* date_t spans about +-5.8 million years: at most 7 year digits, 1 + 7 + 6 + 1 bytes. */
+    if (m < 1 || m > 12 || dd < 1 || dd > 31 || y < -9999999 || y > 9999999) {
+        snprintf(buf, DATE_TEXT_LEN, "invalid");
+        return;
+    }
+    snprintf(buf, DATE_TEXT_LEN, "%c%05d-%02d-%02d", y < 0 ? '-' : '+', y < 0 ? -y : y, m, dd);
+}
+
 date_t date_add_months(date_t d, int months)
 {
     int y, m, dd;

@@ -14,6 +14,13 @@ int date_parse(const char *s, date_t *out);
 /* Writes "YYYY-MM-DD" and a terminating NUL into buf (at least 11 bytes). */
 void date_format(date_t d, char buf[11]);
 
+/* Room for date_format_wide's text: a sign, up to 7 year digits, "-MM-DD" and the NUL. */
+#define DATE_TEXT_LEN 16
+
+/* Like date_format for years 0 to 9999; a year beyond them (a followed horizon can reach past
+ * 9999) in ISO 8601's expanded form, a sign and at least five digits: "+10026-07-18". */
+void date_format_wide(date_t d, char buf[DATE_TEXT_LEN]);
+
 /* Day number of a valid (year, month 1-12, day 1-31) date. */
 date_t date_from_ymd(int year, int month, int day);
 

@@ -1,7 +1,8 @@
 /* accrue's command line: parses arguments, loads a scenario, runs the simulation or the exact
  * computation and writes the reports. The only place that decides how the program ends.
- * Exit status: 0 done; 1 failure while running (memory, writing); 2 bad arguments or scenario;
- * 130 / 143 interrupted by SIGINT / SIGTERM (no output files written). */
+ * Exit status: 0 done; 1 failure while running (memory, writing the report or the tables);
+ * 2 bad arguments, scenario or --out folder; 130 / 143 interrupted by SIGINT / SIGTERM (the
+ * --out folder left as it was). */
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 #include <omp.h>
 #include <gsl/gsl_errno.h>
+#include "process.h"
 #include "report.h"
 #include "sim.h"
 #include "../models/model.h"
@@ -56,13 +58,6 @@ typedef struct options {
     double target_se;
     int quiet;
 } options;
-
-static volatile sig_atomic_t stop_signal = 0;
-
-static void on_signal(int sig)
-{
-    stop_signal = sig;
-}
 
 /* Prints "accrue: WHAT" with %s in the format replaced by arg, and the hint to --help. */
 static int usage_error(const char *what, const char *arg)
@@ -222,41 +217,55 @@ static scenario *load(const options *o)
     return s;
 }
 
+/* "-0" in a scenario file reads as -0.0, within every bound, and printed as "-0/year": each
+ * value becomes +0 (x + 0.0 changes only the sign of a zero). */
+static void drop_negative_zeros(scenario *s)
+{
+    s->horizon_years += 0.0;
+    s->screen_pass.value += 0.0;
+    s->selfpay_consent.value += 0.0;
+    for (size_t i = 0; i < s->n_sites; i++) {
+        s->site[i].rate += 0.0;
+        s->site[i].shape += 0.0;
+    }
+}
+
 static int check_out_dir(const options *o)
 {
     char err[ERRLEN] = "";
-    if (o->out && report_check_dir(o->out, err, sizeof err) != 0) {
+    if (o->out && report_check_dir(o->out, o->scenario, err, sizeof err) != 0) {
         fprintf(stderr, "accrue: %s\n", err);
         return -1;
     }
     return 0;
 }
 
-static void install_signal_handlers(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-}
-
-/* Holds SIGINT and SIGTERM until the mask is restored from *old: output files are written
- * and renamed into place together or not at all, so a signal waits until they are. */
-static void hold_signals(sigset_t *old)
-{
-    sigset_t block;
-    sigemptyset(&block);
-    sigaddset(&block, SIGINT);
-    sigaddset(&block, SIGTERM);
-    sigprocmask(SIG_BLOCK, &block, old);
-}
-
 static int interrupted_status(void)
 {
     fprintf(stderr, "\naccrue: interrupted; no output written\n");
-    return stop_signal == SIGTERM ? 143 : 130;
+    return process_stop_status();
+}
+
+/* The report printed so far reached standard output; else a message (exit status 1). */
+static int report_reached_stdout(void)
+{
+    char err[ERRLEN] = "";
+    if (process_flush_stdout(err, sizeof err) == 0)
+        return 1;
+    fprintf(stderr, "accrue: %s\n", err);
+    return 0;
+}
+
+/* The exit status after writing the tables (report_write's rc_write, message err): written,
+ * interrupted (the writer polls process_stop and leaves --out as it was) or failed. */
+static int write_tables(int rc_write, const char *err)
+{
+    if (rc_write == 0)
+        return 0;
+    if (process_stop)
+        return interrupted_status();
+    fprintf(stderr, "accrue: %s\n", err);
+    return 1;
 }
 
 static int exact_p_success(const model *m, const scenario *s, double *p, double *mean, char *err,
@@ -274,12 +283,10 @@ static int exact_p_success(const model *m, const scenario *s, double *p, double 
 static int write_run_outputs(const options *o, const report_info *info, const sim_result *r)
 {
     char err[ERRLEN] = "";
-    sigset_t old;
-    hold_signals(&old);
-    int rc = report_write(o->out, info, r, err, sizeof err);
-    sigprocmask(SIG_SETMASK, &old, NULL);
-    if (rc != 0)
-        fprintf(stderr, "accrue: %s\n", err);
+    process_signals_defer();
+    int rc = write_tables(report_write(o->out, o->scenario, info, r, err, sizeof err), err);
+    if (rc == 0)
+        process_signals_resume();
     return rc;
 }
 
@@ -313,13 +320,13 @@ static int describe_run(const options *o, const scenario *s, const model *plan,
 static sim_result *simulate(const options *o, const sim_model *sim, double *seconds,
                             char *err, size_t errlen)
 {
-    /* From here a signal stops the simulation at the next block (the exact check is bounded). */
-    install_signal_handlers();
+    /* From here a signal stops the simulation at the next batch, which returns what it did. */
+    process_signals_defer();
     progress pr = {.start = omp_get_wtime()};
     int show = !o->quiet && isatty(STDERR_FILENO);
     sim_config cfg = {
         .trials = o->trials, .seed = o->seed, .threads = o->threads, .target_se = o->target_se,
-        .stop = &stop_signal, .progress = show ? show_progress : NULL, .progress_arg = &pr,
+        .stop = &process_stop, .progress = show ? show_progress : NULL, .progress_arg = &pr,
     };
     sim_result *r = sim_run(sim, &cfg, err, errlen);
     *seconds = omp_get_wtime() - pr.start;
@@ -332,13 +339,17 @@ static sim_result *simulate(const options *o, const sim_model *sim, double *seco
 static int publish(const options *o, const report_info *info, const sim_result *r,
                    double seconds)
 {
-    if (r->interrupted || stop_signal)
+    if (r->interrupted || process_stop)
         return interrupted_status();
+    process_signals_resume();
     report_print(stdout, info, r, o->threads, seconds);
+    if (!report_reached_stdout())
+        return 1;  /* and --out is left as it was */
     if (!o->out)
         return 0;
-    if (write_run_outputs(o, info, r) != 0)
-        return 1;
+    int rc = write_run_outputs(o, info, r);
+    if (rc != 0)
+        return rc;
     printf("\nTables written to %s/\n", o->out);
     return 0;
 }
@@ -398,17 +409,13 @@ static int command_exact(const options *o, const scenario *s)
                    (long)n == s->target ? "   <- target" : "");
         at_least -= d.pmf[n];
     }
-    int rc = 0;
-    if (o->out) {
-        sigset_t old;
-        hold_signals(&old);
-        int wrc = report_write_exact(o->out, s->name, d.pmf, d.len, (size_t)s->target, mean,
-                                     err, sizeof err);
-        sigprocmask(SIG_SETMASK, &old, NULL);
-        if (wrc != 0) {
-            fprintf(stderr, "accrue: %s\n", err);
-            rc = 1;
-        } else {
+    int rc = report_reached_stdout() ? 0 : 1;
+    if (o->out && rc == 0) {
+        process_signals_defer();
+        rc = write_tables(report_write_exact(o->out, o->scenario, s->name, d.pmf, d.len,
+                                             (size_t)s->target, mean, err, sizeof err), err);
+        if (rc == 0) {
+            process_signals_resume();
             printf("\nTables written to %s/\n", o->out);
         }
     }
@@ -420,26 +427,39 @@ static int command_exact(const options *o, const scenario *s)
 int main(int argc, char **argv)
 {
     options o;
+    char err[ERRLEN] = "";
+    if (process_check_std_streams(err, sizeof err) != 0) {
+        fprintf(stderr, "accrue: %s\n", err);
+        return 1;
+    }
+    process_signals_install();
     int rc = parse_args(argc, argv, &o);
     if (rc)
         return rc;
-    if (!strcmp(o.command, "--help")) {
-        fputs(usage, stdout);
-        return 0;
-    }
-    if (!strcmp(o.command, "--version")) {
-        printf("accrue %s\n", ACCRUE_VERSION);
-        return 0;
+    if (!strcmp(o.command, "--help") || !strcmp(o.command, "--version")) {
+        if (!strcmp(o.command, "--help"))
+            fputs(usage, stdout);
+        else
+            printf("accrue %s\n", ACCRUE_VERSION);
+        rc = 0;
+        goto done;
     }
     gsl_set_error_handler_off();
     scenario *s = load(&o);
     if (!s)
         return EXIT_USAGE;
+    drop_negative_zeros(s);
     if (check_out_dir(&o) != 0) {
         scenario_free(s);
         return EXIT_USAGE;
     }
     rc = !strcmp(o.command, "run") ? command_run(&o, s) : command_exact(&o, s);
     scenario_free(s);
+done:
+    /* A report lost on the way is an error (after another error, already said, not again). */
+    if (process_close_stdout(err, sizeof err) != 0 && rc == 0) {
+        fprintf(stderr, "accrue: %s\n", err);
+        rc = 1;
+    }
     return rc;
 }

@@ -6,8 +6,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include "outdir.h"
+#include "process.h"
 
 const double report_quantiles[REPORT_N_QUANTILES] = {0.05, 0.10, 0.25, 0.50, 0.75, 0.90, 0.95};
 
@@ -16,14 +16,6 @@ const double report_quantiles[REPORT_N_QUANTILES] = {0.05, 0.10, 0.25, 0.50, 0.7
 /* Rows of the count distribution whose conditional probability is below this, and never seen,
  * are left out of the tables. */
 #define PMF_ROW_EPS 1e-10
-
-/* "PATH: WHAT: DETAIL" into the caller's buffer. */
-static void set_err(char *err, size_t errlen, const char *path, const char *what,
-                    const char *detail)
-{
-    if (err && errlen)
-        snprintf(err, errlen, "%s: %s%s%s", path, what, *detail ? ": " : "", detail);
-}
 
 /* ---- reading the result ---- */
 
@@ -59,6 +51,52 @@ static double pmf_at_least(const sim_result *r, size_t n)
     for (size_t i = r->pmf_len; i-- > n;)
         s += r->pmf[i].mean;
     return s;
+}
+
+/* P(N >= n) for every n in [0, len], len = max(pmf_len, histogram extent), computed once
+ * (writing a row per count stays linear in the rows): tail[n] is the same sum, in the same
+ * order, as pmf_at_least(r, n), so the same bits. The caller frees it; NULL when out of memory
+ * (then pmf_at_least serves row by row). */
+static double *pmf_tail(const sim_result *r, size_t *len)
+{
+    size_t extent = hist_extent(&r->at_deadline);
+    size_t n = r->pmf_len > extent ? r->pmf_len : extent;
+    double *tail = malloc((n + 1) * sizeof *tail);
+    if (!tail)
+        return NULL;
+    *len = n;
+    if (r->pmf_len == 0) {
+        uint64_t k = 0;
+        tail[n] = 0.0;
+        for (size_t i = n; i-- > 0;) {
+            k += i < r->at_deadline.len ? r->at_deadline.bin[i] : 0;
+            tail[i] = r->trials ? (double)k / (double)r->trials : 0;
+        }
+        return tail;
+    }
+    double t = 0.0;
+    for (size_t i = n + 1; i-- > 0;) {
+        if (i < r->pmf_len)
+            t += r->pmf[i].mean;
+        tail[i] = t;
+    }
+    return tail;
+}
+
+static double tail_at(const sim_result *r, const double *tail, size_t len, size_t n)
+{
+    if (!tail)
+        return pmf_at_least(r, n);
+    return n <= len ? tail[n] : 0.0;
+}
+
+/* A row of the count distribution is shown when its conditional probability is not negligible
+ * or a simulated trial ended there; the counts between the rows shown, of probability below
+ * PMF_ROW_EPS that no trial reached (a bimodal distribution has many), are left out. */
+static int pmf_row_shown(const sim_result *r, size_t n)
+{
+    return (r->pmf_len && n < r->pmf_len && r->pmf[n].mean >= PMF_ROW_EPS) ||
+           (n < r->at_deadline.len && r->at_deadline.bin[n]);
 }
 
 /* The q-quantile of registrations by the deadline: the smallest n with P(N <= n) >= q. */
@@ -97,15 +135,15 @@ static void pmf_rows(const sim_result *r, size_t *lo, size_t *hi)
 void report_completion_label(const report_info *info, const sim_result *r, size_t slot,
                              char *buf, size_t len)
 {
-    char d[11];
+    char d[DATE_TEXT_LEN];
     if (slot == 0) {
-        date_format(info->start, d);
+        date_format_wide(info->start, d);
         snprintf(buf, len, "before %s", d);
     } else if (slot > (size_t)r->n_days) {
-        date_format(info->start + (date_t)r->n_days - 1, d);
+        date_format_wide(info->start + (date_t)r->n_days - 1, d);
         snprintf(buf, len, "after %s", d);
     } else {
-        date_format(info->start + (date_t)(slot - 1), d);
+        date_format_wide(info->start + (date_t)(slot - 1), d);
         snprintf(buf, len, "%s", d);
     }
 }
@@ -162,17 +200,19 @@ static void print_headline(FILE *out, const report_info *info, const sim_result 
 
 static void print_distribution(FILE *out, const sim_result *r)
 {
-    size_t lo, hi;
+    size_t lo, hi, len = 0;
     pmf_rows(r, &lo, &hi);
+    double *tail = pmf_tail(r, &len);
     fprintf(out, "\nRegistrations by the deadline\n  %5s  %9s  %9s  %9s\n", "n", "P(N = n)",
             "P(N >= n)", "SE");
     for (size_t n = lo; n < hi; n++) {
         /* Rows that round to 0.0000 are left to enrolled_at_deadline.csv. */
         if (pmf_at(r, n) < 5e-5 && n != r->target)
             continue;
-        fprintf(out, "  %5zu  %9.4f  %9.4f  %9.2g%s\n", n, pmf_at(r, n), pmf_at_least(r, n), pmf_se_at(r, n),
-                n == r->target ? "   <- target" : "");
+        fprintf(out, "  %5zu  %9.4f  %9.4f  %9.2g%s\n", n, pmf_at(r, n),
+                tail_at(r, tail, len, n), pmf_se_at(r, n), n == r->target ? "   <- target" : "");
     }
+    free(tail);
 }
 
 /* A distribution-free 95 % interval for the q-quantile of the completion date: the sample
@@ -248,110 +288,33 @@ void report_print(FILE *out, const report_info *info, const sim_result *r, int t
     print_units(out, info, r);
 }
 
-/* ---- files: written under temporary names, renamed into place together ---- */
+/* ---- files: a set built in a private folder, swapped in whole (outdir.c) ---- */
 
-#define MAX_OUT_FILES 8
+/* Every file accrue writes into an --out folder. */
+static const char *const table_names[] = {
+    "summary.csv", "enrolled_at_deadline.csv", "quantiles.csv", "completion.csv",
+    "checkpoints.csv", "sites.csv", NULL,
+};
 
-typedef struct out_set {
-    const char *dir;
-    size_t n;
-    char *tmp[MAX_OUT_FILES], *final[MAX_OUT_FILES];
-} out_set;
-
-static char *path_join(const char *dir, const char *prefix, const char *name)
+int report_check_dir(const char *dir, const char *input_dir, char *err, size_t errlen)
 {
-    size_t len = strlen(dir) + strlen(prefix) + strlen(name) + 32;
-    char *p = malloc(len);
-    if (p)
-        snprintf(p, len, "%s/%s%s", dir, prefix, name);
-    return p;
-}
-
-static FILE *out_open(out_set *s, const char *name, char *err, size_t errlen)
-{
-    if (s->n == MAX_OUT_FILES)
-        return NULL;
-    char prefix[48];
-    snprintf(prefix, sizeof prefix, ".accrue-%ld-", (long)getpid());
-    s->tmp[s->n] = path_join(s->dir, prefix, name);
-    s->final[s->n] = path_join(s->dir, "", name);
-    if (!s->tmp[s->n] || !s->final[s->n]) {
-        free(s->tmp[s->n]);
-        free(s->final[s->n]);
-        set_err(err, errlen, name, "out of memory", "");
-        return NULL;
-    }
-    FILE *f = fopen(s->tmp[s->n], "w");
-    if (!f) {
-        set_err(err, errlen, s->tmp[s->n], "cannot create", strerror(errno));
-        free(s->tmp[s->n]);
-        free(s->final[s->n]);
-        return NULL;
-    }
-    s->n++;
-    return f;
-}
-
-/* Closes f, reporting any write error (a full disk shows up here). */
-static int out_close(out_set *s, FILE *f, char *err, size_t errlen)
-{
-    int bad = ferror(f);
-    bad |= fclose(f) != 0;
-    if (bad)
-        set_err(err, errlen, s->tmp[s->n - 1], "write failed", strerror(errno));
-    return bad ? -1 : 0;
-}
-
-static void out_release(out_set *s, int remove_tmp)
-{
-    for (size_t i = 0; i < s->n; i++) {
-        if (remove_tmp)
-            unlink(s->tmp[i]);
-        free(s->tmp[i]);
-        free(s->final[i]);
-    }
-    s->n = 0;
-}
-
-static int out_commit(out_set *s, char *err, size_t errlen)
-{
-    for (size_t i = 0; i < s->n; i++)
-        if (rename(s->tmp[i], s->final[i]) != 0) {
-            set_err(err, errlen, s->final[i], "cannot rename into place", strerror(errno));
-            out_release(s, 1);
-            return -1;
-        }
-    out_release(s, 0);
-    return 0;
-}
-
-int report_check_dir(const char *dir, char *err, size_t errlen)
-{
-    struct stat st;
-    if (stat(dir, &st) != 0) {
-        if (mkdir(dir, 0777) != 0) {
-            set_err(err, errlen, dir, "cannot create the output folder", strerror(errno));
-            return -1;
-        }
-    } else if (!S_ISDIR(st.st_mode)) {
-        set_err(err, errlen, dir, "not a folder; --out expects a folder", "");
-        return -1;
-    }
-    out_set s = {.dir = dir};
-    FILE *f = out_open(&s, "probe", err, errlen);
-    if (!f)
-        return -1;
-    int rc = out_close(&s, f, err, errlen);
-    out_release(&s, 1);
+    const char *inputs[] = {input_dir, NULL};
+    outdir *d = outdir_open(dir, table_names, inputs, err, errlen);
+    int rc = d ? 0 : -1;
+    outdir_free(d);
     return rc;
 }
 
 /* ---- the CSV files ---- */
 
-/* A CSV field: quoted, with embedded quotes doubled (names come from the scenario files). */
+/* A CSV field: quoted, with embedded quotes doubled (names come from the scenario files). A
+ * text starting with =, +, - or @ gets a leading ' inside the quotes, so that a spreadsheet
+ * shows it as text instead of running it as a formula ("=HYPERLINK(...)"). */
 static void write_csv_field(FILE *f, const char *s)
 {
     fputc('"', f);
+    if (*s && strchr("=+-@", *s))
+        fputc('\'', f);
     for (; *s; s++) {
         if (*s == '"')
             fputc('"', f);
@@ -395,12 +358,15 @@ static void write_summary(FILE *f, const report_info *info, const sim_result *r)
 
 static void write_distribution(FILE *f, const sim_result *r)
 {
-    size_t lo, hi;
+    size_t lo, hi, len = 0;
     pmf_rows(r, &lo, &hi);
+    double *tail = pmf_tail(r, &len);
     fprintf(f, "enrolled,probability,probability_at_least,probability_se,probability_plain\n");
-    for (size_t n = lo; n < hi; n++)
-        fprintf(f, "%zu,%.6g,%.6g,%.3g,%.6g\n", n, pmf_at(r, n), pmf_at_least(r, n),
-                pmf_se_at(r, n), plain_at(r, n));
+    for (size_t n = lo; n < hi && !process_stop; n++)
+        if (pmf_row_shown(r, n))
+            fprintf(f, "%zu,%.6g,%.6g,%.3g,%.6g\n", n, pmf_at(r, n), tail_at(r, tail, len, n),
+                    pmf_se_at(r, n), plain_at(r, n));
+    free(tail);
 }
 
 static void write_quantiles(FILE *f, const report_info *info, const sim_result *r)
@@ -422,12 +388,12 @@ static void write_completion(FILE *f, const report_info *info, const sim_result 
 {
     fprintf(f, "date,probability_reached,probability_reached_se\n");
     date_t last = info->start + (date_t)r->n_days - 1;
-    for (int k = 0;; k++) {
+    for (int k = 0; !process_stop; k++) {
         date_t d = date_add_months(info->start, k);
         if (d > last)
             d = last;
-        char ds[11];
-        date_format(d, ds);
+        char ds[DATE_TEXT_LEN];
+        date_format_wide(d, ds);
         double p = reached_by(r, (long)(d - info->start));
         fprintf(f, "%s,%.6g,%.3g\n", ds, p, r->trials ? sqrt(p * (1 - p) / (double)r->trials) : 0);
         if (d == last)
@@ -455,7 +421,7 @@ static void write_units(FILE *f, const report_info *info, const sim_result *r)
 {
     fprintf(f, "%s,mean_registered,probability_none,mean_registered_se,probability_none_se\n",
             info->unit_label);
-    for (size_t u = 0; u < r->n_units; u++) {
+    for (size_t u = 0; u < r->n_units && !process_stop; u++) {
         write_csv_field(f, info->unit_name[u]);
         fprintf(f, ",%.6g,%.6g,%.3g,%.3g\n", r->unit_mean[u].mean, r->unit_p_none[u].mean,
                 r->unit_mean[u].se, r->unit_p_none[u].se);
@@ -470,8 +436,53 @@ static void write_distribution_w(FILE *f, const report_info *info, const sim_res
     write_distribution(f, r);
 }
 
-int report_write(const char *dir, const report_info *info, const sim_result *r, char *err,
-                 size_t errlen)
+/* Writes one table of the set begun in d; -1 with a message in err when it could not be
+ * written, or when a signal came meanwhile (process_stop). */
+static int write_table(outdir *d, const char *name, writer_fn write, const report_info *info,
+                       const sim_result *r, char *err, size_t errlen)
+{
+    FILE *f = outdir_create(d, name, err, errlen);
+    if (!f)
+        return -1;
+    write(f, info, r);
+    if (outdir_close(d, f, name, err, errlen) != 0)
+        return -1;
+    if (process_stop) {
+        snprintf(err, errlen, "interrupted");
+        return -1;
+    }
+    return 0;
+}
+
+/* Opens dir again (what is there may have changed during the run), begins a set, writes it
+ * with `tables` and swaps it in. */
+static int write_set(const char *dir, const char *input_dir,
+                     int (*tables)(outdir *d, const void *arg, char *err, size_t errlen),
+                     const void *arg, char *err, size_t errlen)
+{
+    const char *inputs[] = {input_dir, NULL};
+    outdir *d = outdir_open(dir, table_names, inputs, err, errlen);
+    if (!d)
+        return -1;
+    int rc = outdir_begin(d, err, errlen);
+    if (rc == 0)
+        rc = tables(d, arg, err, errlen);
+    if (rc == 0 && process_stop) {
+        snprintf(err, errlen, "interrupted");
+        rc = -1;
+    }
+    if (rc == 0)
+        rc = outdir_commit(d, err, errlen);
+    outdir_free(d);  /* removes the private folder of a set not committed */
+    return rc;
+}
+
+typedef struct run_tables {
+    const report_info *info;
+    const sim_result *r;
+} run_tables;
+
+static int write_run_tables(outdir *d, const void *arg, char *err, size_t errlen)
 {
     static const struct {
         const char *name;
@@ -481,53 +492,59 @@ int report_write(const char *dir, const report_info *info, const sim_result *r, 
         {"quantiles.csv", write_quantiles},   {"completion.csv", write_completion},
         {"checkpoints.csv", write_checkpoints}, {"sites.csv", write_units},
     };
-    out_set s = {.dir = dir};
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-        FILE *f = out_open(&s, files[i].name, err, errlen);
-        if (!f) {
-            out_release(&s, 1);
+    const run_tables *t = arg;
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
+        if (write_table(d, files[i].name, files[i].write, t->info, t->r, err, errlen) != 0)
             return -1;
-        }
-        files[i].write(f, info, r);
-        if (out_close(&s, f, err, errlen) != 0) {
-            out_release(&s, 1);
-            return -1;
-        }
-    }
-    return out_commit(&s, err, errlen);
+    return 0;
 }
 
-int report_write_exact(const char *dir, const char *scenario_name, const double *pmf,
-                       size_t len, size_t target, double mean, char *err, size_t errlen)
+int report_write(const char *dir, const char *input_dir, const report_info *info,
+                 const sim_result *r, char *err, size_t errlen)
 {
-    out_set s = {.dir = dir};
-    FILE *f = out_open(&s, "summary.csv", err, errlen);
+    run_tables t = {info, r};
+    return write_set(dir, input_dir, write_run_tables, &t, err, errlen);
+}
+
+typedef struct exact_tables {
+    const char *scenario_name;
+    const double *pmf;
+    size_t len, target;
+    double mean;
+} exact_tables;
+
+static int write_exact_tables(outdir *d, const void *arg, char *err, size_t errlen)
+{
+    const exact_tables *t = arg;
+    FILE *f = outdir_create(d, "summary.csv", err, errlen);
     if (!f)
         return -1;
     double p = 0.0;
-    for (size_t n = len; n-- > target;)
-        p += pmf[n];
+    for (size_t n = t->len; n-- > t->target;)
+        p += t->pmf[n];
     fprintf(f, "key,value\nscenario,");
-    write_csv_field(f, scenario_name);
-    fprintf(f, "\nmethod,exact\ntarget,%zu\n", target);
-    fprintf(f, "p_success,%.10f\np_success_se,0\nmean_enrolled,%.10f\n", p, mean);
-    if (out_close(&s, f, err, errlen) != 0 || !(f = out_open(&s, "enrolled_at_deadline.csv", err, errlen))) {
-        out_release(&s, 1);
+    write_csv_field(f, t->scenario_name);
+    fprintf(f, "\nmethod,exact\ntarget,%zu\n", t->target);
+    fprintf(f, "p_success,%.10f\np_success_se,0\nmean_enrolled,%.10f\n", p, t->mean);
+    if (outdir_close(d, f, "summary.csv", err, errlen) != 0 ||
+        !(f = outdir_create(d, "enrolled_at_deadline.csv", err, errlen)))
         return -1;
-    }
     fprintf(f, "enrolled,probability,probability_at_least\n");
-    double at_least = 1.0, tail = 0.0;
-    for (size_t n = len; n-- > 0;)
-        tail += pmf[n];
-    at_least = tail;
-    for (size_t n = 0; n < len; n++) {
-        if (at_least >= PMF_ROW_EPS || pmf[n] >= PMF_ROW_EPS)
-            fprintf(f, "%zu,%.10g,%.10g\n", n, pmf[n], at_least);
-        at_least -= pmf[n];
+    double at_least = 0.0;
+    for (size_t n = t->len; n-- > 0;)
+        at_least += t->pmf[n];
+    for (size_t n = 0; n < t->len && !process_stop; n++) {
+        if (at_least >= PMF_ROW_EPS || t->pmf[n] >= PMF_ROW_EPS)
+            fprintf(f, "%zu,%.10g,%.10g\n", n, t->pmf[n], at_least);
+        at_least -= t->pmf[n];
     }
-    if (out_close(&s, f, err, errlen) != 0) {
-        out_release(&s, 1);
-        return -1;
-    }
-    return out_commit(&s, err, errlen);
+    return outdir_close(d, f, "enrolled_at_deadline.csv", err, errlen);
+}
+
+int report_write_exact(const char *dir, const char *input_dir, const char *scenario_name,
+                       const double *pmf, size_t len, size_t target, double mean, char *err,
+                       size_t errlen)
+{
+    exact_tables t = {scenario_name, pmf, len, target, mean};
+    return write_set(dir, input_dir, write_exact_tables, &t, err, errlen);
 }

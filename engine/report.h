@@ -34,24 +34,29 @@ extern const double report_quantiles[REPORT_N_QUANTILES];
 void report_print(FILE *out, const report_info *info, const sim_result *r, int threads,
                   double seconds);
 
-/* Checks that dir exists (creating it if it does not) and that files can be created in it,
- * before any simulation runs. Returns 0, or -1 with a message in err. */
-int report_check_dir(const char *dir, char *err, size_t errlen);
+/* Checks, before any simulation runs, that dir can receive the tables (outdir.h): it is not
+ * input_dir (the scenario folder; may be NULL), does not hold it or one of its files, holds
+ * nothing but accrue's tables if it exists, and a folder can be made beside it; its missing
+ * parents are created. Returns 0, or -1 with a message in err. */
+int report_check_dir(const char *dir, const char *input_dir, char *err, size_t errlen);
 
 /* Writes summary.csv, enrolled_at_deadline.csv, quantiles.csv, completion.csv, checkpoints.csv
- * and sites.csv into dir. Each is written under a temporary name and all are renamed into place
- * only once all were written, so a failure or interruption leaves no partial file behind.
- * Returns 0, or -1 with a message in err. */
-int report_write(const char *dir, const report_info *info, const sim_result *r, char *err,
-                 size_t errlen);
+ * and sites.csv as one set: built in a private folder beside dir and swapped in for dir whole
+ * (outdir.h), so dir holds the previous set or this one, never a mix and never a part. The
+ * checks of report_check_dir are made again first. Stops early when process_stop is set (a
+ * signal, process.h), leaving dir as it was. Returns 0, or -1 with a message in err. */
+int report_write(const char *dir, const char *input_dir, const report_info *info,
+                 const sim_result *r, char *err, size_t errlen);
 
 /* The date string of a completion-histogram slot: "before D", a date, or "after D". */
 void report_completion_label(const report_info *info, const sim_result *r, size_t slot,
                              char *buf, size_t len);
 
 /* Writes the exact distribution of registrations at the deadline as summary.csv and
- * enrolled_at_deadline.csv (same formats as report_write), atomically. pmf[n] = P(N = n). */
-int report_write_exact(const char *dir, const char *scenario_name, const double *pmf,
-                       size_t len, size_t target, double mean, char *err, size_t errlen);
+ * enrolled_at_deadline.csv (same formats as report_write), as one set like report_write.
+ * pmf[n] = P(N = n). */
+int report_write_exact(const char *dir, const char *input_dir, const char *scenario_name,
+                       const double *pmf, size_t len, size_t target, double mean, char *err,
+                       size_t errlen);
 
 #endif

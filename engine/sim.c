@@ -293,8 +293,16 @@ static void record_batch(const sim_model *m, const sim_batch *o, size_t n, threa
     b->n += n;
 }
 
-static void run_block(const sim_model *m, const sim_config *cfg, uint64_t block, thread_acc *t,
-                      block_acc *b)
+static int stop_requested(const sim_config *cfg)
+{
+    return cfg->stop && *cfg->stop;
+}
+
+/* Runs one block; returns 0 when a stop came before its last batch (the block is then
+ * incomplete and must not count: its batches are checked one by one, since one batch of a
+ * model with 100,000 units takes a fraction of a second and a block 64 of them). */
+static int run_block(const sim_model *m, const sim_config *cfg, uint64_t block, thread_acc *t,
+                     block_acc *b)
 {
     uint64_t first = block * SIM_BLOCK_TRIALS;
     uint64_t n = cfg->trials - first < SIM_BLOCK_TRIALS ? cfg->trials - first : SIM_BLOCK_TRIALS;
@@ -303,12 +311,15 @@ static void run_block(const sim_model *m, const sim_config *cfg, uint64_t block,
     rng_seek(t->path_rng, cfg->seed, (uint64_t)SIM_STREAM_PATH << 56 | block);
     sim_streams streams = {t->rng, t->path_rng};
     for (uint64_t j = 0; j < n; j += m->batch) {
+        if (stop_requested(cfg))
+            return 0;
         size_t count = n - j < m->batch ? (size_t)(n - j) : m->batch;
         t->batch.pmf_lo = t->batch.pmf_hi = 0;
         t->batch.flush = j + count == n;
         m->run_batch(m->ctx, &streams, t->work, count, &t->batch);
         record_batch(m, &t->batch, count, t, b);
     }
+    return 1;
 }
 
 /* ---- totals ---- */
@@ -461,11 +472,6 @@ static int run_state_init(run_state *st, const sim_model *m, int nthreads)
     return ok ? 0 : -1;
 }
 
-static int stop_requested(const sim_config *cfg)
-{
-    return cfg->stop && *cfg->stop;
-}
-
 /* Runs blocks [first, first + count) in parallel; returns how many completed before a stop. */
 static uint64_t run_round(const sim_model *m, const sim_config *cfg, run_state *st,
                           uint64_t first, unsigned count)
@@ -475,8 +481,8 @@ static uint64_t run_round(const sim_model *m, const sim_config *cfg, run_state *
     for (unsigned i = 0; i < count; i++) {
         if (stop_requested(cfg))
             continue;
-        run_block(m, cfg, first + i, &st->thread[omp_get_thread_num()], &st->block[i]);
-        done[i] = 1;
+        done[i] = (unsigned)run_block(m, cfg, first + i, &st->thread[omp_get_thread_num()],
+                                      &st->block[i]);
     }
     /* A block counts only if every block before it completed, so that an interrupted run's
      * partial result is still the result of its first k blocks. */

@@ -88,7 +88,8 @@ typedef struct sim_config {
     int threads;              /* >= 1 */
     double target_se;         /* > 0: stop after the first round where SE(p_success) <= this
                                  (rounds of 2, 4, 8, ... SIM_ROUND_BLOCKS blocks) */
-    volatile sig_atomic_t *stop;  /* when set non-zero, the run stops at the next block; may be NULL */
+    volatile sig_atomic_t *stop;  /* when set non-zero, the run stops at the next batch (an
+                                     unfinished block is dropped); may be NULL */
     /* Called after every round on the calling thread with the trials done so far; may be NULL. */
     void (*progress)(void *arg, uint64_t done, uint64_t planned, double p, double se);
     void *progress_arg;

@@ -37,6 +37,19 @@ static int accrue(const char *args)
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+/* The same with args holding their own redirections (nothing added). */
+static int accrue_raw(const char *args)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "%s %s", ACCRUE_BIN, args);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t n = fread(output, 1, sizeof output - 1, p);
+    output[n] = '\0';
+    int status = pclose(p);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 static char *make_tmpdir(char *buf, size_t len)
 {
     snprintf(buf, len, "/tmp/accrue-test-XXXXXX");
@@ -265,6 +278,238 @@ static void test_sigint_and_sigterm(void **state)
     interrupt_with(SIGTERM, 143);
 }
 
+/* ---- DESIGN.md section 8: nothing lost, nothing hangs ---- */
+
+/* Writes a scenario folder dir/name from the text of its two files. */
+static void write_scenario(const char *dir, const char *name, const char *trial,
+                           const char *sites)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    assert_int_equal(mkdir(path, 0777), 0);
+    const char *text[2] = {trial, sites}, *file[2] = {"trial.csv", "sites.csv"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/%s/%s", dir, name, file[i]);
+        FILE *f = fopen(path, "w");
+        assert_non_null(f);
+        fputs(text[i], f);
+        assert_int_equal(fclose(f), 0);
+    }
+}
+
+#define TRIAL_HEAD "key,value\nas_of,2026-07-18\ndeadline,2029-07-18\ntarget,12\n"
+
+/* Runs the binary with argv, standard output and error to /dev/null; after `delay` seconds
+ * sends `sig` (none when 0) and waits at most `limit` seconds more, then kills it. Returns the
+ * exit status (128 + signal if a signal ended it; -1 if it had to be killed); *waited is the
+ * time from the signal (or the start) to the end. */
+static int spawn(char *const argv[], double delay, int sig, double limit, double *waited)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1);
+        dup2(null, 2);
+        execv(ACCRUE_BIN, argv);
+        _exit(127);
+    }
+    double t0 = now();
+    int status = 0, sent = 0;
+    for (;;) {
+        pid_t got = waitpid(pid, &status, WNOHANG);
+        if (got == pid)
+            break;
+        double t = now() - t0;
+        if (sig && !sent && t >= delay) {
+            kill(pid, sig);
+            sent = 1;
+            t0 = now();
+        } else if ((!sig || sent) && t > limit) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            *waited = now() - t0;
+            return -1;
+        }
+        struct timespec tick = {0, 5000000};
+        nanosleep(&tick, NULL);
+    }
+    *waited = now() - t0;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* beta(1e6;1e6) made GSL's inverse beta loop for hours while the report printed its 90 %
+ * interval (run and exact alike; the signal handler only set a flag, so only SIGKILL ended
+ * it); gamma shape 0.01 printed "90 % interval nan to 336". */
+static void test_extreme_shapes_finish(void **state)
+{
+    (void)state;
+    char dir[64], path[128];
+    make_tmpdir(dir, sizeof dir);
+    write_scenario(dir, "b", TRIAL_HEAD "screen_pass,beta(1e6;1e6)\nselfpay_consent,"
+                   "beta(950000;950000)\n", "site,rate,rate_shape\na,1,0.01\nb,2,1e6\n");
+    snprintf(path, sizeof path, "%s/b", dir);
+    char *run[] = {"accrue", "run", path, "--trials", "10000", "--quiet", NULL};
+    char *exact[] = {"accrue", "exact", path, NULL};
+    double waited;
+    assert_int_equal(spawn(run, 0, 0, 20.0, &waited), 0);
+    assert_int_equal(spawn(exact, 0, 0, 20.0, &waited), 0);
+    char args[256];
+    snprintf(args, sizeof args, "run %s --trials 10000 --quiet", path);
+    assert_int_equal(accrue(args), 0);
+    assert_non_null(strstr(output, "beta(1e+06;1e+06): mean 0.5, 90 % interval 0.499 to 0.501"));
+    assert_non_null(strstr(output, "gamma(shape 0.01): 90 % interval 4.47e-129 to 0.336"));
+    assert_null(strstr(output, "nan"));
+    remove_tree(dir);
+}
+
+/* SIGINT and SIGTERM end a run within about a second in every phase: reading 100,000 sites,
+ * describing them, the exact check, simulating (a batch of them takes a fraction of a second;
+ * the flag used to be read once per block of 4096 trials, 25 s), and exact's long
+ * computation; status 130 / 143 and no file in --out. */
+static void test_signals_in_every_phase(void **state)
+{
+    (void)state;
+    char dir[64], path[128], out[128];
+    make_tmpdir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/many/sites.csv", dir);
+    write_scenario(dir, "many", TRIAL_HEAD, "site,rate,rate_shape\n");
+    FILE *f = fopen(path, "a");
+    assert_non_null(f);
+    for (int i = 0; i < 100000; i++)
+        fprintf(f, "s%d,1,%d\n", i, 1000000 - i);
+    assert_int_equal(fclose(f), 0);
+    write_scenario(dir, "slow-exact", TRIAL_HEAD "screening,1000000\nscreen_pass,beta(2;3)\n"
+                   "selfpay_consent,beta(2;3)\n", "site,rate\na,100000\nb,100000\n");
+    snprintf(path, sizeof path, "%s/many", dir);
+    snprintf(out, sizeof out, "%s/out", dir);
+    static const double delays[] = {0.05, 0.4, 1.0, 2.0, 3.5, 5.0};
+    for (int i = 0; i < 6; i++) {
+        int sig = i % 2 ? SIGTERM : SIGINT;
+        char *run[] = {"accrue", "run", path, "--trials", "1e9", "--threads", "2", "--quiet",
+                       "--out", out, NULL};
+        double waited;
+        int status = spawn(run, delays[i], sig, 10.0, &waited);
+        printf("  signal %d at %.2f s: status %d, %.3f s later\n", sig, delays[i], status, waited);
+        assert_int_equal(status, 128 + sig);
+        assert_true(waited < 2.0);
+        assert_int_equal(count_entries(dir), 2);  /* many and slow-exact: no out, no leftover */
+    }
+    snprintf(path, sizeof path, "%s/slow-exact", dir);
+    char *exact[] = {"accrue", "exact", path, "--out", out, NULL};
+    double waited;
+    assert_int_equal(spawn(exact, 1.0, SIGTERM, 10.0, &waited), 143);
+    assert_true(waited < 2.0);
+    assert_int_equal(count_entries(dir), 2);
+    remove_tree(dir);
+}
+
+/* A report that cannot be written is an error, and --out is then left as it was: a full disk
+ * (/dev/full), a closed standard output, a pipe whose reader is gone while SIGPIPE is ignored.
+ * All three used to exit 0. */
+static void test_lost_report_is_an_error(void **state)
+{
+    (void)state;
+    char dir[64], args[512];
+    make_tmpdir(dir, sizeof dir);
+    snprintf(args, sizeof args, "run --trials 1000 --quiet --out %s/out 2>&1 >/dev/full", dir);
+    assert_int_equal(accrue_raw(args), 1);
+    assert_non_null(strstr(output, "cannot write the report to standard output: No space left"));
+    assert_int_equal(count_entries(dir), 0);
+    assert_int_equal(accrue_raw("exact 2>&1 >/dev/full"), 1);
+    assert_int_equal(accrue_raw("--version 2>&1 >/dev/full"), 1);
+    snprintf(args, sizeof args, "run --trials 1000 --quiet --out %s/out 2>&1 >&-", dir);
+    assert_int_equal(accrue_raw(args), 1);
+    assert_non_null(strstr(output, "standard output is closed"));
+    assert_int_equal(count_entries(dir), 0);
+    /* A pipe with no reader, SIGPIPE ignored (inherited, as from a shell's trap '' PIPE). */
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        signal(SIGPIPE, SIG_IGN);
+        close(fds[0]);
+        dup2(fds[1], 1);
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 2);
+        execl(ACCRUE_BIN, "accrue", "run", "--trials", "1000", "--quiet", (char *)NULL);
+        _exit(127);
+    }
+    close(fds[0]);
+    close(fds[1]);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 1);
+    remove_tree(dir);
+}
+
+/* Writing is linear in the rows and lists only counts with non-negligible probability: one site
+ * at rate 1000 with rate_shape 0.01 wrote 609,814 rows (609,619 of probability 0) in 96 s. */
+static void test_bimodal_table_is_short(void **state)
+{
+    (void)state;
+    char dir[64], args[512];
+    make_tmpdir(dir, sizeof dir);
+    write_scenario(dir, "s", TRIAL_HEAD, "site,rate,rate_shape\na,1000,0.01\n");
+    double t0 = now();
+    snprintf(args, sizeof args, "run %s/s --trials 2000 --quiet --out %s/out", dir, dir);
+    assert_int_equal(accrue(args), 0);
+    double took = now() - t0;
+    char out[128];
+    snprintf(out, sizeof out, "%s/out", dir);
+    char *table = read_file(out, "enrolled_at_deadline.csv");
+    assert_non_null(table);
+    size_t rows = 0;
+    for (char *line = strchr(table, '\n'); line && line[1]; line = strchr(line + 1, '\n')) {
+        double p, plain;
+        assert_int_equal(sscanf(line + 1, "%*d,%lf,%*f,%*f,%lf", &p, &plain), 2);
+        assert_true(p >= 1e-10 || plain > 0.0);
+        rows++;
+    }
+    printf("  %zu rows in %.2f s\n", rows, took);
+    assert_true(rows < 2001 + 200);  /* at most one per trial besides the smooth part */
+    assert_true(took < 10.0);
+    remove_tree(dir);
+}
+
+/* Dates past 9999 (a deadline late in 9999 and a long horizon) printed xxxx-xx-xx; now in ISO
+ * 8601's expanded form. "-0" printed as "-0/year". Names starting with =, +, - or @ are written
+ * with a leading ' inside the quotes, which a spreadsheet shows as text, not as a formula. */
+static void test_odd_outputs(void **state)
+{
+    (void)state;
+    char dir[64], args[512], out[128];
+    make_tmpdir(dir, sizeof dir);
+    write_scenario(dir, "far", "key,value\nas_of,9990-01-01\ndeadline,9999-01-01\ntarget,12\n"
+                   "horizon_years,100\n", "site,rate\na,1\n");
+    snprintf(args, sizeof args, "run %s/far --trials 2000 --quiet --out %s/far-out", dir, dir);
+    assert_int_equal(accrue(args), 0);
+    assert_null(strstr(output, "xxxx"));
+    assert_non_null(strstr(output, "+10001-"));
+    snprintf(out, sizeof out, "%s/far-out", dir);
+    for (int i = 0; i < 6; i++)
+        assert_null(strstr(read_file(out, files[i]), "xxxx"));
+    assert_non_null(strstr(read_file(out, "completion.csv"), "\n+10099-01-01,1,"));
+    write_scenario(dir, "odd", TRIAL_HEAD "name,\"=HYPERLINK(\"\"x\"\")\"\nhorizon_years,-0\n",
+                   "site,rate\n=cmd|calc,1\n+x,-0\n@y,1\n-z,1\nplain,1\n");
+    snprintf(args, sizeof args, "run %s/odd --trials 2000 --quiet --out %s/odd-out", dir, dir);
+    assert_int_equal(accrue(args), 0);
+    assert_null(strstr(output, "-0/year"));
+    assert_null(strstr(output, "-0 years"));
+    assert_non_null(strstr(output, " 0/year"));
+    snprintf(out, sizeof out, "%s/odd-out", dir);
+    char *sites = read_file(out, "sites.csv");
+    assert_non_null(strstr(sites, "\n\"'=cmd|calc\","));
+    assert_non_null(strstr(sites, "\n\"'+x\","));
+    assert_non_null(strstr(sites, "\n\"'@y\","));
+    assert_non_null(strstr(sites, "\n\"'-z\","));
+    assert_non_null(strstr(sites, "\n\"plain\","));
+    assert_non_null(strstr(read_file(out, "summary.csv"), "scenario,\"'=HYPERLINK(\"\"x\"\")\"\n"));
+    remove_tree(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -276,6 +521,11 @@ int main(void)
         cmocka_unit_test(test_every_shipped_scenario_runs),
         cmocka_unit_test(test_exact_command),
         cmocka_unit_test(test_sigint_and_sigterm),
+        cmocka_unit_test(test_extreme_shapes_finish),
+        cmocka_unit_test(test_signals_in_every_phase),
+        cmocka_unit_test(test_lost_report_is_an_error),
+        cmocka_unit_test(test_bimodal_table_is_short),
+        cmocka_unit_test(test_odd_outputs),
     };
     return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
 }

@@ -127,9 +127,28 @@ static void test_add_months(void **state)
     assert_formats(date_add_months(d, 7), "2027-03-31");
 }
 
+/* Years past 9999 (a followed horizon can reach them) in ISO 8601's expanded form, with a
+ * sign and five digits or more; they printed as xxxx-xx-xx. */
+static void test_format_wide(void **state)
+{
+    (void)state;
+    char buf[DATE_TEXT_LEN];
+    date_format_wide(date_from_ymd(2029, 7, 18), buf);
+    assert_string_equal(buf, "2029-07-18");
+    date_format_wide(date_from_ymd(9999, 12, 31) + 1, buf);
+    assert_string_equal(buf, "+10000-01-01");
+    date_format_wide(date_from_ymd(10099, 2, 28), buf);
+    assert_string_equal(buf, "+10099-02-28");
+    date_format_wide(date_from_ymd(999999, 12, 31), buf);
+    assert_string_equal(buf, "+999999-12-31");
+    date_format_wide(date_from_ymd(-1, 3, 1), buf);
+    assert_string_equal(buf, "-00001-03-01");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_format_wide),
         cmocka_unit_test(test_known_day_numbers),
         cmocka_unit_test(test_refuses_malformed),
         cmocka_unit_test(test_leap_days),

@@ -318,6 +318,37 @@ static void test_draws_do_not_depend_on_paths(void **state)
     sim_result_free(rb);
 }
 
+/* A stop that comes in the middle of a block acts at the next batch, not at the end of the
+ * block (a batch of a model with 100,000 sites takes a fraction of a second, a block 4096 / 64
+ * of them): the model sets the flag itself at its 10th batch; one thread then runs no other
+ * batch, and the unfinished block does not count. */
+static volatile sig_atomic_t stop_mid_block;
+static size_t batches_run;
+
+static void stopping_batch(const void *ctx, const sim_streams *rng, void *work, size_t n,
+                           sim_batch *o)
+{
+    uniform_batch(ctx, rng, work, n, o);
+    if (++batches_run == 10)
+        stop_mid_block = SIGINT;
+}
+
+static void test_stop_flag_checked_per_batch(void **state)
+{
+    (void)state;
+    sim_model m = uniform_model();
+    m.run_batch = stopping_batch;
+    stop_mid_block = 0;
+    batches_run = 0;
+    sim_config c = {.trials = 1000000, .seed = 1, .threads = 1, .stop = &stop_mid_block};
+    sim_result *r = sim_run(&m, &c, NULL, 0);
+    assert_non_null(r);
+    assert_true(r->interrupted);
+    assert_int_equal(batches_run, 10);
+    assert_int_equal(r->trials, 0);
+    sim_result_free(r);
+}
+
 static void test_bad_configuration(void **state)
 {
     (void)state;
@@ -340,6 +371,7 @@ int main(void)
         cmocka_unit_test(test_target_se_geometric_rounds),
         cmocka_unit_test(test_stop_flag),
         cmocka_unit_test(test_draws_do_not_depend_on_paths),
+        cmocka_unit_test(test_stop_flag_checked_per_batch),
         cmocka_unit_test(test_bad_configuration),
     };
     return cmocka_run_group_tests_name("sim", tests, NULL, NULL);
