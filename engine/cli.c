@@ -1,0 +1,276 @@
+/* The command line's shared parts: see cli.h. */
+#include "cli.h"
+
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <omp.h>
+#include "process.h"
+
+/* Prints "accrue: WHAT" with %s in the format replaced by arg, and the hint to --help. */
+int cli_usage_error(const char *what, const char *arg)
+{
+    const char *at = strstr(what, "%s");
+    fprintf(stderr, "accrue: ");
+    if (at)
+        fprintf(stderr, "%.*s%s%s", (int)(at - what), what, arg, at + 2);
+    else
+        fputs(what, stderr);
+    fprintf(stderr, "\n(accrue --help shows the usage)\n");
+    return EXIT_USAGE;
+}
+
+/* A whole number written in decimal digits, or in scientific notation that is exactly whole
+ * (1e6), in [lo, hi]. */
+static int parse_count(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+    if (!*s || strspn(s, "0123456789") == strlen(s)) {
+        if (!*s || strlen(s) > 20)
+            return -1;
+        errno = 0;
+        unsigned long long v = strtoull(s, NULL, 10);
+        if (errno || v < lo || v > hi)
+            return -1;
+        *out = v;
+        return 0;
+    }
+    char *end;
+    if (strspn(s, "0123456789.eE+") != strlen(s))
+        return -1;
+    double d = strtod(s, &end);
+    if (*end || !(d >= (double)lo) || !(d <= (double)hi) || d != floor(d))
+        return -1;
+    *out = (uint64_t)d;
+    return 0;
+}
+
+static int parse_positive_real(const char *s, double *out)
+{
+    char *end;
+    if (!*s || strspn(s, "0123456789.eE+-") != strlen(s))
+        return -1;
+    double d = strtod(s, &end);
+    if (*end || !(d > 0.0) || !isfinite(d))
+        return -1;
+    *out = d;
+    return 0;
+}
+
+/* Takes the value of option argv[*i], or reports it missing. */
+static const char *option_value(int argc, char **argv, int *i)
+{
+    if (*i + 1 >= argc || argv[*i + 1][0] == '\0')
+        return NULL;
+    return argv[++*i];
+}
+
+static int parse_option(int argc, char **argv, int *i, options *o)
+{
+    const char *a = argv[*i], *v;
+    uint64_t n;
+    if (!strcmp(a, "--quiet")) {
+        o->quiet = 1;
+        return 0;
+    }
+    int known = !strcmp(a, "--trials") || !strcmp(a, "--seed") || !strcmp(a, "--threads") ||
+                !strcmp(a, "--out") || !strcmp(a, "--target-se");
+    if (!known)
+        return cli_usage_error("unknown option '%s'", a);
+    if (!(v = option_value(argc, argv, i)))
+        return cli_usage_error("%s needs a value", a);
+    if (!strcmp(a, "--out")) {
+        o->out = v;
+    } else if (!strcmp(a, "--trials")) {
+        if (parse_count(v, 1, CLI_MAX_TRIALS, &o->trials))
+            return cli_usage_error("--trials '%s': expected a whole number from 1 to 1e12", v);
+        o->trials_given = 1;
+    } else if (!strcmp(a, "--seed")) {
+        if (strspn(v, "0123456789") != strlen(v) || parse_count(v, 0, UINT64_MAX, &o->seed))
+            return cli_usage_error("--seed '%s': expected a whole number from 0 to 18446744073709551615", v);
+    } else if (!strcmp(a, "--threads")) {
+        if (parse_count(v, 1, CLI_MAX_THREADS, &n))
+            return cli_usage_error("--threads '%s': expected a whole number from 1 to 1024", v);
+        o->threads = (int)n;
+    } else if (parse_positive_real(v, &o->target_se) || o->target_se >= 1.0) {
+        return cli_usage_error("--target-se '%s': expected a number between 0 and 1, e.g. 1e-4", v);
+    }
+    return 0;
+}
+
+int cli_parse_args(int argc, char **argv, options *o, size_t max_scenarios)
+{
+    *o = (options){.command = argv[1], .trials = CLI_DEFAULT_TRIALS, .seed = CLI_DEFAULT_SEED,
+                   .threads = omp_get_num_procs()};
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            o->command = "--help";
+            return 0;
+        }
+        if (!strncmp(argv[i], "--", 2)) {
+            int rc = parse_option(argc, argv, &i, o);
+            if (rc)
+                return rc;
+        } else if (o->n_scenarios == max_scenarios) {
+            return cli_usage_error(max_scenarios == 1 ? "more than one scenario given ('%s')"
+                                                      : "too many scenarios ('%s')", argv[i]);
+        } else {
+            o->scenario[o->n_scenarios++] = argv[i];
+        }
+    }
+    if (o->target_se > 0.0 && !o->trials_given)
+        o->trials = CLI_MAX_TRIALS;
+    return 0;
+}
+
+static void describe_model(const void *m, FILE *out)
+{
+    model_describe(m, out);
+}
+
+/* ---- progress on a terminal ---- */
+
+typedef struct progress {
+    double start;
+    int shown;
+} progress;
+
+static void show_progress(void *arg, uint64_t done, uint64_t planned, double p, double se)
+{
+    progress *pr = arg;
+    if (omp_get_wtime() - pr->start < 1.0)
+        return;
+    pr->shown = 1;
+    if (planned >= CLI_MAX_TRIALS)
+        fprintf(stderr, "\raccrue: %llu trials, P = %.4f, SE %.2g   ", (unsigned long long)done, p, se);
+    else
+        fprintf(stderr, "\raccrue: %3.0f %% of %llu trials, P = %.4f, SE %.2g   ",
+                100.0 * (double)done / (double)planned, (unsigned long long)planned, p, se);
+    fflush(stderr);
+}
+
+/* ---- shared by the commands ---- */
+
+/* "-0" in a scenario file reads as -0.0, within every bound, and printed as "-0/year": each
+ * value becomes +0 (x + 0.0 changes only the sign of a zero). */
+static void drop_negative_zeros(scenario *s)
+{
+    s->horizon_years += 0.0;
+    s->screen_pass.value += 0.0;
+    s->selfpay_consent.value += 0.0;
+    for (size_t i = 0; i < s->n_sites; i++) {
+        s->site[i].rate += 0.0;
+        s->site[i].shape += 0.0;
+    }
+}
+
+scenario *cli_load(const options *o, size_t i)
+{
+    char err[ERRLEN] = "";
+    scenario *s = i < o->n_scenarios ? scenario_load(o->scenario[i], err, sizeof err)
+                                     : scenario_default(err, sizeof err);
+    if (!s) {
+        fprintf(stderr, "accrue: %s\n", err);
+        return NULL;
+    }
+    drop_negative_zeros(s);
+    return s;
+}
+
+int cli_check_out_dir(const options *o)
+{
+    char err[ERRLEN] = "";
+    if (o->out && report_check_dir(o->out, o->scenario[0], err, sizeof err) != 0) {
+        fprintf(stderr, "accrue: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+int cli_interrupted_status(void)
+{
+    fprintf(stderr, "\naccrue: interrupted; no output written\n");
+    return process_stop_status();
+}
+
+/* The report printed so far reached standard output; else a message (exit status 1). */
+int cli_report_reached_stdout(void)
+{
+    char err[ERRLEN] = "";
+    if (process_flush_stdout(err, sizeof err) == 0)
+        return 1;
+    fprintf(stderr, "accrue: %s\n", err);
+    return 0;
+}
+
+/* The exit status after writing the tables (report_write's rc_write, message err): written,
+ * interrupted (the writer polls process_stop and leaves --out as it was) or failed. */
+int cli_write_tables(int rc_write, const char *err)
+{
+    if (rc_write == 0)
+        return 0;
+    if (process_stop)
+        return cli_interrupted_status();
+    fprintf(stderr, "accrue: %s\n", err);
+    return 1;
+}
+
+int cli_exact_check(const model *m, const scenario *s, double *p, double *mean, char *err,
+                    size_t errlen)
+{
+    exact_dist d;
+    if (model_exact(m, CLI_EXACT_CHECK_WORK, &d, err, errlen) != 0)
+        return -1;
+    *p = exact_p_at_least(&d, s->target);
+    *mean = model_exact_mean(m);
+    exact_dist_free(&d);
+    return 0;
+}
+
+/* The report's view of a scenario and its plan: names, dates and the exact check. The arrays
+ * *cp and *names are the caller's to free (also on failure). */
+int cli_describe_run(const options *o, const scenario *s, const model *plan, report_info *info,
+                     date_t **cp, const char ***names, char *exact_err, size_t errlen)
+{
+    size_t n_cp = model_n_checkpoints(plan);
+    *cp = malloc(n_cp * sizeof **cp);
+    *names = malloc((s->n_sites + 1) * sizeof **names);
+    if (!*cp || !*names)
+        return -1;
+    for (size_t k = 0; k < n_cp; k++)
+        (*cp)[k] = model_checkpoint_date(plan, k);
+    for (size_t i = 0; i < s->n_sites; i++)
+        (*names)[i] = s->site[i].name;
+    *info = (report_info){
+        .scenario_name = s->name, .start = s->as_of, .deadline = s->deadline,
+        .n_checkpoints = n_cp, .checkpoint_date = *cp, .unit_name = *names, .unit_label = "site",
+        .describe = describe_model, .describe_arg = plan, .seed = o->seed,
+    };
+    info->has_exact = cli_exact_check(plan, s, &info->exact_p_success, &info->exact_mean, exact_err,
+                                      errlen) == 0;
+    info->exact_note = exact_err;
+    return 0;
+}
+
+/* Runs the simulation with the progress line and the signal handlers in place. */
+sim_result *cli_simulate(const options *o, const sim_model *sim, uint64_t trials,
+                         double *seconds, char *err, size_t errlen)
+{
+    /* From here a signal stops the simulation at the next batch, which returns what it did. */
+    process_signals_defer();
+    progress pr = {.start = omp_get_wtime()};
+    int show = !o->quiet && isatty(STDERR_FILENO);
+    sim_config cfg = {
+        .trials = trials, .seed = o->seed, .threads = o->threads, .target_se = o->target_se,
+        .stop = &process_stop, .progress = show ? show_progress : NULL, .progress_arg = &pr,
+    };
+    sim_result *r = sim_run(sim, &cfg, err, errlen);
+    *seconds = omp_get_wtime() - pr.start;
+    if (pr.shown)
+        fprintf(stderr, "\r%70s\r", "");
+    return r;
+}
+

@@ -1,0 +1,86 @@
+/* The command line's shared parts: the options every command takes, their parsing, loading the
+ * scenario (with its overrides), running the simulation with progress and signals, and the exit
+ * statuses. Each command lives in its own file (engine/cmd_*.c); engine/main.c dispatches. */
+#ifndef ACCRUE_CLI_H
+#define ACCRUE_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "report.h"
+#include "sim.h"
+#include "../models/model.h"
+#include "../models/scenario.h"
+
+#define CLI_VERSION "0.2.0"
+#define CLI_DEFAULT_TRIALS 1000000ULL
+#define CLI_DEFAULT_SEED 20260718ULL
+#define CLI_MAX_TRIALS 1000000000000ULL
+#define CLI_MAX_THREADS 1024
+#define CLI_MAX_SCENARIOS 16
+#define CLI_MAX_SETS 64
+#define CLI_MAX_VARY 2
+#define EXIT_USAGE 2
+#define ERRLEN 1024
+/* The exact check beside a run is skipped past this much work (well under a second): a
+ * scenario with huge counts and two beta probabilities can take minutes (accrue exact). */
+#define CLI_EXACT_CHECK_WORK 1e8
+
+typedef struct options {
+    const char *command;
+    const char *scenario[CLI_MAX_SCENARIOS];   /* none: the built-in default */
+    size_t n_scenarios;
+    const char *out;
+    uint64_t trials, seed;
+    int trials_given;
+    int threads;
+    double target_se;
+    int quiet, verbose;
+    const char *set[CLI_MAX_SETS];             /* --set KEY=VALUE, in order */
+    size_t n_sets;
+    const char *like;                          /* --like SITE (extra_sites) */
+    const char *vary[CLI_MAX_VARY];            /* --vary KEY=VALUES (sweep) */
+    size_t n_vary;
+    const char *solve_for;                     /* --for KEY (solve) */
+    double goal;                               /* --p X (solve) */
+    const char *range;                         /* --range LO:HI (solve) */
+} options;
+
+/* Prints "accrue: WHAT" with %s replaced by arg, and the hint to --help; returns EXIT_USAGE. */
+int cli_usage_error(const char *what, const char *arg);
+
+/* Parses argv into *o. Returns 0, or EXIT_USAGE after a message. `max_scenarios` is what the
+ * command takes (1 for most). */
+int cli_parse_args(int argc, char **argv, options *o, size_t max_scenarios);
+
+/* Loads scenario i of the options (the built-in default when none was given) and applies the
+ * options' overrides (--set, in order); NULL after a message (exit status 2). */
+scenario *cli_load(const options *o, size_t i);
+
+/* Checks --out before anything runs; -1 after a message (exit status 2). */
+int cli_check_out_dir(const options *o);
+
+/* Runs the simulation with the progress line and the signal handlers in place; NULL with a
+ * message in err. */
+sim_result *cli_simulate(const options *o, const sim_model *sim, uint64_t trials,
+                         double *seconds, char *err, size_t errlen);
+
+/* The exact P(success) and mean beside a run, within CLI_EXACT_CHECK_WORK; -1 with the reason. */
+int cli_exact_check(const model *m, const scenario *s, double *p, double *mean, char *err,
+                    size_t errlen);
+
+/* The report's view of a scenario and its plan (names, dates, the exact check). The arrays *cp
+ * and *names are the caller's to free (also on failure). Returns 0 or -1 (out of memory). */
+int cli_describe_run(const options *o, const scenario *s, const model *plan, report_info *info,
+                     date_t **cp, const char ***names, char *exact_err, size_t errlen);
+
+/* Exit statuses: after an interruption (130 / 143, with a message), whether the report reached
+ * standard output (else a message), and after writing tables (rc_write from the writer). */
+int cli_interrupted_status(void);
+int cli_report_reached_stdout(void);
+int cli_write_tables(int rc_write, const char *err);
+
+/* The commands, each in its own file: the exit status. */
+int cmd_run(const options *o);
+int cmd_exact(const options *o);
+
+#endif

@@ -1,0 +1,121 @@
+/* accrue run and accrue exact: one scenario simulated (the report on standard output, the
+ * tables with --out), or its distribution at the deadline computed exactly. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli.h"
+#include "process.h"
+
+static int write_run_outputs(const options *o, const report_info *info, const sim_result *r)
+{
+    char err[ERRLEN] = "";
+    process_signals_defer();
+    int rc = cli_write_tables(report_write(o->out, o->scenario[0], info, r, err, sizeof err), err);
+    if (rc == 0)
+        process_signals_resume();
+    return rc;
+}
+
+/* Prints the report and writes the tables; the exit status of the run. */
+static int publish(const options *o, const report_info *info, const sim_result *r,
+                   double seconds)
+{
+    if (r->interrupted || process_stop)
+        return cli_interrupted_status();
+    process_signals_resume();
+    report_print(stdout, info, r, o->threads, seconds);
+    if (!cli_report_reached_stdout())
+        return 1;  /* and --out is left as it was */
+    if (!o->out)
+        return 0;
+    int rc = write_run_outputs(o, info, r);
+    if (rc != 0)
+        return rc;
+    printf("\nTables written to %s/\n", o->out);
+    return 0;
+}
+
+int cmd_run(const options *o)
+{
+    scenario *s = cli_load(o, 0);
+    if (!s)
+        return EXIT_USAGE;
+    if (cli_check_out_dir(o) != 0) {
+        scenario_free(s);
+        return EXIT_USAGE;
+    }
+    char err[ERRLEN] = "", exact_err[ERRLEN] = "";
+    model *plan = model_prepare(s, err, sizeof err);
+    if (!plan) {
+        fprintf(stderr, "accrue: %s\n", err);
+        return 1;
+    }
+    date_t *cp = NULL;
+    const char **names = NULL;
+    report_info info;
+    int rc = 1;
+    if (cli_describe_run(o, s, plan, &info, &cp, &names, exact_err, sizeof exact_err) != 0) {
+        fprintf(stderr, "accrue: out of memory\n");
+    } else {
+        sim_model sim = model_sim(plan);
+        double seconds;
+        sim_result *r = cli_simulate(o, &sim, o->trials, &seconds, err, sizeof err);
+        if (r)
+            rc = publish(o, &info, r, seconds);
+        else
+            fprintf(stderr, "accrue: %s\n", err);
+        sim_result_free(r);
+    }
+    free(cp);
+    free(names);
+    model_free(plan);
+    return rc;
+}
+
+int cmd_exact(const options *o)
+{
+    scenario *s = cli_load(o, 0);
+    if (!s)
+        return EXIT_USAGE;
+    if (cli_check_out_dir(o) != 0) {
+        scenario_free(s);
+        return EXIT_USAGE;
+    }
+    char err[ERRLEN] = "";
+    exact_dist d;
+    model *m = model_prepare(s, err, sizeof err);
+    if (!m || model_exact(m, 0.0, &d, err, sizeof err) != 0) {
+        fprintf(stderr, "accrue: %s: no exact computation: %s\n", s->source, err);
+        model_free(m);
+        return EXIT_USAGE;
+    }
+    double p = exact_p_at_least(&d, s->target), mean = model_exact_mean(m);
+    char dl[11];
+    date_format(s->deadline, dl);
+    model_describe(m, stdout);
+    printf("\nExact (no simulation)\n");
+    printf("Probability of reaching %ld by %s: %.8f\n", s->target, dl, p);
+    printf("Expected registrations by %s: %.6f\n", dl, mean);
+    printf("\n  %5s  %12s  %12s\n", "n", "P(N = n)", "P(N >= n)");
+    double at_least = exact_p_at_least(&d, 0);
+    for (size_t n = 0; n < d.len; n++) {
+        if (d.pmf[n] >= 1e-6 || (at_least >= 1e-6 && at_least < 1.0 - 1e-12))
+            printf("  %5zu  %12.8f  %12.8f%s\n", n, d.pmf[n], at_least,
+                   (long)n == s->target ? "   <- target" : "");
+        at_least -= d.pmf[n];
+    }
+    int rc = cli_report_reached_stdout() ? 0 : 1;
+    if (o->out && rc == 0) {
+        process_signals_defer();
+        rc = cli_write_tables(report_write_exact(o->out, o->scenario[0], s->name, d.pmf, d.len,
+                                             (size_t)s->target, mean, err, sizeof err), err);
+        if (rc == 0) {
+            process_signals_resume();
+            printf("\nTables written to %s/\n", o->out);
+        }
+    }
+    exact_dist_free(&d);
+    model_free(m);
+    return rc;
+}
+
