@@ -11,8 +11,8 @@
  * M = LAMBDA(deadline), and given their number they are independent with distribution
  * function LAMBDA(u) / M (the order statistics property of a Poisson process). So a trial draws
  * the number from the conditional pmf it computes anyway and splits it over the checkpoint
- * intervals by each one's share of M; for large M it draws one Poisson count per interval
- * instead. The target is reached inside an interval holding n arrivals at the j-th of them:
+ * intervals by each one's share of M (one word a registration, or for many a binomial per
+ * interval). The target is reached inside an interval holding n arrivals at the j-th of them:
  * LAMBDA^-1 of the j-th of n uniform order statistics across the interval's increment, a
  * Beta(j, n - j + 1) fraction (David and Nagaraja 2003, 2.2). Past the last interval the r-th
  * further arrival lies at LAMBDA^-1(LAMBDA(end) + Gamma(r, 1)) (time change of a Poisson
@@ -36,9 +36,8 @@
 #define CORE_MAX_MEAN 1e8
 #define CORE_MAX_TABLE ((size_t)1 << 16)
 /* Up to this conditional mean of referral registrations by the deadline, a trial's Poisson
- * window starts at 0, its total is drawn by inverting that window, and split over the
- * checkpoint intervals (split_referrals); above, the window starts 10 standard deviations
- * below the mean and one Poisson count is drawn per interval. */
+ * window starts at 0; above, 10 standard deviations below the mean (window_low). Either way the
+ * kernel computes it, lanes side by side, and the total is drawn by inverting it. */
 #define POINTS_MAX_MEAN_WHOLE 64
 #define POINTS_MAX_MEAN ((double)POINTS_MAX_MEAN_WHOLE)
 /* Up to this many candidates in screening, the conditional distribution integrates their
@@ -46,6 +45,10 @@
  * above, it is conditioned on the trial's drawn number instead. Both are exact conditional
  * expectations; the first has the smaller variance. */
 #define SCREEN_INTEGRATED_MAX 32
+/* Referral registrations by the deadline up to this many are split over the checkpoint
+ * intervals by one 32-bit word each, the batch's together (sample_split_sets); more, by one
+ * binomial draw per interval (split_by_binomials), whose cost does not grow with the count. */
+#define SPLIT_WORDS_MAX 1024
 /* Registrations still needed past the deadline up to which the Gamma(r, 1) laws of the step to
  * the target are prepared once (sample_gamma_init takes a square root); above, per draw. */
 #define STEP_LAWS_MAX 1024
@@ -85,8 +88,8 @@ struct core_plan {
 };
 
 /* Per-thread scratch.
- * - For the trial at hand outside the batch's vector passes: its LAMBDA at the points
- *   (`trial_lambda`) and its Poisson window when outside the kernel (`window_pmf`).
+ * - For the trial at hand outside the batch's vector passes: its Poisson window when outside
+ *   the kernel (`window_pmf`).
  * - For the batch, one row of p->batch entries per quantity: the front end's rows (core_rows:
  *   probabilities, LAMBDA at the points, point-major: lambda_at_points[i * batch + t], the
  *   final slope), conditional means M, e^-M, the uniforms that invert the windows, the counts
@@ -103,7 +106,7 @@ struct core_plan {
  *   the block's conditional table, lane by lane (table_sum[c * POISSON_KERNEL_LANES + l]: zero
  *   between blocks). */
 typedef struct work_layout {
-    double *trial_lambda, *window_pmf;
+    double *window_pmf;
     double *pass, *consent, *scratch, *screen_p, *screen_frac;
     double *lambda_at_points, *mean, *final_slope, *first_term, *uniform, *drawn, *p_success;
     double *screen_weight;
@@ -136,7 +139,6 @@ static work_layout work_carve(const core_plan *p, carver *c)
 {
     size_t B = p->batch, K = POISSON_KERNEL_LANES, D = sizeof(double);
     work_layout l;
-    l.trial_lambda = carve(c, p->n_points, D);
     l.window_pmf = carve(c, p->window_cap, D);
     double **row[] = {&l.pass,      &l.consent,       &l.scratch,    &l.mean,
                       &l.final_slope, &l.first_term,  &l.uniform,    &l.drawn,
@@ -158,7 +160,8 @@ static work_layout work_carve(const core_plan *p, carver *c)
         *row32[i] = carve(c, B, sizeof(uint32_t));
     l.interval_edge = carve(c, p->n_checkpoints * B, sizeof(uint32_t));
     l.count_below = carve(c, p->n_checkpoints * B, sizeof(uint32_t));
-    l.split_words = carve(c, B * p->window_cap, sizeof(uint32_t));
+    l.split_words = carve(c, B * (p->window_cap > SPLIT_WORDS_MAX ? p->window_cap : SPLIT_WORDS_MAX),
+                          sizeof(uint32_t));
     l.screen_count = carve(c, p->n_checkpoints, sizeof(size_t));
     l.kernel_trials = carve(c, B, sizeof(size_t));
     l.table_range = carve(c, 2, sizeof(size_t));
@@ -506,6 +509,26 @@ static void window_starts(const work_layout *w, size_t n)
 
 /* ---- the conditional distribution ---- */
 
+/* Where a window above POINTS_MAX_MEAN begins: 10 standard deviations below the mean (the
+ * mass below is under 1e-20); and a row past its end, where the terms are below
+ * POISSON_TAIL_EPS (about 8 standard deviations above the mean) with a margin. */
+static double window_low(double M)
+{
+    return fmax(0.0, floor(M - 10.0 * sqrt(M) - 5.0));
+}
+
+static double window_high(double M)
+{
+    return ceil(M + 9.0 * sqrt(M) + 24.0);
+}
+
+/* The Poisson(M) pmf at k: exp(-M + k log M - log k!). At the means the kernel takes (below
+ * n_inv, at most 65536) the exponent's rounding is a relative 1e-11 of the term at most. */
+static double poisson_term(double M, double k)
+{
+    return exp(-M + k * log(M) - lgamma(k + 1.0));
+}
+
 /* Poisson(M) pmf on [*lo, *lo + n), n <= room, by the ratio recurrence pmf(k+1) = pmf(k) M/(k+1)
  * started where the mass begins: at 0 up to POINTS_MAX_MEAN, else 10 standard deviations below
  * the mean (the mass below is under 1e-20), from the log pmf there. It ends past the mean once
@@ -523,8 +546,8 @@ static size_t poisson_window(const core_plan *p, double M, double *pmf, size_t r
     if (M <= POINTS_MAX_MEAN) {
         v = exp(-M);
     } else {
-        k = (size_t)fmax(0.0, floor(M - 10.0 * sqrt(M) - 5.0));
-        v = exp(-M + (double)k * log(M) - lgamma((double)k + 1.0));
+        k = (size_t)window_low(M);
+        v = poisson_term(M, (double)k);
     }
     *lo = k;
     size_t n = 0;
@@ -601,10 +624,10 @@ static double invert_window(const double *pmf, size_t len, double u)
     return (double)i;
 }
 
-/* The batch's trials that the kernel takes (conditional mean up to POINTS_MAX_MEAN, screening
- * integrated), into order[], sorted by M in buckets of width 2 (a stable counting sort): a
- * group's window is as long as its largest mean needs, so similar means go together. Returns
- * how many. */
+/* The batch's trials with small means that the kernel takes (conditional mean up to
+ * POINTS_MAX_MEAN, screening integrated), into order[], sorted by M in buckets of width 2 (a
+ * stable counting sort): a group's window is as long as its largest mean needs, so similar
+ * means go together. Returns how many. */
 #define MEAN_BUCKETS (POINTS_MAX_MEAN_WHOLE / 2 + 1)
 static size_t kernel_order(const core_plan *p, const work_layout *w, size_t n, size_t *order)
 {
@@ -622,8 +645,8 @@ static size_t kernel_order(const core_plan *p, const work_layout *w, size_t n, s
     return start[MEAN_BUCKETS - 1];
 }
 
-/* Lane l of group buffer g takes trial order[l] (l < k); the lanes past k are padding, with
- * e^-M, u and weights 0, so that they add nothing. */
+/* Lane l of group buffer g takes trial order[l] (l < k), its window from row 0; the lanes past
+ * k are padding, with e^-M, u and weights 0, so that they add nothing. */
 static void gather_group(const core_plan *p, const work_layout *w, const size_t *order,
                          size_t k, poisson_kernel_lanes *g)
 {
@@ -631,6 +654,7 @@ static void gather_group(const core_plan *p, const work_layout *w, const size_t 
         size_t t = order[l < k ? l : 0];
         int real = l < k;
         g->mean[l] = real ? w->mean[t] : 0.0;
+        g->start[l] = 0.0;
         g->first_term[l] = real ? w->first_term[t] : 0.0;
         g->uniform[l] = real ? w->uniform[t] : 0.0;
         for (size_t j = 0; j < p->n_weight; j++)
@@ -656,7 +680,52 @@ static void flush_table(const core_plan *p, work_layout *w, sim_batch *out)
     w->table_range[0] = w->table_range[1] = 0;
 }
 
-/* Every trial's conditional distribution: the kernel's groups, then the trials outside it one
+/* The batch's trials with large means (above POINTS_MAX_MEAN, screening integrated), into
+ * order[], sorted by M (insertion sort, ties in trial order); returns how many. */
+static size_t large_order(const core_plan *p, const work_layout *w, size_t n, size_t *order)
+{
+    size_t k = 0;
+    if (!p->screen_integrated)
+        return 0;
+    for (size_t t = 0; t < n; t++) {
+        if (!(w->mean[t] > POINTS_MAX_MEAN))
+            continue;
+        size_t i = k++;
+        for (; i > 0 && w->mean[order[i - 1]] > w->mean[t]; i--)
+            order[i] = order[i - 1];
+        order[i] = t;
+    }
+    return k;
+}
+
+/* A group of large means, from order[0] on (sorted by M): its rows count from `base`, the
+ * first trial's window_low, and it takes the following trials while every window still ends
+ * within the kernel's room (window_high) and the group's inv entries exist (base + room below
+ * n_inv). Fills g (each lane's window starting at its own window_low, with the Poisson term
+ * there) and returns how many trials it took: 0 when the first does not fit (it goes one by
+ * one, outside the kernel). */
+static size_t gather_large_group(const core_plan *p, work_layout *w, const size_t *order,
+                                 size_t left, double *base, poisson_kernel_lanes *g)
+{
+    double room = (double)p->kernel_room, b = window_low(w->mean[order[0]]);
+    if (window_high(w->mean[order[0]]) - b + 4.0 > room || b + room + 1.0 >= (double)p->n_inv)
+        return 0;
+    size_t k = 1;
+    while (k < POISSON_KERNEL_LANES && k < left &&
+           window_high(w->mean[order[k]]) - b + 4.0 <= room)
+        k++;
+    gather_group(p, w, order, k, g);
+    for (size_t l = 0; l < k; l++) {
+        double M = w->mean[order[l]], lo = window_low(M);
+        g->start[l] = lo - b;
+        g->first_term[l] = poisson_term(M, lo);
+    }
+    *base = b;
+    return k;
+}
+
+/* Every trial's conditional distribution: the kernel's groups of small means (windows from 0),
+ * then of large means (windows from a base below their mass), then the trials outside it one
  * by one, into the block's table (lane by lane), which goes to the engine at the block's last
  * batch. */
 static void conditional(const core_plan *p, work_layout *w, size_t n, sim_batch *out)
@@ -684,12 +753,37 @@ static void conditional(const core_plan *p, work_layout *w, size_t n, sim_batch 
         }
         widen(w->table_range, enrolled, enrolled + rows);
     }
+    size_t n_large = large_order(p, w, n, w->kernel_trials);
+    for (size_t first = 0; first < n_large;) {
+        double base;
+        size_t k = gather_large_group(p, w, w->kernel_trials + first, n_large - first, &base, g);
+        if (k == 0) {
+            first++;
+            continue;
+        }
+        /* The group's rows count from base: its inv, success threshold and table shift. */
+        size_t b = (size_t)base;
+        poisson_kernel_args shifted = args;
+        shifted.inv = p->inv + b;
+        shifted.from = from > b ? from - b : 0;
+        shifted.tab = tab > b ? tab - b : 0;
+        shifted.acc = w->table_sum + (shifted.tab ? (enrolled + b) * POISSON_KERNEL_LANES : 0);
+        shifted.acc2 = w->table_sumsq + (shifted.tab ? (enrolled + b) * POISSON_KERNEL_LANES : 0);
+        size_t rows = poisson_kernel_group(&shifted, g);
+        for (size_t l = 0; l < k; l++) {
+            size_t t = w->kernel_trials[first + l];
+            w->p_success[t] = g->p_success[l];
+            w->drawn[t] = base + g->count[l];
+        }
+        widen(w->table_range, enrolled + b, enrolled + b + rows);
+        first += k;
+    }
     for (size_t t = 0; t < n; t++) {
         if (w->drawn[t] >= 0.0)
             continue;
         size_t lo, len = poisson_window(p, w->mean[t], w->window_pmf, p->window_cap, &lo);
         w->p_success[t] = trial_table(p, w, t, w->window_pmf, len, lo, w->table_range);
-        w->drawn[t] = lo == 0 ? invert_window(w->window_pmf, len, w->uniform[t]) : 0.0;
+        w->drawn[t] = (double)lo + invert_window(w->window_pmf, len, w->uniform[t]);
     }
     if (out->flush)
         flush_table(p, w, out);
@@ -700,8 +794,7 @@ static void conditional(const core_plan *p, work_layout *w, size_t n, sim_batch 
  * A trial's path is where its registrations fall among the checkpoints and when the target's
  * registration comes. The batch's paths are drawn stage by stage across its trials, as the
  * rates are: screening (screening_paths), the split of referral registrations by the deadline
- * (split_referrals, or one Poisson draw per interval for large means: interval_referrals),
- * the target's registration by the deadline (crossings) or after it (steps), then every time
+ * (split_referrals), the target's registration by the deadline (crossings) or after it (steps), then every time
  * at once (completion_days). Only rare cases are drawn one trial at a time. */
 
 static long day_of(const core_plan *p, double u)
@@ -847,10 +940,10 @@ static inline uint32_t word_of(double x)
 }
 
 /* The checkpoint intervals' edges for the trials whose referral registrations by the deadline
- * are split (M up to POINTS_MAX_MEAN, N of them drawn by inverting the window; the others get
- * size 0): edge k is LAMBDA at the end of interval k as a share of M, scaled to 2^32 and
- * rounded (word_of). The last checkpoint is the deadline, below which every registration
- * falls: it needs no edge. */
+ * are split by words (N of them, drawn by inverting the window, up to SPLIT_WORDS_MAX; the
+ * others get size 0 here): edge k is LAMBDA at the end of interval k as a share of M, scaled
+ * to 2^32 and rounded (word_of). The last checkpoint is the deadline, below which every
+ * registration falls: it needs no edge. */
 SIMD_CLONES
 static void split_edges(const core_plan *p, work_layout *w, size_t n)
 {
@@ -858,8 +951,8 @@ static void split_edges(const core_plan *p, work_layout *w, size_t n)
     double *scale = w->span;
 #pragma omp simd
     for (size_t t = 0; t < n; t++) {
-        int split = w->mean[t] <= POINTS_MAX_MEAN;
-        w->referred[t] = split ? (uint32_t)w->drawn[t] : 0;
+        int by_words = w->drawn[t] <= (double)SPLIT_WORDS_MAX;
+        w->referred[t] = by_words ? (uint32_t)w->drawn[t] : 0;
         scale[t] = w->mean[t] > 0.0 ? 4294967296.0 / w->mean[t] : 0.0;
     }
     for (size_t k = 0; k + 1 < p->n_checkpoints; k++) {
@@ -868,6 +961,30 @@ static void split_edges(const core_plan *p, work_layout *w, size_t n)
 #pragma omp simd
         for (size_t t = 0; t < n; t++)
             edge[t] = word_of(L[t] * scale[t]);
+    }
+}
+
+/* The trials with more than SPLIT_WORDS_MAX referral registrations by the deadline, one by one:
+ * their multinomial split over the checkpoint intervals as a binomial per interval, interval
+ * k's share of those left being its increment of LAMBDA over what is left of M (the
+ * conditional laws of a multinomial), into their running counts below[k * B + t]; referred
+ * becomes their number. */
+static void split_by_binomials(const core_plan *p, gsl_rng *r, work_layout *w, size_t n)
+{
+    size_t B = p->batch, last = p->n_checkpoints - 1;
+    for (size_t t = 0; t < n; t++) {
+        if (w->drawn[t] <= (double)SPLIT_WORDS_MAX)
+            continue;
+        unsigned long total = (unsigned long)w->drawn[t], left = total;
+        double before = 0.0, M = w->mean[t];
+        for (size_t k = 0; k < last; k++) {
+            double L = w->lambda_at_points[p->interval_end[k] * B + t], rest = M - before;
+            double share = rest > 0.0 ? (L - before) / rest : 1.0;
+            left -= sample_binomial(r, share, left);
+            w->count_below[k * B + t] = (uint32_t)(total - left);
+            before = L;
+        }
+        w->referred[t] = (uint32_t)total;
     }
 }
 
@@ -882,51 +999,13 @@ static void split_referrals(const core_plan *p, gsl_rng *r, work_layout *w, size
     size_t B = p->batch, last = p->n_checkpoints - 1;
     split_edges(p, w, n);
     sample_split_sets(r, n, w->referred, w->interval_edge, last, B, w->count_below, w->split_words);
+    split_by_binomials(p, r, w, n);
     memcpy(w->count_below + last * B, w->referred, n * sizeof *w->referred);
     for (size_t k = 0; k < p->n_checkpoints; k++)
         row_add(out->at_checkpoint + k * B, w->count_below + k * B, n);
 }
 
-/* Referral registrations by the deadline of one trial as one Poisson draw per checkpoint
- * interval, for large conditional means: added to its checkpoint row (row[k * stride]). The
- * target's registration, the rr-th, when in interval k with n arrivals, is at LAMBDA-value
- * Lam(start) + mu B with B the j-th of n uniform order statistics: into *y. Returns their
- * number. */
-static uint32_t referrals_by_intervals(const core_plan *p, gsl_rng *r, const double *Lam,
-                                       unsigned long rr, size_t *row, size_t stride, double *y)
-{
-    unsigned long total = 0;
-    size_t prev = 0;
-    for (size_t k = 0; k < p->n_checkpoints; k++) {
-        size_t end = p->interval_end[k];
-        double mu = Lam[end] - Lam[prev];
-        unsigned long n = sample_poisson(r, mu);
-        if (rr > total && rr <= total + n)
-            *y = Lam[prev] + mu * sample_uniform_order_stat(r, rr - total, n);
-        total += n;
-        row[k * stride] += total;
-        prev = end;
-    }
-    return (uint32_t)total;
-}
-
-/* The trials not split (M above POINTS_MAX_MEAN), one by one; their referral registrations by
- * the deadline go into size. */
-static void interval_referrals(const core_plan *p, gsl_rng *r, work_layout *w, size_t n,
-                               sim_batch *out)
-{
-    size_t B = p->batch;
-    for (size_t t = 0; t < n; t++) {
-        if (w->mean[t] <= POINTS_MAX_MEAN)
-            continue;
-        for (size_t i = 0; i < p->n_points; i++)
-            w->trial_lambda[i] = w->lambda_at_points[i * B + t];
-        w->referred[t] = referrals_by_intervals(p, r, w->trial_lambda, w->needed[t], out->at_checkpoint + t, B,
-                                            &w->target_lambda[t]);
-    }
-}
-
-/* The split trials whose referrals reach the target by the deadline: the rr-th referral
+/* The trials whose referrals reach the target by the deadline: the rr-th referral
  * registration lies in the first interval whose running count reaches rr, as the j-th of its m
  * registrations, uniform order statistics of LAMBDA across the interval: at a fraction
  * Beta(j, m - j + 1) of it. Sets y to the interval's start (INFINITY for the other trials),
@@ -960,7 +1039,7 @@ static void crossing_intervals(const core_plan *p, work_layout *w, size_t n)
 #pragma omp simd
     for (size_t t = 0; t < n; t++) {
         uint32_t rr = w->needed[t];
-        int crosses = (rr > 0) & (k[t] < n_checkpoints) & (w->mean[t] <= POINTS_MAX_MEAN);
+        int crosses = (rr > 0) & (k[t] < n_checkpoints);
         w->target_lambda[t] = crosses ? from[t] : INFINITY;
         w->span[t] = to[t] - from[t];
         w->cross_a[t] = rr - before[t];
@@ -1080,7 +1159,6 @@ static void trial_paths(const core_plan *p, gsl_rng *r, work_layout *w, size_t n
     screening_paths(p, r, w, n, out);
     split_referrals(p, r, w, n, out);
     size_t n_rare, listed = crossings(p, w, n, &n_rare);
-    interval_referrals(p, r, w, n, out);
     place_crossings(r, w, listed, n_rare);
     steps(p, r, w, n);
     invert_intensities(p, w, n);

@@ -44,9 +44,10 @@ kernel_row(const poisson_kernel_args *a, const double *restrict weight, size_t c
 }
 
 /* The conditional distribution of a group of POISSON_KERNEL_LANES trials, in one pass:
- * - each lane's Poisson(M) pmf of referral registrations from 0, into pwin[m][l], by the ratio
- *   recurrence pmf(m+1) = pmf(m) M / (m+1) from v0 = e^-M (a padding lane has M and v0 0, see
- *   gather_group), up to the first m where every lane is past its mean and below
+ * - each lane's Poisson(M) pmf of referral registrations, into pwin[m][l]: 0 before its start
+ *   row, then by the ratio recurrence pmf(m+1) = pmf(m) M / (m+1) (inv[m + 1], the caller's
+ *   inv shifted by the group's base) from its first term (a padding lane has M and its first
+ *   term 0, see gather_group), up to the first m where every lane is past its mean and below
  *   POISSON_TAIL_EPS (the terms then fall at least geometrically), or room runs out;
  * - each lane's count by inversion of its window with its uniform u: the number of m < len - 1
  *   whose cumulative sum is at most u (sequential search, Devroye 1986, X.3.3);
@@ -60,15 +61,27 @@ size_t poisson_kernel_general(const poisson_kernel_args *a, poisson_kernel_lanes
 {
     double M[POISSON_KERNEL_LANES], v[POISSON_KERNEL_LANES], cdf[POISSON_KERNEL_LANES], below[POISSON_KERNEL_LANES];
     double ps[POISSON_KERNEL_LANES];
-#pragma omp simd
+    int starts_late = 0;   /* some lane starts past row 0 (loop-invariant: gcc unswitches it) */
+#pragma omp simd reduction(| : starts_late)
     for (int l = 0; l < POISSON_KERNEL_LANES; l++) {
         M[l] = g->mean[l];
         v[l] = g->first_term[l];
         cdf[l] = below[l] = ps[l] = 0.0;
+        starts_late |= g->start[l] != 0.0;
+    }
+    if (starts_late) {
+#pragma omp simd
+        for (int l = 0; l < POISSON_KERNEL_LANES; l++)
+            v[l] = g->start[l] == 0.0 ? v[l] : 0.0;
     }
     size_t m = 0;
     while (m < a->room) {
-        double *row = a->pwin + m * POISSON_KERNEL_LANES, r = a->inv[m + 1];
+        double *row = a->pwin + m * POISSON_KERNEL_LANES, r = a->inv[m + 1], row_at = (double)m;
+        if (starts_late) {
+#pragma omp simd
+            for (int l = 0; l < POISSON_KERNEL_LANES; l++)
+                v[l] = row_at == g->start[l] ? g->first_term[l] : v[l];
+        }
 #pragma omp simd
         for (int l = 0; l < POISSON_KERNEL_LANES; l++) {
             row[l] = v[l];
@@ -112,7 +125,7 @@ size_t poisson_kernel_general(const poisson_kernel_args *a, poisson_kernel_lanes
  * the inversion's cumulative sum and count, P(success), the screening weights w_s and the last
  * Poisson rows (x_s is row m - 1 - s after row m - 1). Small enough to live in registers. */
 typedef struct avx512_state {
-    __m512d M, u, v, cdf, below, ps;
+    __m512d M, u, v, cdf, below, ps, start, first;
     __m512d w0, w1, w2, w3, x0, x1, x2, x3;
 } avx512_state;
 
@@ -152,10 +165,16 @@ AVX512_INLINE void avx512_shift(avx512_state *f, int nw)
 }
 
 /* Poisson row m and its row of the conditional pmf, as poisson_kernel_general's loop body: the
- * weights below s1 (fewer than nw in the first rows only). */
-AVX512_INLINE void avx512_step(const poisson_kernel_args *a, avx512_state *f, size_t m, int nw, int s1)
+ * weights below s1 (fewer than nw in the first rows only); with `late` (a constant once
+ * inlined) a lane whose window starts at row m takes its first term there. */
+AVX512_INLINE void avx512_step(const poisson_kernel_args *a, avx512_state *f, size_t m, int nw,
+                               int s1, int late)
 {
     __m512d r = _mm512_set1_pd(a->inv[m + 1]);
+    if (late) {
+        __mmask8 starts = _mm512_cmp_pd_mask(f->start, _mm512_set1_pd((double)m), _CMP_EQ_OQ);
+        f->v = _mm512_mask_mov_pd(f->v, starts, f->first);
+    }
     avx512_shift(f, nw);
     f->x0 = f->v;
     f->cdf = _mm512_add_pd(f->cdf, f->v);
@@ -177,13 +196,18 @@ AVX512_INLINE int avx512_done(const avx512_state *f, size_t m)
 /* poisson_kernel_general for nw = n_weight <= Z_WEIGHTS_MAX (a constant once inlined) and room >= 4:
  * the same operations in the same order, lane by lane, with the state and the last nw Poisson
  * rows in registers instead of arrays and pwin, four rows between "done" checks as there. */
-AVX512_INLINE size_t z_kernel(const poisson_kernel_args *args, poisson_kernel_lanes *g, int nw)
+AVX512_INLINE size_t z_kernel(const poisson_kernel_args *args, poisson_kernel_lanes *g, int nw,
+                              int late)
 {
     /* A local copy, which the table's stores cannot alias: its fields stay in registers. */
     const poisson_kernel_args copy = *args, *a = &copy;
     __m512d zero = _mm512_setzero_pd();
+    __m512d start = _mm512_loadu_pd(g->start), first = _mm512_loadu_pd(g->first_term);
+    /* With late starts, a lane's v is 0 until its start row (avx512_step); else its first term. */
+    __m512d v = late ? _mm512_maskz_mov_pd(_mm512_cmp_pd_mask(start, zero, _CMP_EQ_OQ), first)
+                     : first;
     avx512_state f = {.M = _mm512_loadu_pd(g->mean), .u = _mm512_loadu_pd(g->uniform),
-                 .v = _mm512_loadu_pd(g->first_term), .cdf = zero, .below = zero, .ps = zero,
+                 .v = v, .cdf = zero, .below = zero, .ps = zero, .start = start, .first = first,
                  .w0 = zero, .w1 = zero, .w2 = zero, .w3 = zero,
                  .x0 = zero, .x1 = zero, .x2 = zero, .x3 = zero};
     const double *w = g->weight;
@@ -195,22 +219,22 @@ AVX512_INLINE size_t z_kernel(const poisson_kernel_args *args, poisson_kernel_la
     if (nw > 3)
         f.w3 = _mm512_loadu_pd(w + 3 * POISSON_KERNEL_LANES);
     /* Rows 0 to 3: row c takes the weights s <= c only. */
-    avx512_step(a, &f, 0, nw, 1);
-    avx512_step(a, &f, 1, nw, nw < 2 ? nw : 2);
-    avx512_step(a, &f, 2, nw, nw < 3 ? nw : 3);
-    avx512_step(a, &f, 3, nw, nw);
+    avx512_step(a, &f, 0, nw, 1, late);
+    avx512_step(a, &f, 1, nw, nw < 2 ? nw : 2, late);
+    avx512_step(a, &f, 2, nw, nw < 3 ? nw : 3, late);
+    avx512_step(a, &f, 3, nw, nw, late);
     size_t m = 4;
     while (!avx512_done(&f, m) && m + 4 <= a->room) {
-        avx512_step(a, &f, m, nw, nw);
-        avx512_step(a, &f, m + 1, nw, nw);
-        avx512_step(a, &f, m + 2, nw, nw);
-        avx512_step(a, &f, m + 3, nw, nw);
+        avx512_step(a, &f, m, nw, nw, late);
+        avx512_step(a, &f, m + 1, nw, nw, late);
+        avx512_step(a, &f, m + 2, nw, nw, late);
+        avx512_step(a, &f, m + 3, nw, nw, late);
         m += 4;
     }
     /* Fewer than four rows of room left: no "done" check falls among them. */
     if (m + 4 > a->room && !avx512_done(&f, m)) {
         for (; m < a->room; m++)
-            avx512_step(a, &f, m, nw, nw);
+            avx512_step(a, &f, m, nw, nw, late);
     }
     size_t len = m;
     /* The rows past the window: row len + j takes Poisson rows len + j - s for s > j. */
@@ -227,19 +251,32 @@ AVX512_INLINE size_t z_kernel(const poisson_kernel_args *args, poisson_kernel_la
     return len + (size_t)nw - 1;
 }
 
-/* z_kernel for each number of weights it takes (1 to Z_WEIGHTS_MAX). */
+/* z_kernel for each number of weights it takes (1 to Z_WEIGHTS_MAX), with windows from row 0
+ * or starting late (the check per row costs the small means' groups about 4 %, so they go
+ * without it). */
 __attribute__((target("avx512f")))
 static size_t z_group(const poisson_kernel_args *a, poisson_kernel_lanes *g)
 {
-    switch (a->n_weight) {
+    int late = 0;
+    for (int l = 0; l < POISSON_KERNEL_LANES; l++)
+        late |= g->start[l] != 0.0;
+    switch (a->n_weight + (size_t)late * Z_WEIGHTS_MAX) {
     case 1:
-        return z_kernel(a, g, 1);
+        return z_kernel(a, g, 1, 0);
     case 2:
-        return z_kernel(a, g, 2);
+        return z_kernel(a, g, 2, 0);
     case 3:
-        return z_kernel(a, g, 3);
+        return z_kernel(a, g, 3, 0);
+    case 4:
+        return z_kernel(a, g, 4, 0);
+    case 1 + Z_WEIGHTS_MAX:
+        return z_kernel(a, g, 1, 1);
+    case 2 + Z_WEIGHTS_MAX:
+        return z_kernel(a, g, 2, 1);
+    case 3 + Z_WEIGHTS_MAX:
+        return z_kernel(a, g, 3, 1);
     default:
-        return z_kernel(a, g, 4);
+        return z_kernel(a, g, 4, 1);
     }
 }
 #endif

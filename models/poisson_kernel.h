@@ -20,9 +20,15 @@
 /* The kernel's inputs and outputs for one group of trials, lane by lane. */
 typedef struct poisson_kernel_lanes {
     double mean[POISSON_KERNEL_LANES];        /* M: the conditional Poisson mean */
-    double first_term[POISSON_KERNEL_LANES];  /* e^-M, the window's first term */
+    /* The lane's window begins at row `start` (a whole number, as a double) with first_term,
+     * the Poisson pmf there; its rows before are 0. A window from 0 has start 0 and first term
+     * e^-M; a large mean's starts below its mass (see conditional in poisson_core.c), the
+     * group's rows counting from a base the caller shifts inv, from, tab and acc by. */
+    double start[POISSON_KERNEL_LANES];
+    double first_term[POISSON_KERNEL_LANES];
     double uniform[POISSON_KERNEL_LANES];     /* inverts the window into the drawn count */
-    double count[POISSON_KERNEL_LANES];       /* out: the drawn count of referral registrations */
+    double count[POISSON_KERNEL_LANES];       /* out: the drawn count of referral registrations
+                                                 (rows from the group's base) */
     double p_success[POISSON_KERNEL_LANES];   /* out: P(success | the lane's draws) */
     double *weight;           /* [n_weight][POISSON_KERNEL_LANES] */
 } poisson_kernel_lanes;

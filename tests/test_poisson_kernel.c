@@ -46,7 +46,8 @@ typedef struct case_buf {
     size_t rows;
 } case_buf;
 
-/* A random group: `real` lanes with M up to 64 (the kernel's range), v0 = e^-M and a uniform;
+/* A random group: `real` lanes with M up to 64 (the kernel's range), v0 = e^-M and a uniform
+ * (or, in half the groups, windows starting at a random row below M, with a first term there);
  * padding lanes with M, v0, u and weights 0, as gather_group makes them; screening weights a
  * random pmf over n_weight counts; the table rows and success threshold anywhere. */
 static void random_case(case_buf *b, size_t n_weight, size_t room)
@@ -55,9 +56,16 @@ static void random_case(case_buf *b, size_t n_weight, size_t room)
     for (size_t k = 1; k < ROOM_MAX + 2; k++)
         b->inv[k] = 1.0 / (double)k;
     size_t real = 1 + rand_below(POISSON_KERNEL_LANES);
+    int offset = rand_below(2);   /* half the groups: windows that start below a large mean */
     for (size_t l = 0; l < real; l++) {
         b->g.mean[l] = 64.0 * rand_unit();
         b->g.first_term[l] = exp(-b->g.mean[l]);
+        if (offset && room > 8) {
+            size_t start = rand_below(room / 2);
+            b->g.start[l] = (double)start;
+            b->g.mean[l] = (double)start + 64.0 * rand_unit();
+            b->g.first_term[l] = 0.01 + 0.1 * rand_unit();
+        }
         b->g.uniform[l] = rand_unit();
         double total = 0.0;
         for (size_t s = 0; s < n_weight; s++)
@@ -118,8 +126,10 @@ static void test_paths_agree(void **state)
 static void reference_lane(const case_buf *b, size_t l, size_t len, double *N, double *P,
                            double *row_q)
 {
-    double pois[ROOM_MAX], v = b->g.first_term[l], cdf = 0.0, below = 0.0;
+    double pois[ROOM_MAX], v = 0.0, cdf = 0.0, below = 0.0;
     for (size_t m = 0; m < len; m++) {
+        if ((double)m == b->g.start[l])
+            v = b->g.first_term[l];
         pois[m] = v;
         cdf += v;
         below += b->g.uniform[l] >= cdf ? 1.0 : 0.0;
