@@ -1,7 +1,8 @@
 /* A recruitment scenario: the trial's dates, counts and probabilities (trial.csv), its sites'
- * referral rates (sites.csv) and their changes over time (schedule.csv), read from a scenario
- * folder and validated. Every value the model
- * uses comes from here; nothing about a particular trial lives in code. */
+ * referral rates (sites.csv), their changes over time (schedule.csv) and the candidates seen so
+ * far (history.csv, from which the rates and probabilities are learned: models/history.h), read
+ * from a scenario folder and validated. Every value the model uses comes from here; nothing
+ * about a particular trial lives in code. */
 #ifndef ACCRUE_SCENARIO_H
 #define ACCRUE_SCENARIO_H
 
@@ -9,6 +10,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include "../engine/date.h"
+#include "history.h"
 
 /* A probability that is either a fixed number in [0, 1] or uncertain, Beta(a, b). */
 typedef struct prob_spec {
@@ -56,6 +58,20 @@ typedef struct scenario {
     double horizon_years;/* years past the deadline over which completion is followed */
     size_t n_sites;
     site_spec *site;
+    /* Learning from the trial's own data (history.csv; models/history.h). Without a history:
+     * has_history false, history_from 0, rate_prior HISTORY_PRIOR_SITE, n_history 0 and
+     * history, history_file and learned NULL, and every other field means what it meant
+     * before history.csv existed. */
+    bool has_history;
+    date_t history_from;   /* first day the history's records cover (<= as_of) */
+    history_rate_prior rate_prior;
+    size_t n_history;
+    history_row *history;  /* every row of history.csv in file order, those referred on or
+                              after as_of (for `accrue track`) included */
+    char *history_file;    /* the path messages name ("DIR/history.csv") */
+    history_learning *learned; /* set by history_apply: the priors, the data and the
+                                  posteriors, the sites' rates and the probabilities above
+                                  then being the posteriors; NULL before or without learning */
 } scenario;
 
 /* Every rate in a scenario is per year of this many days. */
@@ -78,8 +94,10 @@ typedef struct scenario {
 #define SCENARIO_MAX_WINDOW_DAYS 36525L  /* as_of to deadline: 100 years */
 #define SCENARIO_MAX_FACTOR 1000.0      /* a schedule's factor */
 #define SCENARIO_MAX_STEPS 1000         /* schedule steps of one site */
+#define SCENARIO_MAX_HISTORY 1000000L   /* rows of history.csv */
 
-/* Reads dir/trial.csv, dir/sites.csv and, when present, dir/schedule.csv. Returns a scenario
+/* Reads dir/trial.csv, dir/sites.csv and, when present, dir/schedule.csv and dir/history.csv,
+ * and learns from the history (below). Returns a scenario
  * the caller frees with scenario_free, or NULL with one message "FILE:LINE: what is wrong; what
  * was expected" in err (errlen bytes; err may be NULL; a short buffer gets a cut message).
  * Never guesses: unknown, missing or duplicate keys, columns and files, bad numbers, dates or
@@ -89,20 +107,23 @@ typedef struct scenario {
  * starts; a fault in a header (unknown, duplicate or missing column) is on the header's line;
  * LINE is 0 when the fault is the whole file: missing, unreadable, empty or over 64 MiB, a
  * required key (as_of, deadline, target) absent, no sites, a file the folder must not hold,
- * a schedule too large in all. The folder is checked first, then trial.csv is read and checked
- * completely before sites.csv is opened, and sites.csv before schedule.csv, so faults are
- * reported in that order.
+ * a schedule too large in all, history_from missing with a history. The folder is checked
+ * first, then trial.csv is read and checked completely before sites.csv is opened, sites.csv
+ * before schedule.csv and schedule.csv before history.csv, so faults are reported in that
+ * order; a count that disagrees with the history (below) comes after history.csv's rows, and
+ * what the learning refuses (models/history.h) last.
  *
  * Files: a regular file in dir whose name ends in .csv (in any case) other than trial.csv,
- * sites.csv and schedule.csv is refused with "DIR/NAME:0: unknown scenario file; expected
- * trial.csv, sites.csv and optionally schedule.csv" (a misspelt schedul.csv, Sites.csv);
- * history.csv and actions.csv (DESIGN.md section 3) are refused as not supported by this
- * version. Of several such files the first in byte order is named. Other files (README.md)
- * are ignored. schedule.csv is optional: absent, no site has a schedule; anything else at that
- * name (an empty file, a folder, a dangling link) is read and refused like a bad trial.csv.
+ * sites.csv, schedule.csv and history.csv is refused with "DIR/NAME:0: unknown scenario file;
+ * expected trial.csv, sites.csv and optionally schedule.csv and history.csv" (a misspelt
+ * schedul.csv, Sites.csv); actions.csv (DESIGN.md section 3) is refused as not supported by
+ * this version. Of several such files the first in byte order is named. Other files
+ * (README.md) are ignored. schedule.csv and history.csv are optional: absent, no site has a
+ * schedule, or there is no history; anything else at that name (an empty file, a folder, a
+ * dangling link) is read and refused like a bad trial.csv.
  *
  * Reading rules (DESIGN.md section 3 gives the keys, columns and defaults), the same for the
- * three files:
+ * four files:
  * - Spaces and tabs around every field are trimmed, inside quotes too: `" A "` is "A".
  * - Keys and column names are lower case as documented; `Target` is an unknown key.
  * - Every data row has as many fields as its header; the note columns are ignored.
@@ -135,15 +156,45 @@ typedef struct scenario {
  *   row beyond SCENARIO_MAX_STEPS. All sites' steps together, the `*` rows counted once for
  *   each site that takes them, are at most 1000000 (a bound on memory). A header with no rows
  *   is no schedule.
+ * - history.csv (DESIGN.md section 3): columns site, referred, outcome, decided (required)
+ *   and note, in any order, one row per candidate, at most SCENARIO_MAX_HISTORY. site is a
+ *   site of sites.csv; referred a date on or after history_from; outcome `registered`,
+ *   `screen_failed`, `declined` or empty (in screening); decided a date on or after referred,
+ *   empty exactly when outcome is. `declined` (refused to pay) only for a candidate whose
+ *   consent the model asks: referred on or after selfpay_from or, with selfpay_screening yes,
+ *   decided on or after it. Rows referred on or after as_of are kept (for `accrue track`) and
+ *   checked alike, but count for nothing at as_of. A header with no rows is a history with no
+ *   candidate (the sites' exposure is still data).
+ * - With history.csv, trial.csv must have history_from (a date on or before as_of) and may have
+ *   rate_prior (`site`, the default, or `pooled`); without it, neither key is allowed.
+ *   enrolled (default: counted) is the number of rows registered with decided < as_of,
+ *   screening (default: counted) the number referred before as_of with no outcome or decided
+ *   on or after as_of; given in trial.csv they must be those numbers ("trial.csv:LINE: enrolled
+ *   3 disagrees with history.csv ..."). A site's active_from defaults to history_from instead
+ *   of as_of and may lie before as_of; a site starting before as_of must have a known first
+ *   day (not uniform(D1;D2) with D1 before as_of) and opens 1.
  * - Without the new inputs every site has active_to = active_from, opens = 1, n_steps = 0 and
  *   step = NULL, and selfpay_screening is false: the base model of DESIGN.md section 2.1.
  * Accepted: a UTF-8 byte-order mark, CRLF or LF, blank lines anywhere, quoted fields holding
- * commas, quotes or line breaks (notes), columns of sites.csv and schedule.csv in any order. */
+ * commas, quotes or line breaks (notes), columns of sites.csv, schedule.csv and history.csv in
+ * any order.
+ *
+ * Learning: with a history, the scenario as read holds the priors, and scenario_load then
+ * calls history_apply (models/history.h), so that every command forecasts from the
+ * posteriors: the sites' rate and shape, screen_pass and selfpay_consent are replaced by
+ * them, and s->learned keeps the priors, the data and the posteriors for the report. What the
+ * learning refuses (data that a fixed value makes impossible) is an error like any other. */
 scenario *scenario_load(const char *dir, char *err, size_t errlen);
 
+/* The same without learning: with a history, the rates and probabilities are the priors as
+ * written and s->learned is NULL (history_apply learns later, e.g. after overrides of the
+ * priors). The history is read and checked, enrolled and screening counted, as by
+ * scenario_load. Without a history the two are the same. */
+scenario *scenario_load_prior(const char *dir, char *err, size_t errlen);
+
 /* The same from two CSV texts held in memory (used for the built-in default and by tests),
- * without a schedule and without the folder's check of its files; trial_name and sites_name
- * label the messages, source becomes scenario->source and the default name. */
+ * without a schedule or a history and without the folder's check of its files; trial_name and
+ * sites_name label the messages, source becomes scenario->source and the default name. */
 scenario *scenario_parse(const char *source, const char *trial_name, const char *trial_csv,
                          size_t trial_len, const char *sites_name, const char *sites_csv,
                          size_t sites_len, char *err, size_t errlen);
@@ -154,7 +205,7 @@ scenario *scenario_parse(const char *source, const char *trial_name, const char 
  * if it has no name key); messages name "built-in scenarios/protocol-plan/trial.csv". */
 scenario *scenario_default(char *err, size_t errlen);
 
-/* Frees s, its sites' steps included (each site owns its own step array); NULL is fine. */
+/* Frees s, its sites' steps, its history and what it learned included; NULL is fine. */
 void scenario_free(scenario *s);
 
 /* Prints the scenario's assumptions, one per line, as a report header: name, source, window,
@@ -164,7 +215,9 @@ void scenario_free(scenario *s);
  * a site that has any, by a line (wrapped under 80 columns) with its uncertain first day
  * ("first day uniform 2027-01-01 to 2027-06-30"), its probability of opening when below 1 and
  * its rate schedule ("rate x0.5 from 2027-04-01, x1 from 2027-10-01", or "same rate schedule
- * as NAME" when a site just above has the same). A scenario without the new inputs is
+ * as NAME" when a site just above has the same). A scenario that has learned from its history
+ * shows, before its sites, what was learned (history_print) and its sites' rates are the
+ * posteriors ("(posteriors)" on the Sites line). A scenario without the new inputs is
  * described as before them. Changes nothing; GSL's error handler is switched off while it
  * runs and restored after. */
 void scenario_describe(const scenario *s, FILE *out);
