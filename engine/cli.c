@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <omp.h>
 #include "process.h"
+#include "../models/overrides.h"
 
 /* Prints "accrue: WHAT" with %s in the format replaced by arg, and the hint to --help. */
 int cli_usage_error(const char *what, const char *arg)
@@ -76,14 +77,37 @@ static int parse_option(int argc, char **argv, int *i, options *o)
         o->quiet = 1;
         return 0;
     }
+    if (!strcmp(a, "--verbose")) {
+        o->verbose = 1;
+        return 0;
+    }
     int known = !strcmp(a, "--trials") || !strcmp(a, "--seed") || !strcmp(a, "--threads") ||
-                !strcmp(a, "--out") || !strcmp(a, "--target-se");
+                !strcmp(a, "--out") || !strcmp(a, "--target-se") || !strcmp(a, "--set") ||
+                !strcmp(a, "--like") || !strcmp(a, "--vary") || !strcmp(a, "--for") ||
+                !strcmp(a, "--p") || !strcmp(a, "--range");
     if (!known)
         return cli_usage_error("unknown option '%s'", a);
     if (!(v = option_value(argc, argv, i)))
         return cli_usage_error("%s needs a value", a);
     if (!strcmp(a, "--out")) {
         o->out = v;
+    } else if (!strcmp(a, "--set")) {
+        if (o->n_sets == CLI_MAX_SETS)
+            return cli_usage_error("--set '%s': at most 64 overrides", v);
+        o->set[o->n_sets++] = v;
+    } else if (!strcmp(a, "--like")) {
+        o->like = v;
+    } else if (!strcmp(a, "--vary")) {
+        if (o->n_vary == CLI_MAX_VARY)
+            return cli_usage_error("--vary '%s': at most two keys vary at once", v);
+        o->vary[o->n_vary++] = v;
+    } else if (!strcmp(a, "--for")) {
+        o->solve_for = v;
+    } else if (!strcmp(a, "--range")) {
+        o->range = v;
+    } else if (!strcmp(a, "--p")) {
+        if (parse_positive_real(v, &o->goal) || o->goal >= 1.0)
+            return cli_usage_error("--p '%s': expected a probability between 0 and 1, e.g. 0.8", v);
     } else if (!strcmp(a, "--trials")) {
         if (parse_count(v, 1, CLI_MAX_TRIALS, &o->trials))
             return cli_usage_error("--trials '%s': expected a whole number from 1 to 1e12", v);
@@ -126,9 +150,19 @@ int cli_parse_args(int argc, char **argv, options *o, size_t max_scenarios)
     return 0;
 }
 
+/* The options of the run being described, for its overrides (one run a process). */
+static const options *described;
+
+/* The assumptions: the scenario as the model reads it, then every override. */
 static void describe_model(const void *m, FILE *out)
 {
     model_describe(m, out);
+    for (size_t i = 0; described && i < described->n_sets; i++)
+        fprintf(out, "%-14s%s%s%s\n", i == 0 ? "Overrides" : "", described->set[i],
+                described->like && !strncmp(described->set[i], "extra_sites=", 12) ? ", like "
+                                                                                   : "",
+                described->like && !strncmp(described->set[i], "extra_sites=", 12)
+                    ? described->like : "");
 }
 
 /* ---- progress on a terminal ---- */
@@ -169,9 +203,25 @@ static void drop_negative_zeros(scenario *s)
 
 scenario *cli_load(const options *o, size_t i)
 {
+    return cli_load_with(o, i, NULL, 0);
+}
+
+scenario *cli_load_with(const options *o, size_t i, const char *const *extra, size_t n_extra)
+{
     char err[ERRLEN] = "";
-    scenario *s = i < o->n_scenarios ? scenario_load(o->scenario[i], err, sizeof err)
-                                     : scenario_default(err, sizeof err);
+    const char *set[CLI_MAX_SETS + CLI_MAX_VARY];
+    size_t n = 0;
+    for (size_t k = 0; k < o->n_sets; k++)
+        set[n++] = o->set[k];
+    for (size_t k = 0; k < n_extra && n < sizeof set / sizeof set[0]; k++)
+        set[n++] = extra[k];
+    scenario_overrides ov = {set, n, o->like};
+    if (overrides_check(&ov, err, sizeof err) != 0) {
+        fprintf(stderr, "accrue: %s\n", err);
+        return NULL;
+    }
+    scenario *s = i < o->n_scenarios ? scenario_load_with(o->scenario[i], &ov, err, sizeof err)
+                                     : scenario_default_with(&ov, err, sizeof err);
     if (!s) {
         fprintf(stderr, "accrue: %s\n", err);
         return NULL;
@@ -244,6 +294,7 @@ int cli_describe_run(const options *o, const scenario *s, const model *plan, rep
         (*cp)[k] = model_checkpoint_date(plan, k);
     for (size_t i = 0; i < s->n_sites; i++)
         (*names)[i] = s->site[i].name;
+    described = o;
     *info = (report_info){
         .scenario_name = s->name, .start = s->as_of, .deadline = s->deadline,
         .n_checkpoints = n_cp, .checkpoint_date = *cp, .unit_name = *names, .unit_label = "site",

@@ -56,6 +56,9 @@ int cli_parse_args(int argc, char **argv, options *o, size_t max_scenarios);
  * options' overrides (--set, in order); NULL after a message (exit status 2). */
 scenario *cli_load(const options *o, size_t i);
 
+/* The same with extra overrides after the options' own (a sweep's or a solve's varied key). */
+scenario *cli_load_with(const options *o, size_t i, const char *const *extra, size_t n_extra);
+
 /* Checks --out before anything runs; -1 after a message (exit status 2). */
 int cli_check_out_dir(const options *o);
 
@@ -82,5 +85,7 @@ int cli_write_tables(int rc_write, const char *err);
 /* The commands, each in its own file: the exit status. */
 int cmd_run(const options *o);
 int cmd_exact(const options *o);
+int cmd_sweep(const options *o);
+int cmd_solve(const options *o);
 
 #endif

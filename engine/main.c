@@ -11,8 +11,10 @@
 
 static const char usage[] =
     "usage: accrue run [SCENARIO] [--trials N] [--seed S] [--threads T] [--out DIR]\n"
-    "                  [--target-se X] [--quiet]\n"
-    "       accrue exact [SCENARIO] [--out DIR]\n"
+    "                  [--target-se X] [--quiet] [--set KEY=VALUE]... [--like SITE]\n"
+    "       accrue exact [SCENARIO] [--out DIR] [--set KEY=VALUE]...\n"
+    "       accrue sweep [SCENARIO] --vary KEY=VALUES [--vary KEY=VALUES] [run's options]\n"
+    "       accrue solve [SCENARIO] --for KEY --p X [--range LO:HI] [run's options]\n"
     "       accrue --help | --version\n"
     "\n"
     "  SCENARIO        a folder holding trial.csv and sites.csv (default: the built-in\n"
@@ -20,12 +22,18 @@ static const char usage[] =
     "  --trials N      simulated trials (default 1000000; with --target-se, the most to run)\n"
     "  --seed S        random seed, 0 to 2^64-1 (default 20260718)\n"
     "  --threads T     threads (default: all cores); results do not depend on it\n"
-    "  --out DIR       also write the CSV tables into DIR (created if missing)\n"
+    "  --out DIR       also write the tables into DIR (created if missing)\n"
     "  --target-se X   run until the standard error of P(success) is at most X\n"
     "  --quiet         no progress line on standard error\n"
+    "  --set KEY=VALUE override a value: a trial key (selfpay_consent=0.4), a site's column\n"
+    "                  (new-site-1.rate=1), rate_factor=1.5 (every rate times 1.5) or\n"
+    "                  extra_sites=N (N copies of the --like SITE); repeatable\n"
+    "  --vary KEY=V    a sweep's values: V1,V2,... or FROM:TO:STEP; two --vary for a grid\n"
+    "  --for KEY --p X the smallest (for a key that lowers P: largest) value with P >= X\n"
     "\n"
     "run simulates; exact computes the distribution of registrations at the deadline\n"
-    "without simulation. See README.md for the scenario format and every output.\n";
+    "without simulation; sweep and solve run the scenario at many values of a key on one\n"
+    "seed. See README.md for the scenario format and every output.\n";
 
 /* The commands: name, what they do, how many scenarios they take. */
 typedef struct command {
@@ -37,6 +45,8 @@ typedef struct command {
 static const command commands[] = {
     {"run", cmd_run, 1},
     {"exact", cmd_exact, 1},
+    {"sweep", cmd_sweep, 1},
+    {"solve", cmd_solve, 1},
 };
 
 static const command *find_command(const char *name)
@@ -60,7 +70,7 @@ int main(int argc, char **argv)
     const char *name = argc > 1 ? argv[1] : "";
     const command *cmd = find_command(name);
     if (argc < 2)
-        return cli_usage_error("%s", "no command given: expected run, exact or --help");
+        return cli_usage_error("%s", "no command given: expected run, exact, sweep, solve or --help");
     if (!strcmp(name, "--version")) {
         printf("accrue %s\n", CLI_VERSION);
         rc = 0;
@@ -68,7 +78,7 @@ int main(int argc, char **argv)
         fputs(usage, stdout);
         rc = 0;
     } else if (!cmd) {
-        return cli_usage_error("unknown command '%s': expected run, exact or --help", name);
+        return cli_usage_error("unknown command '%s': expected run, exact, sweep, solve or --help", name);
     } else if ((rc = cli_parse_args(argc, argv, &o, cmd->max_scenarios)) != 0) {
         return rc;
     } else if (!strcmp(o.command, "--help")) {

@@ -104,68 +104,116 @@ static double midpoint(whatif_kind kind, double a, double b)
     return kind == WHATIF_NUMBER ? m : floor(m);
 }
 
-/* The smallest x in [a, b] with P(x) + shift >= goal, given that b satisfies it and a does not
- * (a < b): bisection to `tol`. */
-static int bisect(whatif_eval eval, void *ctx, whatif_kind kind, double a, double b, double goal,
-                  double shift, double tol, unsigned long long trials, double *x)
+/* Narrows the bracket [a, b] around the smallest x with P(x) >= goal, given P(a) = *pa < goal
+ * <= P(b) = *pb (a < b), until it is at most `tol` wide or P(b) is within `close` of the goal.
+ * Whole numbers and dates bisect. Numbers take the Illinois variant of the false position
+ * (Dowell and Jarratt 1971, BIT 11:168-174): P is smooth in the key under common random
+ * numbers, so the secant's next point is usually close, and halving the value kept twice in a
+ * row keeps the bracket shrinking from both sides. */
+static int narrow(whatif_eval eval, void *ctx, whatif_kind kind, double *a, double *b,
+                  double *pa, double *pb, double *seb, double goal, double tol, double close)
 {
-    while (b - a > tol) {
-        double m = midpoint(kind, a, b), p, se;
-        if (m <= a || m >= b)
-            break;
-        if (eval(ctx, m, trials, &p, &se) != 0)
+    int kept = 0;   /* which end survived the last step: -1 a, +1 b */
+    double fa = *pa - goal, fb = *pb - goal;
+    while (*b - *a > tol && fb > close) {
+        double m;
+        if (kind == WHATIF_NUMBER) {
+            m = *b - fb * (*b - *a) / (fb - fa);
+            /* Never at an end, and never within a tenth of the tolerance of one. */
+            double guard = 0.1 * tol;
+            if (!(m > *a + guard && m < *b - guard))
+                m = 0.5 * (*a + *b);
+        } else {
+            m = midpoint(kind, *a, *b);
+            if (m <= *a || m >= *b)
+                break;
+        }
+        double p, se;
+        if (eval(ctx, m, 0, &p, &se) != 0)
             return -1;
-        if (p + shift >= goal)
-            b = m;
-        else
-            a = m;
+        if (p >= goal) {
+            *b = m;
+            *pb = p;
+            *seb = se;
+            fb = p - goal;
+            if (kept == -1)
+                fa *= 0.5;
+            kept = -1;
+        } else {
+            *a = m;
+            *pa = p;
+            fa = p - goal;
+            if (kept == 1)
+                fb *= 0.5;
+            kept = 1;
+        }
     }
-    *x = b;
     return 0;
 }
 
 int whatif_solve(whatif_eval eval, void *ctx, whatif_kind kind, double lo, double hi,
-                 double goal, double tol, unsigned long long search_trials, whatif_answer *out)
+                 double hi_max, double goal, double tol, whatif_answer *out)
 {
-    double se;
+    double se_lo, se_hi;
     if (kind != WHATIF_NUMBER)
         tol = 1.0;
     *out = (whatif_answer){0};
-    if (eval(ctx, lo, 0, &out->p_lo, &se) != 0 || eval(ctx, hi, 0, &out->p_hi, &se) != 0)
+    if (eval(ctx, lo, 0, &out->p_lo, &se_lo) != 0 || eval(ctx, hi, 0, &out->p_hi, &se_hi) != 0)
         return -1;
-    if (out->p_lo >= goal) {
-        out->status = WHATIF_ALREADY;
-        out->value = out->low = out->high = lo;
-        return eval(ctx, lo, 0, &out->p, &out->se);
+    /* Short of the goal at hi: the range grows, doubling its width, up to hi_max; each end
+     * short of the goal becomes the bracket's lower end. */
+    while (out->p_lo < goal && out->p_hi < goal && hi < hi_max) {
+        double next = lo + 2.0 * (hi - lo);
+        lo = hi;
+        out->p_lo = out->p_hi;
+        se_lo = se_hi;
+        hi = next < hi_max ? next : hi_max;
+        if (eval(ctx, hi, 0, &out->p_hi, &se_hi) != 0)
+            return -1;
     }
-    if (out->p_hi < goal) {
-        out->status = WHATIF_OUT_OF_REACH;
-        out->value = out->low = out->high = hi;
-        return eval(ctx, hi, 0, &out->p, &out->se);
-    }
-    out->status = WHATIF_FOUND;
-    if (bisect(eval, ctx, kind, lo, hi, goal, 0.0, tol, 0, &out->value) != 0 ||
-        eval(ctx, out->value, 0, &out->p, &out->se) != 0)
-        return -1;
-    /* The interval: where P shifted by 1.96 SE (the answer's, with the full trials) crosses
-     * the goal; an end that the range cuts off is the range's end. */
-    double margin = 1.96 * out->se, p;
-    if (!(margin > 0.0)) {
-        out->low = out->high = out->value;
+    out->range_lo = lo;
+    out->range_hi = hi;
+    if (out->p_lo >= goal || out->p_hi < goal) {
+        int already = out->p_lo >= goal;
+        out->status = already ? WHATIF_ALREADY : WHATIF_OUT_OF_REACH;
+        out->value = out->low = out->high = already ? lo : hi;
+        out->p = already ? out->p_lo : out->p_hi;
+        out->se = already ? se_lo : se_hi;
         return 0;
     }
-    out->low = lo;
-    if (eval(ctx, lo, search_trials, &p, &se) != 0)
+    out->status = WHATIF_FOUND;
+    double a = lo, b = hi, pa = out->p_lo, pb = out->p_hi, se = se_hi;
+    /* Close enough: a tenth of the Monte Carlo error (nothing finer can be told apart), or
+     * 1e-9 for exact values. */
+    double close = se_hi > 0.0 ? 0.1 * se_hi : 1e-9;
+    if (narrow(eval, ctx, kind, &a, &b, &pa, &pb, &se, goal, tol, close) != 0)
         return -1;
-    if (p + margin < goal &&
-        bisect(eval, ctx, kind, lo, out->value, goal, margin, tol, search_trials, &out->low) != 0)
-        return -1;
-    out->high = hi;
-    if (eval(ctx, hi, search_trials, &p, &se) != 0)
-        return -1;
-    if (p - margin >= goal &&
-        bisect(eval, ctx, kind, out->value, hi, goal, -margin, tol, search_trials, &out->high)
-            != 0)
-        return -1;
+    out->value = b;
+    out->p = pb;
+    out->se = se;
+    /* P's slope near the answer, for the interval: across the bracket when it is narrow, else
+     * from one more evaluation a tolerance below the answer. */
+    if (b - a > 10.0 * tol && kind == WHATIF_NUMBER && b - tol > lo) {
+        double s_unused;
+        a = b - tol;
+        if (eval(ctx, a, 0, &pa, &s_unused) != 0)
+            return -1;
+    }
+    /* The interval: where P -/+ 1.96 SE would cross the goal, by that slope (the same trials
+     * at both ends, so it is far more precise than P), on the kind's grid, within the range. */
+    double margin = 1.96 * out->se, slope = (pb - pa) / (b - a);
+    lo = out->range_lo;
+    out->low = out->high = out->value;
+    if (margin > 0.0 && slope > 0.0) {
+        double below = (out->p - goal + margin) / slope, above = (goal + margin - out->p) / slope;
+        out->low = out->value - below;
+        out->high = out->value + above;
+        if (kind != WHATIF_NUMBER) {
+            out->low = ceil(out->low - 1e-9);
+            out->high = ceil(out->high - 1e-9);
+        }
+        out->low = out->low < lo ? lo : out->low > out->value ? out->value : out->low;
+        out->high = out->high > hi ? hi : out->high < out->value ? out->value : out->high;
+    }
     return 0;
 }

@@ -26,8 +26,8 @@ void whatif_format(whatif_kind kind, double value, char *buf, size_t len);
 int whatif_parse_one(whatif_kind kind, const char *text, double *value);
 
 /* One evaluation: P(success) and its standard error at value x, computed with `trials` trials
- * (0: the caller's full count). Returns 0, or -1 to stop the search (an error or an
- * interruption; the callback has reported it). */
+ * (0: the caller's full count; whatif_solve always asks for 0). Returns 0, or -1 to stop the
+ * search (an error or an interruption; the callback has reported it). */
 typedef int (*whatif_eval)(void *ctx, double x, unsigned long long trials, double *p,
                            double *se);
 
@@ -36,21 +36,24 @@ typedef struct whatif_answer {
     int status;               /* WHATIF_FOUND, WHATIF_ALREADY (lo reaches the goal),
                                  WHATIF_OUT_OF_REACH (hi does not) */
     double value;             /* the smallest value (on the kind's grid) with P >= goal */
-    double low, high;         /* the values at which P +/- 1.96 SE crosses the goal: the
-                                 Monte Carlo error's interval for `value` */
+    double low, high;         /* where P -/+ 1.96 SE would reach the goal: the Monte Carlo
+                                 error's interval for `value` */
     double p, se;             /* P and SE at `value`, with the full trials */
-    double p_lo, p_hi;        /* P at lo and hi (full trials) */
+    double p_lo, p_hi;        /* P at the ends of the range searched (full trials) */
+    double range_lo, range_hi;/* that range (grown from [lo, hi] when P(hi) fell short) */
 } whatif_answer;
 
 enum { WHATIF_FOUND, WHATIF_ALREADY, WHATIF_OUT_OF_REACH };
 
-/* Finds the smallest x in [lo, hi] with P(x) >= goal, for P non-decreasing in x (the caller
- * flips a decreasing key), by bisection on evaluations with `search_trials` trials (common
- * random numbers make P a smooth function of x), to a resolution of `tol` (whole numbers and
- * dates: 1), then P and its SE at the answer with the full trials. The interval: the same
- * bisection for P + 1.96 SE and P - 1.96 SE (the SE taken at the answer, for the full trials).
- * Returns 0, or -1 when an evaluation stopped it. */
+/* Finds the smallest x in [lo, hi] with P(x) >= goal (when P(hi) falls short and hi_max > hi,
+ * the range first grows, doubling its width, up to hi_max), for P non-decreasing in x (the caller
+ * flips a decreasing key), by bisection to a resolution of `tol` (whole numbers and dates: 1),
+ * every evaluation with the full trials on one seed (common random numbers make P a smooth
+ * function of x), then P and its SE at the answer. The interval reflects the Monte Carlo error:
+ * the values at which P -/+ 1.96 SE would reach the goal, from P's slope across the final
+ * bracket (on the kind's grid, within [lo, hi]; the answer itself when SE is 0). Returns 0, or
+ * -1 when an evaluation stopped it. */
 int whatif_solve(whatif_eval eval, void *ctx, whatif_kind kind, double lo, double hi,
-                 double goal, double tol, unsigned long long search_trials, whatif_answer *out);
+                 double hi_max, double goal, double tol, whatif_answer *out);
 
 #endif

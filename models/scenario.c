@@ -3,6 +3,7 @@
  * with one message naming file, line and field, and saying what was expected; nothing is
  * guessed or silently repaired. */
 #include "scenario.h"
+#include "overrides.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -50,7 +51,9 @@ static int fail(const msg *m, size_t line, const char *fmt, ...)
 {
     if (!m->err || m->errlen == 0)
         return -1;
-    int n = snprintf(m->err, m->errlen, "%s:%zu: ", m->file, line);
+    /* A row an override (--set) wrote names the override, not a line of the file. */
+    int n = line == OVERRIDE_LINE ? snprintf(m->err, m->errlen, "--set (in %s): ", m->file)
+                                  : snprintf(m->err, m->errlen, "%s:%zu: ", m->file, line);
     if (n >= 0 && (size_t)n < m->errlen) {
         va_list ap;
         va_start(ap, fmt);
@@ -1115,7 +1118,8 @@ static csvtab *read_source(const csv_source *src, char *err, size_t errlen)
  * order, as they name the sites. No learning here (scenario_load does it). All-or-nothing. */
 static scenario *build(const char *source, const char *default_name, const csv_source *trial,
                        const csv_source *sites, const csv_source *schedule,
-                       const csv_source *history, char *err, size_t errlen)
+                       const csv_source *history, const scenario_overrides *ov, char *err,
+                       size_t errlen)
 {
     msg mt = {trial->name, err, errlen}, ms = {sites->name, err, errlen};
     scenario *s = calloc(1, sizeof *s);
@@ -1129,8 +1133,10 @@ static scenario *build(const char *source, const char *default_name, const csv_s
         || (history && !(s->history_file = strdup(history->name))))
         fail(&mt, 0, "out of memory; expected enough memory for the scenario");
     else if ((tt = read_source(trial, err, errlen))
+             && (!ov || overrides_apply_trial(tt, ov, err, errlen) == 0)
              && parse_trial(&mt, tt, s, default_name, line) == 0
-             && (st = read_source(sites, err, errlen)))
+             && (st = read_source(sites, err, errlen))
+             && (!ov || overrides_apply_sites(st, ov, err, errlen) == 0))
         rc = parse_sites(&ms, st, s, &ns);
     if (rc == 0 && schedule) {
         msg msc = {schedule->name, err, errlen};
@@ -1160,17 +1166,27 @@ scenario *scenario_parse(const char *source, const char *trial_name, const char 
 {
     csv_source trial = {trial_name, trial_csv, trial_len};
     csv_source sites = {sites_name, sites_csv, sites_len};
-    return build(source, source, &trial, &sites, NULL, NULL, err, errlen);
+    return build(source, source, &trial, &sites, NULL, NULL, NULL, err, errlen);
 }
 
 scenario *scenario_default(char *err, size_t errlen)
+{
+    return scenario_default_with(NULL, err, errlen);
+}
+
+scenario *scenario_default_with(const scenario_overrides *ov, char *err, size_t errlen)
 {
     csv_source trial = {"built-in " DEFAULT_DIR "/trial.csv", default_trial_csv,
                         default_trial_len};
     csv_source sites = {"built-in " DEFAULT_DIR "/sites.csv", default_sites_csv,
                         default_sites_len};
-    return build("built-in default (" DEFAULT_DIR ")", "protocol-plan", &trial, &sites, NULL,
-                 NULL, err, errlen);
+    scenario *s = build("built-in default (" DEFAULT_DIR ")", "protocol-plan", &trial, &sites,
+                        NULL, NULL, ov, err, errlen);
+    if (s && history_apply(s, err, errlen) != 0) {
+        scenario_free(s);
+        return NULL;
+    }
+    return s;
 }
 
 /* dir + "/" + file, without doubling a slash the caller already wrote. */
@@ -1297,7 +1313,17 @@ static bool optional_file_present(const char *path)
     return lstat(path, &sb) == 0 || errno != ENOENT;
 }
 
+static scenario *load_prior_with(const char *dir, const scenario_overrides *ov, char *err,
+                                 size_t errlen);
+
 scenario *scenario_load_prior(const char *dir, char *err, size_t errlen)
+{
+    return load_prior_with(dir, NULL, err, errlen);
+}
+
+/* scenario_load_prior with overrides applied to the tables (ov NULL: none). */
+static scenario *load_prior_with(const char *dir, const scenario_overrides *ov, char *err,
+                                 size_t errlen)
 {
     char *trial_path = join_path(dir, "trial.csv"), *sites_path = join_path(dir, "sites.csv");
     char *schedule_path = join_path(dir, "schedule.csv");
@@ -1311,7 +1337,7 @@ scenario *scenario_load_prior(const char *dir, char *err, size_t errlen)
         bool has_history = optional_file_present(history_path);
         if (check_folder(dir, err, errlen) == 0)
             s = build(dir, name, &trial, &sites, has_schedule ? &schedule : NULL,
-                      has_history ? &history : NULL, err, errlen);
+                      has_history ? &history : NULL, ov, err, errlen);
     } else {
         msg m = {dir, err, errlen};
         fail(&m, 0, "out of memory; expected enough memory to read the scenario");
@@ -1326,7 +1352,13 @@ scenario *scenario_load_prior(const char *dir, char *err, size_t errlen)
 
 scenario *scenario_load(const char *dir, char *err, size_t errlen)
 {
-    scenario *s = scenario_load_prior(dir, err, errlen);
+    return scenario_load_with(dir, NULL, err, errlen);
+}
+
+scenario *scenario_load_with(const char *dir, const scenario_overrides *ov, char *err,
+                             size_t errlen)
+{
+    scenario *s = load_prior_with(dir, ov, err, errlen);
     if (s && history_apply(s, err, errlen) != 0) {
         scenario_free(s);
         return NULL;

@@ -205,6 +205,14 @@ scenario *scenario_parse(const char *source, const char *trial_name, const char 
  * if it has no name key); messages name "built-in scenarios/protocol-plan/trial.csv". */
 scenario *scenario_default(char *err, size_t errlen);
 
+/* scenario_load and scenario_default with overrides (--set, models/overrides.h) applied to the
+ * tables before they are read, so that an overridden value meets every rule a file's value
+ * meets; a fault in an overridden row is reported as "--set (in FILE): ...". ov may be NULL. */
+struct scenario_overrides;
+scenario *scenario_load_with(const char *dir, const struct scenario_overrides *ov, char *err,
+                             size_t errlen);
+scenario *scenario_default_with(const struct scenario_overrides *ov, char *err, size_t errlen);
+
 /* Frees s, its sites' steps, its history and what it learned included; NULL is fine. */
 void scenario_free(scenario *s);
 

@@ -56,25 +56,35 @@ static void test_solve_number(void **state)
     (void)state;
     smooth s = {.se = 0.002};
     whatif_answer a;
-    assert_int_equal(whatif_solve(smooth_eval, &s, WHATIF_NUMBER, 0.0, 10.0, 0.8, 1e-4, 1000, &a),
+    assert_int_equal(whatif_solve(smooth_eval, &s, WHATIF_NUMBER, 0.0, 10.0, 10.0, 0.8, 1e-4, &a),
                      0);
     assert_int_equal(a.status, WHATIF_FOUND);
-    /* Bisection to 1e-4 returns the bracket's upper end: within 1e-4 above the root. */
+    /* The search stops once P is within a tenth of the SE above the goal (0.0002) or the
+     * bracket is 1e-4 wide; P' = 0.1 near the root, so the answer lies at most
+     * 0.0002 / 0.1 = 0.002 above it, never below. */
     double root = 2.0 * log(5.0);
-    assert_true(a.value >= root && a.value <= root + 1e-4);
-    /* The interval: P = 0.8 -/+ 1.96 x 0.002, so x = -2 ln(0.2 +/- 0.00392), within 1e-4. */
-    assert_true(fabs(a.low - -2.0 * log(0.2 + 0.00392)) <= 1e-4);
-    assert_true(fabs(a.high - -2.0 * log(0.2 - 0.00392)) <= 1e-4);
+    assert_true(a.value >= root && a.value <= root + 0.002 + 1e-4);
+    /* The interval: P = 0.8 -/+ 1.96 x 0.002, so x = -2 ln(0.2 +/- 0.00392) = 3.1801 and
+     * 3.2585; by the slope over the final bracket (P' = 0.1 at the root, P'' = -0.05: a
+     * linear extrapolation over 0.04 is off by at most 0.05 x 0.04^2 / 2 / 0.1 = 4e-4). */
+    assert_true(fabs(a.low - -2.0 * log(0.2 + 0.00392)) <= 5e-4);
+    assert_true(fabs(a.high - -2.0 * log(0.2 - 0.00392)) <= 5e-4);
     assert_true(s.calls < 100);
-    assert_int_equal(whatif_solve(smooth_eval, &s, WHATIF_NUMBER, 5.0, 10.0, 0.8, 1e-4, 1000, &a),
+    assert_int_equal(whatif_solve(smooth_eval, &s, WHATIF_NUMBER, 5.0, 10.0, 10.0, 0.8, 1e-4, &a),
                      0);
     assert_int_equal(a.status, WHATIF_ALREADY);
-    assert_int_equal(whatif_solve(smooth_eval, &s, WHATIF_NUMBER, 0.0, 2.0, 0.8, 1e-4, 1000, &a),
+    assert_int_equal(whatif_solve(smooth_eval, &s, WHATIF_NUMBER, 0.0, 2.0, 2.0, 0.8, 1e-4, &a),
                      0);
     assert_int_equal(a.status, WHATIF_OUT_OF_REACH);
+    /* The same range allowed to grow to 100 finds the root (beyond 2): [0, 2] -> [2, 4]. */
+    assert_int_equal(whatif_solve(smooth_eval, &s, WHATIF_NUMBER, 0.0, 2.0, 100.0, 0.8, 1e-4, &a),
+                     0);
+    assert_int_equal(a.status, WHATIF_FOUND);
+    assert_true(a.range_lo == 2.0 && a.range_hi == 4.0);
+    assert_true(a.value >= root && a.value <= root + 0.002 + 1e-4);
     /* With no Monte Carlo error the interval is the answer itself. */
     s.se = 0.0;
-    assert_int_equal(whatif_solve(smooth_eval, &s, WHATIF_NUMBER, 0.0, 10.0, 0.8, 1e-4, 1000, &a),
+    assert_int_equal(whatif_solve(smooth_eval, &s, WHATIF_NUMBER, 0.0, 10.0, 10.0, 0.8, 1e-4, &a),
                      0);
     assert_true(a.low == a.value && a.high == a.value);
 }
@@ -85,7 +95,7 @@ static void test_solve_whole(void **state)
     /* Whole values: the smallest k in 0..40 with 1 - exp(-k/2) >= 0.8 is ceil(3.2189) = 4. */
     smooth s = {.se = 0.0};
     whatif_answer a;
-    assert_int_equal(whatif_solve(smooth_eval, &s, WHATIF_WHOLE, 0.0, 40.0, 0.8, 0.5, 100, &a), 0);
+    assert_int_equal(whatif_solve(smooth_eval, &s, WHATIF_WHOLE, 0.0, 40.0, 40.0, 0.8, 0.5, &a), 0);
     assert_int_equal(a.status, WHATIF_FOUND);
     assert_true(a.value == 4.0);
 }
