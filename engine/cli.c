@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <omp.h>
 #include "process.h"
+#include "../models/history.h"
 #include "../models/overrides.h"
 
 /* Prints "accrue: WHAT" with %s in the format replaced by arg, and the hint to --help. */
@@ -148,6 +149,12 @@ int cli_parse_args(int argc, char **argv, options *o, size_t max_scenarios)
     if (o->target_se > 0.0 && !o->trials_given)
         o->trials = CLI_MAX_TRIALS;
     return 0;
+}
+
+/* posterior.csv, the learning from history.csv (models/history.h). */
+static int write_posterior(const void *learned, FILE *f)
+{
+    return history_write_csv(learned, f);
 }
 
 /* The options of the run being described, for its overrides (one run a process). */
@@ -295,10 +302,14 @@ int cli_describe_run(const options *o, const scenario *s, const model *plan, rep
     for (size_t i = 0; i < s->n_sites; i++)
         (*names)[i] = s->site[i].name;
     described = o;
+    static report_extra posterior;
+    int has_posterior = s->learned != NULL;
+    posterior = (report_extra){"posterior.csv", write_posterior, s->learned};
     *info = (report_info){
         .scenario_name = s->name, .start = s->as_of, .deadline = s->deadline,
         .n_checkpoints = n_cp, .checkpoint_date = *cp, .unit_name = *names, .unit_label = "site",
         .describe = describe_model, .describe_arg = plan, .seed = o->seed,
+        .n_extra = has_posterior ? 1 : 0, .extra = &posterior,
     };
     info->has_exact = cli_exact_check(plan, s, &info->exact_p_success, &info->exact_mean, exact_err,
                                       errlen) == 0;

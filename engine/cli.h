@@ -87,5 +87,6 @@ int cmd_run(const options *o);
 int cmd_exact(const options *o);
 int cmd_sweep(const options *o);
 int cmd_solve(const options *o);
+int cmd_track(const options *o);
 
 #endif

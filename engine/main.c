@@ -15,6 +15,7 @@ static const char usage[] =
     "       accrue exact [SCENARIO] [--out DIR] [--set KEY=VALUE]...\n"
     "       accrue sweep [SCENARIO] --vary KEY=VALUES [--vary KEY=VALUES] [run's options]\n"
     "       accrue solve [SCENARIO] --for KEY --p X [--range LO:HI] [run's options]\n"
+    "       accrue track SCENARIO [run's options]\n"
     "       accrue --help | --version\n"
     "\n"
     "  SCENARIO        a folder holding trial.csv and sites.csv (default: the built-in\n"
@@ -33,7 +34,8 @@ static const char usage[] =
     "\n"
     "run simulates; exact computes the distribution of registrations at the deadline\n"
     "without simulation; sweep and solve run the scenario at many values of a key on one\n"
-    "seed. See README.md for the scenario format and every output.\n";
+    "seed; track compares the history's registrations at each review with the forecast.\n"
+    "See README.md for the scenario format and every output.\n";
 
 /* The commands: name, what they do, how many scenarios they take. */
 typedef struct command {
@@ -47,6 +49,7 @@ static const command commands[] = {
     {"exact", cmd_exact, 1},
     {"sweep", cmd_sweep, 1},
     {"solve", cmd_solve, 1},
+    {"track", cmd_track, 1},
 };
 
 static const command *find_command(const char *name)
@@ -70,7 +73,7 @@ int main(int argc, char **argv)
     const char *name = argc > 1 ? argv[1] : "";
     const command *cmd = find_command(name);
     if (argc < 2)
-        return cli_usage_error("%s", "no command given: expected run, exact, sweep, solve or --help");
+        return cli_usage_error("%s", "no command given: expected run, exact, sweep, solve, track or --help");
     if (!strcmp(name, "--version")) {
         printf("accrue %s\n", CLI_VERSION);
         rc = 0;
@@ -78,7 +81,7 @@ int main(int argc, char **argv)
         fputs(usage, stdout);
         rc = 0;
     } else if (!cmd) {
-        return cli_usage_error("unknown command '%s': expected run, exact, sweep, solve or --help", name);
+        return cli_usage_error("unknown command '%s': expected run, exact, sweep, solve, track or --help", name);
     } else if ((rc = cli_parse_args(argc, argv, &o, cmd->max_scenarios)) != 0) {
         return rc;
     } else if (!strcmp(o.command, "--help")) {

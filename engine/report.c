@@ -293,8 +293,10 @@ void report_print(FILE *out, const report_info *info, const sim_result *r, int t
 /* Every file accrue writes into an --out folder. */
 static const char *const table_names[] = {
     "summary.csv", "enrolled_at_deadline.csv", "quantiles.csv", "completion.csv",
-    "checkpoints.csv", "sites.csv", NULL,
+    "checkpoints.csv", "sites.csv", "posterior.csv", NULL,
 };
+
+const char *const report_extra_names[] = {"posterior.csv", NULL};
 
 int report_check_dir(const char *dir, const char *input_dir, char *err, size_t errlen)
 {
@@ -496,6 +498,19 @@ static int write_run_tables(outdir *d, const void *arg, char *err, size_t errlen
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
         if (write_table(d, files[i].name, files[i].write, t->info, t->r, err, errlen) != 0)
             return -1;
+    for (size_t i = 0; i < t->info->n_extra; i++) {
+        const report_extra *x = &t->info->extra[i];
+        FILE *f = outdir_create(d, x->name, err, errlen);
+        if (!f)
+            return -1;
+        int bad = x->write(x->arg, f) != 0;
+        if (outdir_close(d, f, x->name, err, errlen) != 0)
+            return -1;
+        if (bad) {
+            snprintf(err, errlen, "%s: could not be written", x->name);
+            return -1;
+        }
+    }
     return 0;
 }
 

@@ -8,6 +8,17 @@
 #include "date.h"
 #include "sim.h"
 
+/* A table beyond the run's own that the model has to offer (posterior.csv with a history):
+ * its file name (one of report_extra_names) and a writer; write returns 0 or -1. */
+typedef struct report_extra {
+    const char *name;
+    int (*write)(const void *arg, FILE *f);
+    const void *arg;
+} report_extra;
+
+/* The names extra tables may take in an --out folder. */
+extern const char *const report_extra_names[];
+
 typedef struct report_info {
     const char *scenario_name;
     date_t start;                  /* day index 0 of the simulation */
@@ -23,6 +34,8 @@ typedef struct report_info {
     const char *exact_note;        /* when not: why (may be NULL or empty) */
     double exact_p_success;
     double exact_mean;
+    size_t n_extra;                /* extra tables written beside the run's (may be 0) */
+    const report_extra *extra;
 } report_info;
 
 /* The quantiles every table shows. */
