@@ -88,5 +88,6 @@ int cmd_exact(const options *o);
 int cmd_sweep(const options *o);
 int cmd_solve(const options *o);
 int cmd_track(const options *o);
+int cmd_report(const options *o);
 
 #endif

@@ -86,6 +86,63 @@ static int is_known(const outdir *d, const char *name)
     return 0;
 }
 
+/* Whether `name` is a folder of the set: some known name is "name/FILE" (one level only). */
+static int is_known_folder(const outdir *d, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *const *k = d->known; *k; k++)
+        if (strncmp(*k, name, n) == 0 && (*k)[n] == '/' && !strchr(*k + n + 1, '/'))
+            return 1;
+    return 0;
+}
+
+/* The files of the known folder `name` (open as fd) are all known ("name/FILE") regular
+ * files. */
+static int folder_is_ours(const outdir *d, int parent_fd, const char *name)
+{
+    int fd = openat(parent_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!dir) {
+        if (fd >= 0)
+            close(fd);
+        return 0;
+    }
+    int ok = 1;
+    for (struct dirent *e; ok && (e = readdir(dir));) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        char *full = join(name, e->d_name);
+        struct stat st;
+        ok = full && is_known(d, full) &&
+             fstatat(dirfd(dir), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
+        free(full);
+    }
+    closedir(dir);
+    return ok;
+}
+
+/* Removes the known files of the known folder `name` in parent_fd, then the folder if empty. */
+static void remove_folder(const outdir *d, int parent_fd, const char *name)
+{
+    int fd = openat(parent_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!dir) {
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    for (struct dirent *e; (e = readdir(dir));) {
+        char *full = join(name, e->d_name);
+        struct stat st;
+        if (full && is_known(d, full) &&
+            fstatat(dirfd(dir), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+            unlinkat(dirfd(dir), e->d_name, 0);
+        free(full);
+    }
+    closedir(dir);
+    unlinkat(parent_fd, name, AT_REMOVEDIR);
+}
+
 /* A name accrue may find in an output folder: one of its tables, or a temporary file an older
  * version of accrue left there (".accrue-PID-NAME"). */
 static int is_ours(const outdir *d, const char *name)
@@ -140,6 +197,9 @@ static int only_ours(const outdir *d, int fd, char **bad)
         if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
             continue;
         struct stat st;
+        if (fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode) &&
+            is_known_folder(d, e->d_name) && folder_is_ours(d, fd, e->d_name))
+            continue;
         if (!is_ours(d, e->d_name) || fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
             !S_ISREG(st.st_mode)) {
             *bad = str_dup(e->d_name);
@@ -163,8 +223,11 @@ static int remove_set(const outdir *d, int parent_fd, const char *name)
     if (dir) {
         for (struct dirent *e; (e = readdir(dir));) {
             struct stat st;
-            if (is_ours(d, e->d_name) && fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-                S_ISREG(st.st_mode))
+            if (fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+                continue;
+            if (S_ISDIR(st.st_mode) && is_known_folder(d, e->d_name))
+                remove_folder(d, fd, e->d_name);
+            else if (is_ours(d, e->d_name) && S_ISREG(st.st_mode))
                 unlinkat(fd, e->d_name, 0);
         }
         closedir(dir);
@@ -463,6 +526,19 @@ FILE *outdir_create(outdir *d, const char *name, char *err, size_t errlen)
     if (d->tmp_fd < 0 || !is_known(d, name)) {
         set_err(err, errlen, "%s/%s: not a file of the set begun", d->target, name);
         return NULL;
+    }
+    /* A file of a known folder ("figures/fan.svg"): the folder first, in the private folder
+     * this run made (so no one else's link can stand in its place). */
+    const char *slash = strchr(name, '/');
+    if (slash) {
+        char *folder = strndup(name, (size_t)(slash - name));
+        int made = folder && (mkdirat(d->tmp_fd, folder, 0755) == 0 || errno == EEXIST);
+        free(folder);
+        if (!made) {
+            set_err(err, errlen, "%s/%s: cannot create its folder: %s", d->target, name,
+                    strerror(errno));
+            return NULL;
+        }
     }
     int fd = openat(d->tmp_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
     FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;

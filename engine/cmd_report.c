@@ -1,0 +1,519 @@
+/* accrue report: the review board's bundle (DESIGN.md section 4.2). For one or several
+ * scenarios, DIR/report.html, one self-contained page (inline SVG and CSS, no script, no
+ * external resource, readable on screen and printed on A4): a plain-language headline, the
+ * assumptions, the figures (fan chart, completion curve, the count at the deadline, each site's
+ * contribution) and short tables; with several scenarios a comparison table and their
+ * completion curves overlaid first. The figures are also written as DIR/figures/NAME.svg. */
+#define _GNU_SOURCE   /* open_memstream */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli.h"
+#include "figures.h"
+#include "outdir.h"
+#include "plot.h"
+#include "process.h"
+
+/* One scenario of the bundle: its run (review checkpoints) and its fan run (monthly). */
+typedef struct bundle_item {
+    scenario *s;
+    model *m;
+    sim_result *r, *fan;
+    scenario *fan_s;              /* the scenario with monthly reviews, and its plan */
+    model *fan_model;
+    report_info info;
+    date_t *cp;
+    const char **names;
+    char exact_err[ERRLEN];
+    char *assumptions;            /* the describer's text */
+} bundle_item;
+
+static const double fan_levels[7] = {0.05, 0.10, 0.25, 0.50, 0.75, 0.90, 0.95};
+
+/* Every name a bundle may hold, whatever its number of scenarios (an earlier bundle of more
+ * scenarios is replaced whole): report.html, figures/K-STEM.svg, figures/completion-all.svg. */
+#define FIGURES_PER_SCENARIO 4
+static const char *const figure_stem[FIGURES_PER_SCENARIO] = {"fan", "completion",
+                                                             "distribution", "sites"};
+static char bundle_name_text[CLI_MAX_SCENARIOS * FIGURES_PER_SCENARIO + 2][48];
+static const char *bundle_names[CLI_MAX_SCENARIOS * FIGURES_PER_SCENARIO + 3];
+
+static const char *const *bundle_files(void)
+{
+    size_t n = 0;
+    bundle_names[n++] = "report.html";
+    for (size_t k = 0; k < CLI_MAX_SCENARIOS; k++)
+        for (size_t f = 0; f < FIGURES_PER_SCENARIO; f++) {
+            snprintf(bundle_name_text[n], sizeof bundle_name_text[n], "figures/%zu-%s.svg",
+                     k + 1, figure_stem[f]);
+            bundle_names[n] = bundle_name_text[n];
+            n++;
+        }
+    bundle_names[n++] = "figures/completion-all.svg";
+    bundle_names[n] = NULL;
+    return bundle_names;
+}
+
+/* The inputs --out must not touch: every scenario folder. */
+static void input_dirs(const options *o, const char **inputs)
+{
+    for (size_t k = 0; k < o->n_scenarios; k++)
+        inputs[k] = o->scenario[k];
+    inputs[o->n_scenarios] = NULL;
+}
+
+/* P(target reached by the end of day index d): the completion slots up to d + 1. */
+static double reached_by(const sim_result *r, long d)
+{
+    if (r->trials == 0)
+        return 0.0;
+    return 1.0 - (double)hist_count_at_least(&r->completion, (size_t)(d + 2)) / (double)r->trials;
+}
+
+static void html_escape(plot_text *t, const char *s) { plot_escape(t, s); }
+
+static void pct(char *buf, size_t len, double p)
+{
+    if (p < 0.001 && p > 0.0)
+        snprintf(buf, len, "%.2g %%", 100.0 * p);
+    else
+        snprintf(buf, len, "%.1f %%", 100.0 * p);
+}
+
+/* ---- figures of one scenario ---- */
+
+static void fan_figure(plot_text *t, const bundle_item *it)
+{
+    size_t n = model_n_checkpoints(it->fan_model);
+    date_t *date = malloc((n + 1) * sizeof *date);
+    double (*q)[7] = malloc((n + 1) * sizeof *q);
+    date_t *review = malloc((it->info.n_checkpoints + 1) * sizeof *review);
+    if (date && q && review) {
+        /* Day 0: only the enrolled, in every future. */
+        date[0] = it->s->as_of;
+        for (int j = 0; j < 7; j++)
+            q[0][j] = (double)it->s->enrolled;
+        for (size_t k = 0; k < n; k++) {
+            date[k + 1] = model_checkpoint_date(it->fan_model, k);
+            for (int j = 0; j < 7; j++)
+                q[k + 1][j] = (double)hist_quantile(&it->fan->at_checkpoint[k], fan_levels[j]);
+        }
+        for (size_t k = 0; k < it->info.n_checkpoints; k++)
+            review[k] = it->info.checkpoint_date[k];
+        fan_data d = {.n = n + 1, .date = date, .q = (const double (*)[7])q,
+                      .target = (double)it->s->target, .start = it->s->as_of,
+                      .deadline = it->s->deadline, .n_reviews = it->info.n_checkpoints,
+                      .review = review};
+        figure_fan(t, &d);
+    } else {
+        t->failed = 1;
+    }
+    free(date);
+    free(q);
+    free(review);
+}
+
+/* The completion curve's points: monthly from as_of to the end of the followed span. */
+static size_t completion_points(const bundle_item *it, date_t **date, double **p)
+{
+    date_t last = it->s->as_of + (date_t)it->r->n_days - 1;
+    size_t cap = 0;
+    for (date_t d = it->s->as_of; d < last; d = date_add_months(d, 1))
+        cap++;
+    *date = malloc((cap + 2) * sizeof **date);
+    *p = malloc((cap + 2) * sizeof **p);
+    if (!*date || !*p)
+        return 0;
+    size_t n = 0;
+    for (int k = 0;; k++) {
+        date_t d = date_add_months(it->s->as_of, k);
+        if (d > last)
+            d = last;
+        (*date)[n] = d;
+        (*p)[n++] = reached_by(it->r, (long)(d - it->s->as_of));
+        if (d == last)
+            break;
+    }
+    return n;
+}
+
+static void distribution_figure(plot_text *t, const bundle_item *it)
+{
+    const sim_result *r = it->r;
+    size_t len = r->pmf_len ? r->pmf_len : hist_extent(&r->at_deadline);
+    double *p = malloc((len + 1) * sizeof *p);
+    if (!p) {
+        t->failed = 1;
+        return;
+    }
+    size_t lo = len, hi = 0;
+    for (size_t i = 0; i < len; i++) {
+        p[i] = r->pmf_len ? r->pmf[i].mean
+                          : (double)(hist_count_at_least(&r->at_deadline, i) -
+                                     hist_count_at_least(&r->at_deadline, i + 1)) /
+                                (double)r->trials;
+        if (p[i] >= 1e-4) {
+            lo = i < lo ? i : lo;
+            hi = i + 1;
+        }
+    }
+    if (lo >= hi)
+        lo = 0, hi = len ? 1 : 0;
+    figure_distribution(t, lo, p + lo, hi - lo, (size_t)it->s->target, it->s->deadline);
+    free(p);
+}
+
+static void sites_figure(plot_text *t, const bundle_item *it)
+{
+    size_t n = it->s->n_sites;
+    double *mean = malloc((n + 1) * sizeof *mean);
+    if (!mean) {
+        t->failed = 1;
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        mean[i] = it->r->unit_mean[i].mean;
+    figure_sites(t, it->names, mean, n, it->s->deadline);
+    free(mean);
+}
+
+/* ---- the page ---- */
+
+static const char page_style[] =
+    "body{font-family:Helvetica,Arial,sans-serif;color:#222;max-width:180mm;margin:0 auto;"
+    "padding:8mm;line-height:1.4}"
+    "h1{font-size:20px;margin:0 0 4px}h2{font-size:17px;border-bottom:1px solid #ccc;"
+    "margin-top:28px}h3{font-size:14px;margin:18px 0 6px}"
+    ".headline{font-size:16px;background:#f2f6fa;border-left:4px solid #08519c;"
+    "padding:8px 12px}"
+    "pre{font-size:10.5px;background:#fafafa;border:1px solid #eee;padding:6px;"
+    "white-space:pre-wrap;overflow-wrap:anywhere}"
+    "table{border-collapse:collapse;font-size:12px;margin:6px 0}"
+    "td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}"
+    "th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}"
+    "figure{margin:10px 0;break-inside:avoid}figcaption{font-size:12px;color:#555}"
+    "svg{display:block;max-width:100%;height:auto}"
+    ".note{font-size:12px;color:#555}"
+    "@page{size:A4;margin:12mm}@media print{body{padding:0}h2{break-before:auto}}";
+
+static void headline(plot_text *t, const bundle_item *it)
+{
+    char p[32], lo[32], hi[32], day[11];
+    const sim_estimate *e = &it->r->p_success;
+    double l = fmax(0.0, e->mean - 1.96 * e->se), h = fmin(1.0, e->mean + 1.96 * e->se);
+    pct(p, sizeof p, e->mean);
+    pct(lo, sizeof lo, l);
+    pct(hi, sizeof hi, h);
+    date_format(it->s->deadline, day);
+    plot_printf(t, "<p class=\"headline\">A <b>%s</b> chance of reaching <b>%ld</b> patients "
+                   "by <b>%s</b> (95 %% interval %s to %s from %llu simulated futures",
+                p, it->s->target, day, lo, hi, (unsigned long long)it->r->trials);
+    if (it->info.has_exact)
+        plot_printf(t, "; exact value %.4f", it->info.exact_p_success);
+    size_t slot = hist_quantile(&it->r->completion, 0.5);
+    char median[11];
+    if (slot == 0)
+        plot_printf(t, "). The target was met before the forecast began.</p>\n");
+    else if (slot > (size_t)it->r->n_days)
+        plot_printf(t, "). Half of the futures do not reach it within the %g years followed "
+                       "after the deadline.</p>\n", it->s->horizon_years);
+    else {
+        date_format(it->s->as_of + (date_t)slot - 1, median);
+        plot_printf(t, "). Expected registrations by then: %.1f; in half of the futures the "
+                       "%ld<sup>th</sup> patient is registered by %s.</p>\n",
+                    it->r->mean.mean, it->s->target, median);
+    }
+}
+
+static void quantile_table(plot_text *t, const bundle_item *it)
+{
+    plot_printf(t, "<table><tr><th>futures</th><th>registrations by the deadline</th>"
+                   "<th>target reached by</th></tr>\n");
+    for (int j = 0; j < 7; j++) {
+        size_t n = hist_quantile(&it->r->at_deadline, fan_levels[j]);
+        size_t slot = hist_quantile(&it->r->completion, fan_levels[j]);
+        char when[40], day[11];
+        if (slot == 0)
+            snprintf(when, sizeof when, "before the start");
+        else if (slot > (size_t)it->r->n_days)
+            snprintf(when, sizeof when, "beyond the horizon");
+        else {
+            date_format(it->s->as_of + (date_t)slot - 1, day);
+            snprintf(when, sizeof when, "%s", day);
+        }
+        plot_printf(t, "<tr><td>%.0f %%</td><td>%zu or fewer</td><td>%s</td></tr>\n",
+                    100.0 * fan_levels[j], n, when);
+    }
+    plot_printf(t, "</table>\n<p class=\"note\">Read a row as: in that share of the simulated "
+                   "futures, the trial has at most that many registrations by the deadline, and "
+                   "reaches its target by that date.</p>\n");
+}
+
+static void checkpoint_table(plot_text *t, const bundle_item *it)
+{
+    plot_printf(t, "<table><tr><th>review</th><th>mean</th><th>10 %%</th><th>50 %%</th>"
+                   "<th>90 %%</th><th>target already reached</th></tr>\n");
+    for (size_t k = 0; k < it->info.n_checkpoints; k++) {
+        const hist *h = &it->r->at_checkpoint[k];
+        char day[11], reached[32];
+        date_format(it->info.checkpoint_date[k], day);
+        pct(reached, sizeof reached,
+            (double)hist_count_at_least(h, (size_t)it->s->target) / (double)it->r->trials);
+        plot_printf(t, "<tr><td>%s</td><td>%.1f</td><td>%zu</td><td>%zu</td><td>%zu</td>"
+                       "<td>%s</td></tr>\n",
+                    day, hist_mean(h), hist_quantile(h, 0.1), hist_quantile(h, 0.5),
+                    hist_quantile(h, 0.9), reached);
+    }
+    plot_printf(t, "</table>\n<p class=\"note\">A review that sees fewer registrations than "
+                   "the 10 %% column is seeing a plan in trouble (<code>accrue track</code> "
+                   "makes that check from the trial's history).</p>\n");
+}
+
+/* A figure inline in the page and as figures/NAME.svg (into *svg, the caller writes it). */
+static void figure_block(plot_text *page, plot_text *svg, const char *caption)
+{
+    plot_printf(page, "<figure>%s<figcaption>", svg->s ? svg->s : "");
+    html_escape(page, caption);
+    plot_printf(page, "</figcaption></figure>\n");
+}
+
+typedef struct figure_file {
+    char name[64];
+    plot_text svg;
+} figure_file;
+
+static void scenario_section(plot_text *t, const bundle_item *it, size_t k, figure_file *files)
+{
+    plot_printf(t, "<h2>");
+    html_escape(t, it->s->name);
+    plot_printf(t, "</h2>\n");
+    headline(t, it);
+    plot_printf(t, "<h3>Assumptions</h3>\n<pre>");
+    html_escape(t, it->assumptions ? it->assumptions : "");
+    plot_printf(t, "</pre>\n");
+    static const char *const caption[4] = {
+        "Registrations over time: the median future (line) and the bands that hold 50, 80 and "
+        "90 % of the simulated futures; the target as a dashed line, the deadline marked, the "
+        "review dates as ticks.",
+        "The chance that the target is reached by each date.",
+        "How many patients by the deadline: the probability of each count; the darker bars "
+        "reach the target.",
+        "Each site's expected registrations by the deadline (candidates already in screening "
+        "belong to no site)."};
+    const char *const *stem = figure_stem;
+    void (*draw[4])(plot_text *, const bundle_item *) = {fan_figure, NULL, distribution_figure,
+                                                        sites_figure};
+    plot_printf(t, "<h3>Figures</h3>\n");
+    for (int f = 0; f < 4; f++) {
+        figure_file *ff = &files[4 * k + (size_t)f];
+        snprintf(ff->name, sizeof ff->name, "figures/%zu-%s.svg", k + 1, stem[f]);
+        if (draw[f]) {
+            draw[f](&ff->svg, it);
+        } else {
+            date_t *date = NULL;
+            double *p = NULL;
+            size_t n = completion_points(it, &date, &p);
+            char label[32];
+            snprintf(label, sizeof label, "%ld", it->s->target);
+            completion_curve c = {it->s->name, n, date, p};
+            figure_completion(&ff->svg, &c, 1, it->s->deadline, label);
+            free(date);
+            free(p);
+        }
+        figure_block(t, &ff->svg, caption[f]);
+    }
+    plot_printf(t, "<h3>At the deadline</h3>\n");
+    quantile_table(t, it);
+    plot_printf(t, "<h3>At each review</h3>\n");
+    checkpoint_table(t, it);
+}
+
+/* With several scenarios: their comparison and their completion curves together. */
+static void comparison_section(plot_text *t, bundle_item *items, size_t n, figure_file *overlay)
+{
+    plot_printf(t, "<h2>The scenarios side by side</h2>\n<table><tr><th>scenario</th>"
+                   "<th>P(target by deadline)</th><th>SE</th><th>exact</th>"
+                   "<th>mean at deadline</th><th>median completion</th></tr>\n");
+    completion_curve *c = calloc(n, sizeof *c);
+    date_t **dates = calloc(n, sizeof *dates);
+    double **ps = calloc(n, sizeof *ps);
+    if (!dates || !ps) {
+        free(c);
+        c = NULL;
+    }
+    for (size_t k = 0; k < n; k++) {
+        bundle_item *it = &items[k];
+        size_t slot = hist_quantile(&it->r->completion, 0.5);
+        char median[24] = "beyond horizon";
+        if (slot == 0)
+            snprintf(median, sizeof median, "before start");
+        else if (slot <= (size_t)it->r->n_days)
+            date_format(it->s->as_of + (date_t)slot - 1, median);
+        plot_printf(t, "<tr><td>");
+        html_escape(t, it->s->name);
+        plot_printf(t, "</td><td>%.4f</td><td>%.2g</td><td>", it->r->p_success.mean,
+                    it->r->p_success.se);
+        if (it->info.has_exact)
+            plot_printf(t, "%.4f", it->info.exact_p_success);
+        else
+            plot_printf(t, "&ndash;");
+        plot_printf(t, "</td><td>%.2f</td><td>%s</td></tr>\n", it->r->mean.mean, median);
+        if (c) {
+            c[k].name = it->s->name;
+            c[k].n = completion_points(it, &dates[k], &ps[k]);
+            c[k].date = dates[k];
+            c[k].p = ps[k];
+        }
+    }
+    plot_printf(t, "</table>\n");
+    if (c) {
+        char label[32];
+        snprintf(label, sizeof label, "%ld", items[0].s->target);
+        snprintf(overlay->name, sizeof overlay->name, "figures/completion-all.svg");
+        figure_completion(&overlay->svg, c, n, items[0].s->deadline, label);
+        figure_block(t, &overlay->svg, "The chance that the target is reached by each date, "
+                                       "every scenario.");
+    }
+    for (size_t k = 0; dates && ps && k < n; k++) {
+        free(dates[k]);
+        free(ps[k]);
+    }
+    free(dates);
+    free(ps);
+    free(c);
+}
+
+/* ---- running and writing ---- */
+
+static int run_item(const options *o, size_t k, bundle_item *it)
+{
+    char err[ERRLEN] = "";
+    double seconds;
+    if (!(it->s = cli_load(o, k)))
+        return EXIT_USAGE;
+    if (!(it->m = model_prepare(it->s, err, sizeof err)) ||
+        cli_describe_run(o, it->s, it->m, &it->info, &it->cp, &it->names, it->exact_err,
+                         sizeof it->exact_err) != 0) {
+        fprintf(stderr, "accrue: %s: %s\n", it->s->source, err[0] ? err : "out of memory");
+        return 1;
+    }
+    /* The fan chart's monthly points: the same scenario and seed with monthly reviews (the
+     * trials' up-front draws are the same; only the reviews differ). */
+    const char *monthly[1] = {"review_months=1"};
+    if (!(it->fan_s = cli_load_with(o, k, monthly, 1)) ||
+        !(it->fan_model = model_prepare(it->fan_s, err, sizeof err))) {
+        fprintf(stderr, "accrue: %s\n", err[0] ? err : "out of memory");
+        return 1;
+    }
+    size_t len = 0;
+    FILE *mem = open_memstream(&it->assumptions, &len);
+    if (mem) {
+        it->info.describe(it->info.describe_arg, mem);
+        fclose(mem);
+    }
+    sim_model sim = model_sim(it->m), fan_sim = model_sim(it->fan_model);
+    it->r = cli_simulate(o, &sim, o->trials, &seconds, err, sizeof err);
+    if (it->r && !it->r->interrupted)
+        it->fan = cli_simulate(o, &fan_sim, o->trials, &seconds, err, sizeof err);
+    if (process_stop || (it->r && it->r->interrupted) || (it->fan && it->fan->interrupted))
+        return cli_interrupted_status();
+    if (!it->r || !it->fan) {
+        fprintf(stderr, "accrue: %s\n", err[0] ? err : "out of memory");
+        return 1;
+    }
+    return 0;
+}
+
+int cmd_report(const options *o)
+{
+    if (!o->out)
+        return cli_usage_error("%s", "report needs --out DIR (the folder for report.html and "
+                                     "its figures)");
+    const char *inputs[CLI_MAX_SCENARIOS + 1];
+    char err[ERRLEN] = "";
+    input_dirs(o, inputs);
+    outdir *check = outdir_open(o->out, bundle_files(), inputs, err, sizeof err);
+    if (!check) {
+        fprintf(stderr, "accrue: %s\n", err);
+        return EXIT_USAGE;
+    }
+    outdir_free(check);
+    size_t n = o->n_scenarios ? o->n_scenarios : 1;
+    bundle_item *items = calloc(n, sizeof *items);
+    figure_file *files = calloc(4 * n + 1, sizeof *files);
+    int rc = items && files ? 0 : 1;
+    for (size_t k = 0; k < n && rc == 0; k++)
+        rc = run_item(o, k, &items[k]);
+    plot_text page = {0};
+    if (rc == 0) {
+        plot_printf(&page, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+                           "<title>accrue report</title><style>%s</style></head><body>\n",
+                    page_style);
+        plot_printf(&page, "<h1>Recruitment forecast</h1>\n<p class=\"note\">accrue %s, %llu "
+                           "simulated futures per scenario, seed %llu. Every number below is "
+                           "estimated from the assumptions printed with it; the same scenario "
+                           "and seed give the same report.</p>\n",
+                    CLI_VERSION, (unsigned long long)o->trials, (unsigned long long)o->seed);
+        if (n > 1)
+            comparison_section(&page, items, n, &files[4 * n]);
+        for (size_t k = 0; k < n; k++)
+            scenario_section(&page, &items[k], k, files);
+        plot_printf(&page, "<p class=\"note\">Method: per-site Poisson-gamma recruitment "
+                           "simulated interval by interval, with the exact conditional "
+                           "probability of success of each simulated future averaged (see the "
+                           "README of accrue).</p>\n</body></html>\n");
+    }
+    if (rc == 0) {
+        /* The set: report.html and every figure. */
+        size_t n_files = 4 * n + (n > 1);
+        {
+            process_signals_defer();
+            outdir *d = outdir_open(o->out, bundle_files(), inputs, err, sizeof err);
+            int w = d ? outdir_begin(d, err, sizeof err) : -1;
+            FILE *f = w == 0 && !page.failed ? outdir_create(d, "report.html", err, sizeof err)
+                                             : NULL;
+            if (f) {
+                fwrite(page.s, 1, page.len, f);
+                w = outdir_close(d, f, "report.html", err, sizeof err);
+            } else {
+                w = -1;
+            }
+            for (size_t i = 0; i < n_files && w == 0; i++) {
+                f = files[i].svg.failed ? NULL : outdir_create(d, files[i].name, err, sizeof err);
+                if (!f) {
+                    w = -1;
+                    break;
+                }
+                fwrite(files[i].svg.s, 1, files[i].svg.len, f);
+                w = outdir_close(d, f, files[i].name, err, sizeof err);
+            }
+            if (w == 0)
+                w = outdir_commit(d, err, sizeof err);
+            outdir_free(d);
+            rc = cli_write_tables(w, err);
+            if (rc == 0) {
+                process_signals_resume();
+                printf("Report written to %s/report.html (figures in %s/figures/)\n", o->out,
+                       o->out);
+            }
+        }
+    }
+    plot_text_free(&page);
+    for (size_t i = 0; files && i < 4 * n + 1; i++)
+        plot_text_free(&files[i].svg);
+    for (size_t k = 0; items && k < n; k++) {
+        sim_result_free(items[k].r);
+        sim_result_free(items[k].fan);
+        model_free(items[k].m);
+        model_free(items[k].fan_model);
+        scenario_free(items[k].fan_s);
+        free(items[k].cp);
+        free(items[k].names);
+        free(items[k].assumptions);
+        scenario_free(items[k].s);
+    }
+    free(items);
+    free(files);
+    return rc;
+}
