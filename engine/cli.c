@@ -160,6 +160,16 @@ static int write_posterior(const void *learned, FILE *f)
 /* The options of the run being described, for its overrides (one run a process). */
 static const options *described;
 
+static void describe_model(const void *m, FILE *out);
+
+void cli_describe(const options *o, const model *m, FILE *out)
+{
+    const options *keep = described;
+    described = o;
+    describe_model(m, out);
+    described = keep;
+}
+
 /* The assumptions: the scenario as the model reads it, then every override. */
 static void describe_model(const void *m, FILE *out)
 {

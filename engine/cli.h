@@ -76,6 +76,9 @@ int cli_exact_check(const model *m, const scenario *s, double *p, double *mean, 
 int cli_describe_run(const options *o, const scenario *s, const model *plan, report_info *info,
                      date_t **cp, const char ***names, char *exact_err, size_t errlen);
 
+/* Prints the assumptions: the scenario as model m reads it, then the options' overrides. */
+void cli_describe(const options *o, const model *m, FILE *out);
+
 /* Exit statuses: after an interruption (130 / 143, with a message), whether the report reached
  * standard output (else a message), and after writing tables (rc_write from the writer). */
 int cli_interrupted_status(void);

@@ -92,7 +92,7 @@ int cmd_exact(const options *o)
     double p = exact_p_at_least(&d, s->target), mean = model_exact_mean(m);
     char dl[11];
     date_format(s->deadline, dl);
-    model_describe(m, stdout);
+    cli_describe(o, m, stdout);
     printf("\nExact (no simulation)\n");
     printf("Probability of reaching %ld by %s: %.8f\n", s->target, dl, p);
     printf("Expected registrations by %s: %.6f\n", dl, mean);

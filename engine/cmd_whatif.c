@@ -150,6 +150,25 @@ static int evaluate(const options *o, const char *const *extra, size_t n_extra,
     return rc;
 }
 
+/* The base scenario's assumptions (with the --set overrides), as every report begins. */
+static int print_assumptions(const options *o)
+{
+    char err[ERRLEN] = "";
+    scenario *s = cli_load(o, 0);
+    model *m = s ? model_prepare(s, err, sizeof err) : NULL;
+    if (!m) {
+        if (s)
+            fprintf(stderr, "accrue: %s\n", err);
+        scenario_free(s);
+        return EXIT_USAGE;
+    }
+    cli_describe(o, m, stdout);
+    printf("\n");
+    model_free(m);
+    scenario_free(s);
+    return 0;
+}
+
 /* ---- sweep ---- */
 
 static void print_point_row(FILE *f, const varied *v, size_t n_vary, const point *pt)
@@ -306,6 +325,24 @@ int cmd_sweep(const options *o)
     point *pts = rc == 0 ? calloc(n_pts, sizeof *pts) : NULL;
     if (rc == 0 && !pts)
         rc = 1;
+    /* Every point's scenario is read first, so that a bad value is refused before anything
+     * is simulated; then the base scenario's assumptions head the report. */
+    for (size_t i = 0; i < n_pts && rc == 0; i++) {
+        char a[2][320];
+        const char *extra[2] = {a[0], a[1]};
+        assignment(a[0], sizeof a[0], v[0].key, v[0].kind, v[0].values[i % v[0].n]);
+        if (o->n_vary == 2)
+            assignment(a[1], sizeof a[1], v[1].key, v[1].kind, v[1].values[i / v[0].n]);
+        scenario *s = cli_load_with(o, 0, extra, o->n_vary);
+        if (!s) {
+            fprintf(stderr, "accrue: (from --vary %s%s%s)\n", a[0], o->n_vary == 2 ? " " : "",
+                    o->n_vary == 2 ? a[1] : "");
+            rc = EXIT_USAGE;
+        }
+        scenario_free(s);
+    }
+    if (rc == 0)
+        rc = print_assumptions(o);
     for (size_t i = 0; i < n_pts && rc == 0; i++) {
         char a[2][320];
         const char *extra[2] = {a[0], a[1]};
@@ -476,6 +513,9 @@ int cmd_solve(const options *o)
     }
     if (o->out && cli_check_out_dir(o) != 0)
         return EXIT_USAGE;
+    int rc0 = print_assumptions(o);
+    if (rc0 != 0)
+        return rc0;
     /* The exact mode when it applies at both ends of the range: no Monte Carlo error at all. */
     point probe;
     char a[320];

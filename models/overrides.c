@@ -28,7 +28,7 @@ static const key_info trial_keys[] = {
 static const key_info site_columns[] = {
     {"rate", OVERRIDE_NUMBER, 1},   {"rate_shape", OVERRIDE_NUMBER, 0},
     {"active_from", OVERRIDE_DATE, -1}, {"opens", OVERRIDE_NUMBER, 1},
-    {"cap", OVERRIDE_WHOLE, 1},     {"note", OVERRIDE_TEXT, 0},
+    {"note", OVERRIDE_TEXT, 0},
 };
 static const key_info pseudo_keys[] = {
     {"rate_factor", OVERRIDE_NUMBER, 1},
