@@ -3,6 +3,7 @@
 #   make run        build and run the built-in default forecast
 #   make test       build and run every test program (tests/test_*.c)
 #   make test SAN=1 the same under AddressSanitizer and UndefinedBehaviorSanitizer (build/san/)
+#   make test-browser  accrue report checked in headless Chromium (installs Debian's chromium)
 #   make validate   the full statistical validation (under a minute)
 #   make bench      the benchmark (bench/); make bench-short, its one-minute version for CI
 #   make fuzz       libFuzzer on the scenario loader and model (clang; FUZZ_SECONDS=60)
@@ -46,7 +47,7 @@ TEST_SRC = $(wildcard tests/test_*.c)
 TEST_BIN = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 DEFAULT_SCENARIO = scenarios/protocol-plan
 
-.PHONY: all deps run test check clean install
+.PHONY: all deps deps-browser run test test-browser check clean install
 all: $(BUILD)/accrue
 
 # Installs the libraries when a header is missing (needs root or sudo; Debian or Ubuntu).
@@ -56,6 +57,14 @@ deps:
 	  echo "accrue: installing $(DEB_PKGS) with apt-get"; \
 	  SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $(DEB_PKGS); \
+	fi
+
+# Headless Chromium for the report's browser test (make test-browser): Debian's chromium.
+deps-browser:
+	@if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null; then \
+	  echo "accrue: installing chromium with apt-get (for the browser test)"; \
+	  SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium; \
 	fi
 
 $(BUILD)/accrue: $(BUILD)/engine/main.o $(BUILD)/libaccrue.a
@@ -94,6 +103,10 @@ test: $(TEST_BIN)
 	echo "programs: $$(( $(words $(TEST_BIN)) - failed )) passed, $$failed failed"; [ $$failed = 0 ]
 
 check: test
+
+# The review board's report in a real browser (headless Chromium; installs it when missing).
+test-browser: $(BUILD)/accrue deps-browser
+	sh tests/browser/check_report.sh $(BUILD)
 
 install: $(BUILD)/accrue
 	install -d $(DESTDIR)$(PREFIX)/bin

@@ -99,10 +99,13 @@ void figure_completion(plot_text *t, const completion_curve *c, size_t n_curves,
             from = c[k].date[0] < from ? c[k].date[0] : from;
             to = c[k].date[c[k].n - 1] > to ? c[k].date[c[k].n - 1] : to;
         }
+    /* Several curves: their legend goes below the axis title, one line each, so that it
+     * covers no curve. */
+    double legend = n_curves > 1 ? 16.0 * (double)(n_curves < 8 ? n_curves : 8) + 8.0 : 0.0;
     plot_frame f = plot_frame_of(WIDTH, HEIGHT, (double)from, (double)to, 0.0, 1.0);
     char title[160];
     snprintf(title, sizeof title, "Probability that %s is reached by each date", target_label);
-    plot_begin(t, WIDTH, HEIGHT, title);
+    plot_begin(t, WIDTH, HEIGHT + legend, title);
     double ticks[16];
     size_t n = plot_ticks(0.0, 1.0, 6, 0.0, ticks);
     plot_axis_y(t, &f, ticks, n, 1, "P(target reached by date)");
@@ -124,8 +127,12 @@ void figure_completion(plot_text *t, const completion_curve *c, size_t n_curves,
     char label[40];
     date_label(label, sizeof label, "deadline", deadline);
     plot_vline(t, &f, (double)deadline, DATE_COLOUR, label);
-    if (n_curves > 1)
-        plot_legend(t, &f, colour, name, n_curves < 8 ? n_curves : 8);
+    if (n_curves > 1) {
+        plot_frame below = f;
+        below.top = HEIGHT - 6.0;
+        below.left = f.left - 10.0;
+        plot_legend(t, &below, colour, name, n_curves < 8 ? n_curves : 8);
+    }
     plot_end(t);
 }
 

@@ -326,8 +326,10 @@ void plot_vline(plot_text *t, const plot_frame *f, double x, const char *stroke,
     double xx = px(f, x);
     plot_printf(t, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
                    "stroke-width=\"1.5\" stroke-dasharray=\"6 4\"/>\n<text x=\"%.1f\" y=\"%.1f\" "
-                   "text-anchor=\"end\" fill=\"%s\">",
-                xx, f->top, xx, f->bottom, stroke, xx - 4.0, f->top + 12.0, stroke);
+                   "text-anchor=\"%s\" fill=\"%s\">",
+                xx, f->top, xx, f->bottom, stroke,
+                xx > 0.5 * (f->left + f->right) ? xx - 4.0 : xx + 4.0, f->top + 12.0,
+                xx > 0.5 * (f->left + f->right) ? "end" : "start", stroke);
     plot_escape(t, label);
     plot_printf(t, "</text>\n");
 }
