@@ -360,11 +360,12 @@ static int build_events(sites_plan *p)
     return 0;
 }
 
-/* Trials per batch: up to CORE_MAX_BATCH, fewer when many sites would make the batch's rates
- * outgrow the cache (about 16 kB of them). */
+/* Trials per batch: up to CORE_MAX_BATCH, fewer when many sites would make the batch's
+ * per-site rows (rates, and the engine's mean and P(none) of each unit: 24 bytes a site and
+ * trial) outgrow 12 MiB a thread: below 8,000 sites, the full batch. */
 static size_t batch_size(size_t n_sites)
 {
-    size_t b = 2048 / (n_sites + 3);
+    size_t b = ((size_t)1 << 19) / (n_sites + 3);
     return b < 1 ? 1 : b > CORE_MAX_BATCH ? CORE_MAX_BATCH : b;
 }
 
