@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <omp.h>
+#include "outdir.h"
 #include "process.h"
 #include "../models/history.h"
 #include "../models/overrides.h"
@@ -346,3 +347,36 @@ sim_result *cli_simulate(const options *o, const sim_model *sim, uint64_t trials
     return r;
 }
 
+
+int cli_write_files(const options *o, const char *const *known, const cli_file *files,
+                    size_t n)
+{
+    char err[ERRLEN] = "";
+    const char *inputs[CLI_MAX_SCENARIOS + 1];
+    for (size_t k = 0; k < o->n_scenarios; k++)
+        inputs[k] = o->scenario[k];
+    inputs[o->n_scenarios] = NULL;
+    process_signals_defer();
+    outdir *d = outdir_open(o->out, known, inputs, err, sizeof err);
+    int rc = d ? outdir_begin(d, err, sizeof err) : -1;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        FILE *f = outdir_create(d, files[i].name, err, sizeof err);
+        if (!f) {
+            rc = -1;
+            break;
+        }
+        files[i].write(f, files[i].arg);
+        rc = outdir_close(d, f, files[i].name, err, sizeof err);
+        if (rc == 0 && process_stop) {
+            snprintf(err, sizeof err, "interrupted");
+            rc = -1;
+        }
+    }
+    if (rc == 0)
+        rc = outdir_commit(d, err, sizeof err);
+    outdir_free(d);
+    rc = cli_write_tables(rc, err);
+    if (rc == 0)
+        process_signals_resume();
+    return rc;
+}

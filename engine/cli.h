@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include "report.h"
 #include "sim.h"
 #include "../models/model.h"
@@ -75,6 +76,19 @@ int cli_exact_check(const model *m, const scenario *s, double *p, double *mean, 
  * and *names are the caller's to free (also on failure). Returns 0 or -1 (out of memory). */
 int cli_describe_run(const options *o, const scenario *s, const model *plan, report_info *info,
                      date_t **cp, const char ***names, char *exact_err, size_t errlen);
+
+/* One file of an --out set: its name and how to write it. */
+typedef struct cli_file {
+    const char *name;
+    void (*write)(FILE *f, const void *arg);
+    const void *arg;
+} cli_file;
+
+/* Writes the files into --out as one set (engine/outdir.c: complete or not at all, signals
+ * deferred meanwhile); known lists every name such a folder may hold. Returns the exit status
+ * (0, or after a message 1 or 130 / 143). */
+int cli_write_files(const options *o, const char *const *known, const cli_file *files,
+                    size_t n);
 
 /* Prints the assumptions: the scenario as model m reads it, then the options' overrides. */
 void cli_describe(const options *o, const model *m, FILE *out);

@@ -386,6 +386,14 @@ static void comparison_section(plot_text *t, bundle_item *items, size_t n, figur
 
 /* ---- running and writing ---- */
 
+/* Writes a text built in memory (a page or a figure). */
+static void write_text(FILE *f, const void *arg)
+{
+    const plot_text *t = arg;
+    if (t->s && !t->failed)
+        fwrite(t->s, 1, t->len, f);
+}
+
 static int run_item(const options *o, size_t k, bundle_item *it)
 {
     char err[ERRLEN] = "";
@@ -467,37 +475,20 @@ int cmd_report(const options *o)
     if (rc == 0) {
         /* The set: report.html and every figure. */
         size_t n_files = 4 * n + (n > 1);
-        {
-            process_signals_defer();
-            outdir *d = outdir_open(o->out, bundle_files(), inputs, err, sizeof err);
-            int w = d ? outdir_begin(d, err, sizeof err) : -1;
-            FILE *f = w == 0 && !page.failed ? outdir_create(d, "report.html", err, sizeof err)
-                                             : NULL;
-            if (f) {
-                fwrite(page.s, 1, page.len, f);
-                w = outdir_close(d, f, "report.html", err, sizeof err);
-            } else {
-                w = -1;
-            }
-            for (size_t i = 0; i < n_files && w == 0; i++) {
-                f = files[i].svg.failed ? NULL : outdir_create(d, files[i].name, err, sizeof err);
-                if (!f) {
-                    w = -1;
-                    break;
-                }
-                fwrite(files[i].svg.s, 1, files[i].svg.len, f);
-                w = outdir_close(d, f, files[i].name, err, sizeof err);
-            }
-            if (w == 0)
-                w = outdir_commit(d, err, sizeof err);
-            outdir_free(d);
-            rc = cli_write_tables(w, err);
-            if (rc == 0) {
-                process_signals_resume();
+        cli_file *out = calloc(n_files + 1, sizeof *out);
+        if (!out || page.failed) {
+            fprintf(stderr, "accrue: out of memory writing the report\n");
+            rc = 1;
+        } else {
+            out[0] = (cli_file){"report.html", write_text, &page};
+            for (size_t i = 0; i < n_files; i++)
+                out[i + 1] = (cli_file){files[i].name, write_text, &files[i].svg};
+            rc = cli_write_files(o, bundle_files(), out, n_files + 1);
+            if (rc == 0)
                 printf("Report written to %s/report.html (figures in %s/figures/)\n", o->out,
                        o->out);
-            }
         }
+        free(out);
     }
     plot_text_free(&page);
     for (size_t i = 0; files && i < 4 * n + 1; i++)

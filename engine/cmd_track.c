@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
-#include "outdir.h"
 #include "process.h"
 #include "../models/history.h"
 
@@ -64,34 +63,31 @@ static const char *verdict_of(const review_row *row)
 
 static const char *const track_files[] = {"track.csv", NULL};
 
+/* track.csv: one row a review. */
+typedef struct track_out {
+    const review_row *rows;
+    size_t n;
+} track_out;
+
+static void track_csv(FILE *f, const void *arg)
+{
+    const track_out *t = arg;
+    char day[11];
+    fprintf(f, "date,observed,q10,q50,q90,p_at_most_observed,p_at_most_observed_se,verdict,"
+               "exact\n");
+    for (size_t i = 0; i < t->n; i++) {
+        const review_row *r = &t->rows[i];
+        date_format(r->date, day);
+        fprintf(f, "%s,%ld,%zu,%zu,%zu,%.6g,%.3g,%s,%s\n", day, r->observed, r->q10, r->q50,
+                r->q90, r->p_at_most, r->p_at_most_se, r->verdict, r->exact ? "yes" : "no");
+    }
+}
+
 static int write_track(const options *o, const review_row *rows, size_t n)
 {
-    char err[ERRLEN] = "", day[11];
-    const char *inputs[] = {o->scenario[0], NULL};
-    process_signals_defer();
-    outdir *d = outdir_open(o->out, track_files, inputs, err, sizeof err);
-    int rc = d ? outdir_begin(d, err, sizeof err) : -1;
-    FILE *f = rc == 0 ? outdir_create(d, "track.csv", err, sizeof err) : NULL;
-    if (f) {
-        fprintf(f, "date,observed,q10,q50,q90,p_at_most_observed,p_at_most_observed_se,verdict,"
-                   "exact\n");
-        for (size_t i = 0; i < n; i++) {
-            date_format(rows[i].date, day);
-            fprintf(f, "%s,%ld,%zu,%zu,%zu,%.6g,%.3g,%s,%s\n", day, rows[i].observed,
-                    rows[i].q10, rows[i].q50, rows[i].q90, rows[i].p_at_most,
-                    rows[i].p_at_most_se, rows[i].verdict, rows[i].exact ? "yes" : "no");
-        }
-        rc = outdir_close(d, f, "track.csv", err, sizeof err);
-    } else {
-        rc = -1;
-    }
-    if (rc == 0)
-        rc = outdir_commit(d, err, sizeof err);
-    outdir_free(d);
-    rc = cli_write_tables(rc, err);
-    if (rc == 0)
-        process_signals_resume();
-    return rc;
+    track_out t = {rows, n};
+    cli_file file = {"track.csv", track_csv, &t};
+    return cli_write_files(o, track_files, &file, 1);
 }
 
 int cmd_track(const options *o)

@@ -11,7 +11,6 @@
 #include <unistd.h>
 #include "cli.h"
 #include "figures.h"
-#include "outdir.h"
 #include "plot.h"
 #include "process.h"
 #include "whatif.h"
@@ -267,45 +266,42 @@ static void sweep_figure(plot_text *t, const varied *v, size_t n_vary, const poi
 
 static const char *const sweep_files[] = {"sweep.csv", "sweep.svg", NULL};
 
+/* sweep.csv and sweep.svg. */
+typedef struct sweep_out {
+    const varied *v;
+    size_t n_vary, n_pts;
+    const point *pts;
+} sweep_out;
+
+static void sweep_csv(FILE *f, const void *arg)
+{
+    const sweep_out *w = arg;
+    for (size_t k = 0; k < w->n_vary; k++)
+        fprintf(f, "%s,", w->v[k].key);
+    fprintf(f, "p_success,p_success_se,mean_enrolled,completion_median,completion_censored,"
+               "p_success_exact\n");
+    for (size_t i = 0; i < w->n_pts; i++)
+        csv_point_row(f, w->v, w->n_vary, &w->pts[i]);
+}
+
+static void sweep_svg(FILE *f, const void *arg)
+{
+    const sweep_out *w = arg;
+    plot_text svg = {0};
+    sweep_figure(&svg, w->v, w->n_vary, w->pts, w->n_pts, 0.0);
+    if (!svg.failed)
+        fwrite(svg.s, 1, svg.len, f);
+    else
+        fputs("<svg xmlns=\"http://www.w3.org/2000/svg\"/>\n", f);
+    plot_text_free(&svg);
+}
+
 static int write_sweep(const options *o, const varied *v, size_t n_vary, const point *pts,
                        size_t n_pts)
 {
-    char err[ERRLEN] = "";
-    const char *inputs[] = {o->scenario[0], NULL};
-    process_signals_defer();
-    outdir *d = outdir_open(o->out, sweep_files, inputs, err, sizeof err);
-    int rc = d ? outdir_begin(d, err, sizeof err) : -1;
-    FILE *f = rc == 0 ? outdir_create(d, "sweep.csv", err, sizeof err) : NULL;
-    if (f) {
-        for (size_t k = 0; k < n_vary; k++)
-            fprintf(f, "%s,", v[k].key);
-        fprintf(f, "p_success,p_success_se,mean_enrolled,completion_median,completion_censored,"
-                   "p_success_exact\n");
-        for (size_t i = 0; i < n_pts; i++)
-            csv_point_row(f, v, n_vary, &pts[i]);
-        rc = outdir_close(d, f, "sweep.csv", err, sizeof err);
-    } else {
-        rc = -1;
-    }
-    plot_text svg = {0};
-    if (rc == 0) {
-        sweep_figure(&svg, v, n_vary, pts, n_pts, 0.0);
-        f = svg.failed ? NULL : outdir_create(d, "sweep.svg", err, sizeof err);
-        if (f) {
-            fwrite(svg.s, 1, svg.len, f);
-            rc = outdir_close(d, f, "sweep.svg", err, sizeof err);
-        } else {
-            rc = -1;
-        }
-    }
-    plot_text_free(&svg);
-    if (rc == 0)
-        rc = outdir_commit(d, err, sizeof err);
-    outdir_free(d);
-    rc = cli_write_tables(rc, err);
-    if (rc == 0)
-        process_signals_resume();
-    return rc;
+    sweep_out w = {v, n_vary, n_pts, pts};
+    cli_file files[2] = {{"sweep.csv", sweep_csv, &w}, {"sweep.svg", sweep_svg, &w}};
+    return cli_write_files(o, sweep_files, files, 2);
 }
 
 int cmd_sweep(const options *o)
@@ -453,33 +449,33 @@ static void default_range(const options *o, const solve_ctx *c, double *lo, doub
 
 static const char *const solve_files[] = {"solve.csv", NULL};
 
-static int write_solve(const options *o, const solve_ctx *c, const whatif_answer *a)
+/* solve.csv: the answer as one row. */
+typedef struct solve_row {
+    const options *o;
+    const solve_ctx *c;
+    const whatif_answer *a;
+} solve_row;
+
+static void solve_csv(FILE *f, const void *arg)
 {
-    char err[ERRLEN] = "", v[64], lo[64], hi[64];
-    const char *inputs[] = {o->scenario[0], NULL};
+    const solve_row *r = arg;
+    const solve_ctx *c = r->c;
+    const whatif_answer *a = r->a;
+    static const char *const status[] = {"found", "already", "out_of_reach"};
+    char v[64], lo[64], hi[64];
     whatif_format(c->kind, c->direction * a->value, v, sizeof v);
     whatif_format(c->kind, c->direction * (c->direction > 0 ? a->low : a->high), lo, sizeof lo);
     whatif_format(c->kind, c->direction * (c->direction > 0 ? a->high : a->low), hi, sizeof hi);
-    process_signals_defer();
-    outdir *d = outdir_open(o->out, solve_files, inputs, err, sizeof err);
-    int rc = d ? outdir_begin(d, err, sizeof err) : -1;
-    FILE *f = rc == 0 ? outdir_create(d, "solve.csv", err, sizeof err) : NULL;
-    if (f) {
-        static const char *const status[] = {"found", "already", "out_of_reach"};
-        fprintf(f, "key,p,value,value_low,value_high,p_at_value,p_at_value_se,status,exact\n");
-        fprintf(f, "%s,%.6g,%s,%s,%s,%.6g,%.3g,%s,%s\n", c->key, o->goal, v, lo, hi, a->p, a->se,
-                status[a->status], c->use_exact ? "yes" : "no");
-        rc = outdir_close(d, f, "solve.csv", err, sizeof err);
-    } else {
-        rc = -1;
-    }
-    if (rc == 0)
-        rc = outdir_commit(d, err, sizeof err);
-    outdir_free(d);
-    rc = cli_write_tables(rc, err);
-    if (rc == 0)
-        process_signals_resume();
-    return rc;
+    fprintf(f, "key,p,value,value_low,value_high,p_at_value,p_at_value_se,status,exact\n");
+    fprintf(f, "%s,%.6g,%s,%s,%s,%.6g,%.3g,%s,%s\n", c->key, r->o->goal, v, lo, hi, a->p, a->se,
+            status[a->status], c->use_exact ? "yes" : "no");
+}
+
+static int write_solve(const options *o, const solve_ctx *c, const whatif_answer *a)
+{
+    solve_row row = {o, c, a};
+    cli_file file = {"solve.csv", solve_csv, &row};
+    return cli_write_files(o, solve_files, &file, 1);
 }
 
 int cmd_solve(const options *o)
