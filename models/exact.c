@@ -566,6 +566,19 @@ typedef struct work_budget {
 } work_budget;
 static _Thread_local work_budget work;
 
+/* The caller's stop flag (exact_set_stop), or NULL. */
+static volatile sig_atomic_t *stop_flag;
+
+void exact_set_stop(volatile sig_atomic_t *stop)
+{
+    stop_flag = stop;
+}
+
+static int stop_requested(void)
+{
+    return stop_flag && *stop_flag;
+}
+
 static int wpmf_convolve_into(wpmf *acc, const wpmf *b, double eps)
 {
     wpmf c;
@@ -579,6 +592,8 @@ static int wpmf_convolve_into(wpmf *acc, const wpmf *b, double eps)
         work.over = 1;
         return -1;
     }
+    if (stop_requested())
+        return -1;
     c.lo = acc->lo + b->lo;
     c.len = acc->len + b->len - 1;
     if (c.lo + c.len > EXACT_MAX_SUPPORT)
@@ -868,7 +883,9 @@ static int integrate(const exact_model *m, const scenario *s, size_t n, dvec *ac
             if (cond_pmf(m, rp.x[i], rq.x[j], &c) != 0 ||
                 dvec_add_window(acc, &c, rp.w[i] * rq.w[j]) != 0) {
                 wpmf_free(&c);
-                if (work.over)
+                if (stop_requested())
+                    set_err(err, errlen, "exact: interrupted");
+                else if (work.over)
                     set_err(err, errlen, "exact: skipped, the computation would exceed its "
                             "limit of %.3g operations", work.limit);
                 else

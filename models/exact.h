@@ -6,6 +6,7 @@
 #ifndef ACCRUE_EXACT_H
 #define ACCRUE_EXACT_H
 
+#include <signal.h>
 #include <stddef.h>
 #include "scenario.h"
 
@@ -38,6 +39,12 @@ int exact_deadline_dist(const scenario *s, exact_dist *out, char *err, size_t er
  * holds up a run: 1e8 take well under a second. */
 int exact_deadline_dist_limited(const scenario *s, double max_work, exact_dist *out, char *err,
                                 size_t errlen);
+
+/* Makes every later exact computation (on any thread) poll *stop between convolutions and
+ * give up, returning -1 with "exact: interrupted" in err and *out empty, once it is non-zero:
+ * a command passes its signal flag here once at start-up so that Ctrl-C ends a long exact
+ * computation within a convolution's time. NULL (the default) polls nothing. */
+void exact_set_stop(volatile sig_atomic_t *stop);
 
 /* P(N >= n) from d: tail plus the pmf entries from n on, summed smallest first. Exactly 1 when
  * every entry below n is 0 (the target is already met), tail when n >= len. */

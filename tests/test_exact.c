@@ -502,6 +502,30 @@ static void test_errors_are_reported(void **state)
     exact_dist_free(NULL);
 }
 
+/* A stop flag already set (exact_set_stop): the computation gives up at its first
+ * convolution with "exact: interrupted" and an empty result; cleared, the same scenario
+ * computes again. */
+static void test_stop_flag(void **state)
+{
+    fixture f;
+    (void)state;
+    fixture_init(&f, AS_OF, DEADLINE);
+    f.s.screen_pass = beta(2.0, 2.0);
+    add_site(&f, 4.0, 2.5, AS_OF);
+    add_site(&f, 3.0, 0.0, AS_OF);
+    volatile sig_atomic_t stop = 1;
+    exact_dist d;
+    char err[256] = "";
+    exact_set_stop(&stop);
+    assert_int_equal(exact_deadline_dist(&f.s, &d, err, sizeof err), -1);
+    assert_non_null(strstr(err, "exact: interrupted"));
+    assert_null(d.pmf);
+    stop = 0;
+    assert_int_equal(exact_deadline_dist(&f.s, &d, err, sizeof err), 0);
+    exact_set_stop(NULL);
+    exact_dist_free(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -512,6 +536,7 @@ int main(void)
         cmocka_unit_test(test_poisson_beta_concentrated),
         cmocka_unit_test(test_negbin_beta),
         cmocka_unit_test(test_tensor_beta),
+        cmocka_unit_test(test_stop_flag),
         cmocka_unit_test(test_normalised),
         cmocka_unit_test(test_target_already_met),
         cmocka_unit_test(test_rate_zero_is_point_mass),
