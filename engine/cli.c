@@ -321,7 +321,20 @@ int cli_describe_run(const options *o, const scenario *s, const model *plan, rep
         .n_checkpoints = n_cp, .checkpoint_date = *cp, .unit_name = *names, .unit_label = "site",
         .describe = describe_model, .describe_arg = plan, .seed = o->seed,
         .n_extra = has_posterior ? 1 : 0, .extra = &posterior,
+        .version = CLI_VERSION, .source = s->source, .enrolled = s->enrolled,
     };
+    static char overrides[4096];
+    overrides[0] = '\0';
+    for (size_t i = 0; i < o->n_sets; i++) {
+        size_t used = strlen(overrides);
+        snprintf(overrides + used, sizeof overrides - used, "%s%s", used ? " " : "", o->set[i]);
+    }
+    if (o->like) {
+        size_t used = strlen(overrides);
+        snprintf(overrides + used, sizeof overrides - used, "%s--like %s", used ? " " : "",
+                 o->like);
+    }
+    info->overrides = overrides;
     info->has_exact = cli_exact_check(plan, s, &info->exact_p_success, &info->exact_mean, exact_err,
                                       errlen) == 0;
     info->exact_note = exact_err;

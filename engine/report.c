@@ -325,6 +325,22 @@ static void write_csv_field(FILE *f, const char *s)
     fputc('"', f);
 }
 
+/* A completion date for a typed table: the date, or empty with the censoring ("before": the
+ * target was met before as_of; "after": not within the followed span) in *censored. */
+static void completion_cell(const report_info *info, const sim_result *r, size_t slot,
+                            char *date, size_t len, const char **censored)
+{
+    *censored = "";
+    date[0] = '\0';
+    if (slot == 0)
+        *censored = "before";
+    else if (slot > (size_t)r->n_days)
+        *censored = "after";
+    else
+        date_format_wide(info->start + (date_t)(slot - 1), date);
+    (void)len;
+}
+
 static void write_summary(FILE *f, const report_info *info, const sim_result *r)
 {
     char d[11], label[32];
@@ -334,7 +350,13 @@ static void write_summary(FILE *f, const report_info *info, const sim_result *r)
     fputc('\n', f);
     fprintf(f, "trials,%llu\nseed,%llu\n", (unsigned long long)r->trials,
             (unsigned long long)info->seed);
-    fprintf(f, "target,%zu\n", r->target);
+    fprintf(f, "version,%s\nsource,", info->version ? info->version : "");
+    write_csv_field(f, info->source ? info->source : "");
+    fprintf(f, "\noverrides,");
+    write_csv_field(f, info->overrides ? info->overrides : "");
+    date_format(info->start, d);
+    fprintf(f, "\nas_of,%s\n", d);
+    fprintf(f, "target,%zu\nenrolled,%ld\n", r->target, info->enrolled);
     date_format(info->deadline, d);
     fprintf(f, "deadline,%s\n", d);
     fprintf(f, "p_success,%.6g\np_success_se,%.3g\n", p->mean, p->se);
@@ -354,8 +376,9 @@ static void write_summary(FILE *f, const report_info *info, const sim_result *r)
             r->mean_plain.se);
     if (info->has_exact)
         fprintf(f, "mean_enrolled_exact,%.8f\n", info->exact_mean);
-    report_completion_label(info, r, hist_quantile(&r->completion, 0.5), label, sizeof label);
-    fprintf(f, "completion_median,%s\n", label);
+    const char *censored;
+    completion_cell(info, r, hist_quantile(&r->completion, 0.5), label, sizeof label, &censored);
+    fprintf(f, "completion_median,%s\ncompletion_median_censored,%s\n", label, censored);
 }
 
 static void write_distribution(FILE *f, const sim_result *r)
@@ -373,14 +396,18 @@ static void write_distribution(FILE *f, const sim_result *r)
 
 static void write_quantiles(FILE *f, const report_info *info, const sim_result *r)
 {
-    fprintf(f, "quantile,enrolled_at_deadline,completion_date,completion_date_low,"
-               "completion_date_high\n");
+    fprintf(f, "quantile,enrolled_at_deadline,completion_date,completion_censored,"
+               "completion_date_low,completion_date_high\n");
     for (int i = 0; i < REPORT_N_QUANTILES; i++) {
         double q = report_quantiles[i];
-        char label[32], lo[32], hi[32];
-        report_completion_label(info, r, hist_quantile(&r->completion, q), label, sizeof label);
-        completion_quantile_interval(info, r, q, lo, hi, sizeof lo);
-        fprintf(f, "%.2f,%zu,%s,%s,%s\n", q, pmf_quantile(r, q), label, lo, hi);
+        double half = r->trials ? Z95 * sqrt(q * (1.0 - q) / (double)r->trials) : 0.0;
+        double qlo = q - half > 0.0 ? q - half : 0.0, qhi = q + half < 1.0 ? q + half : 1.0;
+        char date[DATE_TEXT_LEN], lo[DATE_TEXT_LEN], hi[DATE_TEXT_LEN];
+        const char *censored, *c_lo, *c_hi;
+        completion_cell(info, r, hist_quantile(&r->completion, q), date, sizeof date, &censored);
+        completion_cell(info, r, hist_quantile(&r->completion, qlo), lo, sizeof lo, &c_lo);
+        completion_cell(info, r, hist_quantile(&r->completion, qhi), hi, sizeof hi, &c_hi);
+        fprintf(f, "%.2f,%zu,%s,%s,%s,%s\n", q, pmf_quantile(r, q), date, censored, lo, hi);
     }
 }
 

@@ -34,6 +34,10 @@ typedef struct report_info {
     const char *exact_note;        /* when not: why (may be NULL or empty) */
     double exact_p_success;
     double exact_mean;
+    const char *version;           /* the program's, for summary.csv's provenance */
+    const char *source;            /* where the scenario was read from */
+    const char *overrides;         /* the --set overrides, separated by spaces (may be "") */
+    long enrolled;                 /* registered before the start */
     size_t n_extra;                /* extra tables written beside the run's (may be 0) */
     const report_extra *extra;
 } report_info;

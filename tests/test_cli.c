@@ -115,7 +115,8 @@ static void test_default_run_writes_every_table(void **state)
     assert_non_null(strstr(output, "exact (no simulation): 0.677"));
     static const char *headers[] = {
         "key,value\n", "enrolled,probability,probability_at_least",
-        "quantile,enrolled_at_deadline,completion_date,completion_date_low,completion_date_high\n",
+        "quantile,enrolled_at_deadline,completion_date,completion_censored,completion_date_low,"
+        "completion_date_high\n",
         "date,probability_reached",
         "date,mean,q05,q10,q25,q50,q75,q90,q95", "site,mean_registered,probability_none"};
     for (int i = 0; i < 6; i++) {
