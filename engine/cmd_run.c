@@ -48,6 +48,7 @@ int cmd_run(const options *o)
     model *plan = model_prepare(s, err, sizeof err);
     if (!plan) {
         fprintf(stderr, "accrue: %s\n", err);
+        scenario_free(s);
         return 1;
     }
     date_t *cp = NULL;
@@ -69,6 +70,7 @@ int cmd_run(const options *o)
     free(cp);
     free(names);
     model_free(plan);
+    scenario_free(s);
     return rc;
 }
 
@@ -87,6 +89,7 @@ int cmd_exact(const options *o)
     if (!m || model_exact(m, 0.0, &d, err, sizeof err) != 0) {
         fprintf(stderr, "accrue: %s: no exact computation: %s\n", s->source, err);
         model_free(m);
+        scenario_free(s);
         return EXIT_USAGE;
     }
     double p = exact_p_at_least(&d, s->target), mean = model_exact_mean(m);
@@ -116,6 +119,7 @@ int cmd_exact(const options *o)
     }
     exact_dist_free(&d);
     model_free(m);
+    scenario_free(s);
     return rc;
 }
 
