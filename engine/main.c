@@ -73,6 +73,7 @@ int main(int argc, char **argv)
         return 1;
     }
     process_signals_install();
+    exact_set_stop(&process_stop);   /* a long exact computation polls the signal flag too */
     const char *name = argc > 1 ? argv[1] : "";
     const command *cmd = find_command(name);
     if (argc < 2)
