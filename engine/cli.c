@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <omp.h>
 #include "outdir.h"
 #include "process.h"
@@ -117,10 +118,12 @@ static int parse_option(int argc, char **argv, int *i, options *o)
     } else if (!strcmp(a, "--seed")) {
         if (strspn(v, "0123456789") != strlen(v) || parse_count(v, 0, UINT64_MAX, &o->seed))
             return cli_usage_error("--seed '%s': expected a whole number from 0 to 18446744073709551615", v);
+        o->seed_given = 1;
     } else if (!strcmp(a, "--threads")) {
         if (parse_count(v, 1, CLI_MAX_THREADS, &n))
             return cli_usage_error("--threads '%s': expected a whole number from 1 to 1024", v);
         o->threads = (int)n;
+        o->threads_given = 1;
     } else if (parse_positive_real(v, &o->target_se) || o->target_se >= 1.0) {
         return cli_usage_error("--target-se '%s': expected a number between 0 and 1, e.g. 1e-4", v);
     }
@@ -227,6 +230,12 @@ scenario *cli_load(const options *o, size_t i)
 scenario *cli_load_with(const options *o, size_t i, const char *const *extra, size_t n_extra)
 {
     char err[ERRLEN] = "";
+    struct stat st;
+    if (i < o->n_scenarios && stat(o->scenario[i], &st) == 0 && !S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "accrue: %s: not a folder; expected a scenario folder holding trial.csv "
+                        "and sites.csv\n", o->scenario[i]);
+        return NULL;
+    }
     const char *set[CLI_MAX_SETS + CLI_MAX_VARY];
     size_t n = 0;
     for (size_t k = 0; k < o->n_sets; k++)

@@ -32,7 +32,7 @@ typedef struct options {
     size_t n_scenarios;
     const char *out;
     uint64_t trials, seed;
-    int trials_given;
+    int trials_given, seed_given, threads_given;
     int threads;
     double target_se;
     int quiet, verbose;
@@ -106,5 +106,6 @@ int cmd_sweep(const options *o);
 int cmd_solve(const options *o);
 int cmd_track(const options *o);
 int cmd_report(const options *o);
+int cmd_compare(const options *o);
 
 #endif

@@ -85,6 +85,9 @@ int cmd_exact(const options *o)
     }
     char err[ERRLEN] = "";
     exact_dist d;
+    if (o->trials_given || o->seed_given || o->threads_given || o->target_se > 0.0)
+        fprintf(stderr, "accrue: note: exact computes without simulation; --trials, --seed, "
+                        "--threads and --target-se do not apply\n");
     model *m = model_prepare(s, err, sizeof err);
     if (!m || model_exact(m, 0.0, &d, err, sizeof err) != 0) {
         fprintf(stderr, "accrue: %s: no exact computation: %s\n", s->source, err);

@@ -17,6 +17,7 @@ static const char usage[] =
     "       accrue solve [SCENARIO] --for KEY --p X [--range LO:HI] [run's options]\n"
     "       accrue track SCENARIO [run's options]\n"
     "       accrue report SCENARIO... --out DIR [run's options]\n"
+    "       accrue compare SCENARIO... [run's options]\n"
     "       accrue --help | --version\n"
     "\n"
     "  SCENARIO        a folder holding trial.csv and sites.csv (default: the built-in\n"
@@ -36,7 +37,8 @@ static const char usage[] =
     "run simulates; exact computes the distribution of registrations at the deadline\n"
     "without simulation; sweep and solve run the scenario at many values of a key on one\n"
     "seed; track compares the history's registrations at each review with the forecast;\n"
-    "report writes the review board's bundle (report.html and its figures).\n"
+    "report writes the review board's bundle (report.html and its figures); compare puts\n"
+    "several scenarios in one table.\n"
     "See README.md for the scenario format and every output.\n";
 
 /* The commands: name, what they do, how many scenarios they take. */
@@ -53,6 +55,7 @@ static const command commands[] = {
     {"solve", cmd_solve, 1},
     {"track", cmd_track, 1},
     {"report", cmd_report, CLI_MAX_SCENARIOS},
+    {"compare", cmd_compare, CLI_MAX_SCENARIOS},
 };
 
 static const command *find_command(const char *name)
@@ -77,7 +80,7 @@ int main(int argc, char **argv)
     const char *name = argc > 1 ? argv[1] : "";
     const command *cmd = find_command(name);
     if (argc < 2)
-        return cli_usage_error("%s", "no command given: expected run, exact, sweep, solve, track, report or --help");
+        return cli_usage_error("%s", "no command given: expected run, exact, sweep, solve, track, report, compare or --help");
     if (!strcmp(name, "--version")) {
         printf("accrue %s\n", CLI_VERSION);
         rc = 0;
@@ -85,7 +88,7 @@ int main(int argc, char **argv)
         fputs(usage, stdout);
         rc = 0;
     } else if (!cmd) {
-        return cli_usage_error("unknown command '%s': expected run, exact, sweep, solve, track, report or --help", name);
+        return cli_usage_error("unknown command '%s': expected run, exact, sweep, solve, track, report, compare or --help", name);
     } else if ((rc = cli_parse_args(argc, argv, &o, cmd->max_scenarios)) != 0) {
         return rc;
     } else if (!strcmp(o.command, "--help")) {

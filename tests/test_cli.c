@@ -511,10 +511,57 @@ static void test_odd_outputs(void **state)
     remove_tree(dir);
 }
 
+/* compare: one row per scenario in the terminal table and in compare.csv, each P the same as
+ * the scenario's own run at the same seed and trials (the same trials: byte-equal numbers). */
+static void test_compare(void **state)
+{
+    (void)state;
+    char dir[64], args[512];
+    make_tmpdir(dir, sizeof dir);
+    snprintf(args, sizeof args, "compare scenarios/protocol-plan scenarios/self-pay --trials 20000 "
+             "--quiet --out %s/out", dir);
+    assert_int_equal(accrue(args), 0);
+    assert_non_null(strstr(output, "protocol-plan"));
+    assert_non_null(strstr(output, "self-pay"));
+    char sub[128];
+    snprintf(sub, sizeof sub, "%s/out", dir);
+    char *csv = read_file(sub, "compare.csv");
+    assert_non_null(csv);
+    assert_memory_equal(csv, "scenario,folder,p_success,p_success_se,p_success_exact,", 52);
+    size_t lines = 0;
+    for (const char *c = csv; *c; c++)
+        lines += *c == '\n';
+    assert_int_equal(lines, 3);
+    char *self_pay_row = strstr(csv, "\"self-pay\",");
+    assert_non_null(self_pay_row);
+    double p_compare = strtod(self_pay_row + strlen("\"self-pay\","), NULL);
+    snprintf(args, sizeof args, "run scenarios/self-pay --trials 20000 --quiet --out %s/run", dir);
+    assert_int_equal(accrue(args), 0);
+    snprintf(sub, sizeof sub, "%s/run", dir);
+    char *summary = read_file(sub, "summary.csv");
+    char *p_line = strstr(summary, "\np_success,");
+    assert_non_null(p_line);
+    assert_true(strtod(p_line + strlen("\np_success,"), NULL) == p_compare);
+    remove_tree(dir);
+}
+
+/* Rough edges: a file given instead of a folder, and exact told simulation options. */
+static void test_rough_edges(void **state)
+{
+    (void)state;
+    expect_usage_error("run scenarios/self-pay/trial.csv", "not a folder");
+    assert_int_equal(accrue("exact scenarios/protocol-plan --trials 5"), 0);
+    assert_non_null(strstr(output, "do not apply"));
+    assert_int_equal(accrue("-h"), 0);
+    assert_non_null(strstr(output, "usage: accrue run"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_version_and_help),
+        cmocka_unit_test(test_compare),
+        cmocka_unit_test(test_rough_edges),
         cmocka_unit_test(test_default_run_writes_every_table),
         cmocka_unit_test(test_identical_across_threads),
         cmocka_unit_test(test_bad_arguments),
