@@ -23,12 +23,13 @@ CSTD     = -std=c11 -D_POSIX_C_SOURCE=200809L
 WARN     = -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wpointer-arith -Wcast-qual -Wformat=2 -Wundef
 OPENMP   = -fopenmp
-LIBS     = -lcsv -lgsl -lgslcblas -lm
+LIBS     = -ljansson -lcsv -lgsl -lgslcblas -lm
 TESTLIBS = -lcmocka
 
 # Debian packages this project needs; `make deps` installs the missing ones with apt-get.
-DEB_PKGS = libgsl-dev libcsv-dev libcmocka-dev
-DEB_HDRS = /usr/include/gsl/gsl_rng.h /usr/include/csv.h /usr/include/cmocka.h
+DEB_PKGS = libgsl-dev libcsv-dev libcmocka-dev libjansson-dev
+DEB_HDRS = /usr/include/gsl/gsl_rng.h /usr/include/csv.h /usr/include/cmocka.h \
+           /usr/include/jansson.h
 
 ifeq ($(SAN),1)
 BUILD    = build/san

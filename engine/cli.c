@@ -84,6 +84,11 @@ static int parse_option(int argc, char **argv, int *i, options *o)
         o->verbose = 1;
         return 0;
     }
+    if (!strcmp(a, "--json")) {
+        o->json = 1;
+        o->quiet = 1;
+        return 0;
+    }
     int known = !strcmp(a, "--trials") || !strcmp(a, "--seed") || !strcmp(a, "--threads") ||
                 !strcmp(a, "--out") || !strcmp(a, "--target-se") || !strcmp(a, "--set") ||
                 !strcmp(a, "--like") || !strcmp(a, "--vary") || !strcmp(a, "--for") ||

@@ -35,7 +35,7 @@ typedef struct options {
     int trials_given, seed_given, threads_given;
     int threads;
     double target_se;
-    int quiet, verbose;
+    int quiet, verbose, json;
     const char *set[CLI_MAX_SETS];             /* --set KEY=VALUE, in order */
     size_t n_sets;
     const char *like;                          /* --like SITE (extra_sites) */

@@ -149,10 +149,7 @@ static void distribution_figure(plot_text *t, const bundle_item *it)
     }
     size_t lo = len, hi = 0;
     for (size_t i = 0; i < len; i++) {
-        p[i] = r->pmf_len ? r->pmf[i].mean
-                          : (double)(hist_count_at_least(&r->at_deadline, i) -
-                                     hist_count_at_least(&r->at_deadline, i + 1)) /
-                                (double)r->trials;
+        p[i] = r->pmf_len ? r->pmf[i].mean : (double)r->at_deadline.bin[i] / (double)r->trials;
         if (p[i] >= 1e-4) {
             lo = i < lo ? i : lo;
             hi = i + 1;

@@ -5,6 +5,7 @@
 #include <string.h>
 #include "cli.h"
 #include "process.h"
+#include "result_json.h"
 
 static int write_run_outputs(const options *o, const report_info *info, const sim_result *r)
 {
@@ -17,6 +18,22 @@ static int write_run_outputs(const options *o, const report_info *info, const si
 }
 
 /* Prints the report and writes the tables; the exit status of the run. */
+static int write_json(const void *arg, FILE *f)
+{
+    return result_json_write(f, arg);
+}
+
+/* --json: result.json on standard output instead of the report (and no --out). */
+static int print_json(const result_json_args *json)
+{
+    process_signals_resume();
+    if (result_json_write(stdout, json) != 0) {
+        fprintf(stderr, "accrue: out of memory writing the JSON\n");
+        return 1;
+    }
+    return cli_report_reached_stdout() ? 0 : 1;
+}
+
 static int publish(const options *o, const report_info *info, const sim_result *r,
                    double seconds)
 {
@@ -61,7 +78,19 @@ int cmd_run(const options *o)
         sim_model sim = model_sim(plan);
         double seconds;
         sim_result *r = cli_simulate(o, &sim, o->trials, &seconds, err, sizeof err);
-        if (r)
+        /* result.json beside the tables (after posterior.csv when there is one). */
+        result_json_args json = {s, o->set, o->n_sets, o->like, &info, r, o->seed,
+                                 o->target_se, CLI_VERSION};
+        report_extra extra[2];
+        size_t n_extra = 0;
+        if (info.n_extra)
+            extra[n_extra++] = info.extra[0];
+        extra[n_extra++] = (report_extra){"result.json", write_json, &json};
+        info.extra = extra;
+        info.n_extra = n_extra;
+        if (r && o->json && !r->interrupted && !process_stop)
+            rc = print_json(&json);
+        else if (r)
             rc = publish(o, &info, r, seconds);
         else
             fprintf(stderr, "accrue: %s\n", err);

@@ -293,10 +293,10 @@ void report_print(FILE *out, const report_info *info, const sim_result *r, int t
 /* Every file accrue writes into an --out folder. */
 static const char *const table_names[] = {
     "summary.csv", "enrolled_at_deadline.csv", "quantiles.csv", "completion.csv",
-    "checkpoints.csv", "sites.csv", "posterior.csv", NULL,
+    "checkpoints.csv", "sites.csv", "posterior.csv", "result.json", NULL,
 };
 
-const char *const report_extra_names[] = {"posterior.csv", NULL};
+const char *const report_extra_names[] = {"posterior.csv", "result.json", NULL};
 
 int report_check_dir(const char *dir, const char *input_dir, char *err, size_t errlen)
 {

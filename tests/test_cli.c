@@ -16,6 +16,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <math.h>
+#include <jansson.h>
 
 #ifndef ACCRUE_BIN
 #define ACCRUE_BIN "build/accrue"
@@ -92,7 +94,7 @@ static char *read_file(const char *dir, const char *name)
 }
 
 static const char *files[] = {"summary.csv", "enrolled_at_deadline.csv", "quantiles.csv",
-                              "completion.csv", "checkpoints.csv", "sites.csv"};
+                              "completion.csv", "checkpoints.csv", "sites.csv", "result.json"};
 
 static void test_version_and_help(void **state)
 {
@@ -130,7 +132,7 @@ static void test_default_run_writes_every_table(void **state)
                                  "mean_enrolled,", "p_success_exact,0.677"};
     for (int i = 0; i < 9; i++)
         assert_non_null(strstr(summary, keys[i]));
-    assert_int_equal(count_entries(dir), 6);  /* and no temporary file left */
+    assert_int_equal(count_entries(dir), 7);  /* the tables, result.json and no temporary file */
     remove_tree(dir);
 }
 
@@ -146,7 +148,7 @@ static void test_identical_across_threads(void **state)
     assert_int_equal(accrue(args), 0);
     snprintf(args, sizeof args, "run scenarios/self-pay --trials 300001 --seed 99 --threads 2 --quiet --out %s", d2);
     assert_int_equal(accrue(args), 0);
-    for (int i = 0; i < 6; i++) {
+    for (int i = 0; i < 7; i++) {
         char *a = read_file(d1, files[i]), *b = read_file(d2, files[i]);
         assert_non_null(a);
         assert_non_null(b);
@@ -545,6 +547,42 @@ static void test_compare(void **state)
     remove_tree(dir);
 }
 
+/* result.json: parses, holds the inputs as read and the same P as summary.csv (both from one
+ * estimate: summary.csv prints 6 significant digits, so they agree to 5e-6 relative); --json
+ * prints it instead of the report. */
+static void test_result_json(void **state)
+{
+    (void)state;
+    char dir[64], args[512], sub[128];
+    make_tmpdir(dir, sizeof dir);
+    snprintf(args, sizeof args, "run scenarios/self-pay --trials 20000 --quiet --set "
+             "selfpay_consent=0.5 --out %s/out", dir);
+    assert_int_equal(accrue(args), 0);
+    snprintf(sub, sizeof sub, "%s/out/result.json", dir);
+    json_error_t jerr;
+    json_t *root = json_load_file(sub, 0, &jerr);
+    if (!root)
+        fail_msg("result.json: %s (line %d)", jerr.text, jerr.line);
+    json_t *inputs = json_object_get(root, "inputs"), *res = json_object_get(root, "results");
+    assert_int_equal(json_integer_value(json_object_get(inputs, "target")), 12);
+    assert_string_equal(json_string_value(json_array_get(json_object_get(inputs, "overrides"), 0)),
+                        "selfpay_consent=0.5");
+    assert_true(json_real_value(json_object_get(json_object_get(inputs, "selfpay_consent"),
+                                                "value")) == 0.5);
+    double p = json_real_value(json_object_get(json_object_get(res, "p_success"), "estimate"));
+    snprintf(sub, sizeof sub, "%s/out", dir);
+    char *summary = read_file(sub, "summary.csv");
+    double p_csv = strtod(strstr(summary, "\np_success,") + strlen("\np_success,"), NULL);
+    assert_true(fabs(p - p_csv) <= 5e-6 * p_csv);
+    assert_int_equal(json_array_size(json_object_get(res, "sites")), 5);
+    json_decref(root);
+    assert_int_equal(accrue("run scenarios/self-pay --trials 20000 --json"), 0);
+    root = json_loads(output, 0, &jerr);
+    assert_non_null(root);
+    json_decref(root);
+    remove_tree(dir);
+}
+
 /* Rough edges: a file given instead of a folder, and exact told simulation options. */
 static void test_rough_edges(void **state)
 {
@@ -561,6 +599,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_version_and_help),
         cmocka_unit_test(test_compare),
+        cmocka_unit_test(test_result_json),
         cmocka_unit_test(test_rough_edges),
         cmocka_unit_test(test_default_run_writes_every_table),
         cmocka_unit_test(test_identical_across_threads),
