@@ -1003,6 +1003,15 @@ int exact_deadline_dist_limited(const scenario *s, double max_work, exact_dist *
     out->tail = 0.0;
     if (scenario_computable(s, err, errlen) != 0)
         return -1;
+    /* A capped site's referrals are a Poisson process stopped at its cap: the count is not
+     * Poisson (nor a mixture this file computes) given the draws. */
+    for (size_t i = 0; i < s->n_sites; i++)
+        if (s->site[i].has_cap) {
+            set_err(err, errlen, "exact: site %s has a cap (a finite pool): its count is not "
+                    "Poisson given the draws, and the exact mode does not compute capped sites",
+                    s->site[i].name);
+            return -1;
+        }
     if (model_init(&m, s, err, errlen) != 0)
         return -1;
     work = (work_budget){.limit = max_work};

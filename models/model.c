@@ -1,10 +1,11 @@
 /* The model layer: a table of the models accrue knows, and the one interface commands use (see
- * model.h). Today every scenario is served by the per-site Poisson-gamma front end on the
- * Poisson core (models/sites.c, models/poisson_core.c); a model that is not Poisson given its
- * draws (finite pools, corrective action) brings its own entry. */
+ * model.h). A scenario with a capped site is served by the finite-pools model (models/pools.c,
+ * its own batch function); every other by the per-site Poisson-gamma front end on the Poisson
+ * core (models/sites.c, models/poisson_core.c). */
 #include "model.h"
 
 #include <stdlib.h>
+#include "pools.h"
 #include "sites.h"
 
 /* One kind of model: whether it serves a scenario, and its operations on its own plan. */
@@ -32,8 +33,19 @@ static void sites_free(void *plan) { sites_plan_free(plan); }
 static sim_model sites_sim(const void *plan) { return sites_sim_model(plan); }
 static const core_plan *sites_core_of(const void *plan) { return sites_core(plan); }
 
+static int pools_serves_kind(const scenario *s) { return pools_serves(s); }
+static void *pools_prepare(const scenario *s, char *err, size_t errlen)
+{
+    return pools_plan_new(s, err, errlen);
+}
+static void pools_free(void *plan) { pools_plan_free(plan); }
+static sim_model pools_sim(const void *plan) { return pools_sim_model(plan); }
+static const core_plan *pools_core_of(const void *plan) { return pools_core(plan); }
+
 /* The models, the first that serves a scenario taking it. */
 static const model_kind kinds[] = {
+    {"finite patient pools (capped sites)", pools_serves_kind, pools_prepare, pools_free,
+     pools_sim, pools_core_of},
     {"Poisson-gamma sites", sites_serves, sites_prepare, sites_free, sites_sim, sites_core_of},
 };
 

@@ -28,7 +28,7 @@ static const key_info trial_keys[] = {
 static const key_info site_columns[] = {
     {"rate", OVERRIDE_NUMBER, 1},   {"rate_shape", OVERRIDE_NUMBER, 0},
     {"active_from", OVERRIDE_DATE, -1}, {"opens", OVERRIDE_NUMBER, 1},
-    {"note", OVERRIDE_TEXT, 0},
+    {"cap", OVERRIDE_WHOLE, 1},         {"note", OVERRIDE_TEXT, 0},
 };
 static const key_info pseudo_keys[] = {
     {"rate_factor", OVERRIDE_NUMBER, 1},
@@ -104,7 +104,7 @@ int overrides_check(const scenario_overrides *ov, char *err, size_t errlen)
         parsed p;
         if (parse_one(ov->set[i], &p) != 0) {
             snprintf(err, errlen, "--set %s: unknown key; expected KEY=VALUE with KEY a trial "
-                     "key (as in trial.csv), SITE.COLUMN (rate, rate_shape, active_from, opens, "
+                     "key (as in trial.csv), SITE.COLUMN (rate, rate_shape, active_from, opens, cap, "
                      "note), rate_factor or extra_sites", ov->set[i]);
             return -1;
         }

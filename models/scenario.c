@@ -536,7 +536,7 @@ static int parse_trial(const msg *m, const csvtab *t, scenario *s, const char *d
 
 /* ---- files with named columns (sites.csv, schedule.csv) ---- */
 
-#define MAX_COLUMNS 6
+#define MAX_COLUMNS 7
 
 /* The known columns of a file whose header names them, in any order. */
 typedef struct column_set {
@@ -595,15 +595,15 @@ static int check_width(const msg *m, const csvtab *t, const csv_row *row)
 /* ---- sites.csv ---- */
 
 typedef enum site_col {
-    C_SITE, C_RATE, C_RATE_SHAPE, C_ACTIVE_FROM, C_OPENS, C_NOTE, C_COUNT
+    C_SITE, C_RATE, C_RATE_SHAPE, C_ACTIVE_FROM, C_OPENS, C_CAP, C_NOTE, C_COUNT
 } site_col;
 
 static const char *const site_col_name[C_COUNT] = {"site", "rate", "rate_shape",
-                                                   "active_from", "opens", "note"};
+                                                   "active_from", "opens", "cap", "note"};
 
 static const column_set site_columns = {
-    site_col_name, C_COUNT, 2, "site, rate, rate_shape, active_from, opens or note",
-    "a header with site and rate (optionally rate_shape, active_from, opens, note)",
+    site_col_name, C_COUNT, 2, "site, rate, rate_shape, active_from, opens, cap or note",
+    "a header with site and rate (optionally rate_shape, active_from, opens, cap, note)",
 };
 
 /* Site names seen so far, in an open-addressing hash set, so duplicates are found in file
@@ -709,6 +709,19 @@ static int get_opens(const msg *m, size_t line, const char *s, double *out)
     return get_real(m, line, "opens", s, 0.0, false, 1.0, out);
 }
 
+/* cap: empty (no limit) or a whole number from 0 to SCENARIO_MAX_CAP. */
+static int get_cap(const msg *m, size_t line, const char *s, site_spec *st)
+{
+    st->has_cap = false;
+    st->cap = 0;
+    if (!*s)
+        return 0;
+    if (get_whole(m, line, "cap", s, 0, SCENARIO_MAX_CAP, &st->cap) != 0)
+        return -1;
+    st->has_cap = true;
+    return 0;
+}
+
 /* With a history, a site whose first day lies before as_of has opened on a known day: its
  * exposure before as_of must be known for its rate to be learned. */
 static int check_site_with_history(const msg *m, size_t line, const scenario *s,
@@ -746,6 +759,8 @@ static int read_site(const msg *m, const csv_row *row, const int pos[MAX_COLUMNS
     if (*from && get_first_day(m, row->line, from, st) != 0)
         return -1;
     if (get_opens(m, row->line, column(row, pos, C_OPENS), &st->opens) != 0)
+        return -1;
+    if (get_cap(m, row->line, column(row, pos, C_CAP), st) != 0)
         return -1;
     if (s->has_history && check_site_with_history(m, row->line, s, st) != 0)
         return -1;
@@ -1480,7 +1495,8 @@ static void describe_site_extras(const scenario *s, size_t i, recent_schedules *
                                  FILE *out)
 {
     const site_spec *st = &s->site[i];
-    if (st->active_to == st->active_from && st->opens >= 1.0 && st->n_steps == 0)
+    if (st->active_to == st->active_from && st->opens >= 1.0 && !st->has_cap &&
+        st->n_steps == 0)
         return;
     wrap w = {out, 4, 6};
     char item[80];
@@ -1496,6 +1512,11 @@ static void describe_site_extras(const scenario *s, size_t i, recent_schedules *
     }
     if (st->opens < 1.0) {
         snprintf(item, sizeof item, "opens with probability %g", st->opens);
+        wrap_put(&w, sep, item);
+        sep = "; ";
+    }
+    if (st->has_cap) {
+        snprintf(item, sizeof item, "refers at most %ld from as_of (cap)", st->cap);
         wrap_put(&w, sep, item);
         sep = "; ";
     }

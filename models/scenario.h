@@ -35,6 +35,9 @@ typedef struct site_spec {
     date_t active_to;    /* the last possible first day: D2 of uniform(D1;D2), every day in
                             [active_from, active_to] equally likely; == active_from when fixed */
     double opens;        /* probability the site ever opens, in [0, 1] (default 1) */
+    bool has_cap;        /* the site refers at most `cap` candidates from as_of on (sites.csv
+                            column cap; false: no limit, the default) */
+    long cap;            /* 0 .. SCENARIO_MAX_CAP when has_cap */
     size_t n_steps;      /* its rate schedule, steps sorted by date (none: factor 1 throughout); */
     rate_step *step;     /* before the first step the factor is 1 */
     char *note;          /* may be empty, never NULL */
@@ -80,6 +83,7 @@ typedef struct scenario {
 /* Bounds beyond which a value is refused as not sane (documented in the README). */
 #define SCENARIO_MAX_RATE 100000.0      /* referrals per site per year */
 #define SCENARIO_MAX_COUNT 1000000L     /* target, enrolled, screening */
+#define SCENARIO_MAX_CAP 1000000L       /* a site's cap */
 #define SCENARIO_MAX_HORIZON 100.0      /* years */
 #define SCENARIO_MAX_SCREEN_DAYS 3650L
 #define SCENARIO_MAX_REVIEW_MONTHS 120
@@ -148,6 +152,9 @@ typedef struct scenario {
  *   D2 - D1 <= SCENARIO_MAX_WINDOW_DAYS days, spaces allowed inside like beta's:
  *   active_from = D1, active_to = D2. Otherwise active_to = active_from.
  * - sites.csv column opens (optional): a plain number in [0, 1], not a beta; empty is 1.
+ * - sites.csv column cap (optional): a whole number from 0 to SCENARIO_MAX_CAP, the most
+ *   candidates the site refers from as_of on (after the deadline too); empty is no limit
+ *   (has_cap false).
  * - schedule.csv: columns site, from, factor (required) and note, in any order. site is a
  *   site of sites.csv (compared after trimming) or `*`; from a date; factor a plain number in
  *   [0, SCENARIO_MAX_FACTOR]. A site's rows, sorted by date, become its steps; the `*` rows
@@ -173,8 +180,8 @@ typedef struct scenario {
  *   3 disagrees with history.csv ..."). A site's active_from defaults to history_from instead
  *   of as_of and may lie before as_of; a site starting before as_of must have a known first
  *   day (not uniform(D1;D2) with D1 before as_of) and opens 1.
- * - Without the new inputs every site has active_to = active_from, opens = 1, n_steps = 0 and
- *   step = NULL, and selfpay_screening is false: the base model of DESIGN.md section 2.1.
+ * - Without the new inputs every site has active_to = active_from, opens = 1, has_cap false,
+ *   n_steps = 0 and step = NULL, and selfpay_screening is false: the base model of DESIGN.md section 2.1.
  * Accepted: a UTF-8 byte-order mark, CRLF or LF, blank lines anywhere, quoted fields holding
  * commas, quotes or line breaks (notes), columns of sites.csv, schedule.csv and history.csv in
  * any order.

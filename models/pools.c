@@ -1,0 +1,575 @@
+/* Finite patient pools: see pools.h.
+ *
+ * One trial at a time, plainly. Up front (rng->draws) the trial draws what models/sites.c
+ * draws, by the same calls in the same order: screen pass p, consent q, each site's rate (in
+ * activation order), then for the sites that may not open or open on an uncertain day,
+ * whether they open and their first day. The path (rng->path): the candidates in screening
+ * register first (each with probability p, at a time uniform on [0, screen_days), consent q
+ * too under selfpay_screening from the self-pay day on), generated in increasing time as
+ * uniform order statistics; then the sites' referrals, merged in time order: site s refers as
+ * a Poisson process of rate lambda_s / 365.25 times its schedule's factor per day from its
+ * first day, stopped at its cap's C-th referral; a referral at t registers at t + screen_days
+ * with probability p, times q when t >= selfpay_from (DESIGN.md section 2). Every
+ * registration before screen_days comes from screening and every later one from a referral,
+ * so the registrations are met in time order: the checkpoints' counts and the day the target
+ * is reached are read off as they come, and a trial stops once it is past the deadline with
+ * the target reached, or past the followed days.
+ *
+ * The conditional estimator: given the draws, the registrations by the deadline are
+ * independent across sources: Binomial(screening, pi) from screening, Poisson from the
+ * uncapped sites, and from a capped site Binomial(min(K, C), r) mixed over K ~ Poisson(m), its
+ * referrals in the window, when every referral in the window has the same thinning r (p, or
+ * p q: the self-pay date not inside the site's window). The pmf of their sum below the
+ * target's need gives P(success | draws) exactly, with E[N | draws]. A trial whose capped site
+ * has the self-pay date inside its window (the first referrals are thinned by p, the later by
+ * p q, and which are cut depends on both counts), or whose need or cap is beyond
+ * POOLS_MAX_TABLE, uses its own outcome instead (the indicator of success, its count, and for
+ * such a site its own registrations): unbiased, only less precise. */
+#include "pools.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <gsl/gsl_cdf.h>
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_sf_gamma.h>
+#include "../engine/rng.h"
+#include "../engine/sample.h"
+#include "schedule.h"
+
+#define DAYS_PER_YEAR SCENARIO_DAYS_PER_YEAR
+/* Needs and caps up to this many get the exact conditional distribution. */
+#define POOLS_MAX_TABLE 4096
+#define POOLS_MAX_BATCH 64
+
+/* A site whose first day is drawn per trial, or that may not open (as in models/sites.c). */
+typedef struct pools_uncertain {
+    size_t site;              /* in activation order */
+    double opens;
+    long first, n_days;       /* D1 - as_of (may be negative); days of uniform(D1;D2) */
+} pools_uncertain;
+
+struct pools_plan {
+    const scenario *s;
+    core_plan *core;
+    size_t batch, n_sites;
+    size_t *order;            /* activation order: order[j] = the site's index in the file */
+    size_t *rank;             /* rank[i] = the activation-order position of file site i */
+    long *uncertain_of;       /* per activation-order site: its pools_uncertain, or -1 */
+    sample_gamma *rate_law;   /* per activation-order site with a gamma rate */
+    sample_beta pass_law, consent_law;
+    size_t n_uncertain;
+    pools_uncertain *uncertain;
+    size_t n_checkpoints;
+    double *checkpoint_end;   /* the end of each checkpoint day (days from as_of) */
+    double window, followed;  /* the end of the deadline day; days followed */
+    double selfpay;           /* selfpay_from - as_of */
+    double screen_days;
+    long need;                /* target - enrolled */
+    size_t table;             /* counts tabulated for the conditional pmf: need, or 0 */
+    size_t work_bytes;
+};
+
+/* A thread's work: the batch's draws, then one trial's state. */
+typedef struct pools_work {
+    double *pass, *consent, *scratch, *rate, *starts;   /* [B], [B], [B], [n B], [u B] */
+    double *next, *start, *per_day;                     /* [n] per site: next referral time */
+    long *left, *registered;                            /* [n]: referrals left, by deadline */
+    double *acc, *comp, *tmp, *bin;                     /* [table] */
+} pools_work;
+
+static size_t round64(size_t bytes) { return (bytes + 63) / 64 * 64; }
+
+static pools_work work_of(const pools_plan *p, void *work)
+{
+    size_t B = p->batch, n = p->n_sites, D = sizeof(double), L = p->table;
+    char *at = work;
+    pools_work w;
+    w.pass = (double *)at, at += round64(B * D);
+    w.consent = (double *)at, at += round64(B * D);
+    w.scratch = (double *)at, at += round64(B * D);
+    w.rate = (double *)at, at += round64(n * B * D);
+    w.starts = (double *)at, at += round64(p->n_uncertain * B * D);
+    w.next = (double *)at, at += round64(n * D);
+    w.start = (double *)at, at += round64(n * D);
+    w.per_day = (double *)at, at += round64(n * D);
+    w.left = (long *)at, at += round64(n * sizeof(long));
+    w.registered = (long *)at, at += round64(n * sizeof(long));
+    w.acc = (double *)at, at += round64(L * D);
+    w.comp = (double *)at, at += round64(L * D);
+    w.tmp = (double *)at, at += round64(L * D);
+    w.bin = (double *)at, at += round64(L * D);
+    return w;
+}
+
+static size_t work_size(const pools_plan *p)
+{
+    size_t B = p->batch, n = p->n_sites, D = sizeof(double), L = p->table;
+    return 3 * round64(B * D) + round64(n * B * D) + round64(p->n_uncertain * B * D) +
+           3 * round64(n * D) + 2 * round64(n * sizeof(long)) + 4 * round64(L * D);
+}
+
+int pools_serves(const scenario *s)
+{
+    for (size_t i = 0; s && i < s->n_sites; i++)
+        if (s->site[i].has_cap)
+            return 1;
+    return 0;
+}
+
+/* ---- the plan ---- */
+
+static long activation_day(const scenario *s, size_t i)
+{
+    long d = (long)s->site[i].active_from - (long)s->as_of;
+    return d > 0 ? d : 0;
+}
+
+typedef struct site_key {
+    long day;
+    size_t site;
+} site_key;
+
+static int cmp_site_key(const void *a, const void *b)
+{
+    const site_key *x = a, *y = b;
+    if (x->day != y->day)
+        return x->day < y->day ? -1 : 1;
+    return (x->site > y->site) - (x->site < y->site);
+}
+
+/* Trials per batch: models/sites.c's rule, so that both draw the same values for a block. */
+static size_t batch_size(size_t n_sites)
+{
+    size_t b = ((size_t)1 << 19) / (n_sites + 3);
+    return b < 1 ? 1 : b > POOLS_MAX_BATCH ? POOLS_MAX_BATCH : b;
+}
+
+pools_plan *pools_plan_new(const scenario *s, char *err, size_t errlen)
+{
+    size_t n = s->n_sites;
+    pools_plan *p = calloc(1, sizeof *p);
+    site_key *key = malloc((n + 1) * sizeof *key);
+    if (!p || !key)
+        goto oom;
+    p->s = s;
+    p->n_sites = n;
+    p->batch = batch_size(n);
+    p->order = malloc((n + 1) * sizeof *p->order);
+    p->rank = malloc((n + 1) * sizeof *p->rank);
+    p->uncertain_of = malloc((n + 1) * sizeof *p->uncertain_of);
+    p->rate_law = calloc(n + 1, sizeof *p->rate_law);
+    p->uncertain = calloc(n + 1, sizeof *p->uncertain);
+    if (!p->order || !p->rank || !p->uncertain_of || !p->rate_law || !p->uncertain)
+        goto oom;
+    for (size_t i = 0; i < n; i++)
+        key[i] = (site_key){activation_day(s, i), i};
+    qsort(key, n, sizeof *key, cmp_site_key);
+    for (size_t j = 0; j < n; j++) {
+        p->order[j] = key[j].site;
+        p->rank[key[j].site] = j;
+    }
+    for (size_t j = 0; j < n; j++) {
+        const site_spec *st = &s->site[p->order[j]];
+        p->uncertain_of[j] = -1;
+        if (st->shape > 0.0)
+            p->rate_law[j] = sample_gamma_init(st->shape, st->rate / st->shape);
+        if (st->active_to > st->active_from || st->opens < 1.0) {
+            pools_uncertain *u = &p->uncertain[p->n_uncertain];
+            p->uncertain_of[j] = (long)p->n_uncertain++;
+            u->site = j;
+            u->opens = st->opens;
+            u->first = (long)st->active_from - (long)s->as_of;
+            u->n_days = st->active_to > st->active_from
+                            ? (long)st->active_to - (long)st->active_from + 1 : 1;
+        }
+    }
+    if (s->screen_pass.is_beta)
+        p->pass_law = sample_beta_init(s->screen_pass.a, s->screen_pass.b);
+    if (s->selfpay_consent.is_beta)
+        p->consent_law = sample_beta_init(s->selfpay_consent.a, s->selfpay_consent.b);
+    core_spec spec = {.s = s, .points = NULL, .n_points = 0, .mean_upper = 1.0,
+                      .batch = p->batch};
+    p->core = core_plan_new(&spec, err, errlen);
+    if (!p->core) {
+        free(key);
+        pools_plan_free(p);
+        return NULL;
+    }
+    p->n_checkpoints = core_n_checkpoints(p->core);
+    p->checkpoint_end = malloc(p->n_checkpoints * sizeof *p->checkpoint_end);
+    if (!p->checkpoint_end)
+        goto oom;
+    for (size_t k = 0; k < p->n_checkpoints; k++)
+        p->checkpoint_end[k] =
+            (double)((long)core_checkpoint_date(p->core, k) - (long)s->as_of + 1);
+    p->window = (double)scenario_window_days(s);
+    p->followed = (double)core_n_days(p->core);
+    p->selfpay = (double)((long)s->selfpay_from - (long)s->as_of);
+    p->screen_days = (double)s->screen_days;
+    p->need = s->target - s->enrolled;
+    p->table = p->need > 0 && p->need <= POOLS_MAX_TABLE ? (size_t)p->need : 0;
+    p->work_bytes = work_size(p);
+    free(key);
+    return p;
+oom:
+    free(key);
+    pools_plan_free(p);
+    if (err && errlen)
+        snprintf(err, errlen, "out of memory preparing the model");
+    return NULL;
+}
+
+void pools_plan_free(pools_plan *p)
+{
+    if (!p)
+        return;
+    core_plan_free(p->core);
+    free(p->order);
+    free(p->rank);
+    free(p->uncertain_of);
+    free(p->rate_law);
+    free(p->uncertain);
+    free(p->checkpoint_end);
+    free(p);
+}
+
+const core_plan *pools_core(const pools_plan *p) { return p->core; }
+
+sim_model pools_sim_model(const pools_plan *p)
+{
+    sim_model m = {
+        .ctx = p,
+        .run_batch = pools_batch,
+        .batch = p->batch,
+        .work_bytes = p->work_bytes,
+        .target = (size_t)p->s->target,
+        .n_checkpoints = p->n_checkpoints,
+        .n_days = core_n_days(p->core),
+        .n_units = p->n_sites,
+        .cond_cap = 0,
+        .has_control = 0,
+        .control_mean = 0.0,
+    };
+    return m;
+}
+
+/* ---- up-front draws: models/sites.c's, call for call ---- */
+
+static void fill_prob(gsl_rng *r, const prob_spec *ps, const sample_beta *law, double *dst,
+                      double *scratch, size_t n)
+{
+    if (ps->is_beta) {
+        sample_beta_fill(r, law, dst, scratch, n);
+        return;
+    }
+    for (size_t t = 0; t < n; t++)
+        dst[t] = ps->value;
+}
+
+static void draw_up_front(const pools_plan *p, gsl_rng *r, const pools_work *w, size_t n)
+{
+    const scenario *s = p->s;
+    size_t B = p->batch;
+    fill_prob(r, &s->screen_pass, &p->pass_law, w->pass, w->scratch, n);
+    fill_prob(r, &s->selfpay_consent, &p->consent_law, w->consent, w->scratch, n);
+    for (size_t j = 0; j < p->n_sites; j++) {
+        const site_spec *st = &s->site[p->order[j]];
+        double *dst = w->rate + j * B;
+        if (st->shape > 0.0)
+            sample_gamma_fill(r, &p->rate_law[j], dst, n);
+        else
+            for (size_t t = 0; t < n; t++)
+                dst[t] = st->rate;
+    }
+    for (size_t k = 0; k < p->n_uncertain; k++) {
+        const pools_uncertain *u = &p->uncertain[k];
+        double *rate = w->rate + u->site * B, *start = w->starts + k * B;
+        if (u->opens < 1.0)
+            for (size_t t = 0; t < n; t++)
+                rate[t] = rng_uniform(r) < u->opens ? rate[t] : 0.0;
+        for (size_t t = 0; t < n; t++) {
+            long d = u->n_days > 1 ? u->first + (long)(rng_uniform(r) * (double)u->n_days)
+                                   : u->first;
+            start[t] = (double)(d > 0 ? d : 0);
+        }
+    }
+}
+
+/* ---- the path of one trial ---- */
+
+/* Where a trial's registrations have got to. */
+typedef struct tally {
+    long count;               /* registrations since as_of */
+    size_t next_checkpoint;
+    long completion;          /* day the target is reached (see sim_batch) */
+} tally;
+
+/* Registration at time `at` (days from as_of), in increasing order of time. */
+static void record(const pools_plan *p, tally *ty, double at, size_t t, sim_batch *out)
+{
+    while (ty->next_checkpoint < p->n_checkpoints && at >= p->checkpoint_end[ty->next_checkpoint])
+        out->at_checkpoint[ty->next_checkpoint++ * p->batch + t] =
+            (size_t)(p->s->enrolled + ty->count);
+    ty->count++;
+    if (ty->count == p->need) {
+        double day = floor(at);
+        ty->completion = day < p->followed ? (long)day : (long)p->followed;
+    }
+}
+
+/* The site's factor for referrals at time `at`: that of its last step on or before it. */
+static double factor_at(const pools_plan *p, const site_spec *st, double at, double *until)
+{
+    double f = 1.0;
+    *until = INFINITY;
+    for (size_t k = 0; k < st->n_steps; k++) {
+        double from = (double)((long)st->step[k].from - (long)p->s->as_of);
+        if (from > at) {
+            *until = from;
+            break;
+        }
+        f = st->step[k].factor;
+    }
+    return f;
+}
+
+/* The time of the site's next referral after `from`: an Exp(1) step of its cumulative
+ * intensity (per_day times the schedule's factor), walked across the schedule's steps;
+ * INFINITY when the intensity ends at zero first. */
+static double next_referral(const pools_plan *p, const site_spec *st, double per_day,
+                            double from, gsl_rng *r)
+{
+    double e = -log(1.0 - rng_uniform(r)), at = from;
+    while (isfinite(at)) {
+        double until, c = per_day * factor_at(p, st, at, &until);
+        if (c > 0.0 && e <= c * (until - at))
+            return at + e / c;
+        if (c > 0.0)
+            e -= c * (until - at);
+        at = until;
+    }
+    return INFINITY;
+}
+
+static void run_path(const pools_plan *p, const pools_work *w, gsl_rng *r, size_t t,
+                     sim_batch *out)
+{
+    const scenario *s = p->s;
+    double pass = w->pass[t], consent = w->consent[t], sd = p->screen_days;
+    tally ty = {0, 0, p->need <= 0 ? -1 : (long)p->followed};
+
+    /* Candidates in screening: their times are i.i.d. uniform on [0, sd), generated in
+     * increasing order (the next of m remaining above u is 1 - (1 - u) V^(1/m)). */
+    double u = 0.0;
+    for (long i = 0; i < s->screening; i++) {
+        if (sd > 0.0)
+            u = 1.0 - (1.0 - u) * pow(1.0 - rng_uniform(r), 1.0 / (double)(s->screening - i));
+        double at = u * sd;
+        if (!(rng_uniform(r) < pass))
+            continue;
+        if (s->selfpay_screening && at >= p->selfpay && !(rng_uniform(r) < consent))
+            continue;
+        record(p, &ty, at, t, out);
+    }
+
+    /* The sites' referrals, merged in time order. */
+    for (size_t i = 0; i < p->n_sites; i++) {
+        const site_spec *st = &s->site[i];
+        w->registered[i] = 0;
+        w->left[i] = st->has_cap ? st->cap : LONG_MAX;
+        w->next[i] = INFINITY;
+        if (w->per_day[i] > 0.0 && w->left[i] > 0)
+            w->next[i] = next_referral(p, st, w->per_day[i], w->start[i], r);
+    }
+    for (;;) {
+        size_t j = SIZE_MAX;
+        for (size_t i = 0; i < p->n_sites; i++)
+            if (isfinite(w->next[i]) && (j == SIZE_MAX || w->next[i] < w->next[j]))
+                j = i;
+        if (j == SIZE_MAX)
+            break;
+        double referred = w->next[j], at = referred + sd;
+        if (at >= p->followed || (at >= p->window && ty.count >= p->need))
+            break;
+        w->left[j]--;
+        if (rng_uniform(r) < pass && (referred < p->selfpay || rng_uniform(r) < consent)) {
+            record(p, &ty, at, t, out);
+            if (at < p->window)
+                w->registered[j]++;
+        }
+        w->next[j] = w->left[j] > 0
+                         ? next_referral(p, &s->site[j], w->per_day[j], referred, r)
+                         : INFINITY;
+    }
+    while (ty.next_checkpoint < p->n_checkpoints)
+        out->at_checkpoint[ty.next_checkpoint++ * p->batch + t] =
+            (size_t)(s->enrolled + ty.count);
+    out->at_deadline[t] = out->at_checkpoint[(p->n_checkpoints - 1) * p->batch + t];
+    out->completion_day[t] = ty.completion;
+}
+
+/* ---- the conditional distribution given the draws ---- */
+
+/* acc <- acc * comp, both pmfs on 0 .. L-1 (what lies beyond is not needed). */
+static void convolve(double *acc, const double *comp, double *tmp, size_t L)
+{
+    for (size_t j = 0; j < L; j++) {
+        double sum = 0.0;
+        for (size_t i = 0; i <= j; i++)
+            sum += acc[i] * comp[j - i];
+        tmp[j] = sum;
+    }
+    memcpy(acc, tmp, L * sizeof *acc);
+}
+
+static double poisson_pmf(long k, double m)
+{
+    if (m <= 0.0)
+        return k == 0 ? 1.0 : 0.0;
+    return exp((double)k * log(m) - m - gsl_sf_lngamma((double)k + 1.0));
+}
+
+static void poisson_table(double *comp, size_t L, double m)
+{
+    for (size_t j = 0; j < L; j++)
+        comp[j] = poisson_pmf((long)j, m);
+}
+
+/* A count beyond this is so unlikely for Poisson(m) (below 1e-20) that a cap above it never
+ * binds within precision. */
+static double poisson_high(double m) { return m + 10.0 * sqrt(m) + 20.0; }
+
+/* comp <- the pmf on 0 .. L-1 of Binomial(min(K, C), r), K ~ Poisson(m): the sum over k of
+ * P(min(K, C) = k) Binomial(k, r), the binomial pmfs built up one trial at a time in bin.
+ * Returns E[min(K, C)]. */
+static double capped_table(double *comp, double *bin, size_t L, double m, long C, double r)
+{
+    double mean = 0.0;
+    memset(comp, 0, L * sizeof *comp);
+    memset(bin, 0, L * sizeof *bin);
+    bin[0] = 1.0;
+    for (long k = 0; k <= C; k++) {
+        double w = k < C ? poisson_pmf(k, m) : gsl_cdf_poisson_Q((unsigned)(C - 1), m);
+        mean += (double)k * w;
+        for (size_t j = 0; j < L; j++)
+            comp[j] += w * bin[j];
+        size_t top = (size_t)k + 1 < L ? (size_t)k + 1 : L - 1;
+        for (size_t j = top; j > 0; j--)
+            bin[j] = bin[j] * (1.0 - r) + bin[j - 1] * r;
+        bin[0] *= 1.0 - r;
+    }
+    return mean;
+}
+
+/* The probability that a candidate in screening registers before the end of the deadline. */
+static double screening_share(const pools_plan *p, double pass, double consent)
+{
+    double sd = p->screen_days, S = p->selfpay;
+    double late = p->s->selfpay_screening ? consent : 1.0;
+    if (!(sd > 0.0))
+        return pass * (S <= 0.0 ? late : 1.0);
+    double end = fmin(p->window, sd), before = fmin(fmax(S, 0.0), end);
+    return pass * (before + late * (end - before)) / sd;
+}
+
+/* cond_p_success, cond_mean and the units' figures of trial t, given its draws; the path must
+ * have run (a trial that cannot be tabulated uses its own outcome). */
+static void conditional(const pools_plan *p, const pools_work *w, size_t t, sim_batch *out)
+{
+    const scenario *s = p->s;
+    size_t L = p->table, B = p->batch;
+    double pass = w->pass[t], consent = w->consent[t], cut = p->window - p->screen_days;
+    double pi = screening_share(p, pass, consent);
+    double mean = (double)s->enrolled + (double)s->screening * pi, uncapped = 0.0;
+    int own_outcome = p->need > 0 && L == 0;
+    if (L > 0) {
+        memset(w->acc, 0, L * sizeof *w->acc);
+        for (size_t j = 0; j < L && (long)j <= s->screening; j++)
+            w->acc[j] = gsl_ran_binomial_pdf((unsigned)j, pi, (unsigned)s->screening);
+    }
+    for (size_t i = 0; i < p->n_sites; i++) {
+        const site_spec *st = &s->site[i];
+        double c = w->per_day[i], a = w->start[i];
+        double m1 = c * schedule_integral(s, st, a, fmin(cut, p->selfpay));
+        double m2 = c * schedule_integral(s, st, fmax(a, p->selfpay), cut);
+        double *unit_mean = &out->unit_mean[i * B + t], *unit_none = &out->unit_p_none[i * B + t];
+        double m = m1 + m2;
+        if (!st->has_cap || (double)st->cap > poisson_high(m)) {
+            double mu = pass * m1 + pass * consent * m2;
+            uncapped += mu;
+            mean += mu;
+            *unit_mean = mu;
+            *unit_none = exp(-mu);
+            continue;
+        }
+        if ((m1 > 0.0 && m2 > 0.0) || st->cap > POOLS_MAX_TABLE) {
+            /* the self-pay date inside the window, or too large a table: its own outcome */
+            own_outcome = 1;
+            *unit_mean = (double)w->registered[i];
+            *unit_none = w->registered[i] == 0;
+            mean += (double)w->registered[i];
+            continue;
+        }
+        double r = m1 > 0.0 ? pass : pass * consent;
+        if (L > 0) {
+            double e = r * capped_table(w->comp, w->bin, L, m, st->cap, r);
+            *unit_mean = e;
+            *unit_none = w->comp[0];
+            mean += e;
+            convolve(w->acc, w->comp, w->tmp, L);
+            continue;
+        }
+        /* no table (the target already met, or too far): E[min(K, C)] and
+         * P(none) = E[(1 - r)^min(K, C)] directly */
+        double e = 0.0, none = st->cap == 0 ? 1.0 : 0.0;
+        for (long k = 0; k <= st->cap && st->cap > 0; k++) {
+            double wk = k < st->cap ? poisson_pmf(k, m)
+                                    : gsl_cdf_poisson_Q((unsigned)(st->cap - 1), m);
+            e += (double)k * wk;
+            none += wk * pow(1.0 - r, (double)k);
+        }
+        *unit_mean = r * e;
+        *unit_none = none;
+        mean += r * e;
+    }
+    if (own_outcome) {
+        out->cond_p_success[t] = (double)(out->at_deadline[t] >= (size_t)s->target);
+        out->cond_mean[t] = (double)out->at_deadline[t];
+        return;
+    }
+    out->cond_mean[t] = mean;
+    if (p->need <= 0) {
+        out->cond_p_success[t] = 1.0;
+        return;
+    }
+    poisson_table(w->comp, L, uncapped);
+    convolve(w->acc, w->comp, w->tmp, L);
+    double below = 0.0;
+    for (size_t j = 0; j < L; j++)
+        below += w->acc[j];
+    double ps = 1.0 - below;
+    out->cond_p_success[t] = ps < 0.0 ? 0.0 : ps > 1.0 ? 1.0 : ps;
+}
+
+void pools_batch(const void *plan, const sim_streams *rng, void *work, size_t n,
+                 sim_batch *out)
+{
+    const pools_plan *p = plan;
+    pools_work w = work_of(p, work);
+    draw_up_front(p, rng->draws, &w, n);
+    for (size_t t = 0; t < n; t++) {
+        for (size_t i = 0; i < p->n_sites; i++) {
+            size_t j = p->rank[i];
+            long u = p->uncertain_of[j];
+            w.per_day[i] = w.rate[j * p->batch + t] / DAYS_PER_YEAR;
+            w.start[i] = u >= 0 ? w.starts[(size_t)u * p->batch + t]
+                                : (double)activation_day(p->s, i);
+        }
+        run_path(p, &w, rng->path, t, out);
+        conditional(p, &w, t, out);
+    }
+    out->pmf_lo = out->pmf_hi = 0;
+}
