@@ -497,7 +497,7 @@ static void conditional(const pools_plan *p, const pools_work *w, size_t t, sim_
         double m2 = c * schedule_integral(s, st, fmax(a, p->selfpay), cut);
         double *unit_mean = &out->unit_mean[i * B + t], *unit_none = &out->unit_p_none[i * B + t];
         double m = m1 + m2;
-        if (!st->has_cap || (double)st->cap > poisson_high(m)) {
+        if (!st->has_cap || !(m > 0.0) || (double)st->cap > poisson_high(m)) {
             double mu = pass * m1 + pass * consent * m2;
             uncapped += mu;
             mean += mu;

@@ -279,8 +279,8 @@ static void es_read_sites(es_scenario *sc)
         s->opens = opens[0] ? es_number_or_die(opens, "opens") : 1;
         if (s->opens < 0 || s->opens > 1)
             es_die("%s/sites.csv:%zu: opens outside [0, 1]", sc->dir, r->line);
-        if (es_field(r, c_cap)[0])
-            es_die("%s/sites.csv:%zu: cap not handled by the event simulator", sc->dir, r->line);
+        const char *cap = es_field(r, c_cap);
+        s->cap = cap[0] ? es_integer_or_die(cap, "cap") : -1;
     }
     csvtab_free(t);
 }
@@ -465,12 +465,15 @@ typedef struct es_site_state {
     double at;       /* referrals before `at` have been generated */
     size_t k;        /* the next schedule step after `at` */
     double factor;   /* the schedule factor in force at `at` */
+    long left;       /* referrals the site may still make (its cap); -1: no limit */
 } es_site_state;
 
 /* Generates site s's referrals in [st->at, until) (until <= horizon_end) as a Poisson process
  * of piecewise-constant intensity, segment by segment with exponential gaps (memoryless, so
  * each segment, and each call, restarts at its own start); every referral at t is registered
- * at t + screen_days when it passes screening (p) and, when t >= selfpay_from, consents (q). */
+ * at t + screen_days when it passes screening (p) and, when t >= selfpay_from, consents (q).
+ * A site with a cap refers no more once it has referred `cap` candidates (DESIGN.md 2.2: a
+ * Poisson process stopped at its C-th event). */
 static void es_advance_site(const es_scenario *sc, const es_site *site, es_site_state *st,
                             double until, double p, double q, gsl_rng *r, es_buf *regs)
 {
@@ -481,8 +484,10 @@ static void es_advance_site(const es_scenario *sc, const es_site *site, es_site_
             b = until;
         double c = st->per_day * st->factor;
         if (c > 0) {
-            for (double t = st->at + gsl_ran_exponential(r, 1.0 / c); t < b;
+            for (double t = st->at + gsl_ran_exponential(r, 1.0 / c); t < b && st->left != 0;
                  t += gsl_ran_exponential(r, 1.0 / c)) {
+                if (st->left > 0)
+                    st->left--;
                 if (!(gsl_rng_uniform(r) < p))
                     continue;
                 if (t >= S && !(gsl_rng_uniform(r) < q))
@@ -535,6 +540,7 @@ static void es_one_trial(const es_scenario *sc, gsl_rng *r, es_buf *regs, es_sit
         st->at = act > 0 ? (double)act : 0.0;
         st->k = 0;
         st->factor = 1;
+        st->left = site->cap;
         while (st->k < site->nsteps && (double)site->step[st->k].from <= st->at)
             st->factor = site->step[st->k++].factor;
     }

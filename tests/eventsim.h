@@ -27,6 +27,7 @@ typedef struct es_site {
     double shape;            /* gamma shape; 0 = fixed rate */
     long active_lo, active_hi; /* activation day, uniform over [lo, hi] (equal when fixed) */
     double opens;            /* probability the site ever opens */
+    long cap;                /* most referrals from as_of on (sites.csv cap); -1: no limit */
     size_t nsteps;           /* rate schedule, sorted by day; empty = factor 1 throughout */
     es_step *step;
 } es_site;
@@ -54,8 +55,8 @@ typedef struct es_scenario {
 } es_scenario;
 
 /* Reads DIR/trial.csv, DIR/sites.csv and DIR/schedule.csv (when present). Handles only
- * well-formed input of the documented keys and columns; anything else (an unknown key or
- * column, a cap, history.csv or actions.csv, a bad number or date) prints a message to
+ * well-formed input of the documented keys and columns (cap included); anything else (an
+ * unknown key or column, history.csv or actions.csv, a bad number or date) prints a message to
  * standard error and aborts. The caller frees the result with es_free. */
 es_scenario *es_load(const char *dir);
 void es_free(es_scenario *sc);
