@@ -178,14 +178,16 @@ static void print_headline(FILE *out, const report_info *info, const sim_result 
     date_format(info->deadline, dl);
     const sim_estimate *p = &r->p_success;
     char a[32], b[32], c[32], d[32], e[32];
-    fprintf(out, "\nProbability of reaching %zu by %s: %s  (SE %.2g; 95 %% interval %s to %s)\n",
+    fprintf(out, "\nProbability of reaching %zu by %s: %s (SE %.2g)\n  95 %% interval %s to %s\n",
             r->target, dl, prob_text(p->mean, a), p->se,
             prob_text(clamp01(p->mean - Z95 * p->se), b),
             prob_text(clamp01(p->mean + Z95 * p->se), c));
-    fprintf(out, "  estimators: conditional with control variate %s (SE %.2g), conditional %s "
-            "(SE %.2g),\n  plain fraction of trials %s (SE %.2g)\n", prob_text(p->mean, a), p->se,
-            prob_text(r->p_success_cond.mean, d), r->p_success_cond.se,
-            prob_text(r->p_success_plain.mean, e), r->p_success_plain.se);
+    if (info->verbose)
+        fprintf(out, "  estimators: conditional with control variate %s (SE %.2g),\n"
+                     "  conditional %s (SE %.2g), plain fraction of trials %s (SE %.2g)\n",
+                prob_text(p->mean, a), p->se, prob_text(r->p_success_cond.mean, d),
+                r->p_success_cond.se, prob_text(r->p_success_plain.mean, e),
+                r->p_success_plain.se);
     if (info->has_exact) {
         double z = p->se > 0.0 ? (p->mean - info->exact_p_success) / p->se : 0.0;
         fprintf(out, "  exact (no simulation): %.6f; simulation - exact = %+.2g (z = %+.2f)\n",
@@ -227,6 +229,32 @@ static void completion_quantile_interval(const report_info *info, const sim_resu
     report_completion_label(info, r, hist_quantile(&r->completion, qhi), hi, len);
 }
 
+/* The short form: the count's quantiles in one row, the completion dates in a few lines. */
+static void print_quantiles_short(FILE *out, const report_info *info, const sim_result *r)
+{
+    char dl[11];
+    date_format(info->deadline, dl);
+    fprintf(out, "\nRegistrations by %s, in 90 %% of the futures from %zu to %zu:\n  ", dl,
+            pmf_quantile(r, 0.05), pmf_quantile(r, 0.95));
+    for (int i = 0; i < REPORT_N_QUANTILES; i++)
+        fprintf(out, "%6.0f %%", report_quantiles[i] * 100.0);
+    fprintf(out, "\n  ");
+    for (int i = 0; i < REPORT_N_QUANTILES; i++)
+        fprintf(out, "%8zu", pmf_quantile(r, report_quantiles[i]));
+    fprintf(out, "\nThe date the target of %zu is reached, in that share of the futures:\n", r->target);
+    static const double shown[] = {0.05, 0.25, 0.50, 0.75, 0.95};
+    for (int i = 0; i < 5; i++) {
+        char label[32];
+        report_completion_label(info, r, hist_quantile(&r->completion, shown[i]), label,
+                                sizeof label);
+        if (i % 2 == 0)
+            fprintf(out, "  %3.0f %%: %-21s", shown[i] * 100.0, label);
+        else
+            fprintf(out, "  %3.0f %%: %s\n", shown[i] * 100.0, label);
+    }
+    fprintf(out, "\n");
+}
+
 static void print_quantiles(FILE *out, const report_info *info, const sim_result *r)
 {
     fprintf(out, "\nQuantiles   registrations by deadline   date target reached (95 %% interval)\n");
@@ -240,26 +268,64 @@ static void print_quantiles(FILE *out, const report_info *info, const sim_result
     }
 }
 
+/* P(target reached by checkpoint k): at the deadline the headline's estimate (one estimator
+ * for one quantity), before it the fraction of trials. */
+static double reached_at_checkpoint(const report_info *info, const sim_result *r, size_t k)
+{
+    const hist *h = &r->at_checkpoint[k];
+    if (info->checkpoint_date[k] == info->deadline)
+        return r->p_success.mean;
+    return h->total ? (double)hist_count_at_least(h, r->target) / (double)h->total : 0.0;
+}
+
+/* The mean and the quantiles by checkpoint k: at the deadline those of the headline (the
+ * conditional estimates), before it the simulated histogram's. */
+static double mean_at_checkpoint(const report_info *info, const sim_result *r, size_t k,
+                                 double *se)
+{
+    const hist *h = &r->at_checkpoint[k];
+    if (info->checkpoint_date[k] == info->deadline) {
+        *se = r->mean.se;
+        return r->mean.mean;
+    }
+    *se = h->total > 1 ? sqrt(hist_variance(h) / (double)(h->total - 1)) : 0.0;
+    return hist_mean(h);
+}
+
+static size_t quantile_at_checkpoint(const report_info *info, const sim_result *r, size_t k,
+                                     double q)
+{
+    if (info->checkpoint_date[k] == info->deadline)
+        return pmf_quantile(r, q);
+    return hist_quantile(&r->at_checkpoint[k], q);
+}
+
 static void print_checkpoints(FILE *out, const report_info *info, const sim_result *r)
 {
-    fprintf(out, "\nReview checkpoints: registrations by the end of each date\n");
-    fprintf(out, "  %-10s  %7s  %4s %4s %4s %4s %4s %4s %4s  %s\n", "date", "mean", "5%", "10%",
-            "25%", "50%", "75%", "90%", "95%", "P(target reached)");
+    fprintf(out, "\nAt each review: registrations by the end of the day\n");
+    if (info->verbose)
+        fprintf(out, "  %-10s  %7s  %4s %4s %4s %4s %4s %4s %4s  %s\n", "date", "mean", "5%",
+                "10%", "25%", "50%", "75%", "90%", "95%", "P(target reached)");
+    else
+        fprintf(out, "  %-10s  %7s  %4s %4s %4s  %s\n", "date", "mean", "10%", "50%", "90%",
+                "P(target already reached)");
     for (size_t k = 0; k < info->n_checkpoints; k++) {
-        const hist *h = &r->at_checkpoint[k];
         char d[11];
+        double se;
         date_format(info->checkpoint_date[k], d);
-        fprintf(out, "  %-10s  %7.3f ", d, hist_mean(h));
+        fprintf(out, "  %-10s  %7.2f ", d, mean_at_checkpoint(info, r, k, &se));
         for (int i = 0; i < REPORT_N_QUANTILES; i++)
-            fprintf(out, " %4zu", hist_quantile(h, report_quantiles[i]));
-        double reached = h->total ? (double)hist_count_at_least(h, r->target) / (double)h->total : 0;
-        fprintf(out, "  %.4f\n", reached);
+            if (info->verbose || i == 1 || i == 3 || i == 5)
+                fprintf(out, " %4zu", quantile_at_checkpoint(info, r, k, report_quantiles[i]));
+        fprintf(out, "  %.4f\n", reached_at_checkpoint(info, r, k));
     }
+    if (!info->verbose)
+        fprintf(out, "Fewer registrations at a review than its 10 %% column: behind plan.\n");
 }
 
 static void print_units(FILE *out, const report_info *info, const sim_result *r)
 {
-    fprintf(out, "\nBy %s, by the deadline: mean registered (from referrals), P(none)\n",
+    fprintf(out, "\nBy %s, by the deadline: mean registered (from its referrals), P(none)\n",
             info->unit_label);
     size_t shown = r->n_units < 50 ? r->n_units : 50;
     int width = 8;
@@ -274,16 +340,51 @@ static void print_units(FILE *out, const report_info *info, const sim_result *r)
         fprintf(out, "  ... %zu more in sites.csv\n", r->n_units - shown);
 }
 
+/* A probability as a percentage: one decimal from 1 %, two significant digits below. */
+static const char *percent_text(double p, char buf[16])
+{
+    snprintf(buf, 16, p >= 0.01 || p == 0.0 ? "%.1f %%" : "%.2g %%", 100.0 * p);
+    return buf;
+}
+
+/* The headline in words, first of all (DESIGN.md section 4.3). */
+static void print_plain_headline(FILE *out, const report_info *info, const sim_result *r)
+{
+    char dl[11], when[32];
+    date_format(info->deadline, dl);
+    const sim_estimate *p = &r->p_success;
+    double lo = clamp01(p->mean - Z95 * p->se), hi = clamp01(p->mean + Z95 * p->se);
+    char pc[16], lc[16], hc[16];
+    fprintf(out, "A %s chance of reaching %zu by %s (95 %% interval %s to %s).\n",
+            percent_text(p->mean, pc), r->target, dl, percent_text(lo, lc),
+            percent_text(hi, hc));
+    size_t slot = hist_quantile(&r->completion, 0.5);
+    report_completion_label(info, r, slot, when, sizeof when);
+    fprintf(out, "Expected registrations by then: %.1f.\n", r->mean.mean);
+    if (slot == 0)
+        fprintf(out, "The target was met before the forecast began.\n\n");
+    else if (slot > (size_t)r->n_days)
+        fprintf(out, "Half of the futures do not reach %zu within the span followed (%s).\n\n",
+                r->target, when);
+    else
+        fprintf(out, "Half of the futures reach %zu by %s.\n\n", r->target, when);
+}
+
 void report_print(FILE *out, const report_info *info, const sim_result *r, int threads,
                   double seconds)
 {
+    print_plain_headline(out, info, r);
     info->describe(info->describe_arg, out);
     fprintf(out, "Run           %llu trials, seed %llu, %d thread%s, %.2f s%s\n",
             (unsigned long long)r->trials, (unsigned long long)info->seed, threads,
             threads == 1 ? "" : "s", seconds, r->interrupted ? " (interrupted)" : "");
     print_headline(out, info, r);
-    print_distribution(out, r);
-    print_quantiles(out, info, r);
+    if (info->verbose) {
+        print_distribution(out, r);
+        print_quantiles(out, info, r);
+    } else {
+        print_quantiles_short(out, info, r);
+    }
     print_checkpoints(out, info, r);
     print_units(out, info, r);
 }
@@ -423,8 +524,12 @@ static void write_completion(FILE *f, const report_info *info, const sim_result 
             d = last;
         char ds[DATE_TEXT_LEN];
         date_format_wide(d, ds);
-        double p = reached_by(r, (long)(d - info->start));
-        fprintf(f, "%s,%.6g,%.3g\n", ds, p, r->trials ? sqrt(p * (1 - p) / (double)r->trials) : 0);
+        /* At the deadline, the headline's estimate: one estimator for one quantity. */
+        double p = d == info->deadline ? r->p_success.mean : reached_by(r, (long)(d - info->start));
+        double se = d == info->deadline ? r->p_success.se
+                    : r->trials             ? sqrt(p * (1 - p) / (double)r->trials)
+                                            : 0;
+        fprintf(f, "%s,%.6g,%.3g\n", ds, p, se);
         if (d == last)
             break;
     }
@@ -434,15 +539,13 @@ static void write_checkpoints(FILE *f, const report_info *info, const sim_result
 {
     fprintf(f, "date,mean,q05,q10,q25,q50,q75,q90,q95,mean_se,probability_target_reached\n");
     for (size_t k = 0; k < info->n_checkpoints; k++) {
-        const hist *h = &r->at_checkpoint[k];
         char d[11];
+        double se, mean = mean_at_checkpoint(info, r, k, &se);
         date_format(info->checkpoint_date[k], d);
-        fprintf(f, "%s,%.6g", d, hist_mean(h));
+        fprintf(f, "%s,%.6g", d, mean);
         for (int i = 0; i < REPORT_N_QUANTILES; i++)
-            fprintf(f, ",%zu", hist_quantile(h, report_quantiles[i]));
-        double se = h->total > 1 ? sqrt(hist_variance(h) / (double)(h->total - 1)) : 0.0;
-        double reached = h->total ? (double)hist_count_at_least(h, r->target) / (double)h->total : 0;
-        fprintf(f, ",%.3g,%.6g\n", se, reached);
+            fprintf(f, ",%zu", quantile_at_checkpoint(info, r, k, report_quantiles[i]));
+        fprintf(f, ",%.3g,%.6g\n", se, reached_at_checkpoint(info, r, k));
     }
 }
 

@@ -38,6 +38,7 @@ typedef struct report_info {
     const char *source;            /* where the scenario was read from */
     const char *overrides;         /* the --set overrides, separated by spaces (may be "") */
     long enrolled;                 /* registered before the start */
+    int verbose;                   /* the terminal report's long tables and estimator details */
     size_t n_extra;                /* extra tables written beside the run's (may be 0) */
     const report_extra *extra;
 } report_info;

@@ -210,9 +210,12 @@ static void test_every_shipped_scenario_runs(void **state)
         if (accrue(args) != 0)
             fail_msg("scenario %s: %s", e->d_name, output);
         assert_non_null(strstr(output, "Probability of reaching"));
+        /* exact computes every shipped scenario, or declines with status 2 and says why (a
+         * finite pool, say): never a crash or another status. */
         snprintf(args, sizeof args, "exact scenarios/%s", e->d_name);
-        if (accrue(args) != 0)
-            fail_msg("exact scenario %s: %s", e->d_name, output);
+        int rc = accrue(args);
+        if (rc != 0 && !(rc == 2 && strstr(output, "no exact computation")))
+            fail_msg("exact scenario %s: status %d: %s", e->d_name, rc, output);
         ran++;
     }
     closedir(d);
