@@ -333,7 +333,8 @@ static void es_read_schedule(es_scenario *sc)
             memcpy(s->step, star, nstar * sizeof *star);
             s->nsteps = nstar;
         }
-        qsort(s->step, s->nsteps, sizeof *s->step, es_step_cmp);
+        if (s->nsteps > 1)   /* qsort wants a real array, even for none */
+            qsort(s->step, s->nsteps, sizeof *s->step, es_step_cmp);
         for (size_t k = 1; k < s->nsteps; k++)
             if (s->step[k].from == s->step[k - 1].from)
                 es_die("%s: two rows for site '%s' on one date", path, s->name);
