@@ -1012,6 +1012,13 @@ int exact_deadline_dist_limited(const scenario *s, double max_work, exact_dist *
                     s->site[i].name);
             return -1;
         }
+    /* Corrective action makes the path after a review depend on the count at that review. */
+    if (s->n_actions > 0) {
+        set_err(err, errlen, "exact: the scenario has corrective action (actions.csv): the path "
+                "after a review depends on the count at it, and the exact mode does not compute "
+                "that; run without --exact, or move actions.csv out for the policy-free value");
+        return -1;
+    }
     if (model_init(&m, s, err, errlen) != 0)
         return -1;
     work = (work_budget){.limit = max_work};

@@ -1,10 +1,13 @@
 /* The model layer: a table of the models accrue knows, and the one interface commands use (see
- * model.h). A scenario with a capped site is served by the finite-pools model (models/pools.c,
+ * model.h). A scenario with corrective-action rules (actions.csv) is served by the actions
+ * model (models/actions.c, its own batch function, caps included); else a scenario with a
+ * capped site is served by the finite-pools model (models/pools.c,
  * its own batch function); every other by the per-site Poisson-gamma front end on the Poisson
  * core (models/sites.c, models/poisson_core.c). */
 #include "model.h"
 
 #include <stdlib.h>
+#include "actions.h"
 #include "pools.h"
 #include "sites.h"
 
@@ -33,6 +36,15 @@ static void sites_free(void *plan) { sites_plan_free(plan); }
 static sim_model sites_sim(const void *plan) { return sites_sim_model(plan); }
 static const core_plan *sites_core_of(const void *plan) { return sites_core(plan); }
 
+static int actions_serves_kind(const scenario *s) { return actions_serves(s); }
+static void *actions_prepare(const scenario *s, char *err, size_t errlen)
+{
+    return actions_plan_new(s, err, errlen);
+}
+static void actions_free(void *plan) { actions_plan_free(plan); }
+static sim_model actions_sim(const void *plan) { return actions_sim_model(plan); }
+static const core_plan *actions_core_of(const void *plan) { return actions_core(plan); }
+
 static int pools_serves_kind(const scenario *s) { return pools_serves(s); }
 static void *pools_prepare(const scenario *s, char *err, size_t errlen)
 {
@@ -44,6 +56,8 @@ static const core_plan *pools_core_of(const void *plan) { return pools_core(plan
 
 /* The models, the first that serves a scenario taking it. */
 static const model_kind kinds[] = {
+    {"corrective action at reviews (actions.csv)", actions_serves_kind, actions_prepare,
+     actions_free, actions_sim, actions_core_of},
     {"finite patient pools (capped sites)", pools_serves_kind, pools_prepare, pools_free,
      pools_sim, pools_core_of},
     {"Poisson-gamma sites", sites_serves, sites_prepare, sites_free, sites_sim, sites_core_of},

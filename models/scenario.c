@@ -536,7 +536,7 @@ static int parse_trial(const msg *m, const csvtab *t, scenario *s, const char *d
 
 /* ---- files with named columns (sites.csv, schedule.csv) ---- */
 
-#define MAX_COLUMNS 7
+#define MAX_COLUMNS 8
 
 /* The known columns of a file whose header names them, in any order. */
 typedef struct column_set {
@@ -913,6 +913,14 @@ static int assign_steps(const msg *m, const sched_row *rows, const size_t *count
         return fail(m, 0, "the schedule gives %zu steps in all (the rows of * counted once for "
                     "each of the %zu sites without rows of their own); expected at most %d",
                     total + takers * n_star, takers, SCHEDULE_MAX_TOTAL_STEPS);
+    if (n_star) {
+        s->star_step = malloc(n_star * sizeof *s->star_step);
+        if (!s->star_step)
+            return fail(m, 0, "out of memory; expected enough memory for the schedule");
+        for (size_t j = 0; j < n_star; j++)
+            s->star_step[j] = rows[j].step;
+        s->n_star_steps = n_star;
+    }
     size_t next = n_star; /* the first row of the next site with rows of its own */
     for (size_t i = 0; i < s->n_sites; i++) {
         const sched_row *src = count[i + 1] ? rows + next : rows;
@@ -954,6 +962,119 @@ static int parse_schedule(const msg *m, const csvtab *t, scenario *s, const name
     free(rows);
     free(count);
     return rc;
+}
+
+/* ---- actions.csv ---- */
+
+typedef enum action_col {
+    A_REVIEW, A_BELOW, A_ACTION, A_VALUE, A_RATE_SHAPE, A_DELAY_DAYS, A_TIMES, A_NOTE, A_COUNT
+} action_col;
+
+static const char *const action_col_name[A_COUNT] = {
+    "review", "below", "action", "value", "rate_shape", "delay_days", "times", "note"};
+
+static const column_set action_columns = {
+    action_col_name, A_COUNT, 4,
+    "review, below, action, value, rate_shape, delay_days, times or note",
+    "a header with review, below, action and value (optionally rate_shape, delay_days, times, "
+    "note)",
+};
+
+/* Whether d is one of the scenario's review checkpoints (every review_months months after
+ * as_of, and the deadline). */
+static bool is_review_date(const scenario *s, date_t d)
+{
+    if (d == s->deadline)
+        return true;
+    for (int k = 1;; k++) {
+        date_t r = date_add_months(s->as_of, k * s->review_months);
+        if (r > s->deadline || r > d)
+            return false;
+        if (r == d)
+            return true;
+    }
+}
+
+static int read_action_row(const msg *m, const csv_row *row, const int pos[MAX_COLUMNS],
+                           const scenario *s, action_rule *a)
+{
+    const char *review = column(row, pos, A_REVIEW), *below = column(row, pos, A_BELOW);
+    const char *action = column(row, pos, A_ACTION), *value = column(row, pos, A_VALUE);
+    const char *shape = column(row, pos, A_RATE_SHAPE), *delay = column(row, pos, A_DELAY_DAYS);
+    const char *times = column(row, pos, A_TIMES);
+    size_t line = row->line;
+    memset(a, 0, sizeof *a);
+    a->line = line;
+    a->delay_days = 1;
+    a->times = 1;
+    if (strcmp(review, "every") == 0) {
+        a->every = true;
+    } else {
+        if (!*review)
+            return fail(m, line, "review is empty; expected every or a review date YYYY-MM-DD");
+        if (date_parse(review, &a->review) != 0)
+            return fail(m, line, "review `%s` is neither every nor a valid date; expected every "
+                        "or a review date YYYY-MM-DD", show(review).s);
+        if (!is_review_date(s, a->review))
+            return fail(m, line, "review %s is not a review date of the scenario; expected "
+                        "every, the deadline or a date review_months (%d) months apart from "
+                        "as_of", review, s->review_months);
+    }
+    if (strcmp(below, "pace") == 0)
+        a->pace = true;
+    else if (get_real(m, line, "below (or pace)", below, 0.0, false, (double)SCENARIO_MAX_COUNT,
+                      &a->below) != 0)
+        return -1;
+    if (strcmp(action, "add_site") == 0) {
+        a->action = ACTION_ADD_SITE;
+        if (get_real(m, line, "value (the added site's rate)", value, 0.0, false,
+                     SCENARIO_MAX_RATE, &a->value) != 0)
+            return -1;
+        if (*shape && get_real(m, line, "rate_shape", shape, SCENARIO_MIN_SHAPE, false,
+                               SCENARIO_MAX_SHAPE, &a->shape) != 0)
+            return -1;
+    } else if (strcmp(action, "scale_rates") == 0) {
+        a->action = ACTION_SCALE_RATES;
+        if (get_real(m, line, "value (the factor)", value, 0.0, false, SCENARIO_MAX_FACTOR,
+                     &a->value) != 0)
+            return -1;
+        if (*shape)
+            return fail(m, line, "rate_shape `%s` given for scale_rates; expected it empty "
+                        "(a shape applies to add_site only)", show(shape).s);
+    } else {
+        return fail(m, line, "action `%s` is unknown; expected add_site or scale_rates",
+                    show(action).s);
+    }
+    if (*delay && get_whole(m, line, "delay_days", delay, 1, SCENARIO_MAX_WINDOW_DAYS,
+                            &a->delay_days) != 0)
+        return -1;
+    if (*times && get_whole(m, line, "times", times, 1, SCENARIO_MAX_TIMES, &a->times) != 0)
+        return -1;
+    return 0;
+}
+
+/* Reads actions.csv into s->action. */
+static int parse_actions(const msg *m, const csvtab *t, scenario *s)
+{
+    int pos[MAX_COLUMNS];
+    if (read_header(m, &t->row[0], &action_columns, pos) != 0)
+        return -1;
+    size_t n = t->nrows - 1;
+    if (n > SCENARIO_MAX_ACTIONS)
+        return fail(m, t->row[SCENARIO_MAX_ACTIONS + 1].line, "more than %d rules; expected at "
+                    "most %d rows", SCENARIO_MAX_ACTIONS, SCENARIO_MAX_ACTIONS);
+    if (n == 0)
+        return 0;
+    s->action = calloc(n, sizeof *s->action);
+    if (!s->action)
+        return fail(m, 0, "out of memory; expected enough memory for the actions");
+    for (size_t r = 1; r < t->nrows; r++) {
+        if (check_width(m, t, &t->row[r]) != 0
+            || read_action_row(m, &t->row[r], pos, s, &s->action[r - 1]) != 0)
+            return -1;
+        s->n_actions = r;
+    }
+    return 0;
 }
 
 /* ---- history.csv ---- */
@@ -1106,6 +1227,8 @@ void scenario_free(scenario *s)
         free(s->site[i].step);
     }
     free(s->site);
+    free(s->action);
+    free(s->star_step);
     free(s->name);
     free(s->source);
     free(s->history);
@@ -1133,12 +1256,12 @@ static csvtab *read_source(const csv_source *src, char *err, size_t errlen)
  * order, as they name the sites. No learning here (scenario_load does it). All-or-nothing. */
 static scenario *build(const char *source, const char *default_name, const csv_source *trial,
                        const csv_source *sites, const csv_source *schedule,
-                       const csv_source *history, const scenario_overrides *ov, char *err,
-                       size_t errlen)
+                       const csv_source *history, const csv_source *actions,
+                       const scenario_overrides *ov, char *err, size_t errlen)
 {
     msg mt = {trial->name, err, errlen}, ms = {sites->name, err, errlen};
     scenario *s = calloc(1, sizeof *s);
-    csvtab *tt = NULL, *st = NULL, *sct = NULL, *ht = NULL;
+    csvtab *tt = NULL, *st = NULL, *sct = NULL, *ht = NULL, *at = NULL;
     name_set ns = {0, NULL};
     size_t line[K_COUNT] = {0};
     int rc = -1;
@@ -1163,11 +1286,17 @@ static scenario *build(const char *source, const char *default_name, const csv_s
         ht = read_source(history, err, errlen);
         rc = ht ? parse_history(&mh, ht, s, &ns, &mt, line) : -1;
     }
+    if (rc == 0 && actions) {
+        msg ma = {actions->name, err, errlen};
+        at = read_source(actions, err, errlen);
+        rc = at ? parse_actions(&ma, at, s) : -1;
+    }
     free(ns.slot);
     csvtab_free(tt);
     csvtab_free(st);
     csvtab_free(sct);
     csvtab_free(ht);
+    csvtab_free(at);
     if (rc != 0) {
         scenario_free(s);
         return NULL;
@@ -1181,7 +1310,7 @@ scenario *scenario_parse(const char *source, const char *trial_name, const char 
 {
     csv_source trial = {trial_name, trial_csv, trial_len};
     csv_source sites = {sites_name, sites_csv, sites_len};
-    return build(source, source, &trial, &sites, NULL, NULL, NULL, err, errlen);
+    return build(source, source, &trial, &sites, NULL, NULL, NULL, NULL, err, errlen);
 }
 
 scenario *scenario_default(char *err, size_t errlen)
@@ -1196,7 +1325,7 @@ scenario *scenario_default_with(const scenario_overrides *ov, char *err, size_t 
     csv_source sites = {"built-in " DEFAULT_DIR "/sites.csv", default_sites_csv,
                         default_sites_len};
     scenario *s = build("built-in default (" DEFAULT_DIR ")", "protocol-plan", &trial, &sites,
-                        NULL, NULL, ov, err, errlen);
+                        NULL, NULL, NULL, ov, err, errlen);
     if (s && history_apply(s, err, errlen) != 0) {
         scenario_free(s);
         return NULL;
@@ -1250,20 +1379,16 @@ static char *folder_name(const char *dir)
     return out ? out : strdup("scenario");
 }
 
-/* The files a scenario folder may hold that this version does not read yet (DESIGN.md
- * section 3). */
-static const char *const unsupported_files[] = {"actions.csv"};
+#define FILES_EXPECTED "expected trial.csv, sites.csv and optionally schedule.csv, " \
+                       "history.csv and actions.csv"
 
-#define FILES_EXPECTED "expected trial.csv, sites.csv and optionally schedule.csv and " \
-                       "history.csv"
-
-/* 1 if name is a .csv file's name (the suffix in any case) other than the four read. */
+/* 1 if name is a .csv file's name (the suffix in any case) other than the five read. */
 static int is_unknown_csv(const char *name)
 {
     size_t n = strlen(name);
     return n >= 4 && strcasecmp(name + n - 4, ".csv") == 0 && strcmp(name, "trial.csv") != 0
            && strcmp(name, "sites.csv") != 0 && strcmp(name, "schedule.csv") != 0
-           && strcmp(name, "history.csv") != 0;
+           && strcmp(name, "history.csv") != 0 && strcmp(name, "actions.csv") != 0;
 }
 
 /* The error for the unknown .csv file name in dir. */
@@ -1271,14 +1396,7 @@ static int fail_unknown_file(const char *dir, const char *name, char *err, size_
 {
     char *path = join_path(dir, name);
     msg m = {path ? path : name, err, errlen};
-    bool unsupported = false;
-    for (size_t i = 0; i < sizeof unsupported_files / sizeof *unsupported_files; i++)
-        unsupported |= strcmp(name, unsupported_files[i]) == 0;
-    if (unsupported)
-        fail(&m, 0, "%s is not supported by this version of accrue; " FILES_EXPECTED
-             " (move %s out of the folder)", name, name);
-    else
-        fail(&m, 0, "unknown scenario file; " FILES_EXPECTED);
+    fail(&m, 0, "unknown scenario file; " FILES_EXPECTED);
     free(path);
     return -1;
 }
@@ -1343,16 +1461,20 @@ static scenario *load_prior_with(const char *dir, const scenario_overrides *ov, 
     char *trial_path = join_path(dir, "trial.csv"), *sites_path = join_path(dir, "sites.csv");
     char *schedule_path = join_path(dir, "schedule.csv");
     char *history_path = join_path(dir, "history.csv");
+    char *actions_path = join_path(dir, "actions.csv");
     char *name = folder_name(dir);
     scenario *s = NULL;
-    if (trial_path && sites_path && schedule_path && history_path && name) {
+    if (trial_path && sites_path && schedule_path && history_path && actions_path && name) {
+        csv_source actions = {actions_path, NULL, 0};
+        bool has_actions = optional_file_present(actions_path);
         csv_source trial = {trial_path, NULL, 0}, sites = {sites_path, NULL, 0};
         csv_source schedule = {schedule_path, NULL, 0}, history = {history_path, NULL, 0};
         bool has_schedule = optional_file_present(schedule_path);
         bool has_history = optional_file_present(history_path);
         if (check_folder(dir, err, errlen) == 0)
             s = build(dir, name, &trial, &sites, has_schedule ? &schedule : NULL,
-                      has_history ? &history : NULL, ov, err, errlen);
+                      has_history ? &history : NULL, has_actions ? &actions : NULL, ov, err,
+                      errlen);
     } else {
         msg m = {dir, err, errlen};
         fail(&m, 0, "out of memory; expected enough memory to read the scenario");
@@ -1361,6 +1483,7 @@ static scenario *load_prior_with(const char *dir, const scenario_overrides *ov, 
     free(sites_path);
     free(schedule_path);
     free(history_path);
+    free(actions_path);
     free(name);
     return s;
 }
@@ -1586,6 +1709,27 @@ void scenario_describe(const scenario *s, FILE *out)
         fprintf(out, "\n              candidates in screening need consent too");
     fprintf(out, "\nReviews       every %d months; completion followed to %g years past the "
             "deadline\n", s->review_months, s->horizon_years);
+    for (size_t r = 0; r < s->n_actions; r++) {
+        const action_rule *a = &s->action[r];
+        char when[11], below[48], what[96];
+        if (!a->every)
+            date_format(a->review, when);
+        if (a->pace)
+            snprintf(below, sizeof below, "below pace");
+        else
+            snprintf(below, sizeof below, "below %g", a->below);
+        if (a->action == ACTION_ADD_SITE && a->shape > 0.0)
+            snprintf(what, sizeof what, "add a site at %g/year (gamma shape %g)", a->value,
+                     a->shape);
+        else if (a->action == ACTION_ADD_SITE)
+            snprintf(what, sizeof what, "add a site at %g/year (fixed)", a->value);
+        else
+            snprintf(what, sizeof what, "scale every site's rate by %g", a->value);
+        fprintf(out, "Action %-6zu at %s%s, if %s: %s from %ld day%s after, at most %ld "
+                "time%s\n", r + 1, a->every ? "every review before the deadline" : "review ",
+                a->every ? "" : when, below, what, a->delay_days, a->delay_days == 1 ? "" : "s",
+                a->times, a->times == 1 ? "" : "s");
+    }
     if (s->learned)
         history_print(s->learned, out);
     describe_sites(s, out);

@@ -26,6 +26,22 @@ typedef struct rate_step {
     double factor;       /* >= 0 */
 } rate_step;
 
+/* A corrective-action rule (actions.csv, DESIGN.md section 3). */
+typedef enum action_kind { ACTION_ADD_SITE, ACTION_SCALE_RATES } action_kind;
+
+typedef struct action_rule {
+    bool every;          /* at each review strictly before the deadline */
+    date_t review;       /* else at this review date (one of the scenario's checkpoints) */
+    bool pace;           /* threshold: floor(enrolled + (target - enrolled) (d + 1) / W) */
+    double below;        /* else this number (>= 0): fires when registrations < below */
+    action_kind action;
+    double value;        /* add_site: rate per year; scale_rates: the factor */
+    double shape;        /* add_site: gamma shape of the rate, 0 = fixed */
+    long delay_days;     /* >= 1: effect from the start of review day + delay_days */
+    long times;          /* >= 1: most firings per simulated trial */
+    size_t line;         /* its line in actions.csv */
+} action_rule;
+
 /* One recruiting site. */
 typedef struct site_spec {
     char *name;
@@ -72,6 +88,12 @@ typedef struct scenario {
     history_row *history;  /* every row of history.csv in file order, those referred on or
                               after as_of (for `accrue track`) included */
     char *history_file;    /* the path messages name ("DIR/history.csv") */
+    /* Corrective action (actions.csv): none without the file. */
+    size_t n_actions;
+    action_rule *action;
+    /* The `*` rows of schedule.csv (the schedule of a site added by a rule); none: factor 1. */
+    size_t n_star_steps;
+    rate_step *star_step;
     history_learning *learned; /* set by history_apply: the priors, the data and the
                                   posteriors, the sites' rates and the probabilities above
                                   then being the posteriors; NULL before or without learning */
@@ -99,6 +121,8 @@ typedef struct scenario {
 #define SCENARIO_MAX_FACTOR 1000.0      /* a schedule's factor */
 #define SCENARIO_MAX_STEPS 1000         /* schedule steps of one site */
 #define SCENARIO_MAX_HISTORY 1000000L   /* rows of history.csv */
+#define SCENARIO_MAX_ACTIONS 100        /* rows of actions.csv */
+#define SCENARIO_MAX_TIMES 1000         /* an action's times */
 
 /* Reads dir/trial.csv, dir/sites.csv and, when present, dir/schedule.csv and dir/history.csv,
  * and learns from the history (below). Returns a scenario
@@ -118,10 +142,10 @@ typedef struct scenario {
  * what the learning refuses (models/history.h) last.
  *
  * Files: a regular file in dir whose name ends in .csv (in any case) other than trial.csv,
- * sites.csv, schedule.csv and history.csv is refused with "DIR/NAME:0: unknown scenario file;
- * expected trial.csv, sites.csv and optionally schedule.csv and history.csv" (a misspelt
- * schedul.csv, Sites.csv); actions.csv (DESIGN.md section 3) is refused as not supported by
- * this version. Of several such files the first in byte order is named. Other files
+ * sites.csv, schedule.csv, history.csv and actions.csv is refused with "DIR/NAME:0: unknown
+ * scenario file; expected trial.csv, sites.csv and optionally schedule.csv, history.csv and
+ * actions.csv" (a misspelt
+ * schedul.csv, Sites.csv, action.csv). Of several such files the first in byte order is named. Other files
  * (README.md) are ignored. schedule.csv and history.csv are optional: absent, no site has a
  * schedule, or there is no history; anything else at that name (an empty file, a folder, a
  * dangling link) is read and refused like a bad trial.csv.
@@ -182,6 +206,14 @@ typedef struct scenario {
  *   day (not uniform(D1;D2) with D1 before as_of) and opens 1.
  * - Without the new inputs every site has active_to = active_from, opens = 1, has_cap false,
  *   n_steps = 0 and step = NULL, and selfpay_screening is false: the base model of DESIGN.md section 2.1.
+ * - actions.csv (DESIGN.md section 3; read after history.csv): columns review, below, action,
+ *   value (required), rate_shape, delay_days, times and note, in any order, at most
+ *   SCENARIO_MAX_ACTIONS rows. review: `every` or a review checkpoint's date (the deadline
+ *   included); below: `pace` or a plain number from 0 to SCENARIO_MAX_COUNT; action:
+ *   `add_site` (value a rate from 0 to SCENARIO_MAX_RATE, rate_shape empty or a gamma shape as
+ *   in sites.csv) or `scale_rates` (value a factor from 0 to SCENARIO_MAX_FACTOR, rate_shape
+ *   empty); delay_days a whole number from 1 to SCENARIO_MAX_WINDOW_DAYS (empty: 1); times a
+ *   whole number from 1 to SCENARIO_MAX_TIMES (empty: 1). A header with no rows is no rule.
  * Accepted: a UTF-8 byte-order mark, CRLF or LF, blank lines anywhere, quoted fields holding
  * commas, quotes or line breaks (notes), columns of sites.csv, schedule.csv and history.csv in
  * any order.

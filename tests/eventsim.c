@@ -339,7 +339,59 @@ static void es_read_schedule(es_scenario *sc)
             if (s->step[k].from == s->step[k - 1].from)
                 es_die("%s: two rows for site '%s' on one date", path, s->name);
     }
-    free(star);
+    sc->added.step = star;
+    sc->added.nsteps = nstar;
+    if (nstar > 1)
+        qsort(star, nstar, sizeof *star, es_step_cmp);
+    csvtab_free(t);
+}
+
+/* actions.csv: review,below,action,value,rate_shape,delay_days,times (DESIGN.md section 3). */
+static void es_read_actions(es_scenario *sc)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/actions.csv", sc->dir);
+    if (!es_file_exists(path))
+        return;
+    csvtab *t = es_read_table(sc->dir, "actions.csv");
+    static const char *known[] = {"review", "below", "action", "value", "rate_shape",
+                                  "delay_days", "times", "note"};
+    for (size_t i = 0; i < t->row[0].nfields; i++) {
+        int ok = 0;
+        for (size_t k = 0; k < sizeof known / sizeof *known; k++)
+            ok |= !strcmp(t->row[0].field[i], known[k]);
+        if (!ok)
+            es_die("%s: column '%s' not handled", path, t->row[0].field[i]);
+    }
+    int c_review = es_column(t, "review"), c_below = es_column(t, "below"),
+        c_action = es_column(t, "action"), c_value = es_column(t, "value"),
+        c_shape = es_column(t, "rate_shape"), c_delay = es_column(t, "delay_days"),
+        c_times = es_column(t, "times");
+    sc->nactions = t->nrows - 1;
+    sc->action = es_xcalloc(sc->nactions, sizeof *sc->action);
+    for (size_t i = 1; i < t->nrows; i++) {
+        const csv_row *r = &t->row[i];
+        es_action *a = &sc->action[i - 1];
+        const char *review = es_field(r, c_review), *below = es_field(r, c_below);
+        const char *action = es_field(r, c_action), *shape = es_field(r, c_shape);
+        const char *delay = es_field(r, c_delay), *times = es_field(r, c_times);
+        a->every = !strcmp(review, "every");
+        if (!a->every)
+            a->review = es_date_or_die(review, "actions review") - sc->as_of;
+        a->pace = !strcmp(below, "pace");
+        if (!a->pace)
+            a->below = es_number_or_die(below, "actions below");
+        if (!strcmp(action, "add_site"))
+            a->add_site = 1;
+        else if (strcmp(action, "scale_rates"))
+            es_die("%s:%zu: unknown action '%s'", path, r->line, action);
+        a->value = es_number_or_die(es_field(r, c_value), "actions value");
+        a->shape = *shape ? es_number_or_die(shape, "actions rate_shape") : 0;
+        a->delay_days = *delay ? es_integer_or_die(delay, "actions delay_days") : 1;
+        a->times = *times ? es_integer_or_die(times, "actions times") : 1;
+        if (a->delay_days < 1 || a->times < 1 || a->value < 0 || a->shape < 0)
+            es_die("%s:%zu: bad delay_days, times, value or rate_shape", path, r->line);
+    }
     csvtab_free(t);
 }
 
@@ -375,8 +427,8 @@ es_scenario *es_load(const char *dir)
     if (strlen(dir) >= sizeof sc->dir)
         es_die("path too long: %s", dir);
     strcpy(sc->dir, dir);
-    static const char *unhandled[] = {"history.csv", "actions.csv"};
-    for (size_t i = 0; i < 2; i++) {
+    static const char *unhandled[] = {"history.csv"};
+    for (size_t i = 0; i < 1; i++) {
         char path[1024];
         snprintf(path, sizeof path, "%s/%s", dir, unhandled[i]);
         if (es_file_exists(path))
@@ -386,6 +438,15 @@ es_scenario *es_load(const char *dir)
     es_read_sites(sc);
     es_read_schedule(sc);
     es_make_checkpoints(sc);
+    es_read_actions(sc);
+    for (size_t i = 0; i < sc->nactions; i++) {
+        const es_action *a = &sc->action[i];
+        int found = a->every;
+        for (size_t c = 0; c < sc->ncheckpoints && !found; c++)
+            found = sc->checkpoint[c] == a->review;
+        if (!found)
+            es_die("%s/actions.csv: rule %zu's review is not a review date", dir, i + 1);
+    }
     sc->horizon_end = (double)(sc->deadline + 1) + round(sc->horizon_years * 365.25);
     return sc;
 }
@@ -398,6 +459,8 @@ void es_free(es_scenario *sc)
         free(sc->site[i].step);
     free(sc->site);
     free(sc->checkpoint);
+    free(sc->action);
+    free(sc->added.step);
     free(sc);
 }
 
@@ -408,6 +471,7 @@ typedef struct es_acc {
     int64_t *sum, *sumsq;   /* per checkpoint, registrations (enrolled included) */
     double *completion;     /* each trial's completion time (days from as_of), INFINITY when
                                not reached within the followed span */
+    uint64_t *fired;        /* per rule: trials in which it fired */
 } es_acc;
 
 typedef struct es_buf {
@@ -508,9 +572,28 @@ static void es_advance_site(const es_scenario *sc, const es_site *site, es_site_
  * registrations are the ones before the end of the deadline day), then a year at a time until
  * `need` registrations are known or the span ends: registrations of later referrals come after
  * all those already known, so they change neither the counts nor the need-th time.
- * states: scratch for nsites. */
+ * states: scratch for nsites plus the sites the rules may add; pend: for the firings;
+ * fired[a]: the times rule a fired in this trial. */
+/* A fired rule's effect, waiting for its day. */
+typedef struct es_pending {
+    double at, lambda;       /* when; an added site's rate (per year) */
+    size_t action;
+    int done;
+} es_pending;
+
+/* The most sites the rules may add, and the most firings, in one trial. */
+static size_t es_max_firings(const es_scenario *sc, int add_only)
+{
+    size_t n = 0;
+    for (size_t a = 0; a < sc->nactions; a++)
+        if (!add_only || sc->action[a].add_site)
+            n += (size_t)sc->action[a].times < sc->ncheckpoints ? (size_t)sc->action[a].times
+                                                                 : sc->ncheckpoints;
+    return n;
+}
+
 static void es_one_trial(const es_scenario *sc, gsl_rng *r, es_buf *regs, es_site_state *states,
-                         long need)
+                         long need, es_pending *pend, long *fired)
 {
     regs->n = 0;
     double p = es_draw_prob(&sc->screen_pass, r);
@@ -546,14 +629,89 @@ static void es_one_trial(const es_scenario *sc, gsl_rng *r, es_buf *regs, es_sit
             st->factor = site->step[st->k++].factor;
     }
 
+    /* Corrective action (DESIGN.md 2.2, section 3): the referrals are generated up to the
+     * next moment something happens: a review is decided once the referrals reach its end
+     * minus screen_days (every registration before its end is then known), and a fired
+     * rule's effect starts at the start of the review day + delay_days. Added sites (from
+     * states[nsites] on) refer from that moment with the `*` schedule; scale_rates multiplies
+     * every site's intensity, those added later included (g). */
+    size_t nadded = 0, npend = 0, next_review = 0;
+    double g = 1.0;
+    for (size_t a = 0; a < sc->nactions; a++)
+        fired[a] = 0;
     double until = (double)(sc->deadline + 1) - sd;
     if (until < 0)
         until = 0;
     if (until > H)
         until = H;
     for (;;) {
-        for (size_t s = 0; s < sc->nsites; s++)
-            es_advance_site(sc, &sc->site[s], &states[s], until, p, q, r, regs);
+        double stop = until;
+        int what = 0; /* 0: until, 1: review, 2: an effect */
+        size_t which = 0;
+        if (next_review < sc->ncheckpoints && sc->nactions > 0) {
+            double t = (double)(sc->checkpoint[next_review] + 1) - sd;
+            if (t <= stop) {
+                stop = t;
+                what = 1;
+            }
+        }
+        for (size_t k = 0; k < npend; k++)
+            if (!pend[k].done && pend[k].at < stop) {
+                stop = pend[k].at;
+                what = 2;
+                which = k;
+            }
+        for (size_t s = 0; s < sc->nsites + nadded; s++)
+            es_advance_site(sc, s < sc->nsites ? &sc->site[s] : &sc->added, &states[s], stop,
+                            p, q, r, regs);
+        if (what == 1) {
+            long day = sc->checkpoint[next_review];
+            double end = (double)(day + 1);
+            long count = sc->enrolled;
+            for (size_t j = 0; j < regs->n; j++)
+                count += regs->x[j] < end;
+            double W = (double)(sc->deadline + 1);
+            for (size_t a = 0; a < sc->nactions; a++) {
+                const es_action *ac = &sc->action[a];
+                int here = ac->every ? day < sc->deadline : day == ac->review;
+                double thr = ac->pace ? floor((double)sc->enrolled + (double)(sc->target -
+                                              sc->enrolled) * (double)(day + 1) / W)
+                                      : ac->below;
+                if (!here || fired[a] >= ac->times || !((double)count < thr))
+                    continue;
+                fired[a]++;
+                es_pending *pe = &pend[npend++];
+                pe->at = end + (double)ac->delay_days - 1;
+                pe->done = 0;
+                pe->action = a;
+                pe->lambda = ac->add_site ? (ac->shape > 0 ? gsl_ran_gamma(r, ac->shape,
+                                                                           ac->value / ac->shape)
+                                                           : ac->value)
+                                          : 0;
+            }
+            next_review++;
+            continue;
+        }
+        if (what == 2) {
+            es_pending *pe = &pend[which];
+            const es_action *ac = &sc->action[pe->action];
+            pe->done = 1;
+            if (ac->add_site) {
+                es_site_state *st = &states[sc->nsites + nadded++];
+                st->per_day = g * pe->lambda / 365.25;
+                st->at = pe->at;
+                st->k = 0;
+                st->factor = 1;
+                st->left = -1;
+                while (st->k < sc->added.nsteps && (double)sc->added.step[st->k].from <= st->at)
+                    st->factor = sc->added.step[st->k++].factor;
+            } else {
+                g *= ac->value;
+                for (size_t s = 0; s < sc->nsites + nadded; s++)
+                    states[s].per_day *= ac->value;
+            }
+            continue;
+        }
         if ((long)regs->n >= need || until >= H)
             break;
         until = until + 365.25 < H ? until + 365.25 : H;
@@ -567,12 +725,16 @@ static void es_run_chunk(const es_scenario *sc, uint64_t n, unsigned long seed, 
         es_die("out of memory");
     gsl_rng_set(r, seed);
     es_buf regs = {0};
-    es_site_state *states = es_xcalloc(sc->nsites, sizeof *states);
+    es_site_state *states = es_xcalloc(sc->nsites + es_max_firings(sc, 1), sizeof *states);
+    es_pending *pend = es_xcalloc(es_max_firings(sc, 0), sizeof *pend);
+    long *fired = es_xcalloc(sc->nactions, sizeof *fired);
     size_t ncp = sc->ncheckpoints;
     int64_t *bin = es_xcalloc(ncp + 1, sizeof *bin);
     long need = sc->target - sc->enrolled;
     for (uint64_t i = 0; i < n; i++) {
-        es_one_trial(sc, r, &regs, states, need);
+        es_one_trial(sc, r, &regs, states, need, pend, fired);
+        for (size_t a = 0; a < sc->nactions; a++)
+            acc->fired[a] += fired[a] > 0;
         memset(bin, 0, (ncp + 1) * sizeof *bin);
         for (size_t j = 0; j < regs.n; j++) {
             size_t c = 0;
@@ -595,6 +757,8 @@ static void es_run_chunk(const es_scenario *sc, uint64_t n, unsigned long seed, 
         acc->completion[i] = done;
     }
     free(bin);
+    free(pend);
+    free(fired);
     free(states);
     free(regs.x);
     gsl_rng_free(r);
@@ -616,6 +780,7 @@ es_result *es_simulate(const es_scenario *sc, uint64_t trials, unsigned long see
         acc[c].sum = es_xcalloc(ncp, sizeof(int64_t));
         acc[c].sumsq = es_xcalloc(ncp, sizeof(int64_t));
         acc[c].completion = completion + first[c];
+        acc[c].fired = es_xcalloc(sc->nactions, sizeof(uint64_t));
     }
 #pragma omp parallel for schedule(dynamic, 1)
     for (int c = 0; c < ES_CHUNKS; c++) {
@@ -640,7 +805,19 @@ es_result *es_simulate(const es_scenario *sc, uint64_t trials, unsigned long see
         res->cp_mean[j] = mean;
         res->cp_mean_se[j] = sqrt(var > 0 ? var / n : 0);
     }
+    res->nactions = sc->nactions;
+    res->fired_fraction = es_xcalloc(sc->nactions, sizeof(double));
+    res->fired_fraction_se = es_xcalloc(sc->nactions, sizeof(double));
+    for (size_t a = 0; a < sc->nactions; a++) {
+        uint64_t k = 0;
+        for (int c = 0; c < ES_CHUNKS; c++)
+            k += acc[c].fired[a];
+        double f = (double)k / (double)trials;
+        res->fired_fraction[a] = f;
+        res->fired_fraction_se[a] = sqrt(f * (1 - f) / (double)trials);
+    }
     for (int c = 0; c < ES_CHUNKS; c++) {
+        free(acc[c].fired);
         success += acc[c].success;
         free(acc[c].sum);
         free(acc[c].sumsq);
@@ -672,5 +849,7 @@ void es_result_free(es_result *r)
         return;
     free(r->cp_mean);
     free(r->cp_mean_se);
+    free(r->fired_fraction);
+    free(r->fired_fraction_se);
     free(r);
 }

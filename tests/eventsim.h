@@ -32,6 +32,17 @@ typedef struct es_site {
     es_step *step;
 } es_site;
 
+/* A corrective-action rule (actions.csv, DESIGN.md section 3). */
+typedef struct es_action {
+    int every;               /* at each review strictly before the deadline */
+    long review;             /* else at this review (day index from as_of) */
+    int pace;                /* threshold floor(enrolled + (target - enrolled) (d + 1) / W) */
+    double below;            /* else: fires when registrations by the review's end < below */
+    int add_site;            /* 1: add a site; 0: scale every site's rate */
+    double value, shape;     /* rate per year (gamma shape, 0 = fixed) or the factor */
+    long delay_days, times;
+} es_action;
+
 /* A scenario as read. Days count from as_of (day 0 covers [0, 1)); the checkpoint days are
  * the review dates, the deadline last. */
 typedef struct es_scenario {
@@ -52,11 +63,14 @@ typedef struct es_scenario {
     long *checkpoint;        /* day indices, ascending, the deadline last */
     size_t nsites;
     es_site *site;
+    size_t nactions;         /* actions.csv's rules (none without the file) */
+    es_action *action;
+    es_site added;           /* the template of a site a rule adds: the `*` schedule */
 } es_scenario;
 
-/* Reads DIR/trial.csv, DIR/sites.csv and DIR/schedule.csv (when present). Handles only
- * well-formed input of the documented keys and columns (cap included); anything else (an
- * unknown key or column, history.csv or actions.csv, a bad number or date) prints a message to
+/* Reads DIR/trial.csv, DIR/sites.csv, DIR/schedule.csv and DIR/actions.csv (when present).
+ * Handles only well-formed input of the documented keys and columns (cap included); anything
+ * else (an unknown key or column, history.csv, a bad number or date) prints a message to
  * standard error and aborts. The caller frees the result with es_free. */
 es_scenario *es_load(const char *dir);
 void es_free(es_scenario *sc);
@@ -78,6 +92,9 @@ typedef struct es_result {
      * span. Kept continuous rather than in whole days: a sample median of whole days is not
      * asymptotically normal when the distribution function crosses 1/2 near a day's end. */
     double median_completion, median_completion_se;
+    /* Per rule of actions.csv: the fraction of trials in which it fired, binomial SE. */
+    size_t nactions;
+    double *fired_fraction, *fired_fraction_se;
 } es_result;
 
 /* Simulates `trials` (at least 2) trials with gsl_rng_mt19937. The trials are cut into

@@ -662,10 +662,10 @@ static void test_folder_files(void **state)
     remove_file(dir, "schedul.csv");
     assert_folder_refused(dir, "zz.CSV:0: ", "unknown scenario file");
     remove_file(dir, "zz.CSV");
-    write_file(dir, "actions.csv", "review,below,action,value\n");
-    assert_folder_refused(dir, "actions.csv:0: ", "actions.csv is not supported by this "
-                          "version");
-    remove_file(dir, "actions.csv");
+    write_file(dir, "action.csv", "review,below,action,value\n");
+    assert_folder_refused(dir, "action.csv:0: ", "unknown scenario file; expected trial.csv, "
+                          "sites.csv and optionally schedule.csv, history.csv and actions.csv");
+    remove_file(dir, "action.csv");
     assert_folder_refused(dir, "trial.csv:0: ", "missing key `as_of`");
     rmdir(sub);
     remove_folder(dir);

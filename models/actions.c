@@ -1,0 +1,577 @@
+/* Corrective action at reviews: see actions.h.
+ *
+ * One trial at a time, plainly, as models/pools.c does. Up front (rng->draws) the trial draws
+ * what models/sites.c draws, by the same calls in the same order: screen pass p, consent q,
+ * each site's rate (in activation order), then for the sites that may not open or open on an
+ * uncertain day, whether they open and their first day. The path (rng->path): the candidates
+ * in screening register first (each with probability p at a time uniform on [0, screen_days),
+ * consent q too under selfpay_screening from the self-pay day on), in increasing time; then
+ * the events in time order: each site's next referral (a Poisson process of rate g lambda_s /
+ * 365.25 times its schedule's factor per day from its first day, stopped at its cap, g the
+ * product of the scale_rates fired and in effect), the reviews and the rules' effects. A
+ * referral at t registers at t + screen_days with probability p, times q when t >=
+ * selfpay_from. A review ending at E (the end of its day) is decided when the referrals reach
+ * E - screen_days: every registration before E is then known (those of screening counted
+ * apart), and none of a rule's effects, which start at E + delay_days - 1 >= E, has begun. A
+ * rule that fires schedules its effect: scale_rates multiplies g from then on (every site's
+ * next referral is redrawn from that time, which the Poisson processes' lack of memory
+ * allows); add_site opens a new site then, its rate drawn from the path stream at the firing
+ * (Gamma with shape rate_shape and mean value, or value), with the schedule of `*` in
+ * schedule.csv if any (the schedule of every site without rows of its own), screening and
+ * self-pay as for any referral, no cap. A trial stops once past the deadline with the target
+ * reached, or past the followed days.
+ *
+ * No conditional estimator: the trial's own outcome is its cond_p_success and cond_mean, and
+ * each original site's own registrations by the deadline its unit figures. */
+#include "actions.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <gsl/gsl_randist.h>
+#include "../engine/rng.h"
+#include "../engine/sample.h"
+
+#define DAYS_PER_YEAR SCENARIO_DAYS_PER_YEAR
+#define ACTIONS_MAX_BATCH 64
+
+typedef struct act_uncertain {
+    size_t site;              /* in activation order */
+    double opens;
+    long first, n_days;
+} act_uncertain;
+
+/* A rule as the path uses it. */
+typedef struct act_rule {
+    const action_rule *a;
+    size_t max_fire;          /* min(times, reviews it applies at) */
+    size_t first_slot;        /* add_site: its sites' slots first_slot .. + max_fire - 1 */
+} act_rule;
+
+struct actions_plan {
+    const scenario *s;
+    core_plan *core;
+    size_t batch, n_sites;
+    size_t *order, *rank;
+    long *uncertain_of;
+    sample_gamma *rate_law;
+    sample_beta pass_law, consent_law;
+    size_t n_uncertain;
+    act_uncertain *uncertain;
+    size_t n_checkpoints;
+    double *checkpoint_end;
+    double window, followed, selfpay, screen_days;
+    long need;
+    size_t n_rules, n_slots, n_pending;   /* slots: the sites, then the added ones */
+    act_rule *rule;
+    unsigned char *applies;   /* [n_rules][n_checkpoints] */
+    double *threshold;        /* [n_rules][n_checkpoints]: fires when the count is below */
+    size_t work_bytes;
+};
+
+/* A scheduled effect of a firing. */
+typedef struct act_pending {
+    double at;
+    size_t rule, slot;
+    int done;
+} act_pending;
+
+typedef struct act_work {
+    double *pass, *consent, *scratch, *rate, *starts;   /* [B], [B], [B], [n B], [u B] */
+    double *next, *start, *per_day;                     /* [slots] */
+    long *left, *registered;                            /* [slots] */
+    size_t *fired;                                      /* [rules] */
+    long *screen_by;                                    /* [checkpoints] */
+    act_pending *pending;                               /* [n_pending] */
+} act_work;
+
+static size_t round64(size_t bytes) { return (bytes + 63) / 64 * 64; }
+
+static act_work work_of(const actions_plan *p, void *work, size_t *bytes)
+{
+    size_t B = p->batch, n = p->n_sites, m = p->n_slots, D = sizeof(double);
+    char *at = work, *base = work;
+    act_work w;
+    w.pass = (double *)at, at += round64(B * D);
+    w.consent = (double *)at, at += round64(B * D);
+    w.scratch = (double *)at, at += round64(B * D);
+    w.rate = (double *)at, at += round64(n * B * D);
+    w.starts = (double *)at, at += round64(p->n_uncertain * B * D);
+    w.next = (double *)at, at += round64(m * D);
+    w.start = (double *)at, at += round64(m * D);
+    w.per_day = (double *)at, at += round64(m * D);
+    w.left = (long *)at, at += round64(m * sizeof(long));
+    w.registered = (long *)at, at += round64(m * sizeof(long));
+    w.fired = (size_t *)at, at += round64(p->n_rules * sizeof(size_t));
+    w.screen_by = (long *)at, at += round64(p->n_checkpoints * sizeof(long));
+    w.pending = (act_pending *)at, at += round64(p->n_pending * sizeof(act_pending));
+    if (bytes)
+        *bytes = (size_t)(at - base);
+    return w;
+}
+
+int actions_serves(const scenario *s) { return s && s->n_actions > 0; }
+
+/* ---- the plan ---- */
+
+static long activation_day(const scenario *s, size_t i)
+{
+    long d = (long)s->site[i].active_from - (long)s->as_of;
+    return d > 0 ? d : 0;
+}
+
+typedef struct site_key {
+    long day;
+    size_t site;
+} site_key;
+
+static int cmp_site_key(const void *a, const void *b)
+{
+    const site_key *x = a, *y = b;
+    if (x->day != y->day)
+        return x->day < y->day ? -1 : 1;
+    return (x->site > y->site) - (x->site < y->site);
+}
+
+/* Trials per batch: models/sites.c's rule, so that both draw the same values for a block. */
+static size_t batch_size(size_t n_sites)
+{
+    size_t b = ((size_t)1 << 19) / (n_sites + 3);
+    return b < 1 ? 1 : b > ACTIONS_MAX_BATCH ? ACTIONS_MAX_BATCH : b;
+}
+
+/* The rules: where each applies, its thresholds, its most firings and its added sites. */
+static int plan_rules(actions_plan *p)
+{
+    const scenario *s = p->s;
+    size_t R = s->n_actions, K = p->n_checkpoints;
+    p->n_rules = R;
+    p->rule = calloc(R, sizeof *p->rule);
+    p->applies = calloc(R * K, 1);
+    p->threshold = calloc(R * K, sizeof *p->threshold);
+    if (!p->rule || !p->applies || !p->threshold)
+        return -1;
+    p->n_slots = p->n_sites;
+    p->n_pending = 0;
+    double W = p->window;
+    for (size_t r = 0; r < R; r++) {
+        const action_rule *a = &s->action[r];
+        size_t reviews = 0;
+        for (size_t k = 0; k < K; k++) {
+            date_t d = core_checkpoint_date(p->core, k);
+            int at = a->every ? d < s->deadline : d == a->review;
+            p->applies[r * K + k] = (unsigned char)at;
+            reviews += (size_t)at;
+            double day = (double)((long)d - (long)s->as_of); /* d's index */
+            p->threshold[r * K + k] =
+                a->pace ? floor((double)s->enrolled +
+                                (double)(s->target - s->enrolled) * (day + 1.0) / W)
+                        : a->below;
+        }
+        act_rule *ar = &p->rule[r];
+        ar->a = a;
+        ar->max_fire = (size_t)a->times < reviews ? (size_t)a->times : reviews;
+        ar->first_slot = p->n_slots;
+        if (a->action == ACTION_ADD_SITE)
+            p->n_slots += ar->max_fire;
+        p->n_pending += ar->max_fire;
+    }
+    return 0;
+}
+
+actions_plan *actions_plan_new(const scenario *s, char *err, size_t errlen)
+{
+    size_t n = s->n_sites;
+    actions_plan *p = calloc(1, sizeof *p);
+    site_key *key = malloc((n + 1) * sizeof *key);
+    if (!p || !key)
+        goto oom;
+    p->s = s;
+    p->n_sites = n;
+    p->batch = batch_size(n);
+    p->order = malloc((n + 1) * sizeof *p->order);
+    p->rank = malloc((n + 1) * sizeof *p->rank);
+    p->uncertain_of = malloc((n + 1) * sizeof *p->uncertain_of);
+    p->rate_law = calloc(n + 1, sizeof *p->rate_law);
+    p->uncertain = calloc(n + 1, sizeof *p->uncertain);
+    if (!p->order || !p->rank || !p->uncertain_of || !p->rate_law || !p->uncertain)
+        goto oom;
+    for (size_t i = 0; i < n; i++)
+        key[i] = (site_key){activation_day(s, i), i};
+    qsort(key, n, sizeof *key, cmp_site_key);
+    for (size_t j = 0; j < n; j++) {
+        p->order[j] = key[j].site;
+        p->rank[key[j].site] = j;
+    }
+    for (size_t j = 0; j < n; j++) {
+        const site_spec *st = &s->site[p->order[j]];
+        p->uncertain_of[j] = -1;
+        if (st->shape > 0.0)
+            p->rate_law[j] = sample_gamma_init(st->shape, st->rate / st->shape);
+        if (st->active_to > st->active_from || st->opens < 1.0) {
+            act_uncertain *u = &p->uncertain[p->n_uncertain];
+            p->uncertain_of[j] = (long)p->n_uncertain++;
+            u->site = j;
+            u->opens = st->opens;
+            u->first = (long)st->active_from - (long)s->as_of;
+            u->n_days = st->active_to > st->active_from
+                            ? (long)st->active_to - (long)st->active_from + 1 : 1;
+        }
+    }
+    if (s->screen_pass.is_beta)
+        p->pass_law = sample_beta_init(s->screen_pass.a, s->screen_pass.b);
+    if (s->selfpay_consent.is_beta)
+        p->consent_law = sample_beta_init(s->selfpay_consent.a, s->selfpay_consent.b);
+    core_spec spec = {.s = s, .points = NULL, .n_points = 0, .mean_upper = 1.0,
+                      .batch = p->batch};
+    p->core = core_plan_new(&spec, err, errlen);
+    if (!p->core) {
+        free(key);
+        actions_plan_free(p);
+        return NULL;
+    }
+    p->n_checkpoints = core_n_checkpoints(p->core);
+    p->checkpoint_end = malloc(p->n_checkpoints * sizeof *p->checkpoint_end);
+    if (!p->checkpoint_end)
+        goto oom;
+    for (size_t k = 0; k < p->n_checkpoints; k++)
+        p->checkpoint_end[k] =
+            (double)((long)core_checkpoint_date(p->core, k) - (long)s->as_of + 1);
+    p->window = (double)scenario_window_days(s);
+    p->followed = (double)core_n_days(p->core);
+    p->selfpay = (double)((long)s->selfpay_from - (long)s->as_of);
+    p->screen_days = (double)s->screen_days;
+    p->need = s->target - s->enrolled;
+    if (plan_rules(p) != 0)
+        goto oom;
+    work_of(p, NULL, &p->work_bytes);
+    free(key);
+    return p;
+oom:
+    free(key);
+    actions_plan_free(p);
+    if (err && errlen)
+        snprintf(err, errlen, "out of memory preparing the model");
+    return NULL;
+}
+
+void actions_plan_free(actions_plan *p)
+{
+    if (!p)
+        return;
+    core_plan_free(p->core);
+    free(p->order);
+    free(p->rank);
+    free(p->uncertain_of);
+    free(p->rate_law);
+    free(p->uncertain);
+    free(p->checkpoint_end);
+    free(p->rule);
+    free(p->applies);
+    free(p->threshold);
+    free(p);
+}
+
+const core_plan *actions_core(const actions_plan *p) { return p->core; }
+
+sim_model actions_sim_model(const actions_plan *p)
+{
+    sim_model m = {
+        .ctx = p,
+        .run_batch = actions_batch,
+        .batch = p->batch,
+        .work_bytes = p->work_bytes,
+        .target = (size_t)p->s->target,
+        .n_checkpoints = p->n_checkpoints,
+        .n_days = core_n_days(p->core),
+        .n_units = p->n_sites,
+        .cond_cap = 0,
+        .has_control = 0,
+        .control_mean = 0.0,
+    };
+    return m;
+}
+
+/* ---- up-front draws: models/sites.c's, call for call (as models/pools.c) ---- */
+
+static void fill_prob(gsl_rng *r, const prob_spec *ps, const sample_beta *law, double *dst,
+                      double *scratch, size_t n)
+{
+    if (ps->is_beta) {
+        sample_beta_fill(r, law, dst, scratch, n);
+        return;
+    }
+    for (size_t t = 0; t < n; t++)
+        dst[t] = ps->value;
+}
+
+static void draw_up_front(const actions_plan *p, gsl_rng *r, const act_work *w, size_t n)
+{
+    const scenario *s = p->s;
+    size_t B = p->batch;
+    fill_prob(r, &s->screen_pass, &p->pass_law, w->pass, w->scratch, n);
+    fill_prob(r, &s->selfpay_consent, &p->consent_law, w->consent, w->scratch, n);
+    for (size_t j = 0; j < p->n_sites; j++) {
+        const site_spec *st = &s->site[p->order[j]];
+        double *dst = w->rate + j * B;
+        if (st->shape > 0.0)
+            sample_gamma_fill(r, &p->rate_law[j], dst, n);
+        else
+            for (size_t t = 0; t < n; t++)
+                dst[t] = st->rate;
+    }
+    for (size_t k = 0; k < p->n_uncertain; k++) {
+        const act_uncertain *u = &p->uncertain[k];
+        double *rate = w->rate + u->site * B, *start = w->starts + k * B;
+        if (u->opens < 1.0)
+            for (size_t t = 0; t < n; t++)
+                rate[t] = rng_uniform(r) < u->opens ? rate[t] : 0.0;
+        for (size_t t = 0; t < n; t++) {
+            long d = u->n_days > 1 ? u->first + (long)(rng_uniform(r) * (double)u->n_days)
+                                   : u->first;
+            start[t] = (double)(d > 0 ? d : 0);
+        }
+    }
+}
+
+/* ---- the path of one trial ---- */
+
+typedef struct tally {
+    long count;               /* registrations since as_of */
+    size_t next_checkpoint;
+    long completion;
+} tally;
+
+static void record(const actions_plan *p, tally *ty, double at, size_t t, sim_batch *out)
+{
+    while (ty->next_checkpoint < p->n_checkpoints && at >= p->checkpoint_end[ty->next_checkpoint])
+        out->at_checkpoint[ty->next_checkpoint++ * p->batch + t] =
+            (size_t)(p->s->enrolled + ty->count);
+    ty->count++;
+    if (ty->count == p->need) {
+        double day = floor(at);
+        ty->completion = day < p->followed ? (long)day : (long)p->followed;
+    }
+}
+
+/* A slot's schedule: a site's own steps, an added site the `*` rows. */
+static void slot_steps(const actions_plan *p, size_t slot, size_t *n, const rate_step **step)
+{
+    if (slot < p->n_sites) {
+        *n = p->s->site[slot].n_steps;
+        *step = p->s->site[slot].step;
+    } else {
+        *n = p->s->n_star_steps;
+        *step = p->s->star_step;
+    }
+}
+
+static double factor_at(const actions_plan *p, size_t n, const rate_step *step, double at,
+                        double *until)
+{
+    double f = 1.0;
+    *until = INFINITY;
+    for (size_t k = 0; k < n; k++) {
+        double from = (double)((long)step[k].from - (long)p->s->as_of);
+        if (from > at) {
+            *until = from;
+            break;
+        }
+        f = step[k].factor;
+    }
+    return f;
+}
+
+/* The slot's next referral after `from` at intensity per_day times its schedule's factor;
+ * INFINITY when none. */
+static double next_referral(const actions_plan *p, size_t slot, double per_day, double from,
+                            gsl_rng *r)
+{
+    size_t n;
+    const rate_step *step;
+    slot_steps(p, slot, &n, &step);
+    if (!(per_day > 0.0))
+        return INFINITY;
+    double e = -log(1.0 - rng_uniform(r)), at = from;
+    while (isfinite(at)) {
+        double until, c = per_day * factor_at(p, n, step, at, &until);
+        if (c > 0.0 && e <= c * (until - at))
+            return at + e / c;
+        if (c > 0.0)
+            e -= c * (until - at);
+        at = until;
+    }
+    return INFINITY;
+}
+
+/* Redraws the slot's next referral from `from` (at its start if later). */
+static void redraw(const actions_plan *p, const act_work *w, size_t slot, double g, double from,
+                   gsl_rng *r)
+{
+    w->next[slot] = INFINITY;
+    if (w->left[slot] > 0 && w->per_day[slot] > 0.0 && isfinite(w->start[slot]))
+        w->next[slot] = next_referral(p, slot, w->per_day[slot] * g,
+                                      fmax(from, w->start[slot]), r);
+}
+
+static void run_path(const actions_plan *p, const act_work *w, gsl_rng *r, size_t t,
+                     sim_batch *out, unsigned long *fired, unsigned long *trials_fired)
+{
+    const scenario *s = p->s;
+    size_t K = p->n_checkpoints, R = p->n_rules, M = p->n_slots;
+    double pass = w->pass[t], consent = w->consent[t], sd = p->screen_days, g = 1.0;
+    tally ty = {0, 0, p->need <= 0 ? -1 : (long)p->followed};
+    long screened = 0;
+
+    for (size_t k = 0; k < K; k++)
+        w->screen_by[k] = 0;
+    double u = 0.0;
+    for (long i = 0; i < s->screening; i++) {
+        if (sd > 0.0)
+            u = 1.0 - (1.0 - u) * pow(1.0 - rng_uniform(r), 1.0 / (double)(s->screening - i));
+        double at = u * sd;
+        if (!(rng_uniform(r) < pass))
+            continue;
+        if (s->selfpay_screening && at >= p->selfpay && !(rng_uniform(r) < consent))
+            continue;
+        record(p, &ty, at, t, out);
+        screened++;
+        for (size_t k = 0; k < K; k++)
+            w->screen_by[k] += at < p->checkpoint_end[k];
+    }
+
+    for (size_t r2 = 0; r2 < R; r2++)
+        w->fired[r2] = 0;
+    size_t n_pending = 0;
+    for (size_t i = 0; i < M; i++) {
+        w->registered[i] = 0;
+        if (i < p->n_sites) {
+            const site_spec *st = &s->site[i];
+            w->left[i] = st->has_cap ? st->cap : LONG_MAX;
+        } else {
+            w->left[i] = LONG_MAX;
+            w->per_day[i] = 0.0;
+            w->start[i] = INFINITY;   /* not added (yet) */
+        }
+        w->next[i] = INFINITY;
+        if (i < p->n_sites)
+            redraw(p, w, i, g, w->start[i], r);
+    }
+    size_t review = 0;
+    for (;;) {
+        size_t j = SIZE_MAX, c = SIZE_MAX;
+        for (size_t i = 0; i < M; i++)
+            if (isfinite(w->next[i]) && (j == SIZE_MAX || w->next[i] < w->next[j]))
+                j = i;
+        for (size_t i = 0; i < n_pending; i++)
+            if (!w->pending[i].done && (c == SIZE_MAX || w->pending[i].at < w->pending[c].at))
+                c = i;
+        double t_ref = j == SIZE_MAX ? INFINITY : w->next[j];
+        double t_chg = c == SIZE_MAX ? INFINITY : w->pending[c].at;
+        double t_rev = review < K ? p->checkpoint_end[review] - sd : INFINITY;
+        if (review < K && t_rev <= t_chg && t_rev <= t_ref) {
+            /* the review: registrations by the end of its day, enrolled included */
+            double count = (double)(s->enrolled + ty.count - screened + w->screen_by[review]);
+            for (size_t q = 0; q < R; q++) {
+                const act_rule *ar = &p->rule[q];
+                if (!p->applies[q * K + review] || w->fired[q] >= ar->max_fire
+                    || !(count < p->threshold[q * K + review]))
+                    continue;
+                act_pending *pe = &w->pending[n_pending++];
+                pe->at = p->checkpoint_end[review] + (double)ar->a->delay_days - 1.0;
+                pe->rule = q;
+                pe->done = 0;
+                pe->slot = SIZE_MAX;
+                if (ar->a->action == ACTION_ADD_SITE) {
+                    size_t slot = ar->first_slot + w->fired[q];
+                    double rate = ar->a->shape > 0.0
+                                      ? gsl_ran_gamma(r, ar->a->shape,
+                                                      ar->a->value / ar->a->shape)
+                                      : ar->a->value;
+                    pe->slot = slot;
+                    w->per_day[slot] = rate / DAYS_PER_YEAR;
+                }
+                w->fired[q]++;
+            }
+            review++;
+            continue;
+        }
+        if (c != SIZE_MAX && t_chg <= t_ref) {
+            act_pending *pe = &w->pending[c];
+            pe->done = 1;
+            if (pe->slot != SIZE_MAX) {
+                w->start[pe->slot] = pe->at;
+                redraw(p, w, pe->slot, g, pe->at, r);
+            } else {
+                g *= p->rule[pe->rule].a->value;
+                for (size_t i = 0; i < M; i++)
+                    if (isfinite(w->start[i]))
+                        redraw(p, w, i, g, pe->at, r);
+            }
+            continue;
+        }
+        if (j == SIZE_MAX)
+            break;
+        double referred = w->next[j], at = referred + sd;
+        if (at >= p->followed || (at >= p->window && ty.count >= p->need))
+            break;
+        w->left[j]--;
+        if (rng_uniform(r) < pass && (referred < p->selfpay || rng_uniform(r) < consent)) {
+            record(p, &ty, at, t, out);
+            if (at < p->window)
+                w->registered[j]++;
+        }
+        w->next[j] = w->left[j] > 0 ? next_referral(p, j, w->per_day[j] * g, referred, r)
+                                    : INFINITY;
+    }
+    while (ty.next_checkpoint < K)
+        out->at_checkpoint[ty.next_checkpoint++ * p->batch + t] =
+            (size_t)(s->enrolled + ty.count);
+    out->at_deadline[t] = out->at_checkpoint[(K - 1) * p->batch + t];
+    out->completion_day[t] = ty.completion;
+    if (fired)
+        for (size_t q = 0; q < R; q++) {
+            fired[q] += w->fired[q];
+            trials_fired[q] += w->fired[q] > 0;
+        }
+}
+
+static void run_batch(const actions_plan *p, const sim_streams *rng, void *work, size_t n,
+                      sim_batch *out, unsigned long *fired, unsigned long *trials_fired)
+{
+    act_work w = work_of(p, work, NULL);
+    const scenario *s = p->s;
+    size_t B = p->batch;
+    draw_up_front(p, rng->draws, &w, n);
+    for (size_t t = 0; t < n; t++) {
+        for (size_t i = 0; i < p->n_sites; i++) {
+            size_t j = p->rank[i];
+            long u = p->uncertain_of[j];
+            w.per_day[i] = w.rate[j * B + t] / DAYS_PER_YEAR;
+            w.start[i] = u >= 0 ? w.starts[(size_t)u * B + t] : (double)activation_day(s, i);
+        }
+        run_path(p, &w, rng->path, t, out, fired, trials_fired);
+        out->cond_p_success[t] = (double)(out->at_deadline[t] >= (size_t)s->target);
+        out->cond_mean[t] = (double)out->at_deadline[t];
+        for (size_t i = 0; i < p->n_sites; i++) {
+            out->unit_mean[i * B + t] = (double)w.registered[i];
+            out->unit_p_none[i * B + t] = w.registered[i] == 0;
+        }
+    }
+    out->pmf_lo = out->pmf_hi = 0;
+}
+
+void actions_batch(const void *plan, const sim_streams *rng, void *work, size_t n,
+                   sim_batch *out)
+{
+    run_batch(plan, rng, work, n, out, NULL, NULL);
+}
+
+void actions_batch_counted(const actions_plan *p, const sim_streams *rng, void *work,
+                           size_t n, sim_batch *out, unsigned long *fired,
+                           unsigned long *trials_fired)
+{
+    run_batch(p, rng, work, n, out, fired, trials_fired);
+}

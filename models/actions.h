@@ -1,0 +1,48 @@
+/* Corrective action at reviews (DESIGN.md sections 2.2 and 3, actions.csv): at a review, when
+ * the registrations by the end of its day are below a threshold, a rule adds a site or scales
+ * every site's rate from a later day. The path after a review then depends on the count at it,
+ * so this model brings its own batch function, written plainly per trial like models/pools.c:
+ * the trial's referrals are followed one by one in time order and the rules are applied at the
+ * reviews. It serves every scenario with at least one rule (caps included); the others stay
+ * with models/pools.c and models/sites.c. */
+#ifndef ACCRUE_ACTIONS_H
+#define ACCRUE_ACTIONS_H
+
+#include <stddef.h>
+#include "../engine/sim.h"
+#include "poisson_core.h"
+#include "scenario.h"
+
+typedef struct actions_plan actions_plan;
+
+/* Whether the scenario has a corrective-action rule (then this model serves it). */
+int actions_serves(const scenario *s);
+
+/* Prepares the plan; s must outlive it. NULL with a message in err when out of memory. */
+actions_plan *actions_plan_new(const scenario *s, char *err, size_t errlen);
+
+/* Frees p; NULL is fine. */
+void actions_plan_free(actions_plan *p);
+
+/* The engine's view: actions_batch with its sizes. No control variate, no tabulated
+ * conditional pmf; each trial's own outcome serves as its conditional P(success) and mean. */
+sim_model actions_sim_model(const actions_plan *p);
+
+/* A core plan used only for the checkpoints and the followed days (the sites model's). */
+const core_plan *actions_core(const actions_plan *p);
+
+/* The batch function (sim_batch_fn): up-front draws from rng->draws exactly as models/sites.c
+ * makes them (so that a scenario with rules and the same scenario without them share their
+ * up-front draws), then each trial's path from rng->path, the added sites' gamma rates
+ * included (drawn when their rule fires). */
+void actions_batch(const void *plan, const sim_streams *rng, void *work, size_t n,
+                   sim_batch *out);
+
+/* For tests: the number of times each rule fired in the trials of the last batch this thread
+ * ran through actions_batch_counted, summed: fired[r] += firings of rule r; trials_fired[r] +=
+ * trials in which rule r fired at least once. */
+void actions_batch_counted(const actions_plan *p, const sim_streams *rng, void *work,
+                           size_t n, sim_batch *out, unsigned long *fired,
+                           unsigned long *trials_fired);
+
+#endif
