@@ -180,43 +180,6 @@ void cli_describe(const options *o, const model *m, FILE *out)
     described = keep;
 }
 
-/* Writes text to out with every line longer than 80 columns wrapped at a space: a labelled
- * line ("Scenario      ...") continues under its value (14 columns in), an indented line four
- * columns deeper than it started. A word longer than a line is left whole. */
-static void put_wrapped(const char *text, FILE *out)
-{
-    enum { WIDTH = 80 };
-    for (const char *line = text; *line;) {
-        const char *end = strchr(line, '\n');
-        size_t len = end ? (size_t)(end - line) : strlen(line);
-        size_t lead = strspn(line, " ");
-        size_t indent = lead > 0 ? lead + 4 : 14, first = 1;
-        const char *p = line, *stop = line + len;
-        while (p < stop) {
-            size_t room = first ? WIDTH : WIDTH - indent, left = (size_t)(stop - p);
-            size_t take = left;
-            if (left > room) {
-                take = room;
-                while (take > 0 && p[take] != ' ')
-                    take--;
-                if (take == 0)
-                    take = left;   /* one long word: as it is */
-            }
-            if (!first)
-                fprintf(out, "%*s", (int)indent, "");
-            fwrite(p, 1, take, out);
-            fputc('\n', out);
-            p += take;
-            while (p < stop && *p == ' ')
-                p++;
-            first = 0;
-        }
-        if (len == 0)
-            fputc('\n', out);
-        line = end ? end + 1 : line + len;
-    }
-}
-
 /* The assumptions: the scenario as the model reads it (wrapped to 80 columns), then every
  * override. */
 static void describe_model(const void *m, FILE *out)
@@ -227,7 +190,7 @@ static void describe_model(const void *m, FILE *out)
     if (mem) {
         model_describe(m, mem);
         fclose(mem);
-        put_wrapped(text, out);
+        report_put_wrapped(text, out);
     } else {
         model_describe(m, out);
     }

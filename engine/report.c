@@ -192,8 +192,11 @@ static void print_headline(FILE *out, const report_info *info, const sim_result 
         double z = p->se > 0.0 ? (p->mean - info->exact_p_success) / p->se : 0.0;
         fprintf(out, "  exact (no simulation): %.6f; simulation - exact = %+.2g (z = %+.2f)\n",
                 info->exact_p_success, p->mean - info->exact_p_success, z);
-    } else if (info->exact_note && *info->exact_note)
-        fprintf(out, "  (no exact value beside it: %s)\n", info->exact_note);
+    } else if (info->exact_note && *info->exact_note) {
+        char note[1200];
+        snprintf(note, sizeof note, "  (no exact value beside it: %s)\n", info->exact_note);
+        report_put_wrapped(note, out);
+    }
     fprintf(out, "Expected registrations by %s: %.3f (SE %.2g)", dl, r->mean.mean, r->mean.se);
     if (info->has_exact)
         fprintf(out, "; exact %.4f", info->exact_mean);
@@ -340,6 +343,43 @@ static void print_units(FILE *out, const report_info *info, const sim_result *r)
         fprintf(out, "  ... %zu more in sites.csv\n", r->n_units - shown);
 }
 
+/* Writes text to out with every line longer than 80 columns wrapped at a space: a labelled
+ * line ("Scenario      ...") continues under its value (14 columns in), an indented line four
+ * columns deeper than it started. A word longer than a line is left whole. */
+void report_put_wrapped(const char *text, FILE *out)
+{
+    enum { WIDTH = 80 };
+    for (const char *line = text; *line;) {
+        const char *end = strchr(line, '\n');
+        size_t len = end ? (size_t)(end - line) : strlen(line);
+        size_t lead = strspn(line, " ");
+        size_t indent = lead > 0 ? lead + 4 : 14, first = 1;
+        const char *p = line, *stop = line + len;
+        while (p < stop) {
+            size_t room = first ? WIDTH : WIDTH - indent, left = (size_t)(stop - p);
+            size_t take = left;
+            if (left > room) {
+                take = room;
+                while (take > 0 && p[take] != ' ')
+                    take--;
+                if (take == 0)
+                    take = left;   /* one long word: as it is */
+            }
+            if (!first)
+                fprintf(out, "%*s", (int)indent, "");
+            fwrite(p, 1, take, out);
+            fputc('\n', out);
+            p += take;
+            while (p < stop && *p == ' ')
+                p++;
+            first = 0;
+        }
+        if (len == 0)
+            fputc('\n', out);
+        line = end ? end + 1 : line + len;
+    }
+}
+
 /* A probability as a percentage: one decimal from 1 %, two significant digits below. */
 static const char *percent_text(double p, char buf[16])
 {
@@ -355,9 +395,15 @@ static void print_plain_headline(FILE *out, const report_info *info, const sim_r
     const sim_estimate *p = &r->p_success;
     double lo = clamp01(p->mean - Z95 * p->se), hi = clamp01(p->mean + Z95 * p->se);
     char pc[16], lc[16], hc[16];
-    fprintf(out, "A %s chance of reaching %zu by %s (95 %% interval %s to %s).\n",
-            percent_text(p->mean, pc), r->target, dl, percent_text(lo, lc),
-            percent_text(hi, hc));
+    char line[200];
+    int n = snprintf(line, sizeof line, "A %s chance of reaching %zu by %s (95 %% interval %s to %s).",
+                     percent_text(p->mean, pc), r->target, dl, percent_text(lo, lc),
+                     percent_text(hi, hc));
+    if (n > 80)   /* the interval on a line of its own rather than split inside a number */
+        fprintf(out, "A %s chance of reaching %zu by %s\n(95 %% interval %s to %s).\n", pc,
+                r->target, dl, lc, hc);
+    else
+        fprintf(out, "%s\n", line);
     size_t slot = hist_quantile(&r->completion, 0.5);
     report_completion_label(info, r, slot, when, sizeof when);
     fprintf(out, "Expected registrations by then: %.1f.\n", r->mean.mean);

@@ -43,6 +43,11 @@ typedef struct report_info {
     const report_extra *extra;
 } report_info;
 
+/* Writes text to out with every line longer than 80 columns wrapped at a space: a line that
+ * starts with a label ("Scenario      ...") or none continues 14 columns in, an indented line
+ * four columns deeper than its indent. A word longer than a line is left whole. */
+void report_put_wrapped(const char *text, FILE *out);
+
 /* The quantiles every table shows. */
 #define REPORT_N_QUANTILES 7
 extern const double report_quantiles[REPORT_N_QUANTILES];
