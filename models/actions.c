@@ -33,15 +33,9 @@
 #include <gsl/gsl_randist.h>
 #include "../engine/rng.h"
 #include "../engine/sample.h"
+#include "draws.h"
 
 #define DAYS_PER_YEAR SCENARIO_DAYS_PER_YEAR
-#define ACTIONS_MAX_BATCH 64
-
-typedef struct act_uncertain {
-    size_t site;              /* in activation order */
-    double opens;
-    long first, n_days;
-} act_uncertain;
 
 /* A rule as the path uses it. */
 typedef struct act_rule {
@@ -53,13 +47,7 @@ typedef struct act_rule {
 struct actions_plan {
     const scenario *s;
     core_plan *core;
-    size_t batch, n_sites;
-    size_t *order, *rank;
-    long *uncertain_of;
-    sample_gamma *rate_law;
-    sample_beta pass_law, consent_law;
-    size_t n_uncertain;
-    act_uncertain *uncertain;
+    draws_plan draws;         /* what a trial draws up front (models/draws.h) */
     size_t n_checkpoints;
     double *checkpoint_end;
     double window, followed, selfpay, screen_days;
@@ -91,14 +79,14 @@ static size_t round64(size_t bytes) { return (bytes + 63) / 64 * 64; }
 
 static act_work work_of(const actions_plan *p, void *work, size_t *bytes)
 {
-    size_t B = p->batch, n = p->n_sites, m = p->n_slots, D = sizeof(double);
+    size_t B = p->draws.batch, n = p->draws.n_sites, m = p->n_slots, D = sizeof(double);
     char *at = work, *base = work;
     act_work w;
     w.pass = (double *)at, at += round64(B * D);
     w.consent = (double *)at, at += round64(B * D);
     w.scratch = (double *)at, at += round64(B * D);
     w.rate = (double *)at, at += round64(n * B * D);
-    w.starts = (double *)at, at += round64(p->n_uncertain * B * D);
+    w.starts = (double *)at, at += round64(p->draws.n_uncertain * B * D);
     w.next = (double *)at, at += round64(m * D);
     w.start = (double *)at, at += round64(m * D);
     w.per_day = (double *)at, at += round64(m * D);
@@ -116,32 +104,6 @@ int actions_serves(const scenario *s) { return s && s->n_actions > 0; }
 
 /* ---- the plan ---- */
 
-static long activation_day(const scenario *s, size_t i)
-{
-    long d = (long)s->site[i].active_from - (long)s->as_of;
-    return d > 0 ? d : 0;
-}
-
-typedef struct site_key {
-    long day;
-    size_t site;
-} site_key;
-
-static int cmp_site_key(const void *a, const void *b)
-{
-    const site_key *x = a, *y = b;
-    if (x->day != y->day)
-        return x->day < y->day ? -1 : 1;
-    return (x->site > y->site) - (x->site < y->site);
-}
-
-/* Trials per batch: models/sites.c's rule, so that both draw the same values for a block. */
-static size_t batch_size(size_t n_sites)
-{
-    size_t b = ((size_t)1 << 19) / (n_sites + 3);
-    return b < 1 ? 1 : b > ACTIONS_MAX_BATCH ? ACTIONS_MAX_BATCH : b;
-}
-
 /* The rules: where each applies, its thresholds, its most firings and its added sites. */
 static int plan_rules(actions_plan *p)
 {
@@ -153,7 +115,7 @@ static int plan_rules(actions_plan *p)
     p->threshold = calloc(R * K, sizeof *p->threshold);
     if (!p->rule || !p->applies || !p->threshold)
         return -1;
-    p->n_slots = p->n_sites;
+    p->n_slots = p->draws.n_sites;
     p->n_pending = 0;
     double W = p->window;
     for (size_t r = 0; r < R; r++) {
@@ -183,52 +145,14 @@ static int plan_rules(actions_plan *p)
 
 actions_plan *actions_plan_new(const scenario *s, char *err, size_t errlen)
 {
-    size_t n = s->n_sites;
     actions_plan *p = calloc(1, sizeof *p);
-    site_key *key = malloc((n + 1) * sizeof *key);
-    if (!p || !key)
+    if (!p || draws_plan_init(&p->draws, s) != 0)
         goto oom;
     p->s = s;
-    p->n_sites = n;
-    p->batch = batch_size(n);
-    p->order = malloc((n + 1) * sizeof *p->order);
-    p->rank = malloc((n + 1) * sizeof *p->rank);
-    p->uncertain_of = malloc((n + 1) * sizeof *p->uncertain_of);
-    p->rate_law = calloc(n + 1, sizeof *p->rate_law);
-    p->uncertain = calloc(n + 1, sizeof *p->uncertain);
-    if (!p->order || !p->rank || !p->uncertain_of || !p->rate_law || !p->uncertain)
-        goto oom;
-    for (size_t i = 0; i < n; i++)
-        key[i] = (site_key){activation_day(s, i), i};
-    qsort(key, n, sizeof *key, cmp_site_key);
-    for (size_t j = 0; j < n; j++) {
-        p->order[j] = key[j].site;
-        p->rank[key[j].site] = j;
-    }
-    for (size_t j = 0; j < n; j++) {
-        const site_spec *st = &s->site[p->order[j]];
-        p->uncertain_of[j] = -1;
-        if (st->shape > 0.0)
-            p->rate_law[j] = sample_gamma_init(st->shape, st->rate / st->shape);
-        if (st->active_to > st->active_from || st->opens < 1.0) {
-            act_uncertain *u = &p->uncertain[p->n_uncertain];
-            p->uncertain_of[j] = (long)p->n_uncertain++;
-            u->site = j;
-            u->opens = st->opens;
-            u->first = (long)st->active_from - (long)s->as_of;
-            u->n_days = st->active_to > st->active_from
-                            ? (long)st->active_to - (long)st->active_from + 1 : 1;
-        }
-    }
-    if (s->screen_pass.is_beta)
-        p->pass_law = sample_beta_init(s->screen_pass.a, s->screen_pass.b);
-    if (s->selfpay_consent.is_beta)
-        p->consent_law = sample_beta_init(s->selfpay_consent.a, s->selfpay_consent.b);
     core_spec spec = {.s = s, .points = NULL, .n_points = 0, .mean_upper = 1.0,
-                      .batch = p->batch};
+                      .batch = p->draws.batch};
     p->core = core_plan_new(&spec, err, errlen);
     if (!p->core) {
-        free(key);
         actions_plan_free(p);
         return NULL;
     }
@@ -247,10 +171,8 @@ actions_plan *actions_plan_new(const scenario *s, char *err, size_t errlen)
     if (plan_rules(p) != 0)
         goto oom;
     work_of(p, NULL, &p->work_bytes);
-    free(key);
     return p;
 oom:
-    free(key);
     actions_plan_free(p);
     if (err && errlen)
         snprintf(err, errlen, "out of memory preparing the model");
@@ -262,11 +184,7 @@ void actions_plan_free(actions_plan *p)
     if (!p)
         return;
     core_plan_free(p->core);
-    free(p->order);
-    free(p->rank);
-    free(p->uncertain_of);
-    free(p->rate_law);
-    free(p->uncertain);
+    draws_plan_free(&p->draws);
     free(p->checkpoint_end);
     free(p->rule);
     free(p->applies);
@@ -281,59 +199,17 @@ sim_model actions_sim_model(const actions_plan *p)
     sim_model m = {
         .ctx = p,
         .run_batch = actions_batch,
-        .batch = p->batch,
+        .batch = p->draws.batch,
         .work_bytes = p->work_bytes,
         .target = (size_t)p->s->target,
         .n_checkpoints = p->n_checkpoints,
         .n_days = core_n_days(p->core),
-        .n_units = p->n_sites,
+        .n_units = p->draws.n_sites,
         .cond_cap = 0,
         .has_control = 0,
         .control_mean = 0.0,
     };
     return m;
-}
-
-/* ---- up-front draws: models/sites.c's, call for call (as models/pools.c) ---- */
-
-static void fill_prob(gsl_rng *r, const prob_spec *ps, const sample_beta *law, double *dst,
-                      double *scratch, size_t n)
-{
-    if (ps->is_beta) {
-        sample_beta_fill(r, law, dst, scratch, n);
-        return;
-    }
-    for (size_t t = 0; t < n; t++)
-        dst[t] = ps->value;
-}
-
-static void draw_up_front(const actions_plan *p, gsl_rng *r, const act_work *w, size_t n)
-{
-    const scenario *s = p->s;
-    size_t B = p->batch;
-    fill_prob(r, &s->screen_pass, &p->pass_law, w->pass, w->scratch, n);
-    fill_prob(r, &s->selfpay_consent, &p->consent_law, w->consent, w->scratch, n);
-    for (size_t j = 0; j < p->n_sites; j++) {
-        const site_spec *st = &s->site[p->order[j]];
-        double *dst = w->rate + j * B;
-        if (st->shape > 0.0)
-            sample_gamma_fill(r, &p->rate_law[j], dst, n);
-        else
-            for (size_t t = 0; t < n; t++)
-                dst[t] = st->rate;
-    }
-    for (size_t k = 0; k < p->n_uncertain; k++) {
-        const act_uncertain *u = &p->uncertain[k];
-        double *rate = w->rate + u->site * B, *start = w->starts + k * B;
-        if (u->opens < 1.0)
-            for (size_t t = 0; t < n; t++)
-                rate[t] = rng_uniform(r) < u->opens ? rate[t] : 0.0;
-        for (size_t t = 0; t < n; t++) {
-            long d = u->n_days > 1 ? u->first + (long)(rng_uniform(r) * (double)u->n_days)
-                                   : u->first;
-            start[t] = (double)(d > 0 ? d : 0);
-        }
-    }
 }
 
 /* ---- the path of one trial ---- */
@@ -347,7 +223,7 @@ typedef struct tally {
 static void record(const actions_plan *p, tally *ty, double at, size_t t, sim_batch *out)
 {
     while (ty->next_checkpoint < p->n_checkpoints && at >= p->checkpoint_end[ty->next_checkpoint])
-        out->at_checkpoint[ty->next_checkpoint++ * p->batch + t] =
+        out->at_checkpoint[ty->next_checkpoint++ * p->draws.batch + t] =
             (size_t)(p->s->enrolled + ty->count);
     ty->count++;
     if (ty->count == p->need) {
@@ -359,7 +235,7 @@ static void record(const actions_plan *p, tally *ty, double at, size_t t, sim_ba
 /* A slot's schedule: a site's own steps, an added site the `*` rows. */
 static void slot_steps(const actions_plan *p, size_t slot, size_t *n, const rate_step **step)
 {
-    if (slot < p->n_sites) {
+    if (slot < p->draws.n_sites) {
         *n = p->s->site[slot].n_steps;
         *step = p->s->site[slot].step;
     } else {
@@ -447,7 +323,7 @@ static void run_path(const actions_plan *p, const act_work *w, gsl_rng *r, size_
     size_t n_pending = 0;
     for (size_t i = 0; i < M; i++) {
         w->registered[i] = 0;
-        if (i < p->n_sites) {
+        if (i < p->draws.n_sites) {
             const site_spec *st = &s->site[i];
             w->left[i] = st->has_cap ? st->cap : LONG_MAX;
         } else {
@@ -456,7 +332,7 @@ static void run_path(const actions_plan *p, const act_work *w, gsl_rng *r, size_
             w->start[i] = INFINITY;   /* not added (yet) */
         }
         w->next[i] = INFINITY;
-        if (i < p->n_sites)
+        if (i < p->draws.n_sites)
             redraw(p, w, i, g, w->start[i], r);
     }
     size_t review = 0;
@@ -527,9 +403,9 @@ static void run_path(const actions_plan *p, const act_work *w, gsl_rng *r, size_
                                     : INFINITY;
     }
     while (ty.next_checkpoint < K)
-        out->at_checkpoint[ty.next_checkpoint++ * p->batch + t] =
+        out->at_checkpoint[ty.next_checkpoint++ * p->draws.batch + t] =
             (size_t)(s->enrolled + ty.count);
-    out->at_deadline[t] = out->at_checkpoint[(K - 1) * p->batch + t];
+    out->at_deadline[t] = out->at_checkpoint[(K - 1) * p->draws.batch + t];
     out->completion_day[t] = ty.completion;
     if (fired)
         for (size_t q = 0; q < R; q++) {
@@ -543,19 +419,20 @@ static void run_batch(const actions_plan *p, const sim_streams *rng, void *work,
 {
     act_work w = work_of(p, work, NULL);
     const scenario *s = p->s;
-    size_t B = p->batch;
-    draw_up_front(p, rng->draws, &w, n);
+    size_t B = p->draws.batch;
+    draws_rows rows = {w.pass, w.consent, w.rate, w.starts, w.scratch};
+    draws_fill(&p->draws, rng->draws, &rows, n);
     for (size_t t = 0; t < n; t++) {
-        for (size_t i = 0; i < p->n_sites; i++) {
-            size_t j = p->rank[i];
-            long u = p->uncertain_of[j];
+        for (size_t i = 0; i < p->draws.n_sites; i++) {
+            size_t j = p->draws.rank[i];
+            long u = p->draws.uncertain_of[j];
             w.per_day[i] = w.rate[j * B + t] / DAYS_PER_YEAR;
-            w.start[i] = u >= 0 ? w.starts[(size_t)u * B + t] : (double)activation_day(s, i);
+            w.start[i] = u >= 0 ? w.starts[(size_t)u * B + t] : (double)draws_activation_day(s, i);
         }
         run_path(p, &w, rng->path, t, out, fired, trials_fired);
         out->cond_p_success[t] = (double)(out->at_deadline[t] >= (size_t)s->target);
         out->cond_mean[t] = (double)out->at_deadline[t];
-        for (size_t i = 0; i < p->n_sites; i++) {
+        for (size_t i = 0; i < p->draws.n_sites; i++) {
             out->unit_mean[i * B + t] = (double)w.registered[i];
             out->unit_p_none[i * B + t] = w.registered[i] == 0;
         }

@@ -37,31 +37,17 @@
 #include <gsl/gsl_sf_gamma.h>
 #include "../engine/rng.h"
 #include "../engine/sample.h"
+#include "draws.h"
 #include "schedule.h"
 
 #define DAYS_PER_YEAR SCENARIO_DAYS_PER_YEAR
 /* Needs and caps up to this many get the exact conditional distribution. */
 #define POOLS_MAX_TABLE 4096
-#define POOLS_MAX_BATCH 64
-
-/* A site whose first day is drawn per trial, or that may not open (as in models/sites.c). */
-typedef struct pools_uncertain {
-    size_t site;              /* in activation order */
-    double opens;
-    long first, n_days;       /* D1 - as_of (may be negative); days of uniform(D1;D2) */
-} pools_uncertain;
 
 struct pools_plan {
     const scenario *s;
     core_plan *core;
-    size_t batch, n_sites;
-    size_t *order;            /* activation order: order[j] = the site's index in the file */
-    size_t *rank;             /* rank[i] = the activation-order position of file site i */
-    long *uncertain_of;       /* per activation-order site: its pools_uncertain, or -1 */
-    sample_gamma *rate_law;   /* per activation-order site with a gamma rate */
-    sample_beta pass_law, consent_law;
-    size_t n_uncertain;
-    pools_uncertain *uncertain;
+    draws_plan draws;         /* what a trial draws up front (models/draws.h) */
     size_t n_checkpoints;
     double *checkpoint_end;   /* the end of each checkpoint day (days from as_of) */
     double window, followed;  /* the end of the deadline day; days followed */
@@ -84,14 +70,14 @@ static size_t round64(size_t bytes) { return (bytes + 63) / 64 * 64; }
 
 static pools_work work_of(const pools_plan *p, void *work)
 {
-    size_t B = p->batch, n = p->n_sites, D = sizeof(double), L = p->table;
+    size_t B = p->draws.batch, n = p->draws.n_sites, D = sizeof(double), L = p->table;
     char *at = work;
     pools_work w;
     w.pass = (double *)at, at += round64(B * D);
     w.consent = (double *)at, at += round64(B * D);
     w.scratch = (double *)at, at += round64(B * D);
     w.rate = (double *)at, at += round64(n * B * D);
-    w.starts = (double *)at, at += round64(p->n_uncertain * B * D);
+    w.starts = (double *)at, at += round64(p->draws.n_uncertain * B * D);
     w.next = (double *)at, at += round64(n * D);
     w.start = (double *)at, at += round64(n * D);
     w.per_day = (double *)at, at += round64(n * D);
@@ -106,8 +92,8 @@ static pools_work work_of(const pools_plan *p, void *work)
 
 static size_t work_size(const pools_plan *p)
 {
-    size_t B = p->batch, n = p->n_sites, D = sizeof(double), L = p->table;
-    return 3 * round64(B * D) + round64(n * B * D) + round64(p->n_uncertain * B * D) +
+    size_t B = p->draws.batch, n = p->draws.n_sites, D = sizeof(double), L = p->table;
+    return 3 * round64(B * D) + round64(n * B * D) + round64(p->draws.n_uncertain * B * D) +
            3 * round64(n * D) + 2 * round64(n * sizeof(long)) + 4 * round64(L * D);
 }
 
@@ -121,80 +107,16 @@ int pools_serves(const scenario *s)
 
 /* ---- the plan ---- */
 
-static long activation_day(const scenario *s, size_t i)
-{
-    long d = (long)s->site[i].active_from - (long)s->as_of;
-    return d > 0 ? d : 0;
-}
-
-typedef struct site_key {
-    long day;
-    size_t site;
-} site_key;
-
-static int cmp_site_key(const void *a, const void *b)
-{
-    const site_key *x = a, *y = b;
-    if (x->day != y->day)
-        return x->day < y->day ? -1 : 1;
-    return (x->site > y->site) - (x->site < y->site);
-}
-
-/* Trials per batch: models/sites.c's rule, so that both draw the same values for a block. */
-static size_t batch_size(size_t n_sites)
-{
-    size_t b = ((size_t)1 << 19) / (n_sites + 3);
-    return b < 1 ? 1 : b > POOLS_MAX_BATCH ? POOLS_MAX_BATCH : b;
-}
-
 pools_plan *pools_plan_new(const scenario *s, char *err, size_t errlen)
 {
-    size_t n = s->n_sites;
     pools_plan *p = calloc(1, sizeof *p);
-    site_key *key = malloc((n + 1) * sizeof *key);
-    if (!p || !key)
+    if (!p || draws_plan_init(&p->draws, s) != 0)
         goto oom;
     p->s = s;
-    p->n_sites = n;
-    p->batch = batch_size(n);
-    p->order = malloc((n + 1) * sizeof *p->order);
-    p->rank = malloc((n + 1) * sizeof *p->rank);
-    p->uncertain_of = malloc((n + 1) * sizeof *p->uncertain_of);
-    p->rate_law = calloc(n + 1, sizeof *p->rate_law);
-    p->uncertain = calloc(n + 1, sizeof *p->uncertain);
-    if (!p->order || !p->rank || !p->uncertain_of || !p->rate_law || !p->uncertain)
-        goto oom;
-    for (size_t i = 0; i < n; i++)
-        key[i] = (site_key){activation_day(s, i), i};
-    qsort(key, n, sizeof *key, cmp_site_key);
-    for (size_t j = 0; j < n; j++) {
-        p->order[j] = key[j].site;
-        p->rank[key[j].site] = j;
-    }
-    for (size_t j = 0; j < n; j++) {
-        const site_spec *st = &s->site[p->order[j]];
-        p->uncertain_of[j] = -1;
-        if (st->shape > 0.0)
-            p->rate_law[j] = sample_gamma_init(st->shape, st->rate / st->shape);
-        if (st->active_to > st->active_from || st->opens < 1.0) {
-            pools_uncertain *u = &p->uncertain[p->n_uncertain];
-            p->uncertain_of[j] = (long)p->n_uncertain++;
-            u->site = j;
-            u->opens = st->opens;
-            u->first = (long)st->active_from - (long)s->as_of;
-            u->n_days = st->active_to > st->active_from
-                            ? (long)st->active_to - (long)st->active_from + 1 : 1;
-        }
-    }
-    if (s->screen_pass.is_beta)
-        p->pass_law = sample_beta_init(s->screen_pass.a, s->screen_pass.b);
-    if (s->selfpay_consent.is_beta)
-        p->consent_law = sample_beta_init(s->selfpay_consent.a, s->selfpay_consent.b);
     core_spec spec = {.s = s, .points = NULL, .n_points = 0, .mean_upper = 1.0,
-                      .batch = p->batch};
+                      .batch = p->draws.batch};
     p->core = core_plan_new(&spec, err, errlen);
     if (!p->core) {
-        free(key);
         pools_plan_free(p);
         return NULL;
     }
@@ -212,10 +134,8 @@ pools_plan *pools_plan_new(const scenario *s, char *err, size_t errlen)
     p->need = s->target - s->enrolled;
     p->table = p->need > 0 && p->need <= POOLS_MAX_TABLE ? (size_t)p->need : 0;
     p->work_bytes = work_size(p);
-    free(key);
     return p;
 oom:
-    free(key);
     pools_plan_free(p);
     if (err && errlen)
         snprintf(err, errlen, "out of memory preparing the model");
@@ -227,11 +147,7 @@ void pools_plan_free(pools_plan *p)
     if (!p)
         return;
     core_plan_free(p->core);
-    free(p->order);
-    free(p->rank);
-    free(p->uncertain_of);
-    free(p->rate_law);
-    free(p->uncertain);
+    draws_plan_free(&p->draws);
     free(p->checkpoint_end);
     free(p);
 }
@@ -243,59 +159,17 @@ sim_model pools_sim_model(const pools_plan *p)
     sim_model m = {
         .ctx = p,
         .run_batch = pools_batch,
-        .batch = p->batch,
+        .batch = p->draws.batch,
         .work_bytes = p->work_bytes,
         .target = (size_t)p->s->target,
         .n_checkpoints = p->n_checkpoints,
         .n_days = core_n_days(p->core),
-        .n_units = p->n_sites,
+        .n_units = p->draws.n_sites,
         .cond_cap = 0,
         .has_control = 0,
         .control_mean = 0.0,
     };
     return m;
-}
-
-/* ---- up-front draws: models/sites.c's, call for call ---- */
-
-static void fill_prob(gsl_rng *r, const prob_spec *ps, const sample_beta *law, double *dst,
-                      double *scratch, size_t n)
-{
-    if (ps->is_beta) {
-        sample_beta_fill(r, law, dst, scratch, n);
-        return;
-    }
-    for (size_t t = 0; t < n; t++)
-        dst[t] = ps->value;
-}
-
-static void draw_up_front(const pools_plan *p, gsl_rng *r, const pools_work *w, size_t n)
-{
-    const scenario *s = p->s;
-    size_t B = p->batch;
-    fill_prob(r, &s->screen_pass, &p->pass_law, w->pass, w->scratch, n);
-    fill_prob(r, &s->selfpay_consent, &p->consent_law, w->consent, w->scratch, n);
-    for (size_t j = 0; j < p->n_sites; j++) {
-        const site_spec *st = &s->site[p->order[j]];
-        double *dst = w->rate + j * B;
-        if (st->shape > 0.0)
-            sample_gamma_fill(r, &p->rate_law[j], dst, n);
-        else
-            for (size_t t = 0; t < n; t++)
-                dst[t] = st->rate;
-    }
-    for (size_t k = 0; k < p->n_uncertain; k++) {
-        const pools_uncertain *u = &p->uncertain[k];
-        double *rate = w->rate + u->site * B, *start = w->starts + k * B;
-        if (u->opens < 1.0)
-            for (size_t t = 0; t < n; t++)
-                rate[t] = rng_uniform(r) < u->opens ? rate[t] : 0.0;
-        for (size_t t = 0; t < n; t++) {
-            long d = u->n_days > 1 ? u->first + (long)(rng_uniform(r) * (double)u->n_days)
-                                   : u->first;
-            start[t] = (double)(d > 0 ? d : 0);
-        }
-    }
 }
 
 /* ---- the path of one trial ---- */
@@ -311,7 +185,7 @@ typedef struct tally {
 static void record(const pools_plan *p, tally *ty, double at, size_t t, sim_batch *out)
 {
     while (ty->next_checkpoint < p->n_checkpoints && at >= p->checkpoint_end[ty->next_checkpoint])
-        out->at_checkpoint[ty->next_checkpoint++ * p->batch + t] =
+        out->at_checkpoint[ty->next_checkpoint++ * p->draws.batch + t] =
             (size_t)(p->s->enrolled + ty->count);
     ty->count++;
     if (ty->count == p->need) {
@@ -376,7 +250,7 @@ static void run_path(const pools_plan *p, const pools_work *w, gsl_rng *r, size_
     }
 
     /* The sites' referrals, merged in time order. */
-    for (size_t i = 0; i < p->n_sites; i++) {
+    for (size_t i = 0; i < p->draws.n_sites; i++) {
         const site_spec *st = &s->site[i];
         w->registered[i] = 0;
         w->left[i] = st->has_cap ? st->cap : LONG_MAX;
@@ -386,7 +260,7 @@ static void run_path(const pools_plan *p, const pools_work *w, gsl_rng *r, size_
     }
     for (;;) {
         size_t j = SIZE_MAX;
-        for (size_t i = 0; i < p->n_sites; i++)
+        for (size_t i = 0; i < p->draws.n_sites; i++)
             if (isfinite(w->next[i]) && (j == SIZE_MAX || w->next[i] < w->next[j]))
                 j = i;
         if (j == SIZE_MAX)
@@ -405,9 +279,9 @@ static void run_path(const pools_plan *p, const pools_work *w, gsl_rng *r, size_
                          : INFINITY;
     }
     while (ty.next_checkpoint < p->n_checkpoints)
-        out->at_checkpoint[ty.next_checkpoint++ * p->batch + t] =
+        out->at_checkpoint[ty.next_checkpoint++ * p->draws.batch + t] =
             (size_t)(s->enrolled + ty.count);
-    out->at_deadline[t] = out->at_checkpoint[(p->n_checkpoints - 1) * p->batch + t];
+    out->at_deadline[t] = out->at_checkpoint[(p->n_checkpoints - 1) * p->draws.batch + t];
     out->completion_day[t] = ty.completion;
 }
 
@@ -480,7 +354,7 @@ static double screening_share(const pools_plan *p, double pass, double consent)
 static void conditional(const pools_plan *p, const pools_work *w, size_t t, sim_batch *out)
 {
     const scenario *s = p->s;
-    size_t L = p->table, B = p->batch;
+    size_t L = p->table, B = p->draws.batch;
     double pass = w->pass[t], consent = w->consent[t], cut = p->window - p->screen_days;
     double pi = screening_share(p, pass, consent);
     double mean = (double)s->enrolled + (double)s->screening * pi, uncapped = 0.0;
@@ -490,7 +364,7 @@ static void conditional(const pools_plan *p, const pools_work *w, size_t t, sim_
         for (size_t j = 0; j < L && (long)j <= s->screening; j++)
             w->acc[j] = gsl_ran_binomial_pdf((unsigned)j, pi, (unsigned)s->screening);
     }
-    for (size_t i = 0; i < p->n_sites; i++) {
+    for (size_t i = 0; i < p->draws.n_sites; i++) {
         const site_spec *st = &s->site[i];
         double c = w->per_day[i], a = w->start[i];
         double m1 = c * schedule_integral(s, st, a, fmin(cut, p->selfpay));
@@ -559,14 +433,15 @@ void pools_batch(const void *plan, const sim_streams *rng, void *work, size_t n,
 {
     const pools_plan *p = plan;
     pools_work w = work_of(p, work);
-    draw_up_front(p, rng->draws, &w, n);
+    draws_rows rows = {w.pass, w.consent, w.rate, w.starts, w.scratch};
+    draws_fill(&p->draws, rng->draws, &rows, n);
     for (size_t t = 0; t < n; t++) {
-        for (size_t i = 0; i < p->n_sites; i++) {
-            size_t j = p->rank[i];
-            long u = p->uncertain_of[j];
-            w.per_day[i] = w.rate[j * p->batch + t] / DAYS_PER_YEAR;
-            w.start[i] = u >= 0 ? w.starts[(size_t)u * p->batch + t]
-                                : (double)activation_day(p->s, i);
+        for (size_t i = 0; i < p->draws.n_sites; i++) {
+            size_t j = p->draws.rank[i];
+            long u = p->draws.uncertain_of[j];
+            w.per_day[i] = w.rate[j * p->draws.batch + t] / DAYS_PER_YEAR;
+            w.start[i] = u >= 0 ? w.starts[(size_t)u * p->draws.batch + t]
+                                : (double)draws_activation_day(p->s, i);
         }
         run_path(p, &w, rng->path, t, out);
         conditional(p, &w, t, out);

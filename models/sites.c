@@ -20,6 +20,7 @@
 #include "../engine/simd.h"
 #include "../engine/vmath.h"
 #include "../engine/rng.h"
+#include "draws.h"
 #include "exact.h"
 #include "schedule.h"
 
@@ -44,12 +45,11 @@ typedef struct slope_event {
     long day;
 } slope_event;
 
-/* A site whose first day is uncertain, uniform(D1;D2), or that may never open: what a trial
- * draws for it, and its exposure by the deadline for each possible first day. */
+/* A site whose first day is uncertain, uniform(D1;D2), or that may never open (the k-th of
+ * the draws plan's, see models/draws.h): its exposure by the deadline, and where its start
+ * registers, for each possible first day. */
 typedef struct uncertain_site {
     size_t site;              /* in activation order */
-    double opens;
-    long first, n_days;       /* D1 - as_of (may be negative) and D2 - D1 + 1 */
     long lo, hi;              /* the possible first days from as_of on: max(0, D1), max(0, D2) */
     double *before, *after;   /* [hi - lo + 1]: exposures by first day (schedule_exposure) */
     size_t *start_point;      /* [hi - lo + 1]: the point where a start on that day registers,
@@ -60,10 +60,9 @@ typedef struct uncertain_site {
 struct sites_plan {
     const scenario *s;
     core_plan *core;
-    size_t batch;
-    size_t *order;                /* sites sorted by activation: order[j] = site index */
-    sample_gamma *rate_law;       /* per site in activation order: its rate's gamma (if any) */
-    sample_beta pass_law, consent_law;
+    size_t batch;                 /* draws.batch, read by every loop over the batch */
+    draws_plan draws;             /* what a trial draws up front (models/draws.h): the
+                                     activation order, the laws, the batch size */
     double *exposure_before;      /* per site: days of referral counted by the deadline, */
     double *exposure_after;       /* before / after self-pay, weighted by the schedule */
     size_t n_uncertain;
@@ -124,13 +123,6 @@ static void set_err(char *err, size_t errlen, const char *msg)
         snprintf(err, errlen, "%s", msg);
 }
 
-/* Day offsets from as_of, clamped at 0: activity or self-pay before as_of starts at as_of. */
-static long activation_day(const scenario *s, size_t site)
-{
-    long d = (long)s->site[site].active_from - (long)s->as_of;
-    return d > 0 ? d : 0;
-}
-
 static long selfpay_day(const scenario *s)
 {
     long d = (long)s->selfpay_from - (long)s->as_of;
@@ -138,36 +130,6 @@ static long selfpay_day(const scenario *s)
 }
 
 /* ---- plan construction ---- */
-
-/* A site and its activation day, sorted by day then index (qsort takes no context). */
-typedef struct site_key {
-    long day;
-    size_t site;
-} site_key;
-
-static int cmp_site_key(const void *a, const void *b)
-{
-    const site_key *x = a, *y = b;
-    if (x->day != y->day)
-        return x->day < y->day ? -1 : 1;
-    return (x->site > y->site) - (x->site < y->site);
-}
-
-/* order[] = the sites sorted by activation, ties in file order. */
-static int sort_by_activation(const scenario *s, size_t *order)
-{
-    size_t n = s->n_sites;
-    site_key *key = malloc((n + 1) * sizeof *key);
-    if (!key)
-        return -1;
-    for (size_t i = 0; i < n; i++)
-        key[i] = (site_key){activation_day(s, i), i};
-    qsort(key, n, sizeof *key, cmp_site_key);
-    for (size_t i = 0; i < n; i++)
-        order[i] = key[i].site;
-    free(key);
-    return 0;
-}
 
 /* A rate that the site's drawn rate exceeds with probability below 1 - RATE_QUANTILE_CAP: the
  * gamma quantile, but never below mean + 10 standard deviations (GSL's inverse loses accuracy
@@ -193,13 +155,6 @@ static double mean_upper(const sites_plan *p)
     return m;
 }
 
-/* Whether a site's first day is drawn per trial (uniform(D1;D2)) or it may never open (see
- * scenario.h: active_to == active_from and opens 1 for a sure site). */
-static int is_uncertain(const site_spec *st)
-{
-    return st->active_to > st->active_from || st->opens < 1.0;
-}
-
 /* The uncertain sites' draws and their exposures by every possible first day. */
 static int build_uncertain(sites_plan *p)
 {
@@ -207,19 +162,14 @@ static int build_uncertain(sites_plan *p)
     p->uncertain = calloc(s->n_sites + 1, sizeof *p->uncertain);
     if (!p->uncertain)
         return -1;
-    for (size_t j = 0; j < s->n_sites; j++) {
-        const site_spec *st = &s->site[p->order[j]];
-        if (!is_uncertain(st))
-            continue;
+    for (size_t k = 0; k < p->draws.n_uncertain; k++) {
+        const draws_uncertain *du = &p->draws.uncertain[k];
+        const site_spec *st = &s->site[p->draws.order[du->site]];
         uncertain_site *u = &p->uncertain[p->n_uncertain++];
-        u->site = j;
-        u->opens = st->opens;
-        u->first = (long)st->active_from - (long)s->as_of;
-        /* active_to before active_from (a site built by hand) is a sure first day. */
-        u->n_days = st->active_to > st->active_from
-                        ? (long)st->active_to - (long)st->active_from + 1 : 1;
-        u->lo = u->first > 0 ? u->first : 0;
-        u->hi = u->first + u->n_days - 1 > 0 ? u->first + u->n_days - 1 : 0;
+        long last = du->first + du->n_days - 1;
+        u->site = du->site;
+        u->lo = du->first > 0 ? du->first : 0;
+        u->hi = last > 0 ? last : 0;
         size_t days = (size_t)(u->hi - u->lo + 1);
         u->before = malloc(days * sizeof *u->before);
         u->after = malloc(days * sizeof *u->after);
@@ -252,9 +202,9 @@ static void add_event(sites_plan *p, double at, size_t site, double delta, event
 static size_t site_events(sites_plan *p, size_t j, const uncertain_site *u, double *pt)
 {
     const scenario *s = p->s;
-    const site_spec *st = &s->site[p->order[j]];
+    const site_spec *st = &s->site[p->draws.order[j]];
     long sd = s->screen_days, last = scenario_followed_days(s);
-    long lo = u ? u->lo : activation_day(s, p->order[j]), hi = u ? u->hi : lo;
+    long lo = u ? u->lo : draws_activation_day(s, p->draws.order[j]), hi = u ? u->hi : lo;
     size_t n = 0, row = u ? (size_t)(u - p->uncertain) : 0;
     for (long d = lo; d <= hi && d <= last; d++, n++) {
         if (pt)
@@ -360,15 +310,6 @@ static int build_events(sites_plan *p)
     return 0;
 }
 
-/* Trials per batch: up to CORE_MAX_BATCH, fewer when many sites would make the batch's
- * per-site rows (rates, and the engine's mean and P(none) of each unit: 24 bytes a site and
- * trial) outgrow 12 MiB a thread: below 8,000 sites, the full batch. */
-static size_t batch_size(size_t n_sites)
-{
-    size_t b = ((size_t)1 << 19) / (n_sites + 3);
-    return b < 1 ? 1 : b > CORE_MAX_BATCH ? CORE_MAX_BATCH : b;
-}
-
 sites_plan *sites_plan_new(const scenario *s, char *err, size_t errlen)
 {
     sites_plan *p = calloc(1, sizeof *p);
@@ -376,26 +317,14 @@ sites_plan *sites_plan_new(const scenario *s, char *err, size_t errlen)
     if (!p)
         goto oom;
     p->s = s;
-    p->batch = batch_size(n);
-    p->order = malloc((n + 1) * sizeof *p->order);
-    p->rate_law = malloc((n + 1) * sizeof *p->rate_law);
     p->exposure_before = malloc((n + 1) * sizeof *p->exposure_before);
     p->exposure_after = malloc((n + 1) * sizeof *p->exposure_after);
-    if (!p->order || !p->rate_law || !p->exposure_before || !p->exposure_after ||
-        sort_by_activation(s, p->order) != 0)
+    if (draws_plan_init(&p->draws, s) != 0 || !p->exposure_before || !p->exposure_after)
         goto oom;
-    for (size_t j = 0; j < n; j++) {
-        const site_spec *st = &s->site[p->order[j]];
-        if (st->shape > 0.0)
-            p->rate_law[j] = sample_gamma_init(st->shape, st->rate / st->shape);
-    }
+    p->batch = p->draws.batch;
     /* The exposures by the deadline are the exact mode's, so that the two cannot disagree. */
     for (size_t i = 0; i < n; i++)
         exact_site_exposure(s, i, &p->exposure_before[i], &p->exposure_after[i]);
-    if (s->screen_pass.is_beta)
-        p->pass_law = sample_beta_init(s->screen_pass.a, s->screen_pass.b);
-    if (s->selfpay_consent.is_beta)
-        p->consent_law = sample_beta_init(s->selfpay_consent.a, s->selfpay_consent.b);
     size_t n_points;
     if (build_uncertain(p) != 0)
         goto oom;
@@ -426,8 +355,7 @@ void sites_plan_free(sites_plan *p)
     if (!p)
         return;
     core_plan_free(p->core);
-    free(p->order);
-    free(p->rate_law);
+    draws_plan_free(&p->draws);
     free(p->exposure_before);
     free(p->exposure_after);
     for (size_t u = 0; p->uncertain && u < p->n_uncertain; u++) {
@@ -467,37 +395,6 @@ sim_model sites_sim_model(const sites_plan *p)
 
 /* ---- a batch of trials ---- */
 
-static void fill_prob(gsl_rng *r, const prob_spec *ps, const sample_beta *law, double *dst,
-                      double *scratch, size_t n)
-{
-    if (ps->is_beta) {
-        sample_beta_fill(r, law, dst, scratch, n);
-        return;
-    }
-    for (size_t i = 0; i < n; i++)
-        dst[i] = ps->value;
-}
-
-/* Draws the probabilities and rates of the batch's n trials (gamma with mean `rate` and shape
- * k has scale rate/k), each distribution's draws together so that they vectorise. */
-static void draw_rates(const sites_plan *p, gsl_rng *r, const core_rows *rows,
-                       const sites_work *w, size_t n)
-{
-    const scenario *s = p->s;
-    fill_prob(r, &s->screen_pass, &p->pass_law, rows->pass, w->scratch, n);
-    fill_prob(r, &s->selfpay_consent, &p->consent_law, rows->consent, w->scratch, n);
-    for (size_t j = 0; j < s->n_sites; j++) {
-        const site_spec *st = &s->site[p->order[j]];
-        double *dst = w->rate + j * p->batch;
-        if (st->shape > 0.0) {
-            sample_gamma_fill(r, &p->rate_law[j], dst, n);
-        } else {
-            for (size_t t = 0; t < n; t++)
-                dst[t] = st->rate;
-        }
-    }
-}
-
 /* What the batch's drawn values imply for each site, exactly: its registrations by the
  * deadline are Poisson with mean pass/year x rate x (days referred before self-pay + consent x
  * days after), so none with probability exp(-mean). Into the engine's rows of each unit (the
@@ -509,7 +406,7 @@ static void site_outcomes(const sites_plan *p, const core_rows *rows, const site
     size_t stride = p->batch;
     const uncertain_site *u = p->uncertain, *u_end = p->uncertain + p->n_uncertain;
     for (size_t j = 0; j < p->s->n_sites; j++) {
-        size_t i = p->order[j];
+        size_t i = p->draws.order[j];
         double A = p->exposure_before[i], B = p->exposure_after[i];
         const double *rate = w->rate + j * stride, *pass = rows->pass, *consent = rows->consent;
         double *mean = out->unit_mean + i * stride, *p_none = out->unit_p_none + i * stride;
@@ -530,26 +427,6 @@ static void site_outcomes(const sites_plan *p, const core_rows *rows, const site
             double mu = pass[t] / DAYS_PER_YEAR * rate[t] * (A + consent[t] * B);
             mean[t] = mu;
             p_none[t] = vmath_exp(-mu);
-        }
-    }
-}
-
-/* The uncertain sites' draws, after every rate (so that a scenario without them draws what it
- * drew before they existed): whether each trial's site opens (a uniform below `opens`; a site
- * that does not open gets rate 0) and its first day, uniform over the days of uniform(D1;D2),
- * from as_of on (a day before as_of starts at as_of). */
-static void draw_uncertain(const sites_plan *p, gsl_rng *r, const sites_work *w, size_t n)
-{
-    for (size_t k = 0; k < p->n_uncertain; k++) {
-        const uncertain_site *u = &p->uncertain[k];
-        double *rate = w->rate + u->site * p->batch, *start = w->starts + k * p->batch;
-        if (u->opens < 1.0)
-            for (size_t t = 0; t < n; t++)
-                rate[t] = rng_uniform(r) < u->opens ? rate[t] : 0.0;
-        for (size_t t = 0; t < n; t++) {
-            long d = u->n_days > 1 ? u->first + (long)(rng_uniform(r) * (double)u->n_days)
-                                   : u->first;
-            start[t] = (double)(d > 0 ? d : 0);
         }
     }
 }
@@ -648,8 +525,8 @@ void sites_batch(const void *plan, const sim_streams *rng, void *work, size_t n,
     const sites_plan *p = plan;
     core_rows rows = core_rows_of(p->core, work);
     sites_work w = work_of(p, work);
-    draw_rates(p, rng->draws, &rows, &w, n);
-    draw_uncertain(p, rng->draws, &w, n);
+    draws_rows draws = {rows.pass, rows.consent, w.rate, w.starts, w.scratch};
+    draws_fill(&p->draws, rng->draws, &draws, n);
     site_outcomes(p, &rows, &w, n, out);
     intensities(p, &rows, &w, n);
     core_batch(p->core, rng->path, work, n, out);
