@@ -34,6 +34,7 @@
 #include "../engine/rng.h"
 #include "../engine/sample.h"
 #include "draws.h"
+#include "paths.h"
 
 #define DAYS_PER_YEAR SCENARIO_DAYS_PER_YEAR
 
@@ -56,6 +57,7 @@ struct actions_plan {
     act_rule *rule;
     unsigned char *applies;   /* [n_rules][n_checkpoints] */
     double *threshold;        /* [n_rules][n_checkpoints]: fires when the count is below */
+    path_clock clock;         /* what the path's registrations are counted against */
     size_t work_bytes;
 };
 
@@ -168,6 +170,8 @@ actions_plan *actions_plan_new(const scenario *s, char *err, size_t errlen)
     p->selfpay = (double)((long)s->selfpay_from - (long)s->as_of);
     p->screen_days = (double)s->screen_days;
     p->need = s->target - s->enrolled;
+    p->clock = (path_clock){p->checkpoint_end, p->n_checkpoints, p->draws.batch, s->enrolled,
+                            p->need, p->followed};
     if (plan_rules(p) != 0)
         goto oom;
     work_of(p, NULL, &p->work_bytes);
@@ -214,24 +218,6 @@ sim_model actions_sim_model(const actions_plan *p)
 
 /* ---- the path of one trial ---- */
 
-typedef struct tally {
-    long count;               /* registrations since as_of */
-    size_t next_checkpoint;
-    long completion;
-} tally;
-
-static void record(const actions_plan *p, tally *ty, double at, size_t t, sim_batch *out)
-{
-    while (ty->next_checkpoint < p->n_checkpoints && at >= p->checkpoint_end[ty->next_checkpoint])
-        out->at_checkpoint[ty->next_checkpoint++ * p->draws.batch + t] =
-            (size_t)(p->s->enrolled + ty->count);
-    ty->count++;
-    if (ty->count == p->need) {
-        double day = floor(at);
-        ty->completion = day < p->followed ? (long)day : (long)p->followed;
-    }
-}
-
 /* A slot's schedule: a site's own steps, an added site the `*` rows. */
 static void slot_steps(const actions_plan *p, size_t slot, size_t *n, const rate_step **step)
 {
@@ -244,22 +230,6 @@ static void slot_steps(const actions_plan *p, size_t slot, size_t *n, const rate
     }
 }
 
-static double factor_at(const actions_plan *p, size_t n, const rate_step *step, double at,
-                        double *until)
-{
-    double f = 1.0;
-    *until = INFINITY;
-    for (size_t k = 0; k < n; k++) {
-        double from = (double)((long)step[k].from - (long)p->s->as_of);
-        if (from > at) {
-            *until = from;
-            break;
-        }
-        f = step[k].factor;
-    }
-    return f;
-}
-
 /* The slot's next referral after `from` at intensity per_day times its schedule's factor;
  * INFINITY when none. */
 static double next_referral(const actions_plan *p, size_t slot, double per_day, double from,
@@ -270,16 +240,7 @@ static double next_referral(const actions_plan *p, size_t slot, double per_day, 
     slot_steps(p, slot, &n, &step);
     if (!(per_day > 0.0))
         return INFINITY;
-    double e = -log(1.0 - rng_uniform(r)), at = from;
-    while (isfinite(at)) {
-        double until, c = per_day * factor_at(p, n, step, at, &until);
-        if (c > 0.0 && e <= c * (until - at))
-            return at + e / c;
-        if (c > 0.0)
-            e -= c * (until - at);
-        at = until;
-    }
-    return INFINITY;
+    return path_next_referral(p->s->as_of, n, step, per_day, from, r);
 }
 
 /* Redraws the slot's next referral from `from` (at its start if later). */
@@ -298,21 +259,17 @@ static void run_path(const actions_plan *p, const act_work *w, gsl_rng *r, size_
     const scenario *s = p->s;
     size_t K = p->n_checkpoints, R = p->n_rules, M = p->n_slots;
     double pass = w->pass[t], consent = w->consent[t], sd = p->screen_days, g = 1.0;
-    tally ty = {0, 0, p->need <= 0 ? -1 : (long)p->followed};
+    path_tally ty = path_start(&p->clock);
     long screened = 0;
 
     for (size_t k = 0; k < K; k++)
         w->screen_by[k] = 0;
     double u = 0.0;
     for (long i = 0; i < s->screening; i++) {
-        if (sd > 0.0)
-            u = 1.0 - (1.0 - u) * pow(1.0 - rng_uniform(r), 1.0 / (double)(s->screening - i));
-        double at = u * sd;
-        if (!(rng_uniform(r) < pass))
+        double at;
+        if (!path_screening(s, i, pass, consent, p->selfpay, &u, &at, r))
             continue;
-        if (s->selfpay_screening && at >= p->selfpay && !(rng_uniform(r) < consent))
-            continue;
-        record(p, &ty, at, t, out);
+        path_record(&p->clock, &ty, at, t, out);
         screened++;
         for (size_t k = 0; k < K; k++)
             w->screen_by[k] += at < p->checkpoint_end[k];
@@ -395,18 +352,14 @@ static void run_path(const actions_plan *p, const act_work *w, gsl_rng *r, size_
             break;
         w->left[j]--;
         if (rng_uniform(r) < pass && (referred < p->selfpay || rng_uniform(r) < consent)) {
-            record(p, &ty, at, t, out);
+            path_record(&p->clock, &ty, at, t, out);
             if (at < p->window)
                 w->registered[j]++;
         }
         w->next[j] = w->left[j] > 0 ? next_referral(p, j, w->per_day[j] * g, referred, r)
                                     : INFINITY;
     }
-    while (ty.next_checkpoint < K)
-        out->at_checkpoint[ty.next_checkpoint++ * p->draws.batch + t] =
-            (size_t)(s->enrolled + ty.count);
-    out->at_deadline[t] = out->at_checkpoint[(K - 1) * p->draws.batch + t];
-    out->completion_day[t] = ty.completion;
+    path_finish(&p->clock, &ty, t, out);
     if (fired)
         for (size_t q = 0; q < R; q++) {
             fired[q] += w->fired[q];

@@ -38,6 +38,7 @@
 #include "../engine/rng.h"
 #include "../engine/sample.h"
 #include "draws.h"
+#include "paths.h"
 #include "schedule.h"
 
 #define DAYS_PER_YEAR SCENARIO_DAYS_PER_YEAR
@@ -55,6 +56,7 @@ struct pools_plan {
     double screen_days;
     long need;                /* target - enrolled */
     size_t table;             /* counts tabulated for the conditional pmf: need, or 0 */
+    path_clock clock;         /* what the path's registrations are counted against */
     size_t work_bytes;
 };
 
@@ -133,6 +135,8 @@ pools_plan *pools_plan_new(const scenario *s, char *err, size_t errlen)
     p->screen_days = (double)s->screen_days;
     p->need = s->target - s->enrolled;
     p->table = p->need > 0 && p->need <= POOLS_MAX_TABLE ? (size_t)p->need : 0;
+    p->clock = (path_clock){p->checkpoint_end, p->n_checkpoints, p->draws.batch, s->enrolled,
+                            p->need, p->followed};
     p->work_bytes = work_size(p);
     return p;
 oom:
@@ -174,80 +178,18 @@ sim_model pools_sim_model(const pools_plan *p)
 
 /* ---- the path of one trial ---- */
 
-/* Where a trial's registrations have got to. */
-typedef struct tally {
-    long count;               /* registrations since as_of */
-    size_t next_checkpoint;
-    long completion;          /* day the target is reached (see sim_batch) */
-} tally;
-
-/* Registration at time `at` (days from as_of), in increasing order of time. */
-static void record(const pools_plan *p, tally *ty, double at, size_t t, sim_batch *out)
-{
-    while (ty->next_checkpoint < p->n_checkpoints && at >= p->checkpoint_end[ty->next_checkpoint])
-        out->at_checkpoint[ty->next_checkpoint++ * p->draws.batch + t] =
-            (size_t)(p->s->enrolled + ty->count);
-    ty->count++;
-    if (ty->count == p->need) {
-        double day = floor(at);
-        ty->completion = day < p->followed ? (long)day : (long)p->followed;
-    }
-}
-
-/* The site's factor for referrals at time `at`: that of its last step on or before it. */
-static double factor_at(const pools_plan *p, const site_spec *st, double at, double *until)
-{
-    double f = 1.0;
-    *until = INFINITY;
-    for (size_t k = 0; k < st->n_steps; k++) {
-        double from = (double)((long)st->step[k].from - (long)p->s->as_of);
-        if (from > at) {
-            *until = from;
-            break;
-        }
-        f = st->step[k].factor;
-    }
-    return f;
-}
-
-/* The time of the site's next referral after `from`: an Exp(1) step of its cumulative
- * intensity (per_day times the schedule's factor), walked across the schedule's steps;
- * INFINITY when the intensity ends at zero first. */
-static double next_referral(const pools_plan *p, const site_spec *st, double per_day,
-                            double from, gsl_rng *r)
-{
-    double e = -log(1.0 - rng_uniform(r)), at = from;
-    while (isfinite(at)) {
-        double until, c = per_day * factor_at(p, st, at, &until);
-        if (c > 0.0 && e <= c * (until - at))
-            return at + e / c;
-        if (c > 0.0)
-            e -= c * (until - at);
-        at = until;
-    }
-    return INFINITY;
-}
-
 static void run_path(const pools_plan *p, const pools_work *w, gsl_rng *r, size_t t,
                      sim_batch *out)
 {
     const scenario *s = p->s;
     double pass = w->pass[t], consent = w->consent[t], sd = p->screen_days;
-    tally ty = {0, 0, p->need <= 0 ? -1 : (long)p->followed};
+    path_tally ty = path_start(&p->clock);
 
-    /* Candidates in screening: their times are i.i.d. uniform on [0, sd), generated in
-     * increasing order (the next of m remaining above u is 1 - (1 - u) V^(1/m)). */
-    double u = 0.0;
-    for (long i = 0; i < s->screening; i++) {
-        if (sd > 0.0)
-            u = 1.0 - (1.0 - u) * pow(1.0 - rng_uniform(r), 1.0 / (double)(s->screening - i));
-        double at = u * sd;
-        if (!(rng_uniform(r) < pass))
-            continue;
-        if (s->selfpay_screening && at >= p->selfpay && !(rng_uniform(r) < consent))
-            continue;
-        record(p, &ty, at, t, out);
-    }
+    /* Candidates in screening first: they register before any referral. */
+    double u = 0.0, at;
+    for (long i = 0; i < s->screening; i++)
+        if (path_screening(s, i, pass, consent, p->selfpay, &u, &at, r))
+            path_record(&p->clock, &ty, at, t, out);
 
     /* The sites' referrals, merged in time order. */
     for (size_t i = 0; i < p->draws.n_sites; i++) {
@@ -256,7 +198,8 @@ static void run_path(const pools_plan *p, const pools_work *w, gsl_rng *r, size_
         w->left[i] = st->has_cap ? st->cap : LONG_MAX;
         w->next[i] = INFINITY;
         if (w->per_day[i] > 0.0 && w->left[i] > 0)
-            w->next[i] = next_referral(p, st, w->per_day[i], w->start[i], r);
+            w->next[i] = path_next_referral(s->as_of, st->n_steps, st->step, w->per_day[i],
+                                            w->start[i], r);
     }
     for (;;) {
         size_t j = SIZE_MAX;
@@ -265,24 +208,22 @@ static void run_path(const pools_plan *p, const pools_work *w, gsl_rng *r, size_
                 j = i;
         if (j == SIZE_MAX)
             break;
-        double referred = w->next[j], at = referred + sd;
+        double referred = w->next[j];
+        at = referred + sd;
         if (at >= p->followed || (at >= p->window && ty.count >= p->need))
             break;
         w->left[j]--;
         if (rng_uniform(r) < pass && (referred < p->selfpay || rng_uniform(r) < consent)) {
-            record(p, &ty, at, t, out);
+            path_record(&p->clock, &ty, at, t, out);
             if (at < p->window)
                 w->registered[j]++;
         }
-        w->next[j] = w->left[j] > 0
-                         ? next_referral(p, &s->site[j], w->per_day[j], referred, r)
-                         : INFINITY;
+        w->next[j] = w->left[j] > 0 ? path_next_referral(s->as_of, s->site[j].n_steps,
+                                                         s->site[j].step, w->per_day[j],
+                                                         referred, r)
+                                    : INFINITY;
     }
-    while (ty.next_checkpoint < p->n_checkpoints)
-        out->at_checkpoint[ty.next_checkpoint++ * p->draws.batch + t] =
-            (size_t)(s->enrolled + ty.count);
-    out->at_deadline[t] = out->at_checkpoint[(p->n_checkpoints - 1) * p->draws.batch + t];
-    out->completion_day[t] = ty.completion;
+    path_finish(&p->clock, &ty, t, out);
 }
 
 /* ---- the conditional distribution given the draws ---- */
