@@ -52,15 +52,22 @@ static int publish(const options *o, const report_info *info, const sim_result *
     return 0;
 }
 
-int cmd_run(const options *o)
+/* The scenario, once --out is known to be usable; NULL after a message (status 2). */
+static scenario *load_checked(const options *o)
 {
     scenario *s = cli_load(o, 0);
+    if (s && cli_check_out_dir(o) != 0) {
+        scenario_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+int cmd_run(const options *o)
+{
+    scenario *s = load_checked(o);
     if (!s)
         return EXIT_USAGE;
-    if (cli_check_out_dir(o) != 0) {
-        scenario_free(s);
-        return EXIT_USAGE;
-    }
     char err[ERRLEN] = "", exact_err[ERRLEN] = "";
     model *plan = model_prepare(s, err, sizeof err);
     if (!plan) {
@@ -105,13 +112,9 @@ int cmd_run(const options *o)
 
 int cmd_exact(const options *o)
 {
-    scenario *s = cli_load(o, 0);
+    scenario *s = load_checked(o);
     if (!s)
         return EXIT_USAGE;
-    if (cli_check_out_dir(o) != 0) {
-        scenario_free(s);
-        return EXIT_USAGE;
-    }
     char err[ERRLEN] = "";
     exact_dist d;
     if (o->trials_given || o->seed_given || o->threads_given || o->target_se > 0.0)
