@@ -49,10 +49,6 @@ struct actions_plan {
     const scenario *s;
     core_plan *core;
     draws_plan draws;         /* what a trial draws up front (models/draws.h) */
-    size_t n_checkpoints;
-    double *checkpoint_end;
-    double window, followed, selfpay, screen_days;
-    long need;
     size_t n_rules, n_slots, n_pending;   /* slots: the sites, then the added ones */
     act_rule *rule;
     unsigned char *applies;   /* [n_rules][n_checkpoints] */
@@ -95,7 +91,7 @@ static act_work work_of(const actions_plan *p, void *work, size_t *bytes)
     w.left = (long *)at, at += round64(m * sizeof(long));
     w.registered = (long *)at, at += round64(m * sizeof(long));
     w.fired = (size_t *)at, at += round64(p->n_rules * sizeof(size_t));
-    w.screen_by = (long *)at, at += round64(p->n_checkpoints * sizeof(long));
+    w.screen_by = (long *)at, at += round64(p->clock.n_checkpoints * sizeof(long));
     w.pending = (act_pending *)at, at += round64(p->n_pending * sizeof(act_pending));
     if (bytes)
         *bytes = (size_t)(at - base);
@@ -110,7 +106,7 @@ int actions_serves(const scenario *s) { return s && s->n_actions > 0; }
 static int plan_rules(actions_plan *p)
 {
     const scenario *s = p->s;
-    size_t R = s->n_actions, K = p->n_checkpoints;
+    size_t R = s->n_actions, K = p->clock.n_checkpoints;
     p->n_rules = R;
     p->rule = calloc(R, sizeof *p->rule);
     p->applies = calloc(R * K, 1);
@@ -119,7 +115,7 @@ static int plan_rules(actions_plan *p)
         return -1;
     p->n_slots = p->draws.n_sites;
     p->n_pending = 0;
-    double W = p->window;
+    double W = p->clock.window;
     for (size_t r = 0; r < R; r++) {
         const action_rule *a = &s->action[r];
         size_t reviews = 0;
@@ -158,20 +154,8 @@ actions_plan *actions_plan_new(const scenario *s, char *err, size_t errlen)
         actions_plan_free(p);
         return NULL;
     }
-    p->n_checkpoints = core_n_checkpoints(p->core);
-    p->checkpoint_end = malloc(p->n_checkpoints * sizeof *p->checkpoint_end);
-    if (!p->checkpoint_end)
+    if (path_clock_init(&p->clock, s, p->core, p->draws.batch) != 0)
         goto oom;
-    for (size_t k = 0; k < p->n_checkpoints; k++)
-        p->checkpoint_end[k] =
-            (double)((long)core_checkpoint_date(p->core, k) - (long)s->as_of + 1);
-    p->window = (double)scenario_window_days(s);
-    p->followed = (double)core_n_days(p->core);
-    p->selfpay = (double)((long)s->selfpay_from - (long)s->as_of);
-    p->screen_days = (double)s->screen_days;
-    p->need = s->target - s->enrolled;
-    p->clock = (path_clock){p->checkpoint_end, p->n_checkpoints, p->draws.batch, s->enrolled,
-                            p->need, p->followed};
     if (plan_rules(p) != 0)
         goto oom;
     work_of(p, NULL, &p->work_bytes);
@@ -189,7 +173,7 @@ void actions_plan_free(actions_plan *p)
         return;
     core_plan_free(p->core);
     draws_plan_free(&p->draws);
-    free(p->checkpoint_end);
+    path_clock_free(&p->clock);
     free(p->rule);
     free(p->applies);
     free(p->threshold);
@@ -206,7 +190,7 @@ sim_model actions_sim_model(const actions_plan *p)
         .batch = p->draws.batch,
         .work_bytes = p->work_bytes,
         .target = (size_t)p->s->target,
-        .n_checkpoints = p->n_checkpoints,
+        .n_checkpoints = p->clock.n_checkpoints,
         .n_days = core_n_days(p->core),
         .n_units = p->draws.n_sites,
         .cond_cap = 0,
@@ -257,8 +241,8 @@ static void run_path(const actions_plan *p, const act_work *w, gsl_rng *r, size_
                      sim_batch *out, unsigned long *fired, unsigned long *trials_fired)
 {
     const scenario *s = p->s;
-    size_t K = p->n_checkpoints, R = p->n_rules, M = p->n_slots;
-    double pass = w->pass[t], consent = w->consent[t], sd = p->screen_days, g = 1.0;
+    size_t K = p->clock.n_checkpoints, R = p->n_rules, M = p->n_slots;
+    double pass = w->pass[t], consent = w->consent[t], sd = p->clock.screen_days, g = 1.0;
     path_tally ty = path_start(&p->clock);
     long screened = 0;
 
@@ -267,12 +251,12 @@ static void run_path(const actions_plan *p, const act_work *w, gsl_rng *r, size_
     double u = 0.0;
     for (long i = 0; i < s->screening; i++) {
         double at;
-        if (!path_screening(s, i, pass, consent, p->selfpay, &u, &at, r))
+        if (!path_screening(s, i, pass, consent, p->clock.selfpay, &u, &at, r))
             continue;
         path_record(&p->clock, &ty, at, t, out);
         screened++;
         for (size_t k = 0; k < K; k++)
-            w->screen_by[k] += at < p->checkpoint_end[k];
+            w->screen_by[k] += at < p->clock.checkpoint_end[k];
     }
 
     for (size_t r2 = 0; r2 < R; r2++)
@@ -303,7 +287,7 @@ static void run_path(const actions_plan *p, const act_work *w, gsl_rng *r, size_
                 c = i;
         double t_ref = j == SIZE_MAX ? INFINITY : w->next[j];
         double t_chg = c == SIZE_MAX ? INFINITY : w->pending[c].at;
-        double t_rev = review < K ? p->checkpoint_end[review] - sd : INFINITY;
+        double t_rev = review < K ? p->clock.checkpoint_end[review] - sd : INFINITY;
         if (review < K && t_rev <= t_chg && t_rev <= t_ref) {
             /* the review: registrations by the end of its day, enrolled included */
             double count = (double)(s->enrolled + ty.count - screened + w->screen_by[review]);
@@ -313,7 +297,7 @@ static void run_path(const actions_plan *p, const act_work *w, gsl_rng *r, size_
                     || !(count < p->threshold[q * K + review]))
                     continue;
                 act_pending *pe = &w->pending[n_pending++];
-                pe->at = p->checkpoint_end[review] + (double)ar->a->delay_days - 1.0;
+                pe->at = p->clock.checkpoint_end[review] + (double)ar->a->delay_days - 1.0;
                 pe->rule = q;
                 pe->done = 0;
                 pe->slot = SIZE_MAX;
@@ -348,12 +332,12 @@ static void run_path(const actions_plan *p, const act_work *w, gsl_rng *r, size_
         if (j == SIZE_MAX)
             break;
         double referred = w->next[j], at = referred + sd;
-        if (at >= p->followed || (at >= p->window && ty.count >= p->need))
+        if (at >= p->clock.followed || (at >= p->clock.window && ty.count >= p->clock.need))
             break;
         w->left[j]--;
-        if (rng_uniform(r) < pass && (referred < p->selfpay || rng_uniform(r) < consent)) {
+        if (rng_uniform(r) < pass && (referred < p->clock.selfpay || rng_uniform(r) < consent)) {
             path_record(&p->clock, &ty, at, t, out);
-            if (at < p->window)
+            if (at < p->clock.window)
                 w->registered[j]++;
         }
         w->next[j] = w->left[j] > 0 ? next_referral(p, j, w->per_day[j] * g, referred, r)

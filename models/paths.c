@@ -2,7 +2,31 @@
 #include "paths.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include "../engine/rng.h"
+
+int path_clock_init(path_clock *c, const scenario *s, const core_plan *core, size_t batch)
+{
+    size_t K = core_n_checkpoints(core);
+    *c = (path_clock){.n_checkpoints = K, .batch = batch, .enrolled = s->enrolled,
+                      .need = s->target - s->enrolled,
+                      .followed = (double)core_n_days(core),
+                      .window = (double)scenario_window_days(s),
+                      .selfpay = (double)((long)s->selfpay_from - (long)s->as_of),
+                      .screen_days = (double)s->screen_days};
+    c->checkpoint_end = malloc((K + 1) * sizeof *c->checkpoint_end);
+    if (!c->checkpoint_end)
+        return -1;
+    for (size_t k = 0; k < K; k++)
+        c->checkpoint_end[k] = (double)((long)core_checkpoint_date(core, k) - (long)s->as_of + 1);
+    return 0;
+}
+
+void path_clock_free(path_clock *c)
+{
+    free(c->checkpoint_end);
+    c->checkpoint_end = NULL;
+}
 
 path_tally path_start(const path_clock *c)
 {

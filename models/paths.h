@@ -8,15 +8,26 @@
 #include <stddef.h>
 #include <gsl/gsl_rng.h>
 #include "../engine/sim.h"
+#include "poisson_core.h"
 #include "scenario.h"
 
 /* What a trial's registrations are counted against (times in days from as_of). */
 typedef struct path_clock {
-    const double *checkpoint_end;   /* the end of each checkpoint day */
+    double *checkpoint_end;         /* the end of each checkpoint day */
     size_t n_checkpoints, batch;    /* batch: the stride of sim_batch's checkpoint rows */
     long enrolled, need;            /* need: target - enrolled */
     double followed;                /* days followed */
+    double window;                  /* the end of the deadline day */
+    double selfpay;                 /* selfpay_from - as_of */
+    double screen_days;
 } path_clock;
+
+/* The clock of scenario s under the core's checkpoints, for batches of `batch` trials.
+ * Returns 0, or -1 when out of memory (then safe to path_clock_free). */
+int path_clock_init(path_clock *c, const scenario *s, const core_plan *core, size_t batch);
+
+/* Frees the clock's checkpoints; a zeroed clock is fine. */
+void path_clock_free(path_clock *c);
 
 /* Where a trial's registrations have got to. */
 typedef struct path_tally {

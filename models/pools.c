@@ -49,12 +49,6 @@ struct pools_plan {
     const scenario *s;
     core_plan *core;
     draws_plan draws;         /* what a trial draws up front (models/draws.h) */
-    size_t n_checkpoints;
-    double *checkpoint_end;   /* the end of each checkpoint day (days from as_of) */
-    double window, followed;  /* the end of the deadline day; days followed */
-    double selfpay;           /* selfpay_from - as_of */
-    double screen_days;
-    long need;                /* target - enrolled */
     size_t table;             /* counts tabulated for the conditional pmf: need, or 0 */
     path_clock clock;         /* what the path's registrations are counted against */
     size_t work_bytes;
@@ -122,21 +116,10 @@ pools_plan *pools_plan_new(const scenario *s, char *err, size_t errlen)
         pools_plan_free(p);
         return NULL;
     }
-    p->n_checkpoints = core_n_checkpoints(p->core);
-    p->checkpoint_end = malloc(p->n_checkpoints * sizeof *p->checkpoint_end);
-    if (!p->checkpoint_end)
+    if (path_clock_init(&p->clock, s, p->core, p->draws.batch) != 0)
         goto oom;
-    for (size_t k = 0; k < p->n_checkpoints; k++)
-        p->checkpoint_end[k] =
-            (double)((long)core_checkpoint_date(p->core, k) - (long)s->as_of + 1);
-    p->window = (double)scenario_window_days(s);
-    p->followed = (double)core_n_days(p->core);
-    p->selfpay = (double)((long)s->selfpay_from - (long)s->as_of);
-    p->screen_days = (double)s->screen_days;
-    p->need = s->target - s->enrolled;
-    p->table = p->need > 0 && p->need <= POOLS_MAX_TABLE ? (size_t)p->need : 0;
-    p->clock = (path_clock){p->checkpoint_end, p->n_checkpoints, p->draws.batch, s->enrolled,
-                            p->need, p->followed};
+    long need = p->clock.need;
+    p->table = need > 0 && need <= POOLS_MAX_TABLE ? (size_t)need : 0;
     p->work_bytes = work_size(p);
     return p;
 oom:
@@ -152,7 +135,7 @@ void pools_plan_free(pools_plan *p)
         return;
     core_plan_free(p->core);
     draws_plan_free(&p->draws);
-    free(p->checkpoint_end);
+    path_clock_free(&p->clock);
     free(p);
 }
 
@@ -166,7 +149,7 @@ sim_model pools_sim_model(const pools_plan *p)
         .batch = p->draws.batch,
         .work_bytes = p->work_bytes,
         .target = (size_t)p->s->target,
-        .n_checkpoints = p->n_checkpoints,
+        .n_checkpoints = p->clock.n_checkpoints,
         .n_days = core_n_days(p->core),
         .n_units = p->draws.n_sites,
         .cond_cap = 0,
@@ -182,13 +165,13 @@ static void run_path(const pools_plan *p, const pools_work *w, gsl_rng *r, size_
                      sim_batch *out)
 {
     const scenario *s = p->s;
-    double pass = w->pass[t], consent = w->consent[t], sd = p->screen_days;
+    double pass = w->pass[t], consent = w->consent[t], sd = p->clock.screen_days;
     path_tally ty = path_start(&p->clock);
 
     /* Candidates in screening first: they register before any referral. */
     double u = 0.0, at;
     for (long i = 0; i < s->screening; i++)
-        if (path_screening(s, i, pass, consent, p->selfpay, &u, &at, r))
+        if (path_screening(s, i, pass, consent, p->clock.selfpay, &u, &at, r))
             path_record(&p->clock, &ty, at, t, out);
 
     /* The sites' referrals, merged in time order. */
@@ -210,12 +193,12 @@ static void run_path(const pools_plan *p, const pools_work *w, gsl_rng *r, size_
             break;
         double referred = w->next[j];
         at = referred + sd;
-        if (at >= p->followed || (at >= p->window && ty.count >= p->need))
+        if (at >= p->clock.followed || (at >= p->clock.window && ty.count >= p->clock.need))
             break;
         w->left[j]--;
-        if (rng_uniform(r) < pass && (referred < p->selfpay || rng_uniform(r) < consent)) {
+        if (rng_uniform(r) < pass && (referred < p->clock.selfpay || rng_uniform(r) < consent)) {
             path_record(&p->clock, &ty, at, t, out);
-            if (at < p->window)
+            if (at < p->clock.window)
                 w->registered[j]++;
         }
         w->next[j] = w->left[j] > 0 ? path_next_referral(s->as_of, s->site[j].n_steps,
@@ -282,11 +265,11 @@ static double capped_table(double *comp, double *bin, size_t L, double m, long C
 /* The probability that a candidate in screening registers before the end of the deadline. */
 static double screening_share(const pools_plan *p, double pass, double consent)
 {
-    double sd = p->screen_days, S = p->selfpay;
+    double sd = p->clock.screen_days, S = p->clock.selfpay;
     double late = p->s->selfpay_screening ? consent : 1.0;
     if (!(sd > 0.0))
         return pass * (S <= 0.0 ? late : 1.0);
-    double end = fmin(p->window, sd), before = fmin(fmax(S, 0.0), end);
+    double end = fmin(p->clock.window, sd), before = fmin(fmax(S, 0.0), end);
     return pass * (before + late * (end - before)) / sd;
 }
 
@@ -296,10 +279,10 @@ static void conditional(const pools_plan *p, const pools_work *w, size_t t, sim_
 {
     const scenario *s = p->s;
     size_t L = p->table, B = p->draws.batch;
-    double pass = w->pass[t], consent = w->consent[t], cut = p->window - p->screen_days;
+    double pass = w->pass[t], consent = w->consent[t], cut = p->clock.window - p->clock.screen_days;
     double pi = screening_share(p, pass, consent);
     double mean = (double)s->enrolled + (double)s->screening * pi, uncapped = 0.0;
-    int own_outcome = p->need > 0 && L == 0;
+    int own_outcome = p->clock.need > 0 && L == 0;
     if (L > 0) {
         memset(w->acc, 0, L * sizeof *w->acc);
         for (size_t j = 0; j < L && (long)j <= s->screening; j++)
@@ -308,8 +291,8 @@ static void conditional(const pools_plan *p, const pools_work *w, size_t t, sim_
     for (size_t i = 0; i < p->draws.n_sites; i++) {
         const site_spec *st = &s->site[i];
         double c = w->per_day[i], a = w->start[i];
-        double m1 = c * schedule_integral(s, st, a, fmin(cut, p->selfpay));
-        double m2 = c * schedule_integral(s, st, fmax(a, p->selfpay), cut);
+        double m1 = c * schedule_integral(s, st, a, fmin(cut, p->clock.selfpay));
+        double m2 = c * schedule_integral(s, st, fmax(a, p->clock.selfpay), cut);
         double *unit_mean = &out->unit_mean[i * B + t], *unit_none = &out->unit_p_none[i * B + t];
         double m = m1 + m2;
         if (!st->has_cap || !(m > 0.0) || (double)st->cap > poisson_high(m)) {
@@ -356,7 +339,7 @@ static void conditional(const pools_plan *p, const pools_work *w, size_t t, sim_
         return;
     }
     out->cond_mean[t] = mean;
-    if (p->need <= 0) {
+    if (p->clock.need <= 0) {
         out->cond_p_success[t] = 1.0;
         return;
     }
