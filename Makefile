@@ -130,7 +130,7 @@ clean:
 # at a time (expected counts 100 to 10,000, 50 to 5,000 sites, 32 in screening), each with
 # trials per second, time to SE 1e-4 and the exact mode's time; with BASELINE, beside it.
 # Neither judges speed: they fail only when a run fails or outputs differ across thread counts.
-BENCH_BIN  = $(BUILD)/bench/bench $(BUILD)/bench/naive
+BENCH_BIN  = $(BUILD)/bench/bench $(BUILD)/bench/naive $(BUILD)/bench/whatif
 # BASELINE=PATH also runs another accrue build (say, of the main branch before a change) beside
 # this one at 1e6 trials, 1 thread, and prints its speed over this one's.
 BASELINE  ?=
@@ -141,9 +141,16 @@ BENCH_ARGS = --accrue $(BUILD)/accrue --naive $(BUILD)/bench/naive --scenario be
 # string literal are dropped.
 BENCH_CC_VERSION = $(shell $(CC) --version 2>/dev/null | head -n 1 | tr -cd 'A-Za-z0-9 ._()+:/-')
 
-.PHONY: bench bench-short
+.PHONY: bench bench-short bench-whatif
 bench: $(BUILD)/accrue $(BENCH_BIN)
 	./$(BUILD)/bench/bench $(BENCH_ARGS) --reps 5 --memory-check --scale bench/scale
+	./$(BUILD)/bench/whatif $(WHATIF_ARGS)
+
+# The what-if timings and the common random numbers of a sweep (bench/whatif.c), on the seed's
+# self-pay scenario; about a minute.
+WHATIF_ARGS = --accrue $(BUILD)/accrue --scenario scenarios/self-pay --like new-site-1
+bench-whatif: $(BUILD)/accrue $(BUILD)/bench/whatif
+	./$(BUILD)/bench/whatif $(WHATIF_ARGS)
 
 bench-short: $(BUILD)/accrue $(BENCH_BIN)
 	./$(BUILD)/bench/bench $(BENCH_ARGS) --reps 3 --short
@@ -151,6 +158,10 @@ bench-short: $(BUILD)/accrue $(BENCH_BIN)
 $(BUILD)/bench/bench: bench/bench.c | deps
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -DBENCH_CC='"$(BENCH_CC_VERSION)"' -o $@ $< $(ALL_LDFLAGS) -lm
+
+$(BUILD)/bench/whatif: bench/whatif.c | deps
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(ALL_LDFLAGS) -lm
 
 $(BUILD)/bench/naive: bench/naive.c $(BUILD)/libaccrue.a | deps
 	@mkdir -p $(@D)
