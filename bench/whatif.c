@@ -34,9 +34,9 @@
 #define MAX_REPS 21
 
 typedef struct options {
-    const char *accrue, *scenario, *vary, *like;
+    char *accrue, *scenario, *vary, *like;   /* argv strings (execv wants char *) */
     int reps, seeds;
-    const char *crn_trials;
+    char *crn_trials;
 } options;
 
 static double now_seconds(void)
@@ -138,8 +138,8 @@ static int measure_crn(const options *o, const char *tmp)
         char seed[32], dir[4200], csv[4300];
         snprintf(seed, sizeof seed, "%d", s + 1);
         snprintf(dir, sizeof dir, "%s/crn-%d", tmp, s + 1);
-        char *argv[] = {(char *)o->accrue, "sweep", (char *)o->scenario, "--vary",
-                        (char *)o->vary, "--trials", (char *)o->crn_trials, "--seed", seed,
+        char *argv[] = {o->accrue, "sweep", o->scenario, "--vary",
+                        o->vary, "--trials", o->crn_trials, "--seed", seed,
                         "--quiet", "--out", dir, NULL};
         if (run_child(argv) < 0)
             return 1;
@@ -181,9 +181,9 @@ static int measure_crn(const options *o, const char *tmp)
 }
 
 /* Removes the scratch folder's files one level down and the folder itself (sweep --out sets). */
-static void remove_tree(const char *dir)
+static void remove_tree(char *dir)
 {
-    char *argv[] = {"/bin/rm", "-rf", (char *)dir, NULL};
+    char *argv[] = {"/bin/rm", "-rf", dir, NULL};
     run_child(argv);
 }
 
@@ -198,9 +198,11 @@ static const char usage[] =
 
 int main(int argc, char **argv)
 {
-    options o = {NULL, NULL, "rate_factor=1:2:0.05", NULL, 3, 30, "100000"};
+    static char default_vary[] = "rate_factor=1:2:0.05", default_trials[] = "100000";
+    options o = {NULL, NULL, default_vary, NULL, 3, 30, default_trials};
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        const char *a = argv[i];
+        char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             fputs(usage, stdout);
             return 0;
@@ -233,7 +235,7 @@ int main(int argc, char **argv)
         perror("whatif bench: mkdtemp");
         return 1;
     }
-    char *acc = (char *)o.accrue, *sc = (char *)o.scenario;
+    char *acc = o.accrue, *sc = o.scenario;
     int failed = 0;
     printf("What-if on %s (wall time, median of %d):\n", o.scenario, o.reps);
     {
@@ -241,7 +243,7 @@ int main(int argc, char **argv)
         failed |= time_command("solve --for rate_factor --p 0.8", argv1, o.reps) < 0;
     }
     if (o.like) {
-        char *argv2[] = {acc, "solve", sc, "--for", "extra_sites", "--like", (char *)o.like,
+        char *argv2[] = {acc, "solve", sc, "--for", "extra_sites", "--like", o.like,
                          "--p", "0.5", "--quiet", NULL};
         failed |= time_command("solve --for extra_sites --like SITE --p 0.5", argv2, o.reps) < 0;
     }
