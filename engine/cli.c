@@ -180,6 +180,17 @@ void cli_describe(const options *o, const model *m, FILE *out)
     described = keep;
 }
 
+/* The model's tallies for the report (report_info.tally_name, print_tallies). */
+static void tally_name(const void *m, size_t i, char *buf, size_t len)
+{
+    model_tally_name(m, i, buf, len);
+}
+
+static void print_tallies(const void *m, const sim_result *r, FILE *out)
+{
+    model_print_tallies(m, r, out);
+}
+
 /* The assumptions: the scenario as the model reads it (wrapped to 80 columns), then every
  * override. */
 static void describe_model(const void *m, FILE *out)
@@ -362,6 +373,11 @@ int cli_describe_run(const options *o, const scenario *s, const model *plan, rep
                  o->like);
     }
     info->overrides = overrides;
+    if (model_has_tallies(plan)) {
+        info->tally_name = tally_name;
+        info->print_tallies = print_tallies;
+        info->tallies_arg = plan;
+    }
     info->has_exact = cli_exact_check(plan, s, &info->exact_p_success, &info->exact_mean, exact_err,
                                       errlen) == 0;
     info->exact_note = exact_err;

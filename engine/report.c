@@ -425,6 +425,8 @@ void report_print(FILE *out, const report_info *info, const sim_result *r, int t
             (unsigned long long)r->trials, (unsigned long long)info->seed, threads,
             threads == 1 ? "" : "s", seconds, r->interrupted ? " (interrupted)" : "");
     print_headline(out, info, r);
+    if (info->print_tallies && r->n_tallies)
+        info->print_tallies(info->tallies_arg, r, out);
     if (info->verbose) {
         print_distribution(out, r);
         print_quantiles(out, info, r);
@@ -526,6 +528,11 @@ static void write_summary(FILE *f, const report_info *info, const sim_result *r)
     const char *censored;
     completion_cell(info, r, hist_quantile(&r->completion, 0.5), label, sizeof label, &censored);
     fprintf(f, "completion_median,%s\ncompletion_median_censored,%s\n", label, censored);
+    for (size_t i = 0; info->tally_name && i < r->n_tallies; i++) {
+        char key[128];
+        info->tally_name(info->tallies_arg, i, key, sizeof key);
+        fprintf(f, "%s,%.6g\n%s_se,%.3g\n", key, r->tally[i].mean, key, r->tally[i].se);
+    }
 }
 
 static void write_distribution(FILE *f, const sim_result *r)

@@ -41,6 +41,12 @@ typedef struct report_info {
     int verbose;                   /* the terminal report's long tables and estimator details */
     size_t n_extra;                /* extra tables written beside the run's (may be 0) */
     const report_extra *extra;
+    /* The model's own tallies (sim_result.tally), when it has any: tally_name writes tally i's
+     * key for summary.csv and result.json into buf; print_tallies prints them for a reader
+     * after the headline's table. Both NULL when the model has none. */
+    void (*tally_name)(const void *arg, size_t i, char *buf, size_t len);
+    void (*print_tallies)(const void *arg, const sim_result *r, FILE *out);
+    const void *tallies_arg;
 } report_info;
 
 /* Writes text to out with every line longer than 80 columns wrapped at a space: a line that

@@ -145,6 +145,15 @@ static json_t *results_json(const scenario *s, const report_info *info, const si
         "completion_median", completion_json(s, r, hist_quantile(&r->completion, 0.5)),
         "enrolled_at_deadline", dist, "quantiles", quant, "checkpoints", cps, "completion",
         completion, "sites", sites);
+    if (res && info->tally_name && r->n_tallies) {
+        json_t *tallies = json_object();
+        for (size_t i = 0; i < r->n_tallies; i++) {
+            char key[128];
+            info->tally_name(info->tallies_arg, i, key, sizeof key);
+            json_object_set_new(tallies, key, estimate_json(&r->tally[i]));
+        }
+        json_object_set_new(res, "tallies", tallies);
+    }
     return res;
 }
 

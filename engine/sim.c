@@ -43,6 +43,7 @@ typedef struct block_acc {
     double *pmf_sum, *pmf_sumsq;  /* [cond_cap] */
     size_t pmf_lo, pmf_hi;     /* the touched range of pmf, to keep clearing and reduction cheap */
     moments *unit_mean, *unit_p_none;
+    moments *tally;            /* [n_tallies] */
 } block_acc;
 
 /* Integer tallies and scratch space of one thread. */
@@ -156,8 +157,9 @@ static int block_init(block_acc *b, const sim_model *m)
     b->pmf_sumsq = calloc_aligned(m->cond_cap + 1, sizeof *b->pmf_sumsq);
     b->unit_mean = calloc_aligned(m->n_units + 1, sizeof *b->unit_mean);
     b->unit_p_none = calloc_aligned(m->n_units + 1, sizeof *b->unit_p_none);
+    b->tally = calloc_aligned(m->n_tallies + 1, sizeof *b->tally);
     b->pmf_lo = m->cond_cap;
-    return b->pmf_sum && b->pmf_sumsq && b->unit_mean && b->unit_p_none ? 0 : -1;
+    return b->pmf_sum && b->pmf_sumsq && b->unit_mean && b->unit_p_none && b->tally ? 0 : -1;
 }
 
 static void block_free(block_acc *b)
@@ -166,6 +168,7 @@ static void block_free(block_acc *b)
     free(b->pmf_sumsq);
     free(b->unit_mean);
     free(b->unit_p_none);
+    free(b->tally);
 }
 
 static void block_clear(block_acc *b, const sim_model *m)
@@ -178,6 +181,7 @@ static void block_clear(block_acc *b, const sim_model *m)
     b->pmf_hi = 0;
     memset(b->unit_mean, 0, m->n_units * sizeof *b->unit_mean);
     memset(b->unit_p_none, 0, m->n_units * sizeof *b->unit_p_none);
+    memset(b->tally, 0, m->n_tallies * sizeof *b->tally);
     b->n = 0;
     b->p_success = b->mean = (moments){0.0, 0.0};
     b->cross = 0.0;
@@ -205,6 +209,7 @@ static void thread_free(thread_acc *t, const sim_model *m)
     free(t->batch.completion_day);
     free(t->batch.cond_p_success);
     free(t->batch.unit_mean);
+    free(t->batch.tally);
     free(t->batch_pmf);
 }
 
@@ -219,9 +224,10 @@ static int batch_init(thread_acc *t, const sim_model *m)
     b->completion_day = calloc(n, sizeof *b->completion_day);
     b->cond_p_success = calloc(2 * n, sizeof *b->cond_p_success);
     b->unit_mean = calloc(2 * m->n_units * n + 1, sizeof *b->unit_mean);
+    b->tally = calloc(m->n_tallies * n + 1, sizeof *b->tally);
     t->batch_pmf = calloc(2 * m->cond_cap + 1, sizeof *t->batch_pmf);
     if (!b->at_deadline || !b->at_checkpoint || !b->completion_day || !b->cond_p_success ||
-        !b->unit_mean || !t->batch_pmf)
+        !b->unit_mean || !b->tally || !t->batch_pmf)
         return -1;
     b->cond_mean = b->cond_p_success + n;
     b->unit_p_none = b->unit_mean + m->n_units * n;
@@ -289,6 +295,9 @@ static void record_batch(const sim_model *m, const sim_batch *o, size_t n, threa
     for (size_t u = 0; u < m->n_units; u++)
         moments_add_rows(&b->unit_mean[u], o->unit_mean + u * stride, &b->unit_p_none[u],
                          o->unit_p_none + u * stride, n);
+    for (size_t i = 0; i < m->n_tallies; i++)
+        for (size_t j = 0; j < n; j++)
+            moments_add(&b->tally[i], o->tally[i * stride + j]);
     record_conditional_table(o, b);
     b->n += n;
 }
@@ -330,6 +339,7 @@ typedef struct totals {
     double cross;
     moments *pmf;
     moments *unit_mean, *unit_p_none;
+    moments *tally;
 } totals;
 
 static void totals_add_block(totals *s, const block_acc *b, const sim_model *m)
@@ -346,6 +356,8 @@ static void totals_add_block(totals *s, const block_acc *b, const sim_model *m)
         moments_merge(&s->unit_mean[u], &b->unit_mean[u]);
         moments_merge(&s->unit_p_none[u], &b->unit_p_none[u]);
     }
+    for (size_t i = 0; i < m->n_tallies; i++)
+        moments_merge(&s->tally[i], &b->tally[i]);
 }
 
 /* ---- the result ---- */
@@ -363,6 +375,7 @@ void sim_result_free(sim_result *r)
     free(r->pmf);
     free(r->unit_mean);
     free(r->unit_p_none);
+    free(r->tally);
     free(r);
 }
 
@@ -379,7 +392,9 @@ static sim_result *result_alloc(const sim_model *m)
     r->pmf = calloc(m->cond_cap + 1, sizeof *r->pmf);
     r->unit_mean = calloc(m->n_units + 1, sizeof *r->unit_mean);
     r->unit_p_none = calloc(m->n_units + 1, sizeof *r->unit_p_none);
-    int ok = r->at_checkpoint && r->pmf && r->unit_mean && r->unit_p_none &&
+    r->n_tallies = m->n_tallies;
+    r->tally = calloc(m->n_tallies + 1, sizeof *r->tally);
+    int ok = r->at_checkpoint && r->pmf && r->unit_mean && r->unit_p_none && r->tally &&
              hist_init(&r->at_deadline, 1) == 0 && hist_init(&r->completion, 1) == 0;
     for (size_t k = 0; ok && k < m->n_checkpoints; k++)
         ok = hist_init(&r->at_checkpoint[k], 1) == 0;
@@ -420,6 +435,8 @@ static void result_set_estimates(sim_result *r, const totals *s, uint64_t succes
         r->unit_mean[u] = estimate_of(s->unit_mean[u], s->n);
         r->unit_p_none[u] = estimate_of(s->unit_p_none[u], s->n);
     }
+    for (size_t i = 0; i < m->n_tallies; i++)
+        r->tally[i] = estimate_of(s->tally[i], s->n);
 }
 
 /* ---- the run ---- */
@@ -444,6 +461,7 @@ static void run_state_free(run_state *st, const sim_model *m)
     free(st->sum.pmf);
     free(st->sum.unit_mean);
     free(st->sum.unit_p_none);
+    free(st->sum.tally);
 }
 
 static int run_state_init(run_state *st, const sim_model *m, int nthreads)
@@ -455,7 +473,9 @@ static int run_state_init(run_state *st, const sim_model *m, int nthreads)
     st->sum.pmf = calloc(m->cond_cap + 1, sizeof *st->sum.pmf);
     st->sum.unit_mean = calloc(m->n_units + 1, sizeof *st->sum.unit_mean);
     st->sum.unit_p_none = calloc(m->n_units + 1, sizeof *st->sum.unit_p_none);
-    if (!st->thread || !st->block || !st->sum.pmf || !st->sum.unit_mean || !st->sum.unit_p_none)
+    st->sum.tally = calloc(m->n_tallies + 1, sizeof *st->sum.tally);
+    if (!st->thread || !st->block || !st->sum.pmf || !st->sum.unit_mean || !st->sum.unit_p_none ||
+        !st->sum.tally)
         return -1;
     int ok = 1;
     /* Each thread allocates its own tallies and scratch, so that they come from its own malloc

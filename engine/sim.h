@@ -44,6 +44,10 @@ typedef struct sim_batch {
     /* Per unit, given the drawn values: expected registrations by the deadline and the
      * probability of none [n_units][batch]. */
     double *unit_mean, *unit_p_none;
+    /* The model's own per-trial quantities (sim_model.n_tallies of them, e.g. whether a rule
+     * fired): tally[i * batch + t]; the engine reports each one's mean with its standard error
+     * (sim_result.tally). */
+    double *tally;
 } sim_batch;
 
 /* The random streams of one block, one per purpose (DESIGN.md section 5.5): what a trial draws
@@ -80,6 +84,7 @@ typedef struct sim_model {
      * serves as a control variate for P(success): see sim_result.p_success. */
     int has_control;
     double control_mean;
+    size_t n_tallies;         /* the model's own per-trial quantities (sim_batch.tally; 0: none) */
 } sim_model;
 
 typedef struct sim_config {
@@ -121,6 +126,9 @@ typedef struct sim_result {
     size_t pmf_len;           /* 0 when the model asked for no table (sim_model.cond_cap) */
     sim_estimate *pmf;        /* conditional P(N = n) for n < pmf_len */
     sim_estimate *unit_mean, *unit_p_none;   /* [n_units] */
+    size_t n_tallies;
+    sim_estimate *tally;      /* [n_tallies]: the mean of each of the model's own per-trial
+                                 quantities over the trials, with its standard error */
 } sim_result;
 
 /* Runs the model. Returns a result the caller frees with sim_result_free, or NULL with a message

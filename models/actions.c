@@ -22,7 +22,12 @@
  * reached, or past the followed days.
  *
  * No conditional estimator: the trial's own outcome is its cond_p_success and cond_mean, and
- * each original site's own registrations by the deadline its unit figures. */
+ * each original site's own registrations by the deadline its unit figures. The tallies
+ * (actions.h) say which rules fired at which review, and whether the trial would have
+ * succeeded without the rules: the same draws, and the path stream rewound to the trial's
+ * start and run again without them, which is the same path up to the first firing (a review
+ * where nothing fires consumes no random numbers), so the paired difference is zero in every
+ * trial without a firing and its variance is small. */
 #include "actions.h"
 
 #include <limits.h>
@@ -54,6 +59,7 @@ struct actions_plan {
     unsigned char *applies;   /* [n_rules][n_checkpoints] */
     double *threshold;        /* [n_rules][n_checkpoints]: fires when the count is below */
     path_clock clock;         /* what the path's registrations are counted against */
+    path_clock clock1;        /* the same for a one-trial scratch batch (the paired run) */
     size_t work_bytes;
 };
 
@@ -69,8 +75,10 @@ typedef struct act_work {
     double *next, *start, *per_day;                     /* [slots] */
     long *left, *registered;                            /* [slots] */
     size_t *fired;                                      /* [rules] */
+    unsigned char *fired_at;                            /* [rules][checkpoints] */
     long *screen_by;                                    /* [checkpoints] */
     act_pending *pending;                               /* [n_pending] */
+    size_t *scratch_count;                              /* [checkpoints + 1] */
 } act_work;
 
 static size_t round64(size_t bytes) { return (bytes + 63) / 64 * 64; }
@@ -91,6 +99,8 @@ static act_work work_of(const actions_plan *p, void *work, size_t *bytes)
     w.left = (long *)at, at += round64(m * sizeof(long));
     w.registered = (long *)at, at += round64(m * sizeof(long));
     w.fired = (size_t *)at, at += round64(p->n_rules * sizeof(size_t));
+    w.fired_at = (unsigned char *)at, at += round64(p->n_rules * p->clock.n_checkpoints);
+    w.scratch_count = (size_t *)at, at += round64((p->clock.n_checkpoints + 1) * sizeof(size_t));
     w.screen_by = (long *)at, at += round64(p->clock.n_checkpoints * sizeof(long));
     w.pending = (act_pending *)at, at += round64(p->n_pending * sizeof(act_pending));
     if (bytes)
@@ -154,7 +164,8 @@ actions_plan *actions_plan_new(const scenario *s, char *err, size_t errlen)
         actions_plan_free(p);
         return NULL;
     }
-    if (path_clock_init(&p->clock, s, p->core, p->draws.batch) != 0)
+    if (path_clock_init(&p->clock, s, p->core, p->draws.batch) != 0 ||
+        path_clock_init(&p->clock1, s, p->core, 1) != 0)
         goto oom;
     if (plan_rules(p) != 0)
         goto oom;
@@ -174,6 +185,7 @@ void actions_plan_free(actions_plan *p)
     core_plan_free(p->core);
     draws_plan_free(&p->draws);
     path_clock_free(&p->clock);
+    path_clock_free(&p->clock1);
     free(p->rule);
     free(p->applies);
     free(p->threshold);
@@ -196,6 +208,7 @@ sim_model actions_sim_model(const actions_plan *p)
         .cond_cap = 0,
         .has_control = 0,
         .control_mean = 0.0,
+        .n_tallies = ACTIONS_TALLY_RULES + p->n_rules * (p->clock.n_checkpoints + 1),
     };
     return m;
 }
@@ -237,13 +250,16 @@ static void redraw(const actions_plan *p, const act_work *w, size_t slot, double
                                       fmax(from, w->start[slot]), r);
 }
 
-static void run_path(const actions_plan *p, const act_work *w, gsl_rng *r, size_t t,
-                     sim_batch *out, unsigned long *fired, unsigned long *trials_fired)
+/* Trial t's path from r into out's entries o (through clock, whose stride is out's), the
+ * rules applied when `rules` is set; w->fired and w->fired_at say which fired. Returns the
+ * number of firings. */
+static size_t run_path(const actions_plan *p, const act_work *w, gsl_rng *r, size_t t,
+                       size_t o, const path_clock *clock, int rules, sim_batch *out)
 {
     const scenario *s = p->s;
-    size_t K = p->clock.n_checkpoints, R = p->n_rules, M = p->n_slots;
+    size_t K = p->clock.n_checkpoints, R = p->n_rules, M = p->n_slots, n_fired = 0;
     double pass = w->pass[t], consent = w->consent[t], sd = p->clock.screen_days, g = 1.0;
-    path_tally ty = path_start(&p->clock);
+    path_tally ty = path_start(clock);
     long screened = 0;
 
     for (size_t k = 0; k < K; k++)
@@ -253,7 +269,7 @@ static void run_path(const actions_plan *p, const act_work *w, gsl_rng *r, size_
         double at;
         if (!path_screening(s, i, pass, consent, p->clock.selfpay, &u, &at, r))
             continue;
-        path_record(&p->clock, &ty, at, t, out);
+        path_record(clock, &ty, at, o, out);
         screened++;
         for (size_t k = 0; k < K; k++)
             w->screen_by[k] += at < p->clock.checkpoint_end[k];
@@ -261,6 +277,7 @@ static void run_path(const actions_plan *p, const act_work *w, gsl_rng *r, size_
 
     for (size_t r2 = 0; r2 < R; r2++)
         w->fired[r2] = 0;
+    memset(w->fired_at, 0, R * K);
     size_t n_pending = 0;
     for (size_t i = 0; i < M; i++) {
         w->registered[i] = 0;
@@ -288,6 +305,10 @@ static void run_path(const actions_plan *p, const act_work *w, gsl_rng *r, size_
         double t_ref = j == SIZE_MAX ? INFINITY : w->next[j];
         double t_chg = c == SIZE_MAX ? INFINITY : w->pending[c].at;
         double t_rev = review < K ? p->clock.checkpoint_end[review] - sd : INFINITY;
+        if (review < K && t_rev <= t_chg && t_rev <= t_ref && !rules) {
+            review++;
+            continue;
+        }
         if (review < K && t_rev <= t_chg && t_rev <= t_ref) {
             /* the review: registrations by the end of its day, enrolled included */
             double count = (double)(s->enrolled + ty.count - screened + w->screen_by[review]);
@@ -311,6 +332,8 @@ static void run_path(const actions_plan *p, const act_work *w, gsl_rng *r, size_
                     w->per_day[slot] = rate / DAYS_PER_YEAR;
                 }
                 w->fired[q]++;
+                w->fired_at[q * K + review] = 1;
+                n_fired++;
             }
             review++;
             continue;
@@ -336,24 +359,37 @@ static void run_path(const actions_plan *p, const act_work *w, gsl_rng *r, size_
             break;
         w->left[j]--;
         if (rng_uniform(r) < pass && (referred < p->clock.selfpay || rng_uniform(r) < consent)) {
-            path_record(&p->clock, &ty, at, t, out);
+            path_record(clock, &ty, at, o, out);
             if (at < p->clock.window)
                 w->registered[j]++;
         }
         w->next[j] = w->left[j] > 0 ? next_referral(p, j, w->per_day[j] * g, referred, r)
                                     : INFINITY;
     }
-    path_finish(&p->clock, &ty, t, out);
-    if (fired)
-        for (size_t q = 0; q < R; q++) {
-            fired[q] += w->fired[q];
-            trials_fired[q] += w->fired[q] > 0;
-        }
+    path_finish(clock, &ty, o, out);
+    return n_fired;
+}
+
+/* Whether trial t succeeds without the rules, on the same draws and the same path stream from
+ * `saved` (its state before the trial's path): until the first firing the two paths are one
+ * (a review consumes no random numbers unless a rule fires), so only a trial in which a rule
+ * fired needs this run, into a one-trial scratch batch. */
+static int succeeds_without(const actions_plan *p, const act_work *w, const gsl_rng *path,
+                            rng_state *saved, size_t t)
+{
+    gsl_rng again = {path->type, saved};
+    size_t K = p->clock.n_checkpoints;
+    size_t *count = w->scratch_count;
+    long day;
+    sim_batch one = {.at_deadline = count + K, .at_checkpoint = count, .completion_day = &day};
+    run_path(p, w, &again, t, 0, &p->clock1, 0, &one);
+    return one.at_deadline[0] >= (size_t)p->s->target;
 }
 
 static void run_batch(const actions_plan *p, const sim_streams *rng, void *work, size_t n,
-                      sim_batch *out, unsigned long *fired, unsigned long *trials_fired)
+                      sim_batch *out)
 {
+    size_t K = p->clock.n_checkpoints, R = p->n_rules;
     act_work w = work_of(p, work, NULL);
     const scenario *s = p->s;
     size_t B = p->draws.batch;
@@ -366,13 +402,24 @@ static void run_batch(const actions_plan *p, const sim_streams *rng, void *work,
             w.per_day[i] = w.rate[j * B + t] / DAYS_PER_YEAR;
             w.start[i] = u >= 0 ? w.starts[(size_t)u * B + t] : (double)draws_activation_day(s, i);
         }
-        run_path(p, &w, rng->path, t, out, fired, trials_fired);
-        out->cond_p_success[t] = (double)(out->at_deadline[t] >= (size_t)s->target);
+        rng_state saved = *(const rng_state *)rng->path->state;
+        size_t n_fired = run_path(p, &w, rng->path, t, t, &p->clock, 1, out);
+        int success = out->at_deadline[t] >= (size_t)s->target;
+        out->cond_p_success[t] = (double)success;
         out->cond_mean[t] = (double)out->at_deadline[t];
         for (size_t i = 0; i < p->draws.n_sites; i++) {
             out->unit_mean[i * B + t] = (double)w.registered[i];
             out->unit_p_none[i * B + t] = w.registered[i] == 0;
         }
+        for (size_t q = 0; q < R; q++) {
+            double *row = out->tally + (ACTIONS_TALLY_RULES + q * (K + 1)) * B;
+            row[t] = w.fired[q] > 0;
+            for (size_t k = 0; k < K; k++)
+                row[(k + 1) * B + t] = w.fired_at[q * K + k];
+        }
+        int without = n_fired ? succeeds_without(p, &w, rng->path, &saved, t) : success;
+        out->tally[ACTIONS_TALLY_WITHOUT * B + t] = without;
+        out->tally[ACTIONS_TALLY_EFFECT * B + t] = success - without;
     }
     out->pmf_lo = out->pmf_hi = 0;
 }
@@ -380,12 +427,63 @@ static void run_batch(const actions_plan *p, const sim_streams *rng, void *work,
 void actions_batch(const void *plan, const sim_streams *rng, void *work, size_t n,
                    sim_batch *out)
 {
-    run_batch(plan, rng, work, n, out, NULL, NULL);
+    run_batch(plan, rng, work, n, out);
 }
 
-void actions_batch_counted(const actions_plan *p, const sim_streams *rng, void *work,
-                           size_t n, sim_batch *out, unsigned long *fired,
-                           unsigned long *trials_fired)
+/* ---- the tallies, for the report ---- */
+
+void actions_tally_name(const actions_plan *p, size_t i, char *buf, size_t len)
 {
-    run_batch(p, rng, work, n, out, fired, trials_fired);
+    size_t K = p->clock.n_checkpoints;
+    if (i == ACTIONS_TALLY_WITHOUT) {
+        snprintf(buf, len, "p_success_without_rules");
+        return;
+    }
+    if (i == ACTIONS_TALLY_EFFECT) {
+        snprintf(buf, len, "rules_effect_on_p_success");
+        return;
+    }
+    size_t q = (i - ACTIONS_TALLY_RULES) / (K + 1), k = (i - ACTIONS_TALLY_RULES) % (K + 1);
+    if (k == 0) {
+        snprintf(buf, len, "rule%zu_fired", q + 1);
+        return;
+    }
+    char d[11];
+    date_format(core_checkpoint_date(p->core, k - 1), d);
+    snprintf(buf, len, "rule%zu_fired_at_%s", q + 1, d);
+}
+
+void actions_print_tallies(const actions_plan *p, const sim_result *r, FILE *out)
+{
+    size_t K = p->clock.n_checkpoints;
+    const scenario *s = p->s;
+    const sim_estimate *with = &r->p_success, *without = &r->tally[ACTIONS_TALLY_WITHOUT];
+    const sim_estimate *effect = &r->tally[ACTIONS_TALLY_EFFECT];
+    char dl[11];
+    date_format(s->deadline, dl);
+    fprintf(out, "\nCorrective action: the same simulated trials with and without the rules\n");
+    char label[64];
+    int w = snprintf(label, sizeof label, "P(%ld by %s)", s->target, dl);
+    fprintf(out, "  %s  with the rules  %.4f (SE %.2g)\n", label, with->mean, with->se);
+    fprintf(out, "  %*s  without them    %.4f (SE %.2g)\n", w, "", without->mean, without->se);
+    fprintf(out, "  The rules change it by %+.4f (SE %.2g, from the per-trial differences)\n",
+            effect->mean, effect->se);
+    for (size_t q = 0; q < p->n_rules; q++) {
+        const sim_estimate *row = r->tally + ACTIONS_TALLY_RULES + q * (K + 1);
+        fprintf(out, "  Action %zu fired in %.1f %% of the trials; by review (%% of trials):\n",
+                q + 1, 100.0 * row[0].mean);
+        size_t shown = 0;
+        for (size_t k = 0; k < K; k++) {
+            if (!p->applies[q * K + k])
+                continue;
+            char d[11];
+            date_format(core_checkpoint_date(p->core, k), d);
+            fprintf(out, "%s%s %5.1f", shown % 4 == 0 ? "    " : "   ", d,
+                    100.0 * row[k + 1].mean);
+            if (++shown % 4 == 0)
+                fputc('\n', out);
+        }
+        if (shown % 4 != 0)
+            fputc('\n', out);
+    }
 }

@@ -19,6 +19,9 @@ typedef struct model_kind {
     void (*free_plan)(void *plan);
     sim_model (*sim)(const void *plan);
     const core_plan *(*core)(const void *plan);
+    /* The model's own tallies (sim_model.n_tallies); NULL when it has none. */
+    void (*tally_name)(const void *plan, size_t i, char *buf, size_t len);
+    void (*print_tallies)(const void *plan, const sim_result *r, FILE *out);
 } model_kind;
 
 struct model {
@@ -44,6 +47,14 @@ static void *actions_prepare(const scenario *s, char *err, size_t errlen)
 static void actions_free(void *plan) { actions_plan_free(plan); }
 static sim_model actions_sim(const void *plan) { return actions_sim_model(plan); }
 static const core_plan *actions_core_of(const void *plan) { return actions_core(plan); }
+static void actions_name(const void *plan, size_t i, char *buf, size_t len)
+{
+    actions_tally_name(plan, i, buf, len);
+}
+static void actions_print(const void *plan, const sim_result *r, FILE *out)
+{
+    actions_print_tallies(plan, r, out);
+}
 
 static int pools_serves_kind(const scenario *s) { return pools_serves(s); }
 static void *pools_prepare(const scenario *s, char *err, size_t errlen)
@@ -57,10 +68,11 @@ static const core_plan *pools_core_of(const void *plan) { return pools_core(plan
 /* The models, the first that serves a scenario taking it. */
 static const model_kind kinds[] = {
     {"corrective action at reviews (actions.csv)", actions_serves_kind, actions_prepare,
-     actions_free, actions_sim, actions_core_of},
+     actions_free, actions_sim, actions_core_of, actions_name, actions_print},
     {"finite patient pools (capped sites)", pools_serves_kind, pools_prepare, pools_free,
-     pools_sim, pools_core_of},
-    {"Poisson-gamma sites", sites_serves, sites_prepare, sites_free, sites_sim, sites_core_of},
+     pools_sim, pools_core_of, NULL, NULL},
+    {"Poisson-gamma sites", sites_serves, sites_prepare, sites_free, sites_sim, sites_core_of,
+     NULL, NULL},
 };
 
 model *model_prepare(const scenario *s, char *err, size_t errlen)
@@ -118,3 +130,15 @@ int model_exact(const model *m, double max_work, exact_dist *out, char *err, siz
 }
 
 double model_exact_mean(const model *m) { return exact_mean(m->s); }
+
+int model_has_tallies(const model *m) { return m->kind->tally_name != NULL; }
+
+void model_tally_name(const model *m, size_t i, char *buf, size_t len)
+{
+    m->kind->tally_name(m->plan, i, buf, len);
+}
+
+void model_print_tallies(const model *m, const sim_result *r, FILE *out)
+{
+    m->kind->print_tallies(m->plan, r, out);
+}

@@ -40,6 +40,13 @@ date_t model_checkpoint_date(const model *m, size_t k);
  * exact computation for this model or scenario, too costly, out of memory). */
 int model_exact(const model *m, double max_work, exact_dist *out, char *err, size_t errlen);
 
+/* The model's own per-trial tallies (sim_model.n_tallies; for the actions model how often
+ * each rule fired and the policy's paired effect): whether it has any; tally i's key for the
+ * tables ("rule1_fired") into buf; and the readable section of the report on them. */
+int model_has_tallies(const model *m);
+void model_tally_name(const model *m, size_t i, char *buf, size_t len);
+void model_print_tallies(const model *m, const sim_result *r, FILE *out);
+
 /* E[registrations by the deadline], in closed form. */
 double model_exact_mean(const model *m);
 

@@ -42,14 +42,13 @@
 #define ES_TRIALS 400000
 #define ES_SEED 11
 #define DETERMINISM_TRIALS 200000
-#define COUNT_TRIALS 40000 /* a whole number of batches of 64 */
 
 static double z_limit;
 static size_t m_planned;
 
-/* comparisons: never fires 2, scale 2, add_site 2, event simulator 3 + checkpoints + rules per
- * case (main() adds them) */
-#define M_EXACT 6
+/* comparisons: never fires 2, scale 4, add_site 4 (P and mean, then the rules-free arm and
+ * the paired effect), event simulator 3 + checkpoints + rules per case (main() adds them) */
+#define M_EXACT 10
 
 static double zscore(double a, double se_a, double b, double se_b)
 {
@@ -125,56 +124,23 @@ static date_t first_review(const scenario *s)
     return d < s->deadline ? d : s->deadline;
 }
 
-/* Runs COUNT_TRIALS trials through actions_batch_counted on one thread and returns the
- * fraction of trials in which rule r fired (and the firings per trial in *per_trial, the
- * trials run in *n_out when not NULL). */
-static double fired_fraction(const scenario *s, size_t rule, double *per_trial, double *n_out)
+/* Tally i of r (see actions.h): rule q's "fired" is ACTIONS_TALLY_RULES + q (K + 1), its
+ * firing at review k that plus k + 1. */
+static const sim_estimate *rule_tally(const sim_result *r, size_t q, size_t k_plus_1)
 {
-    char err[512] = "";
-    actions_plan *p = actions_plan_new(s, err, sizeof err);
-    if (!p)
-        fail_msg("actions_plan_new: %s", err);
-    sim_model sm = actions_sim_model(p);
-    size_t B = sm.batch, K = sm.n_checkpoints, U = sm.n_units > 0 ? sm.n_units : 1;
-    void *work = calloc(1, sm.work_bytes + 64);
-    sim_batch out = {0};
-    out.at_deadline = calloc(B, sizeof(size_t));
-    out.at_checkpoint = calloc(K * B, sizeof(size_t));
-    out.completion_day = calloc(B, sizeof(long));
-    out.cond_p_success = calloc(B, sizeof(double));
-    out.cond_mean = calloc(B, sizeof(double));
-    out.unit_mean = calloc(U * B, sizeof(double));
-    out.unit_p_none = calloc(U * B, sizeof(double));
-    unsigned long *fired = calloc(s->n_actions, sizeof *fired);
-    unsigned long *trials_fired = calloc(s->n_actions, sizeof *trials_fired);
-    sim_streams st = {gsl_rng_alloc(rng_philox4x32), gsl_rng_alloc(rng_philox4x32)};
-    assert_true(work && out.at_deadline && out.at_checkpoint && out.completion_day && fired
-                && trials_fired && st.draws && st.path);
-    size_t done = 0;
-    for (uint64_t b = 0; done < COUNT_TRIALS; b++) {
-        rng_seek(st.draws, SEED, ((uint64_t)SIM_STREAM_DRAWS << 56) | b);
-        rng_seek(st.path, SEED, ((uint64_t)SIM_STREAM_PATH << 56) | b);
-        actions_batch_counted(p, &st, work, B, &out, fired, trials_fired);
-        done += B;
-    }
-    double frac = (double)trials_fired[rule] / (double)done;
-    *per_trial = (double)fired[rule] / (double)done;
-    if (n_out)
-        *n_out = (double)done;
-    gsl_rng_free(st.draws);
-    gsl_rng_free(st.path);
-    free(fired);
-    free(trials_fired);
-    free(work);
-    free(out.at_deadline);
-    free(out.at_checkpoint);
-    free(out.completion_day);
-    free(out.cond_p_success);
-    free(out.cond_mean);
-    free(out.unit_mean);
-    free(out.unit_p_none);
-    actions_plan_free(p);
-    return frac;
+    return &r->tally[ACTIONS_TALLY_RULES + q * (r->n_checkpoints + 1) + k_plus_1];
+}
+
+/* The paired figures against exact values (P without the rules p0, with them p1): the
+ * without-arm against p0 and the effect against p1 - p0, each with its own SE. */
+static int compare_paired(const sim_result *r, double p0, double p1)
+{
+    const sim_estimate *w = &r->tally[ACTIONS_TALLY_WITHOUT], *e = &r->tally[ACTIONS_TALLY_EFFECT];
+    int bad = compare("P(success) without the rules", w->mean, w->se, p0, 0);
+    bad += compare("effect of the rules (paired)", e->mean, e->se, p1 - p0, 0);
+    /* with - without, trial by trial: the three means agree to rounding (1e-12) */
+    assert_true(fabs(r->p_success.mean - w->mean - e->mean) < 1e-12);
+    return bad;
 }
 
 /* ---- a rule that never fires: the scenario without actions, exactly ---- */
@@ -190,10 +156,15 @@ static void test_never_fires(void **state)
     assert_int_not_equal(exact_deadline_dist(s, &d, err, sizeof err), 0);
     printf("  exact mode with actions: %s\n", err);
     assert_non_null(strstr(err, "corrective action"));
-    double per;
-    assert_true(fired_fraction(s, 0, &per, NULL) == 0.0);
     sim_result *r = simulate(s, ENGINE_TRIALS, 2, ACTIONS_NAME);
     printf("  self-pay, every review, below 0 (never fires): exact %.6f, mean %.6f\n", p, mean);
+    /* never fired, so with and without the rules are the same trials: effect 0 exactly */
+    assert_int_equal(r->n_tallies, ACTIONS_TALLY_RULES + r->n_checkpoints + 1);
+    for (size_t k = 0; k <= r->n_checkpoints; k++)
+        assert_true(rule_tally(r, 0, k)->mean == 0.0);
+    assert_true(r->tally[ACTIONS_TALLY_EFFECT].mean == 0.0);
+    assert_true(r->tally[ACTIONS_TALLY_EFFECT].se == 0.0);
+    assert_memory_equal(&r->tally[ACTIONS_TALLY_WITHOUT], &r->p_success, sizeof r->p_success);
     int bad = compare("P(success)", r->p_success.mean, r->p_success.se, p, 0);
     bad += compare("mean", r->mean.mean, r->mean.se, mean, 0);
     sim_result_free(r);
@@ -207,6 +178,7 @@ static void test_scale_always(void **state)
 {
     (void)state;
     scenario *s = load("scenarios/self-pay"), *eq = load("scenarios/self-pay");
+    double mean0, p0 = exact_p(s, &mean0);   /* without the rule */
     date_t review = first_review(s);
     set_rule(s, (action_rule){.review = review, .below = 1e6, .action = ACTION_SCALE_RATES,
                               .value = 2.0, .delay_days = 1, .times = 1});
@@ -217,13 +189,17 @@ static void test_scale_always(void **state)
         eq->site[i].step[0] = step;
         eq->site[i].n_steps = 1;
     }
-    double mean, p = exact_p(eq, &mean), per;
-    assert_true(fired_fraction(s, 0, &per, NULL) == 1.0 && per == 1.0);
+    double mean, p = exact_p(eq, &mean);
     sim_result *r = simulate(s, ENGINE_TRIALS, 2, ACTIONS_NAME);
+    /* fires in every trial, at the first review and only there */
+    assert_true(rule_tally(r, 0, 0)->mean == 1.0 && rule_tally(r, 0, 1)->mean == 1.0);
+    for (size_t k = 2; k <= r->n_checkpoints; k++)
+        assert_true(rule_tally(r, 0, k)->mean == 0.0);
     printf("  self-pay, scale_rates 2 at the first review, always: exact (schedule x2 from the "
            "day after) %.6f, mean %.6f\n", p, mean);
     int bad = compare("P(success)", r->p_success.mean, r->p_success.se, p, 0);
     bad += compare("mean", r->mean.mean, r->mean.se, mean, 0);
+    bad += compare_paired(r, p0, p);
     sim_result_free(r);
     scenario_free(s);
     scenario_free(eq);
@@ -236,6 +212,7 @@ static void test_add_site_always(void **state)
 {
     (void)state;
     scenario *s = load("scenarios/self-pay"), *eq = load("scenarios/self-pay");
+    double mean0, p0 = exact_p(s, &mean0);   /* without the rule */
     date_t review = first_review(s);
     set_rule(s, (action_rule){.review = review, .below = 1e6, .action = ACTION_ADD_SITE,
                               .value = 1.5, .shape = 1.0, .delay_days = 1, .times = 1});
@@ -250,13 +227,17 @@ static void test_add_site_always(void **state)
     add->shape = 1.0;
     add->active_from = add->active_to = review + 1;
     add->opens = 1.0;
-    double mean, p = exact_p(eq, &mean), per;
-    assert_true(fired_fraction(s, 0, &per, NULL) == 1.0 && per == 1.0);
+    double mean, p = exact_p(eq, &mean);
     sim_result *r = simulate(s, ENGINE_TRIALS, 2, ACTIONS_NAME);
+    /* fires in every trial, at the first review and only there */
+    assert_true(rule_tally(r, 0, 0)->mean == 1.0 && rule_tally(r, 0, 1)->mean == 1.0);
+    for (size_t k = 2; k <= r->n_checkpoints; k++)
+        assert_true(rule_tally(r, 0, k)->mean == 0.0);
     printf("  self-pay, add_site 1.5/year (gamma 1) at the first review, always: exact (a site "
            "from the day after) %.6f, mean %.6f\n", p, mean);
     int bad = compare("P(success)", r->p_success.mean, r->p_success.se, p, 0);
     bad += compare("mean", r->mean.mean, r->mean.se, mean, 0);
+    bad += compare_paired(r, p0, p);
     sim_result_free(r);
     scenario_free(s);
     scenario_free(eq);
@@ -274,6 +255,8 @@ static void test_threads(void **state)
     assert_int_equal(a->trials, b->trials);
     assert_memory_equal(&a->p_success, &b->p_success, sizeof a->p_success);
     assert_memory_equal(&a->mean, &b->mean, sizeof a->mean);
+    assert_int_equal(a->n_tallies, b->n_tallies);
+    assert_memory_equal(a->tally, b->tally, a->n_tallies * sizeof *a->tally);
     size_t len = a->at_deadline.len < b->at_deadline.len ? a->at_deadline.len : b->at_deadline.len;
     assert_memory_equal(a->at_deadline.bin, b->at_deadline.bin, len * sizeof(uint64_t));
     size_t clen = a->completion.len < b->completion.len ? a->completion.len : b->completion.len;
@@ -363,11 +346,10 @@ static void test_against_eventsim(void **state)
     }
     /* how often each rule fired: the fraction of trials */
     for (size_t q = 0; q < s->n_actions; q++) {
-        double per, done, frac = fired_fraction(s, q, &per, &done);
-        double se = sqrt(frac * (1 - frac) / done);
+        const sim_estimate *f = rule_tally(r, q, 0);
         char what[64];
         snprintf(what, sizeof what, "rule %zu fired (fraction)", q + 1);
-        bad += compare(what, frac, se, es->fired_fraction[q], es->fired_fraction_se[q]);
+        bad += compare(what, f->mean, f->se, es->fired_fraction[q], es->fired_fraction_se[q]);
     }
     es_result_free(es);
     es_free(sc);
