@@ -34,13 +34,21 @@ static void set_err(char *err, size_t errlen, const char *name, size_t line, con
     va_end(ap);
 }
 
-/* Line (1-based) of the byte at offset pos: one more than the line feeds before it. A CRLF
- * holds one line feed, so both line-ending styles count the same. */
-static size_t line_at(const unsigned char *buf, size_t pos)
+/* 1 if the byte at i ends a line: a line feed, or a carriage return not followed by one. So
+ * LF (Unix), CRLF (Windows) and a lone CR (old Mac OS) each end one line, as libcsv takes each
+ * of them to end a row. */
+static int ends_line(const unsigned char *buf, size_t i, size_t len)
+{
+    return buf[i] == '\n' || (buf[i] == '\r' && (i + 1 == len || buf[i + 1] != '\n'));
+}
+
+/* Line (1-based) of the byte at offset pos of buf (len bytes): one more than the line ends
+ * before it. */
+static size_t line_at(const unsigned char *buf, size_t len, size_t pos)
 {
     size_t line = 1;
-    for (size_t i = 0; i < pos; i++)
-        line += buf[i] == '\n';
+    for (size_t i = 0; i < pos && i < len; i++)
+        line += ends_line(buf, i, len);
     return line;
 }
 
@@ -97,7 +105,7 @@ static int check_text(const char *name, const unsigned char *buf, size_t len, ch
                     "byte 0x%02X is not valid UTF-8; expected a UTF-8 text file", buf[i]);
             return -1;
         }
-        line += buf[i] == '\n';
+        line += ends_line(buf, i, len);
         i += k;
     }
     return 0;
@@ -112,14 +120,16 @@ static int check_text(const char *name, const unsigned char *buf, size_t len, ch
  * in strict mode, where a quote may appear only in a quoted field (doubled inside it). */
 
 typedef struct line_scan {
-    size_t *start;       /* start line of each row, in order */
-    size_t n, cap;
+    size_t *start;       /* start line of each row, in order (at most `most` of them) */
+    size_t n, cap, most; /* most: rows whose start is kept (0: all) */
     size_t open_quote;   /* line of the last quote that opened a quoted part */
     int in_quotes;
 } line_scan;
 
 static int scan_push(line_scan *sc, size_t line)
 {
+    if (sc->most && sc->n == sc->most)
+        return 0;
     if (sc->n == sc->cap) {
         size_t cap = sc->cap ? 2 * sc->cap : 64;
         size_t *p = realloc(sc->start, cap * sizeof *p);
@@ -150,26 +160,43 @@ static int scan_rows(line_scan *sc, const unsigned char *buf, size_t len)
                 sc->open_quote = line;
         } else if (is_end && !sc->in_quotes)
             between_rows = 1;
-        line += c == '\n';
+        line += ends_line(buf, i, len);
     }
     return 0;
 }
 
 /* ---- building the table from libcsv's callbacks ---- */
 
+/* Why the builder stopped keeping rows before the end of the text. */
+typedef enum stop_reason { GO_ON, STOP_FULL, STOP_WIDE } stop_reason;
+
 typedef struct builder {
     csvtab *t;
     size_t cap_rows;
     char **fields;       /* the row being read */
     size_t nfields, cap_fields;
+    size_t dropped;      /* fields of the row being read beyond those kept */
+    size_t keep_rows;    /* rows kept at most, the header included (0: all) */
+    stop_reason stop;
+    size_t wide_row, wide_fields; /* STOP_WIDE: the row's index and its number of fields */
     int nomem;
 } builder;
+
+/* The most fields a row of b may have: the header's, or CSVTAB_MAX_FIELDS for the header. */
+static size_t row_width(const builder *b)
+{
+    return b->t->nrows ? b->t->row[0].nfields : CSVTAB_MAX_FIELDS;
+}
 
 static void on_field(void *s, size_t len, void *data)
 {
     builder *b = data;
-    if (b->nomem)
+    if (b->nomem || b->stop)
         return;
+    if (b->nfields + b->dropped >= row_width(b)) {
+        b->dropped++;   /* the row is refused: counted, not kept */
+        return;
+    }
     if (b->nfields == b->cap_fields) {
         size_t cap = b->cap_fields ? 2 * b->cap_fields : 8;
         char **p = realloc(b->fields, cap * sizeof *p);
@@ -191,13 +218,29 @@ static void on_field(void *s, size_t len, void *data)
     b->fields[b->nfields++] = copy;
 }
 
+static void builder_drop_row(builder *b)
+{
+    for (size_t i = 0; i < b->nfields; i++)
+        free(b->fields[i]);
+    free(b->fields);
+    b->fields = NULL;
+    b->nfields = b->cap_fields = b->dropped = 0;
+}
+
 static void on_row(int c, void *data)
 {
     (void)c;
     builder *b = data;
-    if (b->nomem)
+    if (b->nomem || b->stop)
         return;
     csvtab *t = b->t;
+    if (b->dropped) {
+        b->stop = STOP_WIDE;
+        b->wide_row = t->nrows;
+        b->wide_fields = b->nfields + b->dropped;
+        builder_drop_row(b);
+        return;
+    }
     if (t->nrows == b->cap_rows) {
         size_t cap = b->cap_rows ? 2 * b->cap_rows : 16;
         csv_row *p = realloc(t->row, cap * sizeof *p);
@@ -212,15 +255,8 @@ static void on_row(int c, void *data)
     t->row[t->nrows++] = (csv_row){.line = 0, .nfields = b->nfields, .field = b->fields};
     b->fields = NULL;
     b->nfields = b->cap_fields = 0;
-}
-
-static void builder_drop_row(builder *b)
-{
-    for (size_t i = 0; i < b->nfields; i++)
-        free(b->fields[i]);
-    free(b->fields);
-    b->fields = NULL;
-    b->nfields = b->cap_fields = 0;
+    if (b->keep_rows && t->nrows == b->keep_rows)
+        b->stop = STOP_FULL;
 }
 
 void csvtab_free(csvtab *t)
@@ -237,6 +273,10 @@ void csvtab_free(csvtab *t)
     free(t);
 }
 
+/* The text goes to libcsv in pieces of this many bytes, so that reading stops soon after the
+ * builder stops keeping rows. */
+#define PARSE_PIECE ((size_t)1 << 16)
+
 /* Runs libcsv over the text. Returns 0, or -1 with a message. */
 static int run_libcsv(builder *b, const unsigned char *buf, size_t len, const line_scan *sc,
                       char *err, size_t errlen)
@@ -249,16 +289,25 @@ static int run_libcsv(builder *b, const unsigned char *buf, size_t len, const li
         set_err(err, errlen, name, 0, "out of memory; expected enough memory to read the file");
         return -1;
     }
-    size_t done = csv_parse(&p, buf, len, on_field, on_row, b);
+    size_t at = 0, done = 0, piece = 0;
+    while (at < len && !b->stop && !b->nomem) {
+        piece = len - at < PARSE_PIECE ? len - at : PARSE_PIECE;
+        done = csv_parse(&p, buf + at, piece, on_field, on_row, b);
+        if (done < piece)
+            break;
+        at += piece;
+    }
     int rc = 0;
-    if (done < len && csv_error(&p) == CSV_EPARSE) {
-        set_err(err, errlen, name, line_at(buf, done),
+    if (b->stop || b->nomem) {
+        /* the rest of the text is not read: the caller refuses the file, or it is too long */
+    } else if (at < len && csv_error(&p) == CSV_EPARSE) {
+        set_err(err, errlen, name, line_at(buf, len, at + done),
                 "misplaced quote; expected a quote only at the start and end of a field "
                 "(written twice inside it)");
         rc = -1;
-    } else if (done < len) {
-        set_err(err, errlen, name, line_at(buf, done), "%s; expected a readable CSV file",
-                csv_strerror(csv_error(&p)));
+    } else if (at < len) {
+        set_err(err, errlen, name, line_at(buf, len, at + done),
+                "%s; expected a readable CSV file", csv_strerror(csv_error(&p)));
         rc = -1;
     } else if (csv_fini(&p, on_field, on_row, b) != 0) {
         if (csv_error(&p) == CSV_EPARSE)
@@ -275,10 +324,22 @@ static int run_libcsv(builder *b, const unsigned char *buf, size_t len, const li
         set_err(err, errlen, name, 0, "out of memory; expected enough memory to read the file");
         rc = -1;
     }
+    if (rc == 0 && b->stop == STOP_WIDE) {
+        size_t line = b->wide_row < sc->n ? sc->start[b->wide_row] : 0;
+        if (b->wide_row == 0)
+            set_err(err, errlen, name, line, "header has more than %zu fields; expected a "
+                    "header naming the file's columns", CSVTAB_MAX_FIELDS);
+        else
+            set_err(err, errlen, name, line, "row has %zu fields; expected %zu as in the "
+                    "header on line %zu", b->wide_fields, b->t->row[0].nfields,
+                    sc->start[0]);
+        rc = -1;
+    }
     return rc;
 }
 
-csvtab *csvtab_parse(const char *name, const char *text, size_t len, char *err, size_t errlen)
+csvtab *csvtab_parse_max(const char *name, const char *text, size_t len, size_t max_rows,
+                         char *err, size_t errlen)
 {
     const unsigned char *buf = (const unsigned char *)text;
     if (!name)
@@ -290,8 +351,10 @@ csvtab *csvtab_parse(const char *name, const char *text, size_t len, char *err, 
     if (check_text(name, buf, len, err, errlen) != 0)
         return NULL;
     csvtab *t = calloc(1, sizeof *t);
-    line_scan sc = {0};
-    builder b = {.t = t};
+    /* Kept: the header, max_rows data rows and the first row beyond them. */
+    size_t keep = max_rows ? max_rows + 2 : 0;
+    line_scan sc = {.most = keep};
+    builder b = {.t = t, .keep_rows = keep};
     if (!t || !(t->name = strdup(name)) || scan_rows(&sc, buf, len) != 0) {
         set_err(err, errlen, name, 0, "out of memory; expected enough memory to read the file");
         goto fail;
@@ -309,6 +372,7 @@ csvtab *csvtab_parse(const char *name, const char *text, size_t len, char *err, 
     }
     for (size_t r = 0; r < t->nrows; r++)
         t->row[r].line = sc.start[r];
+    t->more = b.stop == STOP_FULL;
     free(sc.start);
     return t;
 fail:
@@ -360,7 +424,17 @@ static char *slurp(FILE *f, const char *path, size_t *len, char *err, size_t err
     }
 }
 
+csvtab *csvtab_parse(const char *name, const char *text, size_t len, char *err, size_t errlen)
+{
+    return csvtab_parse_max(name, text, len, 0, err, errlen);
+}
+
 csvtab *csvtab_read(const char *path, char *err, size_t errlen)
+{
+    return csvtab_read_max(path, 0, err, errlen);
+}
+
+csvtab *csvtab_read_max(const char *path, size_t max_rows, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -373,7 +447,7 @@ csvtab *csvtab_read(const char *path, char *err, size_t errlen)
     fclose(f);
     if (!buf)
         return NULL;
-    csvtab *t = csvtab_parse(path, buf, len, err, errlen);
+    csvtab *t = csvtab_parse_max(path, buf, len, max_rows, err, errlen);
     free(buf);
     return t;
 }

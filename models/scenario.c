@@ -28,6 +28,7 @@ extern const size_t default_sites_len;
 
 #define DEFAULT_DIR "scenarios/protocol-plan"
 #define SHOWN_VALUE_MAX 40 /* characters of an offending value quoted in a message */
+#define TRIAL_MAX_ROWS 100 /* trial.csv's data rows read at most (see read_source) */
 
 #if defined(__GNUC__)
 #define SCENARIO_PRINTF(f, a) __attribute__((format(printf, f, a)))
@@ -531,6 +532,9 @@ static int parse_trial(const msg *m, const csvtab *t, scenario *s, const char *d
     s->horizon_years = 10.0;
     if (check_trial_header(m, &t->row[0]) != 0 || read_trial_rows(m, t, s, line) != 0)
         return -1;
+    if (t->more) /* not reached: so many rows repeat a key or name an unknown one */
+        return fail(m, t->row[t->nrows - 1].line, "more than %d rows; expected one row per key",
+                    TRIAL_MAX_ROWS);
     return finish_trial(m, s, line, default_name);
 }
 
@@ -827,6 +831,8 @@ static const column_set sched_columns = {
 /* The most steps of all sites together, the `*` rows counted once for every site that takes
  * them: SCENARIO_MAX_STEPS `*` rows for SCENARIO_MAX_SITES sites would be 1.6 GB. */
 #define SCHEDULE_MAX_TOTAL_STEPS 1000000
+/* schedule.csv's data rows read at most (see read_source). */
+#define SCHEDULE_MAX_ROWS (SCHEDULE_MAX_TOTAL_STEPS + SCENARIO_MAX_STEPS)
 
 /* A row of schedule.csv: its site (index + 1; 0 for `*`), its step and its line. */
 typedef struct sched_row {
@@ -946,6 +952,10 @@ static int parse_schedule(const msg *m, const csvtab *t, scenario *s, const name
     if (read_header(m, &t->row[0], &sched_columns, pos) != 0)
         return -1;
     size_t n = t->nrows - 1;
+    if (t->more)
+        return fail(m, t->row[t->nrows - 1].line, "more than %d rows; expected at most %d "
+                    "steps of sites and %d of *", SCHEDULE_MAX_ROWS, SCHEDULE_MAX_TOTAL_STEPS,
+                    SCENARIO_MAX_STEPS);
     sched_row *rows = malloc((n ? n : 1) * sizeof *rows);
     size_t *count = calloc(s->n_sites + 1, sizeof *count);
     int rc = rows && count ? 0 : fail(m, 0, "out of memory; expected enough memory for the "
@@ -1244,10 +1254,16 @@ typedef struct csv_source {
     size_t len;
 } csv_source;
 
-static csvtab *read_source(const csv_source *src, char *err, size_t errlen)
+/* Rows read of each file at most (csvtab_read_max keeps one more, for the message): a longer
+ * file is refused on that row's line without being read further, so reading takes time and
+ * memory in proportion to what a valid file may hold, not to the file. A valid trial.csv has
+ * a row per key at most (TRIAL_MAX_ROWS leaves room); a valid schedule.csv has at most
+ * SCHEDULE_MAX_TOTAL_STEPS rows of sites and SCENARIO_MAX_STEPS of `*`. */
+
+static csvtab *read_source(const csv_source *src, size_t max_rows, char *err, size_t errlen)
 {
-    return src->text ? csvtab_parse(src->name, src->text, src->len, err, errlen)
-                     : csvtab_read(src->name, err, errlen);
+    return src->text ? csvtab_parse_max(src->name, src->text, src->len, max_rows, err, errlen)
+                     : csvtab_read_max(src->name, max_rows, err, errlen);
 }
 
 /* trial.csv is read and checked before sites.csv is opened, so its faults come first and
@@ -1270,25 +1286,25 @@ static scenario *build(const char *source, const char *default_name, const csv_s
     if (!s || !(s->source = strdup(source))
         || (history && !(s->history_file = strdup(history->name))))
         fail(&mt, 0, "out of memory; expected enough memory for the scenario");
-    else if ((tt = read_source(trial, err, errlen))
+    else if ((tt = read_source(trial, TRIAL_MAX_ROWS, err, errlen))
              && (!ov || overrides_apply_trial(tt, ov, err, errlen) == 0)
              && parse_trial(&mt, tt, s, default_name, line) == 0
-             && (st = read_source(sites, err, errlen))
+             && (st = read_source(sites, SCENARIO_MAX_SITES, err, errlen))
              && (!ov || overrides_apply_sites(st, ov, err, errlen) == 0))
         rc = parse_sites(&ms, st, s, &ns);
     if (rc == 0 && schedule) {
         msg msc = {schedule->name, err, errlen};
-        sct = read_source(schedule, err, errlen);
+        sct = read_source(schedule, SCHEDULE_MAX_ROWS, err, errlen);
         rc = sct ? parse_schedule(&msc, sct, s, &ns) : -1;
     }
     if (rc == 0 && history) {
         msg mh = {history->name, err, errlen};
-        ht = read_source(history, err, errlen);
+        ht = read_source(history, (size_t)SCENARIO_MAX_HISTORY, err, errlen);
         rc = ht ? parse_history(&mh, ht, s, &ns, &mt, line) : -1;
     }
     if (rc == 0 && actions) {
         msg ma = {actions->name, err, errlen};
-        at = read_source(actions, err, errlen);
+        at = read_source(actions, SCENARIO_MAX_ACTIONS, err, errlen);
         rc = at ? parse_actions(&ma, at, s) : -1;
     }
     free(ns.slot);

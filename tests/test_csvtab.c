@@ -174,6 +174,84 @@ static void test_size_bound(void **state)
     assert_non_null(strstr(err, ":0: file is larger than 64 MiB"));
 }
 
+/* A lone CR (old Mac OS files) ends a line like LF and CRLF: rows and faults get their own
+ * line numbers, not line 1 for everything; a mix of the three counts each once. */
+static void test_cr_only_line_ends(void **state)
+{
+    (void)state;
+    char err[256];
+    csvtab *t = PARSE("a,b\rc,d\r\re,\"f\rg\"\rh,i\r\nj,k\nl,m", err);
+    assert_non_null(t);
+    assert_int_equal(t->nrows, 6);
+    assert_row(t, 0, 1, 2, "a", "b");
+    assert_row(t, 1, 2, 2, "c", "d");
+    assert_row(t, 2, 4, 2, "e", "f\rg");  /* blank line 3; the quoted CR is line 5 */
+    assert_row(t, 3, 6, 2, "h", "i");
+    assert_row(t, 4, 7, 2, "j", "k");
+    assert_row(t, 5, 8, 2, "l", "m");
+    csvtab_free(t);
+    REFUSED("a\rb\rc\xFF\r", 3, "not valid UTF-8");
+    REFUSED("a,b\rc,d\re,\"f\"g\r", 3, "misplaced quote");
+    REFUSED("a,b\r\rc,\"open\r", 3, "quoted field never closed");
+}
+
+/* A data row wider than its header is refused on its line with its true width, its fields
+ * counted rather than kept: 200,000 commas cost no memory per field (ASan would see a leak or
+ * an overflow if they were kept and lost). A header of more than CSVTAB_MAX_FIELDS fields is
+ * refused on its own line. */
+static void test_wide_rows(void **state)
+{
+    (void)state;
+    REFUSED("a,b\n1,2\n\n1,2,3\n", 4, "row has 3 fields; expected 2 as in the header on line 1");
+    size_t n = 200000;
+    char *text = malloc(n + 16);
+    assert_non_null(text);
+    memcpy(text, "\na,b\n1,", 7);
+    memset(text + 7, ',', n);
+    assert_refused(text, 7 + n, 3, "row has 200002 fields; expected 2 as in the header on line 2");
+    memset(text, ',', n);
+    assert_refused(text, n, 1, "header has more than 1000 fields");
+    memset(text, ',', CSVTAB_MAX_FIELDS - 1); /* exactly CSVTAB_MAX_FIELDS fields: kept */
+    char err[256];
+    csvtab *t = csvtab_parse("t.csv", text, CSVTAB_MAX_FIELDS - 1, err, sizeof err);
+    assert_non_null(t);
+    assert_int_equal(t->row[0].nfields, CSVTAB_MAX_FIELDS);
+    csvtab_free(t);
+    free(text);
+}
+
+/* A row limit keeps the header, max_rows data rows and the first row beyond (with `more`
+ * set), and reads no further: a fault past that row is not reached. Exactly max_rows data
+ * rows, or fewer, are all kept without `more`. */
+static void test_row_limit(void **state)
+{
+    (void)state;
+    char err[256];
+    const char text[] = "a\r\n1\n2\r3\n4\n\"never closed";
+    csvtab *t = csvtab_parse_max("t.csv", text, sizeof text - 1, 2, err, sizeof err);
+    assert_non_null(t);
+    assert_int_equal(t->nrows, 4);
+    assert_true(t->more);
+    assert_row(t, 3, 4, 1, "3");
+    csvtab_free(t);
+    t = csvtab_parse_max("t.csv", text, 11, 4, err, sizeof err); /* "a\r\n1\n2\r3\n4\n" */
+    assert_non_null(t);
+    assert_int_equal(t->nrows, 5);
+    assert_false(t->more);
+    csvtab_free(t);
+    t = csvtab_parse_max("t.csv", text, 11, 3, err, sizeof err);
+    assert_non_null(t);
+    assert_int_equal(t->nrows, 5);
+    assert_true(t->more);
+    csvtab_free(t);
+    /* Without a limit the fault at the end is found. */
+    assert_null(csvtab_parse_max("t.csv", text, sizeof text - 1, 0, err, sizeof err));
+    assert_non_null(strstr(err, "t.csv:6: quoted field never closed"));
+    /* The text is still checked whole: a bad byte past the limit is refused. */
+    assert_null(csvtab_parse_max("t.csv", "a\n1\n2\n3\n\xFF", 9, 1, err, sizeof err));
+    assert_non_null(strstr(err, "t.csv:5: byte 0xFF"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -185,6 +263,9 @@ int main(void)
         cmocka_unit_test(test_null_err_buffer),
         cmocka_unit_test(test_read_file),
         cmocka_unit_test(test_size_bound),
+        cmocka_unit_test(test_cr_only_line_ends),
+        cmocka_unit_test(test_wide_rows),
+        cmocka_unit_test(test_row_limit),
     };
     return cmocka_run_group_tests_name("csvtab", tests, NULL, NULL);
 }
