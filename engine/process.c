@@ -21,11 +21,32 @@ static void quit_now(int sig, const char *msg, size_t len)
     _exit(sig == SIGTERM ? 143 : 130);
 }
 
+/* While deferred, a stop the code has not acted on within PROCESS_GRACE_SECONDS ends the
+ * process anyway: one long step between two polls (a simulated trial whose rates a rule has
+ * multiplied past all bounds, say) cannot hold a stop back. What it may leave is a private
+ * folder beside an --out folder, which the next run removes (engine/outdir.c); the --out folder
+ * itself is as it was, or already the new set. */
+#define PROCESS_GRACE_SECONDS 1
+
+static void on_alarm(int sig)
+{
+    (void)sig;
+    static const char msg[] = "\naccrue: interrupted (it did not stop within a second of the "
+                              "signal, so it was ended)\n";
+    if (process_stop)
+        quit_now(process_stop, msg, sizeof msg - 1);
+}
+
 static void on_signal(int sig)
 {
+    static volatile sig_atomic_t armed = 0;
     process_stop = sig;
     if (!deferred)
         quit_now(sig, stopped_msg, sizeof stopped_msg - 1);
+    if (!armed) { /* a second signal does not put the end off */
+        armed = 1;
+        alarm(PROCESS_GRACE_SECONDS);
+    }
 }
 
 void process_signals_install(void)
@@ -38,6 +59,8 @@ void process_signals_install(void)
     sigaddset(&sa.sa_mask, SIGTERM);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sa.sa_handler = on_alarm;
+    sigaction(SIGALRM, &sa, NULL);
 }
 
 void process_signals_defer(void)

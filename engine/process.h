@@ -9,7 +9,9 @@
  * itself (the simulation, which returns its partial result, and writing --out, which removes
  * its private folder), process_signals_defer switches the handler to only recording the signal
  * in process_stop; that code polls process_stop and returns early, and process_signals_resume
- * switches back (ending the process at once if a signal came meanwhile). */
+ * switches back (ending the process at once if a signal came meanwhile). A recorded signal
+ * that the code has not acted on within a second (a single step longer than that between two
+ * polls) ends the process anyway, through SIGALRM, which accrue uses for nothing else. */
 #ifndef ACCRUE_PROCESS_H
 #define ACCRUE_PROCESS_H
 

@@ -407,6 +407,26 @@ static void test_signals_in_every_phase(void **state)
     assert_int_equal(spawn(exact, 1.0, SIGTERM, 10.0, &waited), 143);
     assert_true(waited < 2.0);
     assert_int_equal(count_entries(dir), 2);
+    /* One step far longer than a second between two polls of the stop flag: the actions model
+     * follows each referral of a trial one by one, and 100,000 a year that never register
+     * (screen_pass 0) over a 100-year horizon are 10 million per trial, a batch of them
+     * minutes. The stop must still come within about a second: the grace of
+     * engine/process.c (1 s) plus the test's margin. Before it, SIGTERM waited for the batch
+     * (over a minute). */
+    write_scenario(dir, "slow-step", TRIAL_HEAD "screen_pass,0\nhorizon_years,100\n",
+                   "site,rate\na,100000\n");
+    snprintf(path, sizeof path, "%s/slow-step/actions.csv", dir);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("review,below,action,value\nevery,0,scale_rates,2\n", f);
+    assert_int_equal(fclose(f), 0);
+    snprintf(path, sizeof path, "%s/slow-step", dir);
+    char *step[] = {"accrue", "run", path, "--trials", "1e6", "--threads", "2", "--quiet",
+                    "--out", out, NULL};
+    assert_int_equal(spawn(step, 1.0, SIGTERM, 10.0, &waited), 143);
+    printf("  one long step: status 143, %.3f s after the signal\n", waited);
+    assert_true(waited < 3.0);
+    assert_int_equal(count_entries(dir), 3);  /* the three scenarios: no out, no leftover */
     remove_tree(dir);
 }
 
