@@ -33,7 +33,7 @@
 /* Expected registrations beyond which a scenario is refused, and the longest conditional
  * distribution the engine is asked to tabulate (beyond it, the table of counts comes from the
  * simulated histogram while P(success) stays conditional). */
-#define CORE_MAX_MEAN 1e8
+#define CORE_MAX_MEAN SCENARIO_MAX_REGISTRATIONS  /* checked at load too (scenario.h) */
 #define CORE_MAX_TABLE ((size_t)1 << 16)
 /* Up to this conditional mean of referral registrations by the deadline, a trial's Poisson
  * window starts at 0; above, 10 standard deviations below the mean (window_low). Either way the

@@ -16,7 +16,9 @@
 #include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <gsl/gsl_cdf.h>
 #include <gsl/gsl_errno.h>
+#include "exact.h"
 #include "../engine/csvtab.h"
 #include "../engine/quantile.h"
 
@@ -776,9 +778,20 @@ static int read_site(const msg *m, const csv_row *row, const int pos[MAX_COLUMNS
     return 0;
 }
 
+/* Days of a site's uniform(D1;D2) window from as_of on (0 for a sure first day): the sites
+ * model keeps 32 bytes for each (models/sites.c). */
+static long window_days_kept(const scenario *s, const site_spec *st)
+{
+    if (st->active_to <= st->active_from)
+        return 0;
+    long lo = (long)st->active_from - (long)s->as_of, hi = (long)st->active_to - (long)s->as_of;
+    return (hi > 0 ? hi : 0) - (lo > 0 ? lo : 0) + 1;
+}
+
 static int read_sites_rows(const msg *m, const csvtab *t, const int pos[MAX_COLUMNS],
                            scenario *s, name_set *ns)
 {
+    long window_total = 0;
     for (size_t r = 1; r < t->nrows; r++) {
         const csv_row *row = &t->row[r];
         if (check_width(m, t, row) != 0)
@@ -787,6 +800,13 @@ static int read_sites_rows(const msg *m, const csvtab *t, const int pos[MAX_COLU
         s->n_sites = r; /* counts the site for scenario_free even if it fails half-read */
         if (read_site(m, row, pos, s, st) != 0)
             return -1;
+        st->line = row->line;
+        window_total += window_days_kept(s, st);
+        if (window_total > SCENARIO_MAX_WINDOW_TOTAL)
+            return fail(m, row->line, "with this site the uniform(D1;D2) windows of active_from "
+                        "hold %ld days in all (from as_of on); expected at most %ld (accrue "
+                        "keeps each window day by day): narrower windows or fewer uncertain "
+                        "sites", window_total, SCENARIO_MAX_WINDOW_TOTAL);
         long prev = name_set_add(ns, s->site, r - 1);
         if (prev >= 0)
             return fail(m, row->line, "duplicate site `%s` (first on line %zu); expected each "
@@ -1247,6 +1267,83 @@ void scenario_free(scenario *s)
     free(s);
 }
 
+/* ---- what a scenario makes the engine hold ---- */
+
+double scenario_rate_upper(const site_spec *st)
+{
+    if (!(st->shape > 0.0))
+        return st->rate;
+    double q = gsl_cdf_gamma_Qinv(SCENARIO_RATE_UPPER_TAIL, st->shape, st->rate / st->shape);
+    double normal = st->rate * (1.0 + 10.0 / sqrt(st->shape));
+    return isfinite(q) && q > normal ? q : normal;
+}
+
+/* Review checkpoints: every review_months months after as_of up to the deadline, and the
+ * deadline (as models/poisson_core.c lays them out). */
+static size_t review_count(const scenario *s)
+{
+    size_t n = 0;
+    date_t last = 0;
+    for (int k = 1;; k++) {
+        date_t d = date_add_months(s->as_of, k * s->review_months);
+        if (d > s->deadline)
+            break;
+        n++;
+        last = d;
+    }
+    return n + (n == 0 || last != s->deadline);
+}
+
+/* The two bounds on a loaded scenario's size, site by site in file order so that the message
+ * names the row at which a bound is crossed, then rule by rule (an added site's upper rate,
+ * `times` times; a scale factor to the power `times`). m_sites names sites.csv, m_actions
+ * actions.csv. */
+static int check_size(const scenario *s, const msg *m_sites, const msg *m_actions)
+{
+    double cells_per = (double)review_count(s) + 1.0;
+    double fixed = (double)s->enrolled + (double)s->screening + 40.0;
+    double m = 0.0;
+    const msg *where = m_sites;
+    size_t line = 0;
+    for (size_t i = 0; i <= s->n_sites + s->n_actions; i++) {
+        if (i > 0 && i <= s->n_sites) {
+            const site_spec *st = &s->site[i - 1];
+            double before, after;
+            exact_site_exposure(s, i - 1, &before, &after);
+            m += scenario_rate_upper(st) * (before + after) / SCENARIO_DAYS_PER_YEAR;
+            line = st->line;
+        } else if (i > s->n_sites) {
+            const action_rule *a = &s->action[i - 1 - s->n_sites];
+            if (a->action == ACTION_ADD_SITE) {
+                site_spec added = {.rate = a->value, .shape = a->shape};
+                m += scenario_rate_upper(&added) * (double)a->times *
+                     (double)scenario_window_days(s) / SCENARIO_DAYS_PER_YEAR;
+            } else {
+                m *= pow(a->value > 1.0 ? a->value : 1.0, (double)a->times);
+            }
+            where = m_actions;
+            line = a->line;
+        } else {
+            continue;
+        }
+        if (!(m <= SCENARIO_MAX_REGISTRATIONS))
+            return fail(where, line, "with this %s the sites could register more than 1e8 "
+                        "candidates by the deadline (each rate at its 1-in-1e10 upper value); "
+                        "expected at most 1e8, which is what accrue computes: lower rates or "
+                        "shapes further from 0, fewer sites or an earlier deadline",
+                        where == m_sites ? "site" : "rule");
+        double cells = cells_per * (fixed + m + 12.0 * sqrt(m));
+        if (cells > SCENARIO_MAX_COUNT_CELLS)
+            return fail(where, line, "with this %s the count tables need %.0f review dates "
+                        "(the deadline's included) times up to %.3g registrations, %.3g cells; "
+                        "expected at most %.3g (8 bytes a cell for each thread): fewer reviews "
+                        "(a larger review_months), lower rates or an earlier deadline",
+                        where == m_sites ? "site" : "rule", cells_per - 1.0,
+                        fixed + m + 12.0 * sqrt(m), cells, SCENARIO_MAX_COUNT_CELLS);
+    }
+    return 0;
+}
+
 /* Where a CSV text comes from: a file (text NULL) or memory. */
 typedef struct csv_source {
     const char *name;   /* path, or the name used in messages */
@@ -1326,7 +1423,13 @@ scenario *scenario_parse(const char *source, const char *trial_name, const char 
 {
     csv_source trial = {trial_name, trial_csv, trial_len};
     csv_source sites = {sites_name, sites_csv, sites_len};
-    return build(source, source, &trial, &sites, NULL, NULL, NULL, NULL, err, errlen);
+    scenario *s = build(source, source, &trial, &sites, NULL, NULL, NULL, NULL, err, errlen);
+    msg m_sites = {sites_name, err, errlen};
+    if (s && check_size(s, &m_sites, &m_sites) != 0) {
+        scenario_free(s);
+        return NULL;
+    }
+    return s;
 }
 
 scenario *scenario_default(char *err, size_t errlen)
@@ -1342,7 +1445,8 @@ scenario *scenario_default_with(const scenario_overrides *ov, char *err, size_t 
                         default_sites_len};
     scenario *s = build("built-in default (" DEFAULT_DIR ")", "protocol-plan", &trial, &sites,
                         NULL, NULL, NULL, ov, err, errlen);
-    if (s && history_apply(s, err, errlen) != 0) {
+    msg m_sites = {sites.name, err, errlen};
+    if (s && (history_apply(s, err, errlen) != 0 || check_size(s, &m_sites, &m_sites) != 0)) {
         scenario_free(s);
         return NULL;
     }
@@ -1514,6 +1618,16 @@ scenario *scenario_load_with(const char *dir, const scenario_overrides *ov, char
 {
     scenario *s = load_prior_with(dir, ov, err, errlen);
     if (s && history_apply(s, err, errlen) != 0) {
+        scenario_free(s);
+        return NULL;
+    }
+    char *sites_path = join_path(dir, "sites.csv"), *actions_path = join_path(dir, "actions.csv");
+    msg m_sites = {sites_path ? sites_path : dir, err, errlen};
+    msg m_actions = {actions_path ? actions_path : dir, err, errlen};
+    int rc = s ? check_size(s, &m_sites, &m_actions) : 0;
+    free(sites_path);
+    free(actions_path);
+    if (rc != 0) {
         scenario_free(s);
         return NULL;
     }

@@ -57,6 +57,8 @@ typedef struct site_spec {
     size_t n_steps;      /* its rate schedule, steps sorted by date (none: factor 1 throughout); */
     rate_step *step;     /* before the first step the factor is 1 */
     char *note;          /* may be empty, never NULL */
+    size_t line;         /* its row's line in sites.csv (OVERRIDE_LINE: added by --set; 0:
+                            built by hand) */
 } site_spec;
 
 typedef struct scenario {
@@ -123,6 +125,20 @@ typedef struct scenario {
 #define SCENARIO_MAX_HISTORY 1000000L   /* rows of history.csv */
 #define SCENARIO_MAX_ACTIONS 100        /* rows of actions.csv */
 #define SCENARIO_MAX_TIMES 1000         /* an action's times */
+/* Bounds on what a scenario makes the engine hold, checked when it is loaded (after the
+ * learning) so that a scenario within the bounds above runs in bounded memory or is refused up
+ * front (scenario_check_size). A site's rate counts at its upper rate (scenario_rate_upper). */
+#define SCENARIO_MAX_REGISTRATIONS 1e8   /* registrations by the deadline at the upper rates */
+#define SCENARIO_MAX_COUNT_CELLS 1e8     /* count tables: (reviews + 1) x the most registrations,
+                                            8 bytes a cell for each thread */
+#define SCENARIO_MAX_WINDOW_TOTAL 4000000L /* days of all uniform(D1;D2) windows, from as_of on */
+#define SCENARIO_RATE_UPPER_TAIL 1e-10   /* P(a gamma rate > its upper rate) */
+
+/* The rate a site's drawn rate exceeds with probability below SCENARIO_RATE_UPPER_TAIL: its
+ * rate when fixed, else the gamma quantile but never below mean + 10 standard deviations
+ * (GSL's inverse loses accuracy for shapes in the millions). The sites model sizes its tables
+ * by it (models/sites.c), and scenario_check_size bounds it. */
+double scenario_rate_upper(const site_spec *st);
 
 /* Reads dir/trial.csv, dir/sites.csv and, when present, dir/schedule.csv and dir/history.csv,
  * and learns from the history (below). Returns a scenario

@@ -25,9 +25,6 @@
 #include "schedule.h"
 
 #define DAYS_PER_YEAR SCENARIO_DAYS_PER_YEAR
-/* A gamma rate above this quantile is treated as beyond the conditional distribution's range:
- * the truncated mass is below n_sites * 1e-10. */
-#define RATE_QUANTILE_CAP (1.0 - 1e-10)
 
 /* When an event applies to a trial: always, or only when the site's drawn first day (uncertain
  * activation) is before the event's day. (An uncertain site's start itself is no event: each
@@ -131,26 +128,17 @@ static long selfpay_day(const scenario *s)
 
 /* ---- plan construction ---- */
 
-/* A rate that the site's drawn rate exceeds with probability below 1 - RATE_QUANTILE_CAP: the
- * gamma quantile, but never below mean + 10 standard deviations (GSL's inverse loses accuracy
- * for shapes in the millions). */
-static double rate_upper(const site_spec *st)
-{
-    if (!(st->shape > 0.0))
-        return st->rate;
-    double q = gsl_cdf_gamma_Qinv(1.0 - RATE_QUANTILE_CAP, st->shape, st->rate / st->shape);
-    double normal = st->rate * (1.0 + 10.0 / sqrt(st->shape));
-    return isfinite(q) && q > normal ? q : normal;
-}
-
-/* Expected referral registrations by the deadline when every rate is at its upper bound and
- * nothing is thinned: the conditional Poisson mean of almost every trial is below it. */
+/* Expected referral registrations by the deadline when every rate is at its upper bound
+ * (scenario_rate_upper: a gamma rate above it is treated as beyond the conditional
+ * distribution's range, the truncated mass below n_sites * 1e-10) and nothing is thinned: the
+ * conditional Poisson mean of almost every trial is below it. scenario_load refuses a scenario
+ * where it passes SCENARIO_MAX_REGISTRATIONS (scenario.h). */
 static double mean_upper(const sites_plan *p)
 {
     const scenario *s = p->s;
     double m = 0.0;
     for (size_t i = 0; i < s->n_sites; i++)
-        m += rate_upper(&s->site[i]) * (p->exposure_before[i] + p->exposure_after[i]) /
+        m += scenario_rate_upper(&s->site[i]) * (p->exposure_before[i] + p->exposure_after[i]) /
              DAYS_PER_YEAR;
     return m;
 }
