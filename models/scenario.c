@@ -19,6 +19,7 @@
 #include <gsl/gsl_cdf.h>
 #include <gsl/gsl_errno.h>
 #include "exact.h"
+#include "names.h"
 #include "../engine/csvtab.h"
 #include "../engine/quantile.h"
 
@@ -654,6 +655,31 @@ static long name_set_find(const name_set *ns, const site_spec *site, const char 
     return (long)ns->slot[j] - 1;
 }
 
+/* The sites' names as a reader sees them (names_key), in a hash set like name_set's, so that
+ * two names that print alike are refused as duplicates (README: site names). */
+typedef struct look_alike {
+    size_t cap;       /* as name_set's */
+    size_t *slot;     /* site index + 1; 0 = empty */
+    char **key;       /* each site's key */
+} look_alike;
+
+/* Adds site i's key; *prev is the index of an earlier site with that key, or -1. Returns 0, or
+ * -1 when out of memory. */
+static int look_alike_add(look_alike *la, const site_spec *site, size_t i, long *prev)
+{
+    *prev = -1;
+    if (!(la->key[i] = names_key(site[i].name)))
+        return -1;
+    size_t j = (size_t)hash_name(la->key[i]) & (la->cap - 1);
+    while (la->slot[j] && strcmp(la->key[la->slot[j] - 1], la->key[i]) != 0)
+        j = (j + 1) & (la->cap - 1);
+    if (la->slot[j])
+        *prev = (long)la->slot[j] - 1;
+    else
+        la->slot[j] = i + 1;
+    return 0;
+}
+
 #define UNIFORM_EXPECTED "expected uniform(D1;D2) with dates D1 and D2 (YYYY-MM-DD), D1 on " \
                          "or before D2"
 
@@ -789,7 +815,7 @@ static long window_days_kept(const scenario *s, const site_spec *st)
 }
 
 static int read_sites_rows(const msg *m, const csvtab *t, const int pos[MAX_COLUMNS],
-                           scenario *s, name_set *ns)
+                           scenario *s, name_set *ns, look_alike *la)
 {
     long window_total = 0;
     for (size_t r = 1; r < t->nrows; r++) {
@@ -811,6 +837,14 @@ static int read_sites_rows(const msg *m, const csvtab *t, const int pos[MAX_COLU
         if (prev >= 0)
             return fail(m, row->line, "duplicate site `%s` (first on line %zu); expected each "
                         "site name once", show(st->name).s, t->row[prev + 1].line);
+        if (look_alike_add(la, s->site, r - 1, &prev) != 0)
+            return fail(m, row->line, "out of memory; expected enough memory for the scenario");
+        if (prev >= 0)
+            return fail(m, row->line, "site `%s` looks the same as `%s` on line %zu (they differ "
+                        "only in Unicode spaces, invisible characters or how an accent is "
+                        "encoded); expected each site name once, written the same way each "
+                        "time", show(st->name).s, show(s->site[prev].name).s,
+                        t->row[prev + 1].line);
     }
     return 0;
 }
@@ -832,9 +866,15 @@ static int parse_sites(const msg *m, const csvtab *t, scenario *s, name_set *ns)
         ns->cap *= 2;
     s->site = calloc(n, sizeof *s->site);
     ns->slot = calloc(ns->cap, sizeof *ns->slot);
-    if (!s->site || !ns->slot)
-        return fail(m, 0, "out of memory; expected enough memory for %zu sites", n);
-    return read_sites_rows(m, t, pos, s, ns);
+    look_alike la = {ns->cap, calloc(ns->cap, sizeof *la.slot), calloc(n, sizeof *la.key)};
+    int rc = !s->site || !ns->slot || !la.slot || !la.key
+             ? fail(m, 0, "out of memory; expected enough memory for %zu sites", n)
+             : read_sites_rows(m, t, pos, s, ns, &la);
+    for (size_t i = 0; la.key && i < n; i++)
+        free(la.key[i]);
+    free(la.key);
+    free(la.slot);
+    return rc;
 }
 
 /* ---- schedule.csv ---- */
