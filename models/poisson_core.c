@@ -148,7 +148,7 @@ static work_layout work_carve(const core_plan *p, carver *c)
         *row[i] = carve(c, B, D);
     l.lambda_at_points = carve(c, p->n_points * B, D);
     l.screen_weight = carve(c, p->n_weight * B, D);
-    l.kernel_terms = carve(c, K * p->kernel_room, D);
+    l.kernel_terms = carve(c, K * POISSON_KERNEL_PWIN_ROWS(p->kernel_room, p->n_weight), D);
     l.table_sum = carve(c, K * p->table_cap, D);
     l.table_sumsq = carve(c, K * p->table_cap, D);
     l.lanes.weight = carve(c, K * p->n_weight, D);

@@ -13,47 +13,64 @@
 #define KERNEL_AVX512 0
 #endif
 
-/* Row c of a group's conditional pmf: the Poisson rows c - s < len weighted by the screening
- * weights s < n_weight; into the table (c < tab: acc, and its square into acc2) and into the
- * lanes' P(success) (c >= from). */
+#define KERNEL_BLOCK POISSON_KERNEL_BLOCK
+
+/* Rows c to c + rows - 1 (rows <= KERNEL_BLOCK) of a group's conditional pmf: row c + j is
+ * 0 + w_s x[c + j - s] over the weights s in ascending order, where x is the group's Poisson
+ * rows (the window's len, or SIZE_MAX while it grows) with zero rows on either side: a row
+ * outside the window adds w_s 0 = +0, which leaves a sum of non-negative terms unchanged, so
+ * the block's rows take the same weights, those that meet the window in one of them; into the table (c + j < tab: acc, and its square into acc2) and into the lanes'
+ * P(success) (c + j >= from), rows in ascending order. The rows' sums are independent chains,
+ * computed side by side: one row at a time, each sum waits on the previous addition. */
 static inline __attribute__((always_inline)) void
-kernel_row(const poisson_kernel_args *a, const double *restrict weight, size_t c, size_t len,
-           double *restrict ps)
+kernel_rows(const poisson_kernel_args *a, const double *restrict weight, const double *x,
+            size_t len, size_t c, size_t rows, double *restrict ps)
 {
-    double q[POISSON_KERNEL_LANES] = {0.0};
-    size_t s0 = c >= len ? c - len + 1 : 0, s1 = c < a->n_weight ? c + 1 : a->n_weight;
-    for (size_t s = s0; s < s1; s++) {
-        const double *x = a->pwin + (c - s) * POISSON_KERNEL_LANES, *wt = weight + s * POISSON_KERNEL_LANES;
+    double q[KERNEL_BLOCK][POISSON_KERNEL_LANES] = {{0.0}};
+    ptrdiff_t row0 = (ptrdiff_t)c;
+    /* Only the weights that meet a row of the window: the others add +0 to every row. */
+    size_t s_lo = c + 1 > len ? c + 1 - len : 0;
+    size_t s_end = c + KERNEL_BLOCK < a->n_weight ? c + KERNEL_BLOCK : a->n_weight;
+    for (size_t s = s_lo; s < s_end; s++) {
+        const double *wt = weight + s * POISSON_KERNEL_LANES;
+        const double *xs = x + (row0 - (ptrdiff_t)s) * POISSON_KERNEL_LANES;
+#pragma GCC unroll 8
+        for (size_t j = 0; j < KERNEL_BLOCK; j++) {
 #pragma omp simd
-        for (int l = 0; l < POISSON_KERNEL_LANES; l++)
-            q[l] += wt[l] * x[l];
-    }
-    if (c < a->tab) {
-        double *acc = a->acc + c * POISSON_KERNEL_LANES, *acc2 = a->acc2 + c * POISSON_KERNEL_LANES;
-#pragma omp simd
-        for (int l = 0; l < POISSON_KERNEL_LANES; l++) {
-            acc[l] += q[l];
-            acc2[l] += q[l] * q[l];
+            for (int l = 0; l < POISSON_KERNEL_LANES; l++)
+                q[j][l] += wt[l] * xs[j * POISSON_KERNEL_LANES + l];
         }
     }
-    if (c >= a->from) {
+    for (size_t j = 0; j < rows; j++) {
+        size_t r = c + j;
+        if (r < a->tab) {
+            double *acc = a->acc + r * POISSON_KERNEL_LANES, *acc2 = a->acc2 + r * POISSON_KERNEL_LANES;
 #pragma omp simd
-        for (int l = 0; l < POISSON_KERNEL_LANES; l++)
-            ps[l] += q[l];
+            for (int l = 0; l < POISSON_KERNEL_LANES; l++) {
+                acc[l] += q[j][l];
+                acc2[l] += q[j][l] * q[j][l];
+            }
+        }
+        if (r >= a->from) {
+#pragma omp simd
+            for (int l = 0; l < POISSON_KERNEL_LANES; l++)
+                ps[l] += q[j][l];
+        }
     }
 }
 
 /* The conditional distribution of a group of POISSON_KERNEL_LANES trials, in one pass:
- * - each lane's Poisson(M) pmf of referral registrations, into pwin[m][l]: 0 before its start
- *   row, then by the ratio recurrence pmf(m+1) = pmf(m) M / (m+1) (inv[m + 1], the caller's
- *   inv shifted by the group's base) from its first term (a padding lane has M and its first
- *   term 0, see gather_group), up to the first m where every lane is past its mean and below
- *   POISSON_TAIL_EPS (the terms then fall at least geometrically), or room runs out;
+ * - each lane's Poisson(M) pmf of referral registrations, into pwin[m][l] (after
+ *   n_weight - 1 zero rows): 0 before its start row, then by the ratio recurrence
+ *   pmf(m+1) = pmf(m) M / (m+1) (inv[m + 1], the caller's inv shifted by the group's base)
+ *   from its first term (a padding lane has M and its first term 0, see gather_group), up to
+ *   the first m where every lane is past its mean and below POISSON_TAIL_EPS (the terms then
+ *   fall at least geometrically), or room runs out;
  * - each lane's count by inversion of its window with its uniform u: the number of m < len - 1
  *   whose cumulative sum is at most u (sequential search, Devroye 1986, X.3.3);
- * - as soon as a Poisson row is known, the row of the conditional pmf that ends with it
- *   (kernel_row): the table and P(success); then the rows past the window that the screening
- *   weights still reach.
+ * - every KERNEL_BLOCK Poisson rows, the rows of the conditional pmf that end with them
+ *   (kernel_rows): the table and P(success); then the rows left, up to those past the window
+ *   that the screening weights still reach.
  * Lane by lane, the same arithmetic in the same order at any vector width. Returns the rows of
  * the conditional pmf, len + n_weight - 1. */
 SIMD_CLONES
@@ -61,6 +78,10 @@ size_t poisson_kernel_general(const poisson_kernel_args *a, poisson_kernel_lanes
 {
     double M[POISSON_KERNEL_LANES], v[POISSON_KERNEL_LANES], cdf[POISSON_KERNEL_LANES], below[POISSON_KERNEL_LANES];
     double ps[POISSON_KERNEL_LANES];
+    size_t pad = a->n_weight - 1;
+    double *x = a->pwin + pad * POISSON_KERNEL_LANES;   /* Poisson row m at x + m lanes */
+    for (size_t i = 0; i < pad * POISSON_KERNEL_LANES; i++)
+        a->pwin[i] = 0.0;
     int starts_late = 0;   /* some lane starts past row 0 (loop-invariant: gcc unswitches it) */
 #pragma omp simd reduction(| : starts_late)
     for (int l = 0; l < POISSON_KERNEL_LANES; l++) {
@@ -74,9 +95,9 @@ size_t poisson_kernel_general(const poisson_kernel_args *a, poisson_kernel_lanes
         for (int l = 0; l < POISSON_KERNEL_LANES; l++)
             v[l] = g->start[l] == 0.0 ? v[l] : 0.0;
     }
-    size_t m = 0;
+    size_t m = 0, done_rows = 0;
     while (m < a->room) {
-        double *row = a->pwin + m * POISSON_KERNEL_LANES, r = a->inv[m + 1], row_at = (double)m;
+        double *row = x + m * POISSON_KERNEL_LANES, r = a->inv[m + 1], row_at = (double)m;
         if (starts_late) {
 #pragma omp simd
             for (int l = 0; l < POISSON_KERNEL_LANES; l++)
@@ -89,9 +110,12 @@ size_t poisson_kernel_general(const poisson_kernel_args *a, poisson_kernel_lanes
             below[l] += g->uniform[l] >= cdf[l] ? 1.0 : 0.0;
             v[l] *= M[l] * r;
         }
-        kernel_row(a, g->weight, m, SIZE_MAX, ps);
         m++;
         if (m % 4 == 0) {
+            if (m - done_rows >= KERNEL_BLOCK) {
+                kernel_rows(a, g->weight, x, SIZE_MAX, done_rows, KERNEL_BLOCK, ps);
+                done_rows += KERNEL_BLOCK;
+            }
             int done = 1;
             double at = (double)(m - 1);
 #pragma omp simd reduction(& : done)
@@ -101,16 +125,20 @@ size_t poisson_kernel_general(const poisson_kernel_args *a, poisson_kernel_lanes
                 break;
         }
     }
-    size_t len = m;
-    for (size_t c = len; c + 1 < len + a->n_weight; c++)
-        kernel_row(a, g->weight, c, len, ps);
+    size_t len = m, rows = len + pad;
+    /* The last block starts below rows and reads up to KERNEL_BLOCK - 1 rows on. */
+    for (size_t i = len * POISSON_KERNEL_LANES; i < (rows + KERNEL_BLOCK - 1) * POISSON_KERNEL_LANES; i++)
+        x[i] = 0.0;
+    for (; done_rows < rows; done_rows += KERNEL_BLOCK)
+        kernel_rows(a, g->weight, x, len, done_rows,
+                    rows - done_rows < KERNEL_BLOCK ? rows - done_rows : KERNEL_BLOCK, ps);
     double last = (double)(len - 1);
 #pragma omp simd
     for (int l = 0; l < POISSON_KERNEL_LANES; l++) {
         g->count[l] = below[l] < last ? below[l] : last;
         g->p_success[l] = ps[l];
     }
-    return len + a->n_weight - 1;
+    return rows;
 }
 
 #if KERNEL_AVX512

@@ -17,6 +17,14 @@
  * whose lanes the table's fixed-order sums (simd_sum_lanes) combine. Sixteen were no faster. */
 #define POISSON_KERNEL_LANES SIMD_LANES
 
+/* Conditional rows the portable path computes together (see kernel_rows in poisson_kernel.c). */
+#define POISSON_KERNEL_BLOCK 8
+
+/* The rows of the kernel's scratch pwin: the Poisson rows of the longest window (room), with
+ * n_weight - 1 zero rows before them and n_weight + POISSON_KERNEL_BLOCK - 2 after, which the
+ * portable path's blocks of conditional rows read. */
+#define POISSON_KERNEL_PWIN_ROWS(room, n_weight) ((room) + 2 * (n_weight) + POISSON_KERNEL_BLOCK - 3)
+
 /* The kernel's inputs and outputs for one group of trials, lane by lane. */
 typedef struct poisson_kernel_lanes {
     double mean[POISSON_KERNEL_LANES];        /* M: the conditional Poisson mean */
@@ -42,7 +50,8 @@ typedef struct poisson_kernel_args {
     size_t n_weight;          /* screening weights per trial */
     size_t from;              /* rows from here on are successes */
     size_t tab;               /* rows below this are tabulated */
-    double *pwin;             /* scratch: room rows of Poisson terms (not every path uses it) */
+    double *pwin;             /* scratch: POISSON_KERNEL_PWIN_ROWS(room, n_weight) rows of
+                                 POISSON_KERNEL_LANES doubles (not every path uses it) */
     double *acc, *acc2;
 } poisson_kernel_args;
 

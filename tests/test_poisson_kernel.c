@@ -19,8 +19,9 @@
 #include "../models/poisson_kernel.h"
 
 #define ROOM_MAX 200
-#define TABLE_ROWS (ROOM_MAX + 16)
-#define WEIGHTS_MAX 7
+/* Up to 33 screening weights, as the core integrates (32 candidates in screening). */
+#define WEIGHTS_MAX 33
+#define TABLE_ROWS (ROOM_MAX + WEIGHTS_MAX + 16)
 #define GROUPS 20000
 
 /* A fixed xorshift64* stream: the test draws the same groups every run. */
@@ -39,7 +40,7 @@ static size_t rand_below(size_t n) { return (size_t)(rand_unit() * (double)n); }
 typedef struct case_buf {
     double inv[ROOM_MAX + 2];
     double weight[WEIGHTS_MAX * POISSON_KERNEL_LANES];
-    double pwin[ROOM_MAX * POISSON_KERNEL_LANES];
+    double pwin[POISSON_KERNEL_PWIN_ROWS(ROOM_MAX, WEIGHTS_MAX) * POISSON_KERNEL_LANES];
     double acc[TABLE_ROWS * POISSON_KERNEL_LANES], acc2[TABLE_ROWS * POISSON_KERNEL_LANES];
     poisson_kernel_lanes g;
     poisson_kernel_args a;
@@ -98,7 +99,7 @@ static int same_outputs(const case_buf *x, const case_buf *y)
            memcmp(x->acc2, y->acc2, sizeof x->acc2) == 0;
 }
 
-/* n_weight 1 to 7 (the fast path takes 1 to 4), rooms from 4 to ROOM_MAX (below about 100 the
+/* n_weight 1 to 33 (the fast path takes 1 to 4), rooms from 4 to ROOM_MAX (below about 100 the
  * window is often cut off by room, the path real scenarios never reach). */
 static void test_paths_agree(void **state)
 {
