@@ -746,12 +746,76 @@ static void bernoulli_rows(const uint32_t *w, size_t len, unsigned long rows, co
     }
 }
 
+/* sample_binomial's inversion (SAMPLE_BINOMIAL_COUNT < n <= SAMPLE_BINOMIAL_SMALL) for len
+ * trials side by side, u[t] the uniform each drew (none where p[t] is not in (0, 1)): the same
+ * terms and running sums in the same order. The sequential search stops at the first k whose
+ * sum exceeds u, or at n; the sums never decrease, so that k is the number of the first n
+ * sums that u reaches, which every trial counts through all n (selects, no branch on u). */
+/* Trials binomial_invert takes side by side: four vectors, whose chains of products and sums
+ * overlap. */
+#define INVERT_LANES (4 * SIMD_LANES)
+
+SIMD_CLONES
+static void binomial_invert(const double *p, const double *u, unsigned long n,
+                            unsigned long *out, size_t len)
+{
+    for (size_t t0 = 0; t0 < len; t0 += INVERT_LANES) {
+        double q[INVERT_LANES], v[INVERT_LANES], term[INVERT_LANES], cdf[INVERT_LANES], odds[INVERT_LANES];
+        double below[INVERT_LANES];
+        /* Lanes past len, and trials whose p is not in (0, 1), invert with q = 1/2: their
+         * results are not used. */
+#pragma omp simd
+        for (int l = 0; l < INVERT_LANES; l++) {
+            size_t t = t0 + (size_t)l < len ? t0 + (size_t)l : len - 1;
+            int inside = (p[t] > 0.0) & (p[t] < 1.0);
+            q[l] = inside ? p[t] : 0.5;
+            v[l] = u[t];
+            odds[l] = q[l] / (1.0 - q[l]);
+            term[l] = 1.0;
+            below[l] = 0.0;
+        }
+        for (unsigned long i = 0; i < n; i++) {
+#pragma omp simd
+            for (int l = 0; l < INVERT_LANES; l++)
+                term[l] *= 1.0 - q[l];
+        }
+#pragma omp simd
+        for (int l = 0; l < INVERT_LANES; l++)
+            cdf[l] = term[l];
+        for (unsigned long k = 0; k < n; k++) {
+            double ratio = (double)(n - k) / (double)(k + 1);
+#pragma omp simd
+            for (int l = 0; l < INVERT_LANES; l++) {
+                below[l] += v[l] >= cdf[l] ? 1.0 : 0.0;
+                term[l] *= ratio * odds[l];
+                cdf[l] += term[l];
+            }
+        }
+        for (size_t l = 0; l < INVERT_LANES && t0 + l < len; l++) {
+            double pt = p[t0 + l];
+            out[t0 + l] = pt >= 1.0 ? n : pt > 0.0 ? (unsigned long)below[l] : 0;
+        }
+    }
+}
+
 void sample_binomial_fill(gsl_rng *r, const double *p, unsigned long n, unsigned long *out,
                           size_t count)
 {
-    if (n > SAMPLE_BINOMIAL_COUNT) {
+    if (n > SAMPLE_BINOMIAL_SMALL) {
         for (size_t t = 0; t < count; t++)
             out[t] = sample_binomial(r, p[t], n);
+        return;
+    }
+    if (n > SAMPLE_BINOMIAL_COUNT) {
+        /* Each trial's uniform in trial order, drawn as sample_binomial draws it (not where p
+         * is 0 or 1), then the inversions together. */
+        double u[FILL_CHUNK];
+        for (size_t at = 0; at < count; at += FILL_CHUNK) {
+            size_t len = count - at < FILL_CHUNK ? count - at : FILL_CHUNK;
+            for (size_t t = 0; t < len; t++)
+                u[t] = p[at + t] > 0.0 && p[at + t] < 1.0 ? rng_state_uniform(state_of(r)) : 0.0;
+            binomial_invert(p + at, u, n, out + at, len);
+        }
         return;
     }
     uint32_t w[SAMPLE_BINOMIAL_COUNT * FILL_CHUNK];

@@ -154,7 +154,8 @@ unsigned long sample_binomial(gsl_rng *r, double p, unsigned long n);
 /* out[t] ~ Binomial(n, p[t]) for t < count. Up to SAMPLE_BINOMIAL_COUNT trials, the
  * Bernoulli trials of sample_binomial, for all t at once: in chunks of 64 (len of them), trial
  * i of out[t] is word i len + t of the chunk, n len words, drawn even where p[t] is 0 or 1
- * (a vectorised loop, no branch on p). Above, sample_binomial one by one. */
+ * (a vectorised loop, no branch on p). Up to SAMPLE_BINOMIAL_SMALL, sample_binomial's
+ * inversion, trials side by side (the same draws). Above, sample_binomial one by one. */
 void sample_binomial_fill(gsl_rng *r, const double *p, unsigned long n, unsigned long *out,
                           size_t count);
 

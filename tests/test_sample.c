@@ -746,9 +746,11 @@ static void test_binomial_by_count(void **state)
 }
 
 /* sample_binomial_fill is sample_binomial's Bernoulli count for every trial, word i len + t
- * for trial i of out[t] in chunks of 64 (len lanes each), and sample_binomial itself one by one
- * above SAMPLE_BINOMIAL_COUNT. Counts of 1 to 130 cross a chunk and leave a short one;
- * probabilities differ by lane (one reading another's would fail) and include 0 and 1. */
+ * for trial i of out[t] in chunks of 64 (len lanes each), and above SAMPLE_BINOMIAL_COUNT the
+ * same draws as sample_binomial one by one (its inversion side by side up to
+ * SAMPLE_BINOMIAL_SMALL, n from 0 to SAMPLE_BINOMIAL_SMALL + 2 here). Counts of 1 to 130 cross
+ * a chunk and leave a short one; probabilities differ by lane (one reading another's would
+ * fail) and include 0 and 1. */
 static void test_binomial_fill(void **state)
 {
     (void)state;
@@ -757,9 +759,9 @@ static void test_binomial_fill(void **state)
     enum { MAX_COUNT = 130, CHUNK = 64 };
     double p[MAX_COUNT];
     unsigned long out[MAX_COUNT];
-    for (int i = 0; i < 600; i++) {
+    for (int i = 0; i < 1200; i++) {
         size_t count = 1 + (size_t)i % MAX_COUNT;
-        unsigned long n = (unsigned long)i % (SAMPLE_BINOMIAL_COUNT + 3);
+        unsigned long n = (unsigned long)i % (SAMPLE_BINOMIAL_SMALL + 3);
         for (size_t t = 0; t < count; t++)
             p[t] = t % 11 == 0 ? 0.0 : t % 13 == 0 ? 1.0 : (double)(t % 17) / 17.0;
         gsl_rng_memcpy(clone, r);
