@@ -863,28 +863,68 @@ double sample_gamma1(gsl_rng *r, double k)
     return sample_gamma_draw(r, &g);
 }
 
-/* ---- points split by words ---- */
+/* ---- points split by words ----
+ *
+ * A point is a uniform 32-bit word W = H 2^16 + L, drawn half by half: its high half H from
+ * the sets' halves, drawn together, and its low half L only where H alone does not decide
+ * W < E, E = eh 2^16 + el: W < E exactly when H < eh, or H = eh and L < el; when el is 0, H < eh
+ * decides. So a point needs its low half with probability about n_edge / 2^16, and W is uniform
+ * on 32 bits as if drawn whole. */
 
-/* The counts of one set: below[k * stride] = how many of word[0 .. size-1] lie below edge[k *
- * stride], for k < n_edge. */
-static void count_set_portable(const uint32_t *word, uint32_t size, const uint32_t *edge,
-                               size_t n_edge, size_t stride, uint32_t *below)
+/* Half i of the sets' halves: of word i / 2, the low 16 bits first (as the halves lie in memory
+ * on the little-endian x86-64 the vector path runs on). */
+static inline uint32_t half_at(const uint32_t *word, size_t i)
 {
+    return (word[i >> 1] >> ((i & 1) * 16)) & 0xffffu;
+}
+
+/* A point of a set whose high half h ties with an edge's (with a non-zero low half): draws its
+ * low half, the high 16 bits of one word, and counts it below each such edge when the low half
+ * is below the edge's. */
+static void split_tie(rng_state *s, uint32_t h, const uint32_t *edge, size_t n_edge,
+                      size_t stride, uint32_t *below)
+{
+    uint32_t low = rng_next32(s) >> 16;
     for (size_t k = 0; k < n_edge; k++) {
-        uint32_t b = 0, e = edge[k * stride];
-        for (uint32_t i = 0; i < size; i++)
-            b += word[i] < e;
-        below[k * stride] = b;
+        uint32_t e = edge[k * stride];
+        below[k * stride] += ((e >> 16) == h) & ((e & 0xffffu) != 0) & (low < (e & 0xffffu));
     }
 }
 
-static void count_sets_portable(const uint32_t *word, size_t n, const uint32_t *size,
-                                const uint32_t *edge, size_t n_edge, size_t stride,
-                                uint32_t *below)
+/* The counts of one set, its points' high halves half[at .. at + size - 1]:
+ * below[k * stride] = how many lie below edge k, the ties' low halves drawn in point order. */
+static void count_set_portable(rng_state *s, const uint32_t *word, size_t at, uint32_t size,
+                               const uint32_t *edge, size_t n_edge, size_t stride,
+                               uint32_t *below)
 {
+    int tie = 0;
+    for (size_t k = 0; k < n_edge; k++) {
+        uint32_t b = 0, eh = edge[k * stride] >> 16, el = edge[k * stride] & 0xffffu;
+        for (uint32_t i = 0; i < size; i++) {
+            uint32_t h = half_at(word, at + i);
+            b += h < eh;
+            tie |= (h == eh) & (el != 0);
+        }
+        below[k * stride] = b;
+    }
+    for (uint32_t i = 0; tie && i < size; i++) {
+        uint32_t h = half_at(word, at + i);
+        int ties = 0;
+        for (size_t k = 0; k < n_edge; k++)
+            ties |= ((edge[k * stride] >> 16) == h) & ((edge[k * stride] & 0xffffu) != 0);
+        if (ties)
+            split_tie(s, h, edge, n_edge, stride, below);
+    }
+}
+
+static void count_sets_portable(rng_state *s, const uint32_t *word, size_t n,
+                                const uint32_t *size, const uint32_t *edge, size_t n_edge,
+                                size_t stride, uint32_t *below)
+{
+    size_t at = 0;
     for (size_t t = 0; t < n; t++) {
-        count_set_portable(word, size[t], edge + t, n_edge, stride, below + t);
-        word += size[t];
+        count_set_portable(s, word, at, size[t], edge + t, n_edge, stride, below + t);
+        at += size[t];
     }
 }
 
@@ -892,34 +932,37 @@ static void count_sets_portable(const uint32_t *word, size_t n, const uint32_t *
 #include <immintrin.h>
 #define SAMPLE_HAVE_AVX512_COUNT 1
 
-/* The same with AVX-512: 16 words per compare (unsigned), the last vector of a set loaded under a
- * mask, so that no word past the set is read and no padding is needed; a compare's count is
- * its mask's bits. Most sets hold at most 16 points: one load and one compare per edge. */
-__attribute__((target("avx512f,popcnt"))) static void
-count_sets_avx512(const uint32_t *word, size_t n, const uint32_t *size, const uint32_t *edge,
-                  size_t n_edge, size_t stride, uint32_t *below)
+/* The same with AVX-512 (BW): 32 halves per compare (unsigned), the last vector of a set loaded
+ * under a mask, so that no half past the set is read and no padding is needed; a compare's
+ * count is its mask's bits, and the ties the bits of the equality masks, taken in point order.
+ * Most sets hold at most 32 points: one load and two compares per edge. */
+__attribute__((target("avx512f,avx512bw,popcnt"))) static void
+count_sets_avx512(rng_state *s, const uint32_t *word, size_t n, const uint32_t *size,
+                  const uint32_t *edge, size_t n_edge, size_t stride, uint32_t *below)
 {
+    const uint16_t *half = (const uint16_t *)(const void *)word;
     for (size_t t = 0; t < n; t++) {
-        /* The first 16 points set the counts, the rare others add to them. */
-        uint32_t first = size[t] < 16 ? size[t] : 16;
-        __mmask16 in = (__mmask16)((1u << first) - 1u);
-        __m512i x = _mm512_maskz_loadu_epi32(in, word);
-        for (size_t k = 0; k < n_edge; k++) {
-            __m512i e = _mm512_set1_epi32((int)edge[k * stride + t]);
-            below[k * stride + t] =
-                (uint32_t)__builtin_popcount((unsigned)_mm512_mask_cmplt_epu32_mask(in, x, e));
-        }
-        for (uint32_t i = 16; i < size[t]; i += 16) {
+        /* The first 32 points set the counts (an empty set: 0), the rare others add to them. */
+        for (uint32_t i = 0; i == 0 || i < size[t]; i += 32) {
             uint32_t left = size[t] - i;
-            in = left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1u);
-            x = _mm512_maskz_loadu_epi32(in, word + i);
+            __mmask32 in = left >= 32 ? (__mmask32)0xffffffffu : (__mmask32)((1u << left) - 1u);
+            __m512i x = _mm512_maskz_loadu_epi16(in, half + i);
+            __mmask32 ties = 0;
             for (size_t k = 0; k < n_edge; k++) {
-                __m512i e = _mm512_set1_epi32((int)edge[k * stride + t]);
-                __mmask16 lt = _mm512_mask_cmplt_epu32_mask(in, x, e);
-                below[k * stride + t] += (uint32_t)__builtin_popcount((unsigned)lt);
+                uint32_t e = edge[k * stride + t];
+                __m512i eh = _mm512_set1_epi16((short)(e >> 16));
+                uint32_t lt = (uint32_t)__builtin_popcount(
+                    (unsigned)_mm512_mask_cmplt_epu16_mask(in, x, eh));
+                below[k * stride + t] = i ? below[k * stride + t] + lt : lt;
+                __mmask32 tied = (e & 0xffffu) ? in : 0;
+                ties |= _mm512_mask_cmpeq_epu16_mask(tied, x, eh);
+            }
+            for (; ties; ties &= ties - 1) {
+                uint32_t at = i + (uint32_t)__builtin_ctz((unsigned)ties);
+                split_tie(s, half[at], edge + t, n_edge, stride, below + t);
             }
         }
-        word += size[t];
+        half += size[t];
     }
 }
 #else
@@ -932,12 +975,14 @@ void sample_split_sets(gsl_rng *r, size_t n, const uint32_t *size, const uint32_
     size_t total = 0;
     for (size_t t = 0; t < n; t++)
         total += size[t];
-    rng_state_words(state_of(r), word, total);
+    rng_state *s = state_of(r);
+    rng_state_words(s, word, (total + 1) / 2);
 #if SAMPLE_HAVE_AVX512_COUNT
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("popcnt")) {
-        count_sets_avx512(word, n, size, edge, n_edge, stride, below);
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("popcnt")) {
+        count_sets_avx512(s, word, n, size, edge, n_edge, stride, below);
         return;
     }
 #endif
-    count_sets_portable(word, n, size, edge, n_edge, stride, below);
+    count_sets_portable(s, word, n, size, edge, n_edge, stride, below);
 }

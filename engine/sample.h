@@ -170,12 +170,14 @@ double sample_uniform_order_stat(gsl_rng *r, unsigned long j, unsigned long n);
  * when k is a whole number. */
 double sample_gamma1(gsl_rng *r, double k);
 
-/* n sets of points at once: set t has size[t] points, each independently below
- * edge[k * stride + t] / 2^32 with that probability (one 32-bit word each, so within 2^-32 of
- * any probability asked for); below[k * stride + t] = how many of set t's points lie below that
- * edge, for k < n_edge. With edges nondecreasing in k these are the running counts of a
- * multinomial split of each set. The words are drawn in one go, set after set (the sum of the
- * sizes, into word, which must hold as many); they do not depend on the edges. */
+/* n sets of points at once: set t has size[t] points, each
+ * independently below edge[k * stride + t] / 2^32 with that probability (a uniform 32-bit word
+ * each, so within 2^-32 of any probability asked for); below[k * stride + t] = how many of set
+ * t's points lie below that edge, for k < n_edge. With edges nondecreasing in k these are the
+ * running counts of a multinomial split of each set. A word's high half is drawn for every
+ * point in one go, set after set, two to a 32-bit word (into word, which must hold (sum of the
+ * sizes + 1) / 2 words); its low half only for the rare point whose high half ties with an
+ * edge's (then one more word from the stream, in set and point order). */
 void sample_split_sets(gsl_rng *r, size_t n, const uint32_t *size, const uint32_t *edge,
                        size_t n_edge, size_t stride, uint32_t *below, uint32_t *word);
 

@@ -991,8 +991,8 @@ static void split_by_binomials(const core_plan *p, gsl_rng *r, work_layout *w, s
 /* Referral registrations by the deadline, split: as given their number N they are independent
  * with distribution function LAMBDA(u) / M over the window (the order statistics property of a
  * Poisson process), each falls below edge k with probability LAMBDA(end of interval k) / M,
- * decided by one 32-bit word. below[k] = the running count by checkpoint k (the last: N); it
- * is added to the checkpoint rows. */
+ * decided by one uniform 32-bit word (sample_split_sets draws it by halves). below[k] = the
+ * running count by checkpoint k (the last: N); it is added to the checkpoint rows. */
 static void split_referrals(const core_plan *p, gsl_rng *r, work_layout *w, size_t n,
                             sim_batch *out)
 {

@@ -786,12 +786,16 @@ static void test_binomial_fill(void **state)
     gsl_rng_free(r);
 }
 
-/* sample_split_sets counts each set's words below each of its edges, exactly (whichever
- * counting code the processor gets), and leaves the stream where the sum of the sizes in single
- * words would. Sizes run from 0 to 40, across the 16-word vectors of the AVX-512 path and the
- * masked load of a partial one; edges include 0, values near the top of the 32-bit range, a
- * repeat and UINT32_MAX; the middle ones are scaled by (t + 1) / 7 for set t, so that a set
- * reading another's edges would fail. */
+/* sample_split_sets counts each set's points below each of its edges, exactly (whichever
+ * counting code the processor gets), a point being a 32-bit word whose high half comes from the
+ * sets' halves (two to a word of the stream, low half first) and whose low half, where the
+ * high half ties with an edge's, from one further word (its high 16 bits), in set and point
+ * order; and leaves the stream there. Sizes run from 0 to 40, across the 32-half vectors of the
+ * AVX-512 path and the masked load of a partial one, sets starting on odd halves; edges include
+ * 0, values near the top of the 32-bit range, a repeat and UINT32_MAX; the middle ones are
+ * scaled by (t + 1) / 7 for set t, so that a set reading another's edges would fail; two more
+ * take the high half of one of the set's own points (read ahead from a copy of the stream), with
+ * low halves 0 or 0x8000 and 0xffff, so that ties occur in most sets. */
 static void test_split_words(void **state)
 {
     (void)state;
@@ -799,28 +803,54 @@ static void test_split_words(void **state)
     assert_non_null(clone);
     static const uint32_t base[] = {0u, 1u << 30, 1u << 30, 3000000000u, UINT32_MAX - 1u,
                                     UINT32_MAX};
-    enum { N_EDGE = sizeof base / sizeof base[0], SETS = 7, MAX_N = 40 };
+    enum { N_BASE = sizeof base / sizeof base[0], N_EDGE = N_BASE + 2, SETS = 7, MAX_N = 40 };
     uint32_t size[SETS], edge[N_EDGE * SETS], below[N_EDGE * SETS], expect[N_EDGE * SETS];
-    uint32_t word[SETS * MAX_N];
+    uint32_t word[SETS * MAX_N], ahead[SETS * MAX_N];
+    size_t ties = 0;
     for (int i = 0; i < 2000; i++) {
+        size_t total = 0;
         for (size_t t = 0; t < SETS; t++) {
             size[t] = (uint32_t)((i * SETS + (int)t * 13) % (MAX_N + 1));
-            for (size_t k = 0; k < N_EDGE; k++)
+            total += size[t];
+        }
+        gsl_rng_memcpy(clone, r);
+        for (size_t j = 0; j < (total + 1) / 2; j++)
+            ahead[j] = (uint32_t)gsl_rng_get(clone);
+        size_t at = 0;
+        for (size_t t = 0; t < SETS; t++) {
+            for (size_t k = 0; k < N_BASE; k++)
                 edge[k * SETS + t] = base[k] >= UINT32_MAX - 1u
                                          ? base[k] : (uint32_t)((uint64_t)base[k] * (t + 1) / SETS);
+            size_t pick = at + (size[t] ? (size_t)i % size[t] : 0);
+            uint32_t h = size[t] ? (ahead[pick / 2] >> (pick % 2 * 16)) & 0xffffu : 0x1234u;
+            edge[N_BASE * SETS + t] = h << 16 | (i % 2 ? 0x8000u : 0u);
+            edge[(N_BASE + 1) * SETS + t] = h << 16 | 0xffffu;
+            at += size[t];
         }
         gsl_rng_memcpy(clone, r);
         sample_split_sets(r, SETS, size, edge, N_EDGE, SETS, below, word);
+        for (size_t j = 0; j < (total + 1) / 2; j++)
+            assert_int_equal(ahead[j], (uint32_t)gsl_rng_get(clone));
         memset(expect, 0, sizeof expect);
+        at = 0;
         for (size_t t = 0; t < SETS; t++)
-            for (size_t j = 0; j < size[t]; j++) {
-                uint32_t x = (uint32_t)gsl_rng_get(clone);
-                for (size_t k = 0; k < N_EDGE; k++)
-                    expect[k * SETS + t] += x < edge[k * SETS + t];
+            for (size_t j = 0; j < size[t]; j++, at++) {
+                uint32_t h = (ahead[at / 2] >> (at % 2 * 16)) & 0xffffu, low = 0;
+                int drawn = 0;
+                for (size_t k = 0; k < N_EDGE; k++) {
+                    uint32_t e = edge[k * SETS + t];
+                    if (h == e >> 16 && (e & 0xffffu) != 0 && !drawn) {
+                        low = (uint32_t)gsl_rng_get(clone) >> 16;
+                        drawn = 1;
+                        ties++;
+                    }
+                    expect[k * SETS + t] += ((uint64_t)h << 16 | low) < e;
+                }
             }
         assert_memory_equal(below, expect, sizeof below);
         assert_int_equal(gsl_rng_get(r), gsl_rng_get(clone));
     }
+    assert_true(ties > 1000);   /* the low halves' path was taken */
     gsl_rng_free(clone);
     gsl_rng_free(r);
 }
