@@ -135,7 +135,8 @@ BENCH_BIN  = $(BUILD)/bench/bench $(BUILD)/bench/naive $(BUILD)/bench/whatif
 # this one at 1e6 trials, 1 thread, and prints its speed over this one's.
 BASELINE  ?=
 BENCH_ARGS = --accrue $(BUILD)/accrue --naive $(BUILD)/bench/naive --scenario bench/reference \
-             --also bench/schedule-10 --json bench/results.json \
+             --also bench/schedule-10 --model scenarios/seed-pools \
+             --model scenarios/seed-actions --json bench/results.json \
              $(if $(BASELINE),--baseline $(BASELINE))
 # The compiler's first line of --version, for the JSON; characters that could break the C
 # string literal are dropped.

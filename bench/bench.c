@@ -32,7 +32,8 @@
 #endif
 
 #define MAX_REPS 100
-#define MAX_CONFIGS 10
+#define MAX_CONFIGS 14
+#define MAX_MODELS 4             /* --model scenarios at most */
 /* Path buffers nest (scratch folder < tables folder < file in it) so that no path can be cut. */
 #define TMP_LEN 1024
 #define DIR_LEN 1100
@@ -46,6 +47,8 @@ typedef struct bench_options {
     char *accrue, *naive, *scenario, *json, *seed;   /* argv strings (execv wants char *) */
     char *baseline;          /* --baseline: another accrue build, run beside this one */
     char *also;              /* --also: a second scenario, run beside the reference */
+    char *model[MAX_MODELS]; /* --model: scenarios served by other models, run on 2 threads */
+    int n_models;
     char *scale;             /* --scale: the folder of the scaling table's scenarios */
     int reps;
     int short_mode;          /* 1e6 trials only, plus one 1e7 run with 2 threads */
@@ -419,6 +422,11 @@ static void plan_runs(bench_state *b)
         add_config(b, "baseline", 1000000ULL, 1, r)->binary = b->o.baseline;
     if (b->o.also)
         add_config(b, "also", 1000000ULL, 1, r)->scenario = b->o.also;
+    for (int i = 0; i < b->o.n_models; i++) {
+        config *c = add_config(b, "model", 1000000ULL, 2, r);
+        c->scenario = b->o.model[i];
+        snprintf(c->out_dir, sizeof c->out_dir, "%s/model%d", b->tmp, i);
+    }
 }
 
 /* Median trials per second of `program` at 1e6 trials, 1 thread, over accrue's on the
@@ -760,8 +768,14 @@ static void print_table(const bench_state *b)
     for (int i = 0; i < b->n_cfg; i++) {
         const config *c = &b->cfg[i];
         char name[64];
-        snprintf(name, sizeof name, "%s %s trials, %d thread%s", c->program,
-                 trials_label(c->trials, t), c->threads, c->threads > 1 ? "s" : "");
+        if (!strcmp(c->program, "model")) {
+            const char *base = strrchr(c->scenario, '/');
+            snprintf(name, sizeof name, "%s %s, %d thread%s", base ? base + 1 : c->scenario,
+                     trials_label(c->trials, t), c->threads, c->threads > 1 ? "s" : "");
+        } else {
+            snprintf(name, sizeof name, "%s %s trials, %d thread%s", c->program,
+                     trials_label(c->trials, t), c->threads, c->threads > 1 ? "s" : "");
+        }
         printf("  %-30s %14.0f %10.3f %10.1f %5d\n", name, median_rate(c), median_wall(c),
                mib(peak_rss(c)), c->done);
     }
@@ -888,10 +902,12 @@ static void json_runs(FILE *f, const bench_state *b)
     fprintf(f, "  \"runs\": [\n");
     for (int i = 0; i < b->n_cfg; i++) {
         const config *c = &b->cfg[i];
-        fprintf(f, "    {\"program\": \"%s\", \"trials\": %llu, \"threads\": %d, \"reps\": %d, "
+        fprintf(f, "    {\"program\": \"%s\", \"scenario\": ", c->program);
+        json_string(f, c->scenario ? c->scenario : "");
+        fprintf(f, ", \"trials\": %llu, \"threads\": %d, \"reps\": %d, "
                    "\"median_trials_per_s\": %.0f, \"median_wall_s\": %.4f, \"peak_rss_mib\": %.2f, "
                    "\"wall_s\": [",
-                c->program, c->trials, c->threads, c->done, median_rate(c), median_wall(c),
+                c->trials, c->threads, c->done, median_rate(c), median_wall(c),
                 mib(peak_rss(c)));
         for (int r = 0; r < c->done; r++)
             fprintf(f, "%s%.4f", r ? ", " : "", c->rep[r].wall);
@@ -984,6 +1000,8 @@ static const char usage[] =
     "                      one, and print its speed over accrue's\n"
     "  --also DIR          also run accrue on scenario DIR at 1e6 trials, 1 thread, and print\n"
     "                      its speed over the reference's\n"
+    "  --model DIR         also run accrue on scenario DIR at 1e6 trials on 2 threads (a\n"
+    "                      scenario served by another model: caps, actions); repeatable, 4 at most\n"
     "  --scale DIR         also build the scaling table from the scenarios in DIR (see\n"
     "                      bench/scale/README.md), with the baseline beside when given\n"
     "Exit status: 0 done; 1 a run failed or outputs differ across threads; 2 bad arguments.\n";
@@ -1018,6 +1036,8 @@ static int parse_args(int argc, char **argv, bench_options *o)
             o->baseline = v;
         else if (!strcmp(a, "--also"))
             o->also = v;
+        else if (!strcmp(a, "--model") && o->n_models < MAX_MODELS)
+            o->model[o->n_models++] = v;
         else if (!strcmp(a, "--scale"))
             o->scale = v;
         else if (!strcmp(a, "--json"))

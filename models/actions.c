@@ -8,7 +8,9 @@
  * consent q too under selfpay_screening from the self-pay day on), in increasing time; then
  * the events in time order: each site's next referral (a Poisson process of rate g lambda_s /
  * 365.25 times its schedule's factor per day from its first day, stopped at its cap, g the
- * product of the scale_rates fired and in effect), the reviews and the rules' effects. A
+ * product of the scale_rates fired and in effect; an uncapped site's only those referrals that
+ * pass screening, or register, as models/paths.h thins them), the reviews and the rules'
+ * effects. A
  * referral at t registers at t + screen_days with probability p, times q when t >=
  * selfpay_from. A review ending at E (the end of its day) is decided when the referrals reach
  * E - screen_days: every registration before E is then known (those of screening counted
@@ -73,6 +75,8 @@ typedef struct act_pending {
 typedef struct act_work {
     double *pass, *consent, *scratch, *rate, *starts;   /* [B], [B], [B], [n B], [u B] */
     double *next, *start, *per_day;                     /* [slots] */
+    double *thin;                                       /* [slots]: the followed share */
+    path_thinning *mode;                                /* [slots]: which events (paths.h) */
     long *left, *registered;                            /* [slots] */
     size_t *fired;                                      /* [rules] */
     unsigned char *fired_at;                            /* [rules][checkpoints] */
@@ -96,6 +100,8 @@ static act_work work_of(const actions_plan *p, void *work, size_t *bytes)
     w.next = (double *)at, at += round64(m * D);
     w.start = (double *)at, at += round64(m * D);
     w.per_day = (double *)at, at += round64(m * D);
+    w.thin = (double *)at, at += round64(m * D);
+    w.mode = (path_thinning *)at, at += round64(m * sizeof(path_thinning));
     w.left = (long *)at, at += round64(m * sizeof(long));
     w.registered = (long *)at, at += round64(m * sizeof(long));
     w.fired = (size_t *)at, at += round64(p->n_rules * sizeof(size_t));
@@ -246,7 +252,7 @@ static void redraw(const actions_plan *p, const act_work *w, size_t slot, double
 {
     w->next[slot] = INFINITY;
     if (w->left[slot] > 0 && w->per_day[slot] > 0.0 && isfinite(w->start[slot]))
-        w->next[slot] = next_referral(p, slot, w->per_day[slot] * g,
+        w->next[slot] = next_referral(p, slot, w->per_day[slot] * w->thin[slot] * g,
                                       fmax(from, w->start[slot]), r);
 }
 
@@ -290,8 +296,11 @@ static size_t run_path(const actions_plan *p, const act_work *w, gsl_rng *r, siz
             w->start[i] = INFINITY;   /* not added (yet) */
         }
         w->next[i] = INFINITY;
-        if (i < p->draws.n_sites)
+        if (i < p->draws.n_sites) {
+            w->thin[i] = path_thinning_of(s->site[i].has_cap, w->start[i], pass, consent,
+                                          p->clock.selfpay, &w->mode[i]);
             redraw(p, w, i, g, w->start[i], r);
+        }
     }
     size_t review = 0;
     for (;;) {
@@ -343,6 +352,8 @@ static size_t run_path(const actions_plan *p, const act_work *w, gsl_rng *r, siz
             pe->done = 1;
             if (pe->slot != SIZE_MAX) {
                 w->start[pe->slot] = pe->at;
+                w->thin[pe->slot] = path_thinning_of(0, pe->at, pass, consent, p->clock.selfpay,
+                                                     &w->mode[pe->slot]);
                 redraw(p, w, pe->slot, g, pe->at, r);
             } else {
                 g *= p->rule[pe->rule].a->value;
@@ -358,12 +369,13 @@ static size_t run_path(const actions_plan *p, const act_work *w, gsl_rng *r, siz
         if (at >= p->clock.followed || (at >= p->clock.window && ty.count >= p->clock.need))
             break;
         w->left[j]--;
-        if (rng_uniform(r) < pass && (referred < p->clock.selfpay || rng_uniform(r) < consent)) {
+        if (path_registers(w->mode[j], referred, pass, consent, p->clock.selfpay, r)) {
             path_record(clock, &ty, at, o, out);
             if (at < p->clock.window)
                 w->registered[j]++;
         }
-        w->next[j] = w->left[j] > 0 ? next_referral(p, j, w->per_day[j] * g, referred, r)
+        w->next[j] = w->left[j] > 0 ? next_referral(p, j, w->per_day[j] * w->thin[j] * g,
+                                                    referred, r)
                                     : INFINITY;
     }
     path_finish(clock, &ty, o, out);

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <gsl/gsl_rng.h>
+#include "../engine/rng.h"
 #include "../engine/sim.h"
 #include "poisson_core.h"
 #include "scenario.h"
@@ -59,5 +60,45 @@ double path_next_referral(date_t as_of, size_t n_steps, const rate_step *step, d
  * with pass, and under selfpay_screening consents with consent from selfpay on). */
 int path_screening(const scenario *s, long i, double pass, double consent, double selfpay,
                    double *u, double *at, gsl_rng *r);
+
+/* Which of a site's referrals a path follows, one at a time. A capped site: every referral
+ * (each counts against its cap), thinned as it comes by screen pass p and, from selfpay on,
+ * consent q. An uncapped site: only those that pass screening, a Poisson process of p times
+ * the site's rate (thinning a Poisson process by independent coin flips leaves a Poisson
+ * process), consent then decided per referral from selfpay on; or, when the site starts on or
+ * after selfpay, only those that register, at p q times its rate. The same law of
+ * registrations, with fewer events to follow. */
+typedef enum path_thinning {
+    PATH_EVERY_REFERRAL,      /* rate x 1; register with p, and q from selfpay on */
+    PATH_PASSED,              /* rate x p; register with q from selfpay on */
+    PATH_REGISTERED           /* rate x p q; every event registers */
+} path_thinning;
+
+/* The thinning of a site starting at `start` (capped or not), and the factor of its rate. */
+static inline double path_thinning_of(int capped, double start, double pass, double consent,
+                                      double selfpay, path_thinning *mode)
+{
+    if (capped) {
+        *mode = PATH_EVERY_REFERRAL;
+        return 1.0;
+    }
+    if (start >= selfpay) {
+        *mode = PATH_REGISTERED;
+        return pass * consent;
+    }
+    *mode = PATH_PASSED;
+    return pass;
+}
+
+/* Whether an event of a site followed under `mode`, referred at `referred`, registers. */
+static inline int path_registers(path_thinning mode, double referred, double pass,
+                                 double consent, double selfpay, gsl_rng *r)
+{
+    if (mode == PATH_REGISTERED)
+        return 1;
+    if (mode == PATH_EVERY_REFERRAL && !(rng_uniform(r) < pass))
+        return 0;
+    return referred < selfpay || rng_uniform(r) < consent;
+}
 
 #endif

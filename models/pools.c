@@ -9,7 +9,10 @@
  * uniform order statistics; then the sites' referrals, merged in time order: site s refers as
  * a Poisson process of rate lambda_s / 365.25 times its schedule's factor per day from its
  * first day, stopped at its cap's C-th referral; a referral at t registers at t + screen_days
- * with probability p, times q when t >= selfpay_from (DESIGN.md section 2). Every
+ * with probability p, times q when t >= selfpay_from (DESIGN.md section 2). An uncapped site's
+ * path follows only its referrals that pass screening (or, from selfpay_from on, that
+ * register), the same process thinned (models/paths.h): two to three times fewer events, the
+ * same law. Every
  * registration before screen_days comes from screening and every later one from a referral,
  * so the registrations are met in time order: the checkpoints' counts and the day the target
  * is reached are read off as they come, and a trial stops once it is past the deadline with
@@ -58,6 +61,8 @@ struct pools_plan {
 typedef struct pools_work {
     double *pass, *consent, *scratch, *rate, *starts;   /* [B], [B], [B], [n B], [u B] */
     double *next, *start, *per_day;                     /* [n] per site: next referral time */
+    double *followed;                                   /* [n]: the rate of the events followed */
+    path_thinning *mode;                                /* [n]: which events (paths.h) */
     long *left, *registered;                            /* [n]: referrals left, by deadline */
     double *acc, *comp, *tmp, *bin;                     /* [table] */
 } pools_work;
@@ -77,6 +82,8 @@ static pools_work work_of(const pools_plan *p, void *work)
     w.next = (double *)at, at += round64(n * D);
     w.start = (double *)at, at += round64(n * D);
     w.per_day = (double *)at, at += round64(n * D);
+    w.followed = (double *)at, at += round64(n * D);
+    w.mode = (path_thinning *)at, at += round64(n * sizeof(path_thinning));
     w.left = (long *)at, at += round64(n * sizeof(long));
     w.registered = (long *)at, at += round64(n * sizeof(long));
     w.acc = (double *)at, at += round64(L * D);
@@ -90,7 +97,8 @@ static size_t work_size(const pools_plan *p)
 {
     size_t B = p->draws.batch, n = p->draws.n_sites, D = sizeof(double), L = p->table;
     return 3 * round64(B * D) + round64(n * B * D) + round64(p->draws.n_uncertain * B * D) +
-           3 * round64(n * D) + 2 * round64(n * sizeof(long)) + 4 * round64(L * D);
+           4 * round64(n * D) + round64(n * sizeof(path_thinning)) +
+           2 * round64(n * sizeof(long)) + 4 * round64(L * D);
 }
 
 int pools_serves(const scenario *s)
@@ -180,8 +188,11 @@ static void run_path(const pools_plan *p, const pools_work *w, gsl_rng *r, size_
         w->registered[i] = 0;
         w->left[i] = st->has_cap ? st->cap : LONG_MAX;
         w->next[i] = INFINITY;
-        if (w->per_day[i] > 0.0 && w->left[i] > 0)
-            w->next[i] = path_next_referral(s->as_of, st->n_steps, st->step, w->per_day[i],
+        w->followed[i] = w->per_day[i] * path_thinning_of(st->has_cap, w->start[i], pass,
+                                                           consent, p->clock.selfpay,
+                                                           &w->mode[i]);
+        if (w->followed[i] > 0.0 && w->left[i] > 0)
+            w->next[i] = path_next_referral(s->as_of, st->n_steps, st->step, w->followed[i],
                                             w->start[i], r);
     }
     for (;;) {
@@ -196,13 +207,13 @@ static void run_path(const pools_plan *p, const pools_work *w, gsl_rng *r, size_
         if (at >= p->clock.followed || (at >= p->clock.window && ty.count >= p->clock.need))
             break;
         w->left[j]--;
-        if (rng_uniform(r) < pass && (referred < p->clock.selfpay || rng_uniform(r) < consent)) {
+        if (path_registers(w->mode[j], referred, pass, consent, p->clock.selfpay, r)) {
             path_record(&p->clock, &ty, at, t, out);
             if (at < p->clock.window)
                 w->registered[j]++;
         }
         w->next[j] = w->left[j] > 0 ? path_next_referral(s->as_of, s->site[j].n_steps,
-                                                         s->site[j].step, w->per_day[j],
+                                                         s->site[j].step, w->followed[j],
                                                          referred, r)
                                     : INFINITY;
     }
@@ -230,10 +241,23 @@ static double poisson_pmf(long k, double m)
     return exp((double)k * log(m) - m - gsl_sf_lngamma((double)k + 1.0));
 }
 
+/* Below this mean, Poisson pmfs come by the recurrence P(k) = P(k-1) m / k from exp(-m)
+ * (one exp instead of a log-gamma each; relative error about k ulps); above, exp(-m) would
+ * underflow, and each is computed on its own. */
+#define POISSON_RECURRENCE_MAX 600.0
+
 static void poisson_table(double *comp, size_t L, double m)
 {
-    for (size_t j = 0; j < L; j++)
-        comp[j] = poisson_pmf((long)j, m);
+    if (!(m < POISSON_RECURRENCE_MAX)) {
+        for (size_t j = 0; j < L; j++)
+            comp[j] = poisson_pmf((long)j, m);
+        return;
+    }
+    double pk = exp(-m);
+    for (size_t j = 0; j < L; j++) {
+        comp[j] = pk;
+        pk *= m / (double)(j + 1);
+    }
 }
 
 /* A count beyond this is so unlikely for Poisson(m) (below 1e-20) that a cap above it never
@@ -249,8 +273,16 @@ static double capped_table(double *comp, double *bin, size_t L, double m, long C
     memset(comp, 0, L * sizeof *comp);
     memset(bin, 0, L * sizeof *bin);
     bin[0] = 1.0;
+    int recur = m < POISSON_RECURRENCE_MAX;
+    double pk = recur ? exp(-m) : 0.0, below = 0.0;
     for (long k = 0; k <= C; k++) {
-        double w = k < C ? poisson_pmf(k, m) : gsl_cdf_poisson_Q((unsigned)(C - 1), m);
+        double w;
+        if (!recur)
+            w = k < C ? poisson_pmf(k, m) : gsl_cdf_poisson_Q((unsigned)(C - 1), m);
+        else if (k < C)
+            w = pk, below += pk, pk *= m / (double)(k + 1);
+        else
+            w = below < 1.0 ? 1.0 - below : 0.0;   /* P(K >= C), to an absolute 1e-16 */
         mean += (double)k * w;
         for (size_t j = 0; j < L; j++)
             comp[j] += w * bin[j];
