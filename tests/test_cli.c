@@ -408,13 +408,15 @@ static void test_signals_in_every_phase(void **state)
     assert_true(waited < 2.0);
     assert_int_equal(count_entries(dir), 2);
     /* One step far longer than a second between two polls of the stop flag: the actions model
-     * follows each referral of a trial one by one, and 100,000 a year that never register
-     * (screen_pass 0) over a 100-year horizon are 10 million per trial, a batch of them
-     * minutes. The stop must still come within about a second: the grace of
-     * engine/process.c (1 s) plus the test's margin. Before it, SIGTERM waited for the batch
-     * (over a minute). */
+     * follows each referral of a capped site one by one (each counts against its cap), and
+     * four sites of 100,000 a year that never register (screen_pass 0), each capped at a
+     * million, are 4 million referrals per trial, a batch of them minutes. (Uncapped sites
+     * would not do: their paths follow only the referrals that pass screening.) The stop must
+     * still come within about a second: the grace of engine/process.c (1 s) plus the test's
+     * margin. Before it, SIGTERM waited for the batch (over a minute). */
     write_scenario(dir, "slow-step", TRIAL_HEAD "screen_pass,0\nhorizon_years,100\n",
-                   "site,rate\na,100000\n");
+                   "site,rate,cap\na,100000,1000000\nb,100000,1000000\nc,100000,1000000\n"
+                   "d,100000,1000000\n");
     snprintf(path, sizeof path, "%s/slow-step/actions.csv", dir);
     f = fopen(path, "w");
     assert_non_null(f);
