@@ -8,6 +8,9 @@
 #   make bench      the benchmark (bench/); make bench-short, its one-minute version for CI
 #   make fuzz       libFuzzer on the scenario loader and model (clang; FUZZ_SECONDS=60)
 #   make deps       only install the missing Debian packages (apt-get)
+#   make MPI=1      the same program for clusters, built with mpicc against Open MPI into
+#                   build-mpi/ (make deps MPI=1 installs libopenmpi-dev and openmpi-bin);
+#                   make test-mpi checks that mpirun -n 1, 2 and 3 write byte-identical files
 # Variables are overridable: make CC=clang OPT=-O2 PREFIX=$$HOME/.local install
 
 CC      ?= cc
@@ -18,6 +21,7 @@ CFLAGS  ?= $(OPT) -g
 PREFIX  ?= /usr/local
 DESTDIR ?=
 SAN     ?= 0
+MPI     ?= 0
 
 CSTD     = -std=c11 -D_POSIX_C_SOURCE=200809L
 WARN     = -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
@@ -39,16 +43,28 @@ BUILD    = build
 SANFLAGS =
 endif
 
+# MPI=1: the same program, one rank of an MPI job (engine/dist_mpi.c instead of engine/dist.c),
+# compiled by Open MPI's mpicc into a build folder of its own, so the default build is untouched.
+ifeq ($(MPI),1)
+BUILD    := build-mpi$(patsubst build%,%,$(BUILD))
+CC       = mpicc
+DEB_PKGS += libopenmpi-dev openmpi-bin
+DEB_HDRS += /usr/bin/mpicc /usr/bin/mpirun
+DIST_SRC = engine/dist.c
+else
+DIST_SRC = engine/dist_mpi.c
+endif
+
 ALL_CFLAGS  = $(CSTD) $(WARN) $(OPENMP) $(SANFLAGS) $(CFLAGS) -MMD -MP
 ALL_LDFLAGS = $(OPENMP) $(SANFLAGS) $(LDFLAGS)
 
-LIB_SRC  = $(filter-out engine/main.c,$(wildcard engine/*.c models/*.c))
+LIB_SRC  = $(filter-out engine/main.c $(DIST_SRC),$(wildcard engine/*.c models/*.c))
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/default_scenario.o
 TEST_SRC = $(wildcard tests/test_*.c)
 TEST_BIN = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 DEFAULT_SCENARIO = scenarios/protocol-plan
 
-.PHONY: all deps deps-browser run test test-browser check clean install
+.PHONY: all deps deps-mpi deps-browser run test test-browser test-mpi check clean install
 all: $(BUILD)/accrue
 
 # Installs the libraries when a header is missing (needs root or sudo; Debian or Ubuntu).
@@ -59,6 +75,10 @@ deps:
 	  SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $(DEB_PKGS); \
 	fi
+
+# Open MPI for the MPI build (the same as make deps MPI=1).
+deps-mpi:
+	@$(MAKE) --no-print-directory deps MPI=1
 
 # Headless Chromium for the report's browser test (make test-browser): Debian's chromium.
 deps-browser:
@@ -109,14 +129,22 @@ check: test
 test-browser: $(BUILD)/accrue deps-browser
 	sh tests/browser/check_report.sh $(BUILD)
 
+# The MPI build against the plain one (tests/mpi/check.sh): mpirun -n 1, 2 and 3 write the same
+# bytes as build/accrue on every shipped scenario and a sweep, and an interrupted job leaves
+# nothing behind.
+test-mpi: deps-mpi
+	@$(MAKE) --no-print-directory build/accrue
+	@$(MAKE) --no-print-directory MPI=1 build-mpi/accrue
+	sh tests/mpi/check.sh build/accrue build-mpi/accrue
+
 install: $(BUILD)/accrue
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 755 $(BUILD)/accrue $(DESTDIR)$(PREFIX)/bin/accrue
 
 clean:
-	rm -rf build
+	rm -rf build build-mpi
 
--include $(shell find build -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
 # ---- bench (bench/) ----
 # make bench        the full benchmark on bench/reference: accrue at 1e6 and 1e7 trials with 1

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <omp.h>
+#include "dist.h"
 #include "outdir.h"
 #include "process.h"
 #include "../models/history.h"
@@ -255,15 +256,155 @@ scenario *cli_load(const options *o, size_t i)
     return cli_load_with(o, i, NULL, 0);
 }
 
+/* ---- the scenario folders, read once ---- */
+
+/* A folder read travels between ranks as bytes: dir and name with their NUL, then per file
+ * present, has-text and length (one byte, one byte, eight) and the text or the error with its
+ * NUL. */
+static void pack_put(char **at, const void *x, size_t n)
+{
+    if (*at)
+        memcpy(*at, x, n);
+    *at = *at ? *at + n : NULL;
+}
+
+/* The packed size of f (buf NULL), or f packed into buf. */
+static size_t pack_folder(const scenario_folder *f, char *buf)
+{
+    size_t n = strlen(f->dir) + 1 + strlen(f->name) + 1;
+    char *at = buf;
+    pack_put(&at, f->dir, strlen(f->dir) + 1);
+    pack_put(&at, f->name, strlen(f->name) + 1);
+    for (size_t i = 0; i < SCENARIO_N_FILES; i++) {
+        const scenario_file *sf = &f->file[i];
+        unsigned char flag[2] = {(unsigned char)sf->present, sf->text != NULL};
+        uint64_t len = sf->text ? sf->len : sf->error ? strlen(sf->error) + 1 : 0;
+        pack_put(&at, flag, 2);
+        pack_put(&at, &len, sizeof len);
+        pack_put(&at, sf->text ? sf->text : sf->error, (size_t)len);
+        n += 2 + sizeof len + (size_t)len;
+    }
+    return n;
+}
+
+/* A copy of the next len bytes (NUL-terminated), or NULL when they run past end. */
+static char *take(const char **at, const char *end, size_t len)
+{
+    if ((size_t)(end - *at) < len)
+        return NULL;
+    char *out = malloc(len + 1);
+    if (out) {
+        memcpy(out, *at, len);
+        out[len] = '\0';
+    }
+    *at += len;
+    return out;
+}
+
+/* f from bytes packed by pack_folder; -1 when they are not such bytes or memory runs out. */
+static int unpack_folder(const char *buf, size_t len, scenario_folder *f)
+{
+    const char *at = buf, *end = buf + len;
+    memset(f, 0, sizeof *f);
+    f->dir = take(&at, end, strnlen(at, len));
+    at++;
+    f->name = at < end ? take(&at, end, strnlen(at, (size_t)(end - at))) : NULL;
+    at++;
+    int ok = f->dir && f->name && at <= end;
+    for (size_t i = 0; ok && i < SCENARIO_N_FILES; i++) {
+        scenario_file *sf = &f->file[i];
+        uint64_t n;
+        if ((size_t)(end - at) < 2 + sizeof n) {
+            ok = 0;
+            break;
+        }
+        sf->present = at[0];
+        int text = at[1];
+        memcpy(&n, at + 2, sizeof n);
+        at += 2 + sizeof n;
+        if (n > (uint64_t)(end - at)) {
+            ok = 0;
+            break;
+        }
+        if (text) {
+            sf->len = (size_t)n;
+            ok = (sf->text = take(&at, end, (size_t)n)) != NULL;
+        } else if (n) {
+            ok = (sf->error = take(&at, end, (size_t)n)) != NULL;
+        }
+    }
+    if (!ok)
+        scenario_folder_free(f);
+    return ok ? 0 : -1;
+}
+
+/* The folders of the options' scenarios, each read once per process (by rank 0, and shared
+ * with the other ranks as bytes: engine/dist.h); loaded[i]: 1 read, -1 refused. */
+static scenario_folder folders[CLI_MAX_SCENARIOS];
+static int loaded[CLI_MAX_SCENARIOS];
+
+void cli_forget_folders(void)
+{
+    for (size_t i = 0; i < CLI_MAX_SCENARIOS; i++) {
+        scenario_folder_free(&folders[i]);
+        loaded[i] = 0;
+    }
+}
+
+/* Rank 0's folder f (read: whether it was), on every rank (engine/dist.h); 1 when every rank
+ * has it, else 0 and f is freed everywhere. */
+static int share_folder(scenario_folder *f, int read)
+{
+    size_t len = 0;
+    char *bytes = NULL;
+    if (dist_rank() == 0 && read) {
+        if ((bytes = malloc(len = pack_folder(f, NULL))))
+            pack_folder(f, bytes);
+        else
+            fprintf(stderr, "accrue: out of memory reading %s\n", f->dir);
+    }
+    char *shared = dist_share_bytes(bytes, &len);
+    long failed[1] = {!shared};
+    if (shared && dist_rank() != 0)
+        failed[0] = unpack_folder(shared, len, f) != 0;
+    if (shared != bytes)
+        free(shared);
+    free(bytes);
+    dist_max_long(failed, 1);
+    if (failed[0])
+        scenario_folder_free(f);
+    return !failed[0];
+}
+
+/* Scenario i's folder as read; NULL after a message (on rank 0) when it cannot be. */
+static const scenario_folder *folder_of(const options *o, size_t i)
+{
+    if (loaded[i])
+        return loaded[i] > 0 ? &folders[i] : NULL;
+    char err[ERRLEN] = "";
+    int read = 0;
+    if (dist_rank() == 0) {
+        struct stat st;
+        if (stat(o->scenario[i], &st) == 0 && !S_ISDIR(st.st_mode))
+            fprintf(stderr, "accrue: %s: not a folder; expected a scenario folder holding "
+                            "trial.csv and sites.csv\n", o->scenario[i]);
+        else if (scenario_read_folder(o->scenario[i], &folders[i], err, sizeof err) != 0)
+            fprintf(stderr, "accrue: %s\n", err);
+        else
+            read = 1;
+    }
+    if (dist_size() > 1)
+        read = share_folder(&folders[i], read);
+    loaded[i] = read ? 1 : -1;
+    return read ? &folders[i] : NULL;
+}
+
 scenario *cli_load_with(const options *o, size_t i, const char *const *extra, size_t n_extra)
 {
     char err[ERRLEN] = "";
-    struct stat st;
-    if (i < o->n_scenarios && stat(o->scenario[i], &st) == 0 && !S_ISDIR(st.st_mode)) {
-        fprintf(stderr, "accrue: %s: not a folder; expected a scenario folder holding trial.csv "
-                        "and sites.csv\n", o->scenario[i]);
+    const scenario_folder *folder = NULL;
+    if (i < o->n_scenarios && !(folder = folder_of(o, i)))
         return NULL;
-    }
     const char *set[CLI_MAX_SETS + CLI_MAX_VARY];
     size_t n = 0;
     for (size_t k = 0; k < o->n_sets; k++)
@@ -275,8 +416,8 @@ scenario *cli_load_with(const options *o, size_t i, const char *const *extra, si
         fprintf(stderr, "accrue: %s\n", err);
         return NULL;
     }
-    scenario *s = i < o->n_scenarios ? scenario_load_with(o->scenario[i], &ov, err, sizeof err)
-                                     : scenario_default_with(&ov, err, sizeof err);
+    scenario *s = folder ? scenario_from_folder(folder, &ov, err, sizeof err)
+                         : scenario_default_with(&ov, err, sizeof err);
     if (!s) {
         fprintf(stderr, "accrue: %s\n", err);
         return NULL;
@@ -305,10 +446,11 @@ int cli_interrupted_status(void)
 int cli_report_reached_stdout(void)
 {
     char err[ERRLEN] = "";
-    if (process_flush_stdout(err, sizeof err) == 0)
-        return 1;
-    fprintf(stderr, "accrue: %s\n", err);
-    return 0;
+    int ok = process_flush_stdout(err, sizeof err) == 0;
+    if (!ok)
+        fprintf(stderr, "accrue: %s\n", err);
+    /* Rank 0's standard output is the report's (engine/dist.h): every rank goes on as it does. */
+    return (int)dist_share_long(ok);
 }
 
 /* The exit status after writing the tables (report_write's rc_write, message err): written,

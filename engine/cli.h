@@ -54,11 +54,16 @@ int cli_usage_error(const char *what, const char *arg);
 int cli_parse_args(int argc, char **argv, options *o, size_t max_scenarios);
 
 /* Loads scenario i of the options (the built-in default when none was given) and applies the
- * options' overrides (--set, in order); NULL after a message (exit status 2). */
+ * options' overrides (--set, in order); NULL after a message (exit status 2). A collective
+ * call under MPI (engine/dist.h) the first time for each i. */
 scenario *cli_load(const options *o, size_t i);
 
 /* The same with extra overrides after the options' own (a sweep's or a solve's varied key). */
 scenario *cli_load_with(const options *o, size_t i, const char *const *extra, size_t n_extra);
+
+/* Scenario folders are read once per process (by rank 0 alone under MPI, engine/dist.h) and
+ * kept for every later cli_load of the same scenario; this frees them (at the end of main). */
+void cli_forget_folders(void);
 
 /* Checks --out before anything runs; -1 after a message (exit status 2). */
 int cli_check_out_dir(const options *o);

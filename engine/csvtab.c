@@ -434,7 +434,7 @@ csvtab *csvtab_read(const char *path, char *err, size_t errlen)
     return csvtab_read_max(path, 0, err, errlen);
 }
 
-csvtab *csvtab_read_max(const char *path, size_t max_rows, char *err, size_t errlen)
+char *csvtab_read_bytes(const char *path, size_t *len, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -442,9 +442,15 @@ csvtab *csvtab_read_max(const char *path, size_t max_rows, char *err, size_t err
                 strerror(errno));
         return NULL;
     }
-    size_t len = 0;
-    char *buf = slurp(f, path, &len, err, errlen);
+    char *buf = slurp(f, path, len, err, errlen);
     fclose(f);
+    return buf;
+}
+
+csvtab *csvtab_read_max(const char *path, size_t max_rows, char *err, size_t errlen)
+{
+    size_t len = 0;
+    char *buf = csvtab_read_bytes(path, &len, err, errlen);
     if (!buf)
         return NULL;
     csvtab *t = csvtab_parse_max(path, buf, len, max_rows, err, errlen);

@@ -48,6 +48,10 @@ csvtab *csvtab_read(const char *path, char *err, size_t errlen);
  * kept, however long the file. max_rows 0 is csvtab_read. */
 csvtab *csvtab_read_max(const char *path, size_t max_rows, char *err, size_t errlen);
 
+/* The bytes csvtab_read parses: the whole file (at most CSVTAB_MAX_BYTES), not NUL-terminated,
+ * the caller frees; NULL with the message csvtab_read would give. */
+char *csvtab_read_bytes(const char *path, size_t *len, char *err, size_t errlen);
+
 /* The same from a buffer in memory (len bytes; it need not be NUL-terminated, and is not
  * changed or kept); name is used in messages and copied into the table. */
 csvtab *csvtab_parse(const char *name, const char *buf, size_t len, char *err, size_t errlen);

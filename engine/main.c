@@ -2,11 +2,13 @@
  * command and hands it the parsed options. The only place that decides how the program ends.
  * Exit status: 0 done; 1 failure while running (memory, writing the report or the tables);
  * 2 bad arguments, scenario or --out folder; 130 / 143 interrupted by SIGINT / SIGTERM (the
- * --out folder left as it was). The commands live in engine/cmd_*.c. */
+ * --out folder left as it was). The commands live in engine/cmd_*.c. Under MPI (make MPI=1,
+ * engine/dist.h) every rank runs the same command and the job ends with rank 0's status. */
 #include <stdio.h>
 #include <string.h>
 #include <gsl/gsl_errno.h>
 #include "cli.h"
+#include "dist.h"
 #include "process.h"
 
 static const char usage[] =
@@ -66,16 +68,12 @@ static const command *find_command(const char *name)
     return NULL;
 }
 
-int main(int argc, char **argv)
+/* The command line's command, run; its exit status. */
+static int run_command(int argc, char **argv)
 {
     options o;
     char err[ERRLEN] = "";
     int rc;
-    if (process_check_std_streams(err, sizeof err) != 0) {
-        fprintf(stderr, "accrue: %s\n", err);
-        return 1;
-    }
-    process_signals_install();
     exact_set_stop(&process_stop);   /* a long exact computation polls the signal flag too */
     const char *name = argc > 1 ? argv[1] : "";
     const command *cmd = find_command(name);
@@ -103,4 +101,20 @@ int main(int argc, char **argv)
         rc = 1;
     }
     return rc;
+}
+
+int main(int argc, char **argv)
+{
+    char err[ERRLEN] = "";
+    /* Descriptors 0 to 2 are made sure of before MPI opens any of its own. */
+    if (process_check_std_streams(err, sizeof err) != 0) {
+        fprintf(stderr, "accrue: %s\n", err);
+        return 1;
+    }
+    if (dist_init(&argc, &argv) != 0)
+        return 1;
+    process_signals_install();
+    int rc = run_command(argc, argv);
+    cli_forget_folders();
+    return dist_finish(rc);
 }

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "dist.h"
 
 #define TMP_PREFIX ".accrue-"
 
@@ -28,6 +29,7 @@ struct outdir {
     int parent_fd;
     char *tmp;          /* name in parent of the private folder of the set begun, or NULL */
     int tmp_fd;
+    int sink;           /* on an MPI rank other than 0: files go to /dev/null (dist.h) */
 };
 
 /* When this process first looked at an output folder: private folders of dead processes last
@@ -458,8 +460,36 @@ static int make_private(outdir *d, char *err, size_t errlen)
     return 0;
 }
 
+static outdir *open_here(const char *target, const char *const *known,
+                         const char *const *inputs, char *err, size_t errlen);
+
+/* Under MPI only rank 0 looks at and writes the folder (engine/dist.h); the other ranks, which
+ * run the same command, get rank 0's verdict and a sink that swallows their copy of the set. */
 outdir *outdir_open(const char *target, const char *const *known, const char *const *inputs,
                     char *err, size_t errlen)
+{
+    if (dist_rank() == 0) {
+        outdir *d = open_here(target, known, inputs, err, errlen);
+        dist_share_long(d != NULL);
+        return d;
+    }
+    outdir *d = dist_share_long(0) ? calloc(1, sizeof *d) : NULL;
+    if (d && !(d->target = str_dup(target))) {
+        free(d);
+        d = NULL;
+    }
+    if (!d) {
+        set_err(err, errlen, "%s: refused (rank 0 says why)", target ? target : "");
+        return NULL;
+    }
+    d->known = known;
+    d->parent_fd = d->tmp_fd = -1;
+    d->sink = 1;
+    return d;
+}
+
+static outdir *open_here(const char *target, const char *const *known,
+                         const char *const *inputs, char *err, size_t errlen)
 {
     if (!started.tv_sec)
         clock_gettime(CLOCK_REALTIME, &started);
@@ -516,6 +546,8 @@ const char *outdir_target(const outdir *d)
 
 int outdir_begin(outdir *d, char *err, size_t errlen)
 {
+    if (d->sink)
+        return 0;
     outdir_abort(d);
     remove_leftovers(d);
     return make_private(d, err, errlen);
@@ -523,6 +555,12 @@ int outdir_begin(outdir *d, char *err, size_t errlen)
 
 FILE *outdir_create(outdir *d, const char *name, char *err, size_t errlen)
 {
+    if (d->sink && is_known(d, name)) {
+        FILE *f = fopen("/dev/null", "w");
+        if (!f)
+            set_err(err, errlen, "/dev/null: cannot open: %s", strerror(errno));
+        return f;
+    }
     if (d->tmp_fd < 0 || !is_known(d, name)) {
         set_err(err, errlen, "%s/%s: not a file of the set begun", d->target, name);
         return NULL;
@@ -598,6 +636,8 @@ static int exchange(outdir *d)
 
 int outdir_commit(outdir *d, char *err, size_t errlen)
 {
+    if (d->sink)
+        return 0;
     if (d->tmp_fd < 0) {
         set_err(err, errlen, "%s: no set begun", d->target);
         return -1;

@@ -2,7 +2,14 @@
  * doubling from SIM_FIRST_ROUND_BLOCKS under a target standard error); between rounds the
  * per-block floating-point sums are reduced in block order and the stopping rules (trial budget,
  * target standard error, interruption) are checked, so that the number of trials run is itself
- * a deterministic function of (model, seed, configuration). */
+ * a deterministic function of (model, seed, configuration).
+ *
+ * Under MPI (engine/dist.h) each rank runs a contiguous share of every round's blocks on its
+ * threads; the ranks then exchange the round's per-block sums (every rank receives every block,
+ * in block order) and each adds them to its totals exactly as one process would, so that every
+ * rank holds the same totals, takes the same stopping decision, and the results do not depend
+ * on the number of ranks. A stop (a signal on any rank) is agreed at the same exchange, and the
+ * integer histograms are summed over the ranks at the end. */
 #include "sim.h"
 
 #include <float.h>
@@ -11,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <omp.h>
+#include "dist.h"
 #include "rng.h"
 
 /* Per-thread and per-block accumulators are written every trial; each starts on its own pair
@@ -446,6 +454,10 @@ typedef struct run_state {
     block_acc *block;
     totals sum;
     int nthreads;
+    int rank, ranks;           /* engine/dist.h: this process's share of every round */
+    block_acc remote;          /* a block received from the ranks, for totals_add_block */
+    double exchange_seconds;   /* see sim_result */
+    uint64_t exchange_rounds, exchange_bytes;
 } run_state;
 
 static void run_state_free(run_state *st, const sim_model *m)
@@ -456,6 +468,8 @@ static void run_state_free(run_state *st, const sim_model *m)
     if (st->block)
         for (unsigned i = 0; i < SIM_ROUND_BLOCKS; i++)
             block_free(&st->block[i]);
+    if (st->ranks > 1)
+        block_free(&st->remote);
     free(st->thread);
     free(st->block);
     free(st->sum.pmf);
@@ -489,29 +503,226 @@ static int run_state_init(run_state *st, const sim_model *m, int nthreads)
             ok &= thread_init(&st->thread[i], m) == 0;
     for (unsigned i = 0; i < SIM_ROUND_BLOCKS; i++)
         ok &= block_init(&st->block[i], m) == 0;
+    st->rank = dist_rank();
+    st->ranks = dist_size();
+    if (st->ranks > 1)
+        ok &= block_init(&st->remote, m) == 0;
     return ok ? 0 : -1;
 }
 
-/* Runs blocks [first, first + count) in parallel; returns how many completed before a stop. */
-static uint64_t run_round(const sim_model *m, const sim_config *cfg, run_state *st,
-                          uint64_t first, unsigned count)
+/* ---- the ranks' exchange (engine/dist.h) ---- */
+
+/* The first block of rank r's share of a round of count blocks: the shares are contiguous, in
+ * rank order, and differ by at most one block (so none exceeds SIM_ROUND_BLOCKS when a round has
+ * at most SIM_ROUND_BLOCKS blocks a rank). */
+static unsigned share_start(unsigned count, int r, int ranks)
+{
+    return (unsigned)((uint64_t)count * (uint64_t)r / (uint64_t)ranks);
+}
+
+/* The bytes of one block's sums: n, pmf_lo, pmf_hi, then p_success, mean, cross, the pmf
+ * range's sums and squares, the units' moments and the model's tallies' moments, as the
+ * doubles they are (copied bit for bit, so that a block's sums are the same numbers on every
+ * rank). */
+static size_t packed_size(const block_acc *b, const sim_model *m)
+{
+    size_t range = b->pmf_hi > b->pmf_lo ? b->pmf_hi - b->pmf_lo : 0;
+    return 3 * sizeof(uint64_t) + 5 * sizeof(double) + 2 * range * sizeof(double) +
+           (2 * m->n_units + m->n_tallies) * sizeof(moments);
+}
+
+static char *put(char *at, const void *x, size_t bytes)
+{
+    memcpy(at, x, bytes);
+    return at + bytes;
+}
+
+static const char *get(const char *at, void *x, size_t bytes)
+{
+    memcpy(x, at, bytes);
+    return at + bytes;
+}
+
+static char *pack_block(char *at, const block_acc *b, const sim_model *m)
+{
+    uint64_t lo = b->pmf_lo, hi = b->pmf_hi > b->pmf_lo ? b->pmf_hi : b->pmf_lo;
+    at = put(at, &b->n, sizeof b->n);
+    at = put(at, &lo, sizeof lo);
+    at = put(at, &hi, sizeof hi);
+    at = put(at, &b->p_success, sizeof b->p_success);
+    at = put(at, &b->mean, sizeof b->mean);
+    at = put(at, &b->cross, sizeof b->cross);
+    at = put(at, b->pmf_sum + lo, (size_t)(hi - lo) * sizeof *b->pmf_sum);
+    at = put(at, b->pmf_sumsq + lo, (size_t)(hi - lo) * sizeof *b->pmf_sumsq);
+    at = put(at, b->unit_mean, m->n_units * sizeof *b->unit_mean);
+    at = put(at, b->unit_p_none, m->n_units * sizeof *b->unit_p_none);
+    return put(at, b->tally, m->n_tallies * sizeof *b->tally);
+}
+
+/* Reads a block packed by pack_block into b (cleared first); NULL when the bytes end early or
+ * name a range beyond the model's (which a rank of the same model never sends). */
+static const char *unpack_block(const char *at, const char *end, block_acc *b,
+                                const sim_model *m)
+{
+    uint64_t lo, hi;
+    block_clear(b, m);
+    if ((size_t)(end - at) < 3 * sizeof(uint64_t))
+        return NULL;
+    at = get(at, &b->n, sizeof b->n);
+    at = get(at, &lo, sizeof lo);
+    at = get(at, &hi, sizeof hi);
+    if (lo > hi || hi > m->cond_cap)
+        return NULL;
+    b->pmf_lo = (size_t)lo;
+    b->pmf_hi = (size_t)hi;
+    if ((size_t)(end - at) < packed_size(b, m) - 3 * sizeof(uint64_t))
+        return NULL;
+    at = get(at, &b->p_success, sizeof b->p_success);
+    at = get(at, &b->mean, sizeof b->mean);
+    at = get(at, &b->cross, sizeof b->cross);
+    at = get(at, b->pmf_sum + lo, (size_t)(hi - lo) * sizeof *b->pmf_sum);
+    at = get(at, b->pmf_sumsq + lo, (size_t)(hi - lo) * sizeof *b->pmf_sumsq);
+    at = get(at, b->unit_mean, m->n_units * sizeof *b->unit_mean);
+    at = get(at, b->unit_p_none, m->n_units * sizeof *b->unit_p_none);
+    at = get(at, b->tally, m->n_tallies * sizeof *b->tally);
+    if (hi == lo) {   /* an empty range, as block_clear leaves it */
+        b->pmf_lo = m->cond_cap;
+        b->pmf_hi = 0;
+    }
+    return at;
+}
+
+/* What a rank tells the others after its share of a round. */
+enum { FLAG_SIGNAL, FLAG_STOPPED, FLAG_FAILED, N_FLAGS };
+
+/* After this rank ran its share of a round (mine blocks from st->block[0], the first k of them
+ * complete): sends them to the other ranks and adds every block of the round, in block order,
+ * to the totals. Returns how many blocks count: count, or 0 when any rank stopped (the signal
+ * is then recorded in cfg->stop on every rank, so that every rank's command ends as
+ * interrupted) or -1 when a rank ran out of memory. */
+static int64_t exchange_round(const sim_model *m, const sim_config *cfg, run_state *st,
+                              unsigned count, unsigned mine, unsigned k)
+{
+    long flags[N_FLAGS] = {cfg->stop ? (long)*cfg->stop : 0, k < mine || stop_requested(cfg), 0};
+    size_t len = 0;
+    for (unsigned i = 0; i < mine; i++)
+        len += packed_size(&st->block[i], m);
+    char *mine_bytes = malloc(len ? len : 1), *at = mine_bytes;
+    flags[FLAG_FAILED] = !mine_bytes;
+    for (unsigned i = 0; mine_bytes && i < mine; i++)
+        at = pack_block(at, &st->block[i], m);
+    void *all = NULL;
+    size_t total = 0;
+    double t0 = omp_get_wtime();
+    int rc = dist_gather_all(mine_bytes, len, flags, N_FLAGS, &all, &total);
+    st->exchange_seconds += omp_get_wtime() - t0;
+    st->exchange_rounds++;
+    st->exchange_bytes += total;
+    free(mine_bytes);
+    if (rc != 0 || flags[FLAG_FAILED])
+        return -1;
+    if (flags[FLAG_SIGNAL] || flags[FLAG_STOPPED]) {
+        if (cfg->stop && flags[FLAG_SIGNAL])
+            *cfg->stop = (sig_atomic_t)flags[FLAG_SIGNAL];
+        return 0;
+    }
+    const char *p = all, *end = p + total;
+    for (unsigned i = 0; i < count && p; i++)
+        if ((p = unpack_block(p, end, &st->remote, m)))
+            totals_add_block(&st->sum, &st->remote, m);
+    free(all);
+    return p == end ? (int64_t)count : -1;
+}
+
+/* Runs this rank's share of blocks [first, first + count) in parallel; returns how many blocks
+ * of the round count (all of them, or fewer after a stop), or -1 (out of memory on a rank). */
+static int64_t run_round(const sim_model *m, const sim_config *cfg, run_state *st,
+                         uint64_t first, unsigned count)
 {
     unsigned done[SIM_ROUND_BLOCKS] = {0};
+    unsigned lo = share_start(count, st->rank, st->ranks);
+    unsigned mine = share_start(count, st->rank + 1, st->ranks) - lo;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(st->nthreads)
-    for (unsigned i = 0; i < count; i++) {
+    for (unsigned i = 0; i < mine; i++) {
         if (stop_requested(cfg))
             continue;
-        done[i] = (unsigned)run_block(m, cfg, first + i, &st->thread[omp_get_thread_num()],
+        done[i] = (unsigned)run_block(m, cfg, first + lo + i, &st->thread[omp_get_thread_num()],
                                       &st->block[i]);
     }
     /* A block counts only if every block before it completed, so that an interrupted run's
      * partial result is still the result of its first k blocks. */
     unsigned k = 0;
-    while (k < count && done[k])
+    while (k < mine && done[k])
         k++;
+    if (st->ranks > 1)
+        return exchange_round(m, cfg, st, count, mine, k);
     for (unsigned i = 0; i < k; i++)
         totals_add_block(&st->sum, &st->block[i], m);
     return k;
+}
+
+/* Sums the ranks' integer tallies (histograms, successes) into every rank's result, and agrees
+ * on failure and on a stop: returns 0, or -1 on every rank when any rank failed (bad, or out of
+ * memory here). A signal that reached any rank by now is recorded on every rank (*stop_seen,
+ * and cfg->stop): the commands check it after the run, and must all take the same branch. */
+static int reduce_ranks(sim_result *r, uint64_t *successes, int bad, const sim_config *cfg,
+                        const sim_model *m)
+{
+    size_t n_hist = 2 + m->n_checkpoints, n = 1;
+    hist **h = malloc(n_hist * sizeof *h);
+    long *len = malloc(n_hist * sizeof *len);
+    long agree[2] = {bad || !h || !len, cfg->stop ? (long)*cfg->stop : 0};
+    dist_max_long(agree, 2);
+    if (agree[1] && cfg->stop)
+        *cfg->stop = (sig_atomic_t)agree[1];
+    if (agree[1])
+        r->interrupted = 1;
+    uint64_t *v = NULL;
+    if (!agree[0]) {
+        h[0] = &r->at_deadline;
+        h[1] = &r->completion;
+        for (size_t k = 0; k < m->n_checkpoints; k++)
+            h[2 + k] = &r->at_checkpoint[k];
+        for (size_t i = 0; i < n_hist; i++)
+            len[i] = (long)hist_extent(h[i]);
+        dist_max_long(len, n_hist);
+        /* The sums travel as one array: every histogram's bins up to the largest extent on
+         * any rank, then the successes. */
+        for (size_t i = 0; i < n_hist; i++)
+            n += (size_t)len[i];
+        v = calloc(n, sizeof *v);
+        agree[0] = !v;
+        dist_max_long(agree, 1);
+    }
+    if (!agree[0]) {
+        size_t at = 0;
+        for (size_t i = 0; i < n_hist; i++) {
+            memcpy(v + at, h[i]->bin, hist_extent(h[i]) * sizeof *v);
+            at += (size_t)len[i];
+        }
+        v[at] = *successes;
+        dist_sum_u64(v, n);
+        at = 0;
+        for (size_t i = 0; i < n_hist && !agree[0]; i++) {
+            hist sum;
+            agree[0] = hist_init(&sum, len[i] ? (size_t)len[i] : 1) != 0;
+            for (size_t b = 0; !agree[0] && b < (size_t)len[i]; b++) {
+                sum.bin[b] = v[at + b];
+                sum.total += v[at + b];
+            }
+            at += (size_t)len[i];
+            if (!agree[0]) {
+                hist_free(h[i]);
+                *h[i] = sum;
+            }
+        }
+        *successes = v[n - 1];
+        dist_max_long(agree, 1);
+    }
+    free(v);
+    free(h);
+    free(len);
+    return agree[0] ? -1 : 0;
 }
 
 sim_result *sim_run(const sim_model *m, const sim_config *cfg, char *err, size_t errlen)
@@ -521,23 +732,34 @@ sim_result *sim_run(const sim_model *m, const sim_config *cfg, char *err, size_t
         return NULL;
     }
     run_state st;
+    memset(&st, 0, sizeof st);
     sim_result *r = result_alloc(m);
-    if (!r || run_state_init(&st, m, cfg->threads) != 0) {
+    long failed_init[1] = {!r || run_state_init(&st, m, cfg->threads) != 0};
+    if (dist_size() > 1)
+        dist_max_long(failed_init, 1);   /* every rank fails together, or none */
+    if (failed_init[0]) {
         run_state_free(&st, m);
         sim_result_free(r);
         set_err(err, errlen, "out of memory setting up the simulation");
         return NULL;
     }
     uint64_t n_blocks = (cfg->trials + SIM_BLOCK_TRIALS - 1) / SIM_BLOCK_TRIALS;
-    /* Under a target standard error, rounds grow geometrically (see SIM_FIRST_ROUND_BLOCKS);
-     * else every round is full, which changes nothing but how often the rules are checked. */
-    unsigned round = cfg->target_se > 0.0 ? SIM_FIRST_ROUND_BLOCKS : SIM_ROUND_BLOCKS;
+    /* Under a target standard error, rounds grow geometrically (see SIM_FIRST_ROUND_BLOCKS) up
+     * to SIM_ROUND_BLOCKS; else every round is full: SIM_ROUND_BLOCKS a rank, which changes
+     * nothing but how often the rules are checked (and the ranks exchange). */
+    unsigned full = cfg->target_se > 0.0 ? SIM_ROUND_BLOCKS : SIM_ROUND_BLOCKS * (unsigned)st.ranks;
+    unsigned round = cfg->target_se > 0.0 ? SIM_FIRST_ROUND_BLOCKS : full;
+    int failed = 0;
     for (uint64_t b = 0; b < n_blocks;) {
         unsigned count = n_blocks - b < round ? (unsigned)(n_blocks - b) : round;
-        round = 2 * round < SIM_ROUND_BLOCKS ? 2 * round : SIM_ROUND_BLOCKS;
-        uint64_t done = run_round(m, cfg, &st, b, count);
-        b += done;
-        if (done < count) {
+        round = 2 * round < full ? 2 * round : full;
+        int64_t done = run_round(m, cfg, &st, b, count);
+        if (done < 0) {
+            failed = 1;
+            break;
+        }
+        b += (uint64_t)done;
+        if ((uint64_t)done < count) {
             r->interrupted = 1;
             break;
         }
@@ -550,10 +772,17 @@ sim_result *sim_run(const sim_model *m, const sim_config *cfg, char *err, size_t
             break;
     }
     uint64_t successes = 0;
-    int bad = 0;
+    int bad = failed;
     for (int i = 0; i < st.nthreads; i++) {
         bad |= result_merge_thread(r, &st.thread[i], m);
         successes += st.thread[i].successes;
+    }
+    if (st.ranks > 1) {
+        double t0 = omp_get_wtime();
+        bad = reduce_ranks(r, &successes, bad, cfg, m) != 0;
+        r->exchange_seconds = st.exchange_seconds + omp_get_wtime() - t0;
+        r->exchange_rounds = st.exchange_rounds;
+        r->exchange_bytes = st.exchange_bytes;
     }
     if (r->interrupted) {
         /* Integer tallies of blocks run after the first unfinished one cannot be told apart
@@ -564,7 +793,8 @@ sim_result *sim_run(const sim_model *m, const sim_config *cfg, char *err, size_t
     run_state_free(&st, m);
     if (bad) {
         sim_result_free(r);
-        set_err(err, errlen, "out of memory growing a histogram");
+        set_err(err, errlen, failed ? "out of memory exchanging the blocks' sums among the ranks"
+                                    : "out of memory growing a histogram");
         return NULL;
     }
     return r;

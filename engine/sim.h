@@ -129,6 +129,12 @@ typedef struct sim_result {
     size_t n_tallies;
     sim_estimate *tally;      /* [n_tallies]: the mean of each of the model's own per-trial
                                  quantities over the trials, with its standard error */
+    /* Under MPI (engine/dist.h), for the benchmark (bench/ranks.c): the rounds' exchanges among
+     * the ranks and the final sum of the histograms, their wall time on this rank (waiting for
+     * the slowest rank included), how many rounds exchanged and the bytes received; all 0 in a
+     * single process. Never written into any output. */
+    double exchange_seconds;
+    uint64_t exchange_rounds, exchange_bytes;
 } sim_result;
 
 /* Runs the model. Returns a result the caller frees with sim_result_free, or NULL with a message

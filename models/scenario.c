@@ -1389,6 +1389,7 @@ typedef struct csv_source {
     const char *name;   /* path, or the name used in messages */
     const char *text;
     size_t len;
+    const char *error;  /* a file that could not be read: the message reading it gave */
 } csv_source;
 
 /* Rows read of each file at most (csvtab_read_max keeps one more, for the message): a longer
@@ -1399,6 +1400,11 @@ typedef struct csv_source {
 
 static csvtab *read_source(const csv_source *src, size_t max_rows, char *err, size_t errlen)
 {
+    if (src->error) {
+        if (err && errlen)
+            snprintf(err, errlen, "%s", src->error);
+        return NULL;
+    }
     return src->text ? csvtab_parse_max(src->name, src->text, src->len, max_rows, err, errlen)
                      : csvtab_read_max(src->name, max_rows, err, errlen);
 }
@@ -1461,8 +1467,8 @@ scenario *scenario_parse(const char *source, const char *trial_name, const char 
                          size_t trial_len, const char *sites_name, const char *sites_csv,
                          size_t sites_len, char *err, size_t errlen)
 {
-    csv_source trial = {trial_name, trial_csv, trial_len};
-    csv_source sites = {sites_name, sites_csv, sites_len};
+    csv_source trial = {trial_name, trial_csv, trial_len, NULL};
+    csv_source sites = {sites_name, sites_csv, sites_len, NULL};
     scenario *s = build(source, source, &trial, &sites, NULL, NULL, NULL, NULL, err, errlen);
     msg m_sites = {sites_name, err, errlen};
     if (s && check_size(s, &m_sites, &m_sites) != 0) {
@@ -1480,9 +1486,9 @@ scenario *scenario_default(char *err, size_t errlen)
 scenario *scenario_default_with(const scenario_overrides *ov, char *err, size_t errlen)
 {
     csv_source trial = {"built-in " DEFAULT_DIR "/trial.csv", default_trial_csv,
-                        default_trial_len};
+                        default_trial_len, NULL};
     csv_source sites = {"built-in " DEFAULT_DIR "/sites.csv", default_sites_csv,
-                        default_sites_len};
+                        default_sites_len, NULL};
     scenario *s = build("built-in default (" DEFAULT_DIR ")", "protocol-plan", &trial, &sites,
                         NULL, NULL, NULL, ov, err, errlen);
     msg m_sites = {sites.name, err, errlen};
@@ -1606,45 +1612,92 @@ static bool optional_file_present(const char *path)
     return lstat(path, &sb) == 0 || errno != ENOENT;
 }
 
-static scenario *load_prior_with(const char *dir, const scenario_overrides *ov, char *err,
-                                 size_t errlen);
+/* The files of a folder in the order scenario_folder keeps them. */
+static const char *const folder_files[SCENARIO_N_FILES] = {
+    "trial.csv", "sites.csv", "schedule.csv", "history.csv", "actions.csv",
+};
+
+void scenario_folder_free(scenario_folder *f)
+{
+    if (!f)
+        return;
+    free(f->dir);
+    free(f->name);
+    for (size_t i = 0; i < SCENARIO_N_FILES; i++) {
+        free(f->file[i].text);
+        free(f->file[i].error);
+    }
+    memset(f, 0, sizeof *f);
+}
+
+int scenario_read_folder(const char *dir, scenario_folder *f, char *err, size_t errlen)
+{
+    memset(f, 0, sizeof *f);
+    bool oom = !(f->dir = strdup(dir)) || !(f->name = folder_name(dir));
+    if (!oom && check_folder(dir, err, errlen) != 0) {
+        scenario_folder_free(f);
+        return -1;
+    }
+    for (size_t i = 0; !oom && i < SCENARIO_N_FILES; i++) {
+        char *path = join_path(dir, folder_files[i]);
+        scenario_file *sf = &f->file[i];
+        oom = !path;
+        /* trial.csv and sites.csv are always read (their absence is said when they are);
+         * the others only when something stands at their path. */
+        sf->present = path && (i < 2 || optional_file_present(path));
+        if (sf->present) {
+            char why[1024] = "";
+            sf->text = csvtab_read_bytes(path, &sf->len, why, sizeof why);
+            oom = !sf->text && !(sf->error = strdup(why));
+        }
+        free(path);
+    }
+    if (oom) {
+        msg m = {dir, err, errlen};
+        fail(&m, 0, "out of memory; expected enough memory to read the scenario");
+        scenario_folder_free(f);
+        return -1;
+    }
+    return 0;
+}
+
+static scenario *load_prior_from(const scenario_folder *f, const scenario_overrides *ov,
+                                 char *err, size_t errlen);
 
 scenario *scenario_load_prior(const char *dir, char *err, size_t errlen)
 {
-    return load_prior_with(dir, NULL, err, errlen);
+    scenario_folder f;
+    if (scenario_read_folder(dir, &f, err, errlen) != 0)
+        return NULL;
+    scenario *s = load_prior_from(&f, NULL, err, errlen);
+    scenario_folder_free(&f);
+    return s;
 }
 
-/* scenario_load_prior with overrides applied to the tables (ov NULL: none). */
-static scenario *load_prior_with(const char *dir, const scenario_overrides *ov, char *err,
-                                 size_t errlen)
+/* The scenario of a folder read, with overrides applied to the tables (ov NULL: none), before
+ * learning. */
+static scenario *load_prior_from(const scenario_folder *f, const scenario_overrides *ov,
+                                 char *err, size_t errlen)
 {
-    char *trial_path = join_path(dir, "trial.csv"), *sites_path = join_path(dir, "sites.csv");
-    char *schedule_path = join_path(dir, "schedule.csv");
-    char *history_path = join_path(dir, "history.csv");
-    char *actions_path = join_path(dir, "actions.csv");
-    char *name = folder_name(dir);
+    char *path[SCENARIO_N_FILES] = {NULL};
+    csv_source src[SCENARIO_N_FILES];
+    bool oom = false;
+    for (size_t i = 0; i < SCENARIO_N_FILES; i++) {
+        path[i] = join_path(f->dir, folder_files[i]);
+        oom |= !path[i];
+        src[i] = (csv_source){path[i], f->file[i].text, f->file[i].len, f->file[i].error};
+    }
     scenario *s = NULL;
-    if (trial_path && sites_path && schedule_path && history_path && actions_path && name) {
-        csv_source actions = {actions_path, NULL, 0};
-        bool has_actions = optional_file_present(actions_path);
-        csv_source trial = {trial_path, NULL, 0}, sites = {sites_path, NULL, 0};
-        csv_source schedule = {schedule_path, NULL, 0}, history = {history_path, NULL, 0};
-        bool has_schedule = optional_file_present(schedule_path);
-        bool has_history = optional_file_present(history_path);
-        if (check_folder(dir, err, errlen) == 0)
-            s = build(dir, name, &trial, &sites, has_schedule ? &schedule : NULL,
-                      has_history ? &history : NULL, has_actions ? &actions : NULL, ov, err,
-                      errlen);
+    if (!oom) {
+        s = build(f->dir, f->name, &src[0], &src[1], f->file[2].present ? &src[2] : NULL,
+                  f->file[3].present ? &src[3] : NULL, f->file[4].present ? &src[4] : NULL,
+                  ov, err, errlen);
     } else {
-        msg m = {dir, err, errlen};
+        msg m = {f->dir, err, errlen};
         fail(&m, 0, "out of memory; expected enough memory to read the scenario");
     }
-    free(trial_path);
-    free(sites_path);
-    free(schedule_path);
-    free(history_path);
-    free(actions_path);
-    free(name);
+    for (size_t i = 0; i < SCENARIO_N_FILES; i++)
+        free(path[i]);
     return s;
 }
 
@@ -1656,7 +1709,19 @@ scenario *scenario_load(const char *dir, char *err, size_t errlen)
 scenario *scenario_load_with(const char *dir, const scenario_overrides *ov, char *err,
                              size_t errlen)
 {
-    scenario *s = load_prior_with(dir, ov, err, errlen);
+    scenario_folder f;
+    if (scenario_read_folder(dir, &f, err, errlen) != 0)
+        return NULL;
+    scenario *s = scenario_from_folder(&f, ov, err, errlen);
+    scenario_folder_free(&f);
+    return s;
+}
+
+scenario *scenario_from_folder(const scenario_folder *f, const scenario_overrides *ov,
+                               char *err, size_t errlen)
+{
+    const char *dir = f->dir;
+    scenario *s = load_prior_from(f, ov, err, errlen);
     if (s && history_apply(s, err, errlen) != 0) {
         scenario_free(s);
         return NULL;

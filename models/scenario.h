@@ -268,6 +268,36 @@ scenario *scenario_load_with(const char *dir, const struct scenario_overrides *o
                              size_t errlen);
 scenario *scenario_default_with(const struct scenario_overrides *ov, char *err, size_t errlen);
 
+/* A scenario folder read but not parsed: what scenario_load takes from the disk, so that one
+ * process can read a folder and others parse the same bytes (the ranks of the MPI build,
+ * engine/dist.h). file[]: trial.csv, sites.csv, schedule.csv, history.csv, actions.csv. */
+#define SCENARIO_N_FILES 5
+typedef struct scenario_file {
+    int present;        /* 0: an optional file that is not there */
+    char *text;         /* its bytes (len of them), or NULL with error */
+    size_t len;
+    char *error;        /* why it could not be read: the message scenario_load would give */
+} scenario_file;
+
+typedef struct scenario_folder {
+    char *dir;          /* as given */
+    char *name;         /* the scenario's default name (the folder's) */
+    scenario_file file[SCENARIO_N_FILES];
+} scenario_folder;
+
+/* Reads dir's files into *f (freed with scenario_folder_free). Returns 0 (a file that cannot
+ * be read is kept with its error, said when scenario_from_folder reaches it, in
+ * scenario_load's order), or -1 with a message (an unknown .csv file in the folder, out of
+ * memory). */
+int scenario_read_folder(const char *dir, scenario_folder *f, char *err, size_t errlen);
+
+/* scenario_load_with on a folder read by scenario_read_folder: the same scenario or message. */
+scenario *scenario_from_folder(const scenario_folder *f, const struct scenario_overrides *ov,
+                               char *err, size_t errlen);
+
+/* Frees what f holds (f itself is the caller's); a zeroed f is fine. */
+void scenario_folder_free(scenario_folder *f);
+
 /* Frees s, its sites' steps, its history and what it learned included; NULL is fine. */
 void scenario_free(scenario *s);
 
