@@ -170,10 +170,21 @@ BENCH_ARGS = --accrue $(BUILD)/accrue --naive $(BUILD)/bench/naive --scenario be
 # string literal are dropped.
 BENCH_CC_VERSION = $(shell $(CC) --version 2>/dev/null | head -n 1 | tr -cd 'A-Za-z0-9 ._()+:/-')
 
-.PHONY: bench bench-short bench-whatif
+.PHONY: bench bench-short bench-whatif bench-ranks
 bench: $(BUILD)/accrue $(BENCH_BIN)
 	./$(BUILD)/bench/bench $(BENCH_ARGS) --reps 5 --memory-check --scale bench/scale
 	./$(BUILD)/bench/whatif $(WHATIF_ARGS)
+	@$(MAKE) --no-print-directory bench-ranks
+
+# Rank scaling (bench/ranks.sh, bench/ranks.c against the MPI build's library): 1 rank x 1
+# thread, 1 x 2 and 2 x 1 on bench/reference, and the exchange's cost per round; about a minute.
+bench-ranks: deps-mpi
+	@$(MAKE) --no-print-directory MPI=1 build-mpi/bench/ranks
+	sh bench/ranks.sh build-mpi/bench/ranks bench/reference
+
+build-mpi/bench/ranks: bench/ranks.c build-mpi/libaccrue.a | deps
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< build-mpi/libaccrue.a $(ALL_LDFLAGS) $(LIBS)
 
 # The what-if timings and the common random numbers of a sweep (bench/whatif.c), on the seed's
 # self-pay scenario; about a minute.

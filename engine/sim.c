@@ -456,8 +456,8 @@ typedef struct run_state {
     int nthreads;
     int rank, ranks;           /* engine/dist.h: this process's share of every round */
     block_acc remote;          /* a block received from the ranks, for totals_add_block */
-    double exchange_seconds;   /* see sim_result */
-    uint64_t exchange_rounds, exchange_bytes;
+    double exchange_seconds, combine_seconds;   /* see sim_result */
+    uint64_t exchange_rounds, exchange_blocks, exchange_bytes;
 } run_state;
 
 static void run_state_free(run_state *st, const sim_model *m)
@@ -627,10 +627,14 @@ static int64_t exchange_round(const sim_model *m, const sim_config *cfg, run_sta
         return 0;
     }
     const char *p = all, *end = p + total;
+    t0 = omp_get_wtime();
     for (unsigned i = 0; i < count && p; i++)
         if ((p = unpack_block(p, end, &st->remote, m)))
             totals_add_block(&st->sum, &st->remote, m);
     free(all);
+    st->combine_seconds += omp_get_wtime() - t0;
+    st->exchange_seconds += omp_get_wtime() - t0;
+    st->exchange_blocks += count;
     return p == end ? (int64_t)count : -1;
 }
 
@@ -781,7 +785,9 @@ sim_result *sim_run(const sim_model *m, const sim_config *cfg, char *err, size_t
         double t0 = omp_get_wtime();
         bad = reduce_ranks(r, &successes, bad, cfg, m) != 0;
         r->exchange_seconds = st.exchange_seconds + omp_get_wtime() - t0;
+        r->combine_seconds = st.combine_seconds;
         r->exchange_rounds = st.exchange_rounds;
+        r->exchange_blocks = st.exchange_blocks;
         r->exchange_bytes = st.exchange_bytes;
     }
     if (r->interrupted) {

@@ -131,10 +131,11 @@ typedef struct sim_result {
                                  quantities over the trials, with its standard error */
     /* Under MPI (engine/dist.h), for the benchmark (bench/ranks.c): the rounds' exchanges among
      * the ranks and the final sum of the histograms, their wall time on this rank (waiting for
-     * the slowest rank included), how many rounds exchanged and the bytes received; all 0 in a
-     * single process. Never written into any output. */
-    double exchange_seconds;
-    uint64_t exchange_rounds, exchange_bytes;
+     * the slowest rank included), the part of it spent adding the received blocks to the totals
+     * (combine_seconds), how many rounds exchanged, the blocks and the bytes received; all 0 in
+     * a single process. Never written into any output. */
+    double exchange_seconds, combine_seconds;
+    uint64_t exchange_rounds, exchange_blocks, exchange_bytes;
 } sim_result;
 
 /* Runs the model. Returns a result the caller frees with sim_result_free, or NULL with a message

@@ -101,7 +101,8 @@ interrupted() {
   if [ "$how" = mpirun ]; then
     kill -"$sig" $pid
   else
-    kill -"$sig" $(pgrep -P $pid) 2> /dev/null
+    # mpirun's children, the ranks (from /proc: no procps needed).
+    kill -"$sig" $(awk -v p=$pid '$4 == p { print $1 }' /proc/[0-9]*/stat 2> /dev/null) 2> /dev/null
   fi
   wait $pid
   rc=$?
