@@ -263,7 +263,7 @@ scenario *cli_load(const options *o, size_t i)
  * NUL. */
 static void pack_put(char **at, const void *x, size_t n)
 {
-    if (*at)
+    if (*at && n)
         memcpy(*at, x, n);
     *at = *at ? *at + n : NULL;
 }
@@ -306,11 +306,11 @@ static int unpack_folder(const char *buf, size_t len, scenario_folder *f)
 {
     const char *at = buf, *end = buf + len;
     memset(f, 0, sizeof *f);
-    f->dir = take(&at, end, strnlen(at, len));
-    at++;
-    f->name = at < end ? take(&at, end, strnlen(at, (size_t)(end - at))) : NULL;
-    at++;
-    int ok = f->dir && f->name && at <= end;
+    /* dir and name, each followed by its NUL */
+    int ok = (f->dir = take(&at, end, strnlen(at, len))) != NULL && at < end;
+    at += ok;
+    ok = ok && (f->name = take(&at, end, strnlen(at, (size_t)(end - at)))) != NULL && at < end;
+    at += ok;
     for (size_t i = 0; ok && i < SCENARIO_N_FILES; i++) {
         scenario_file *sf = &f->file[i];
         uint64_t n;
