@@ -1,7 +1,8 @@
-/* Statistical validation of the simulator (models/accrual.c driven by engine/sim.c) against exact
- * results across the parameter space: the exact distribution at the deadline (models/exact.c),
- * closed forms where they exist (Poisson, binomial, beta-binomial and negative-binomial tails),
- * Erlang completion dates and their beta mixtures (GSL adaptive quadrature), checkpoint means.
+/* Statistical validation of the simulator (the models driven by engine/sim.c) against exact
+ * results across the parameter space (the finite-pools and corrective-action models, which
+ * have no exact mode, against the event-by-event simulator tests/eventsim.c): the exact
+ * distribution at the deadline (models/exact.c), closed forms where they exist (Poisson,
+ * binomial, beta-binomial and negative-binomial tails), Erlang completion dates and their beta mixtures (GSL adaptive quadrature), checkpoint means.
  *
  * Run without arguments (part of `make test`) it runs the fast subset; with --full (`make
  * validate`) ten times the trials, on other seeds, and every configuration. Both are
@@ -15,8 +16,8 @@
  * (SE + 1/4), one day of rounding allowed (see compare_erlang_quantiles). Under the null each
  * comparison fails with probability at most 2 (1 - Phi(4)) = 6.334e-5, so m comparisons fail
  * together with probability at most m * 6.334e-5 (Bonferroni; many are positively correlated,
- * which only lowers it). The fast run makes m = 975 comparisons: family-wise false-alarm rate
- * at most 6.2 %; the full run 996: at most 6.3 %. The counts are printed at the end.
+ * which only lowers it). The fast run makes m = 1026 comparisons: family-wise false-alarm rate
+ * at most 6.5 %; the full run 1047: at most 6.6 %. The counts are printed at the end.
  * Since the seeds are fixed, a run that passes once passes always: a failure after a change is
  * a bug until shown otherwise (run with --verbose to see every comparison).
  * The floor: exact values are accurate to about 1e-10 (exact.h: quadrature tolerance 1e-10,
@@ -41,6 +42,7 @@
 #include <gsl/gsl_sf_gamma.h>
 #include "../models/model.h"
 #include "../models/exact.h"
+#include "eventsim.c"
 
 #define YEAR EXACT_DAYS_PER_YEAR
 #define MAX_SITES 40
@@ -1155,6 +1157,90 @@ static void test_completion_dates(void **state)
     assert_int_equal(totals.failures - failures_before, 0);
 }
 
+/* ---- finite pools and corrective action against the event simulator ------------------------ */
+
+/* Scenarios served by the pools and actions models (caps; rules), where no exact mode applies:
+ * the engine against the independent event-by-event simulator (tests/eventsim.c), each side
+ * with its own SE, z = (engine - simulator) / sqrt(SE1^2 + SE2^2), on P(success), the mean by
+ * the deadline, the mean at each review and, with rules, the share of trials in which each
+ * fired. The two estimates are independent (different generators and seeds), so under
+ * agreement z is approximately standard normal and |z| <= 4 holds with the same 6.3e-5 per
+ * comparison as above. */
+static const char *const event_cases[] = {
+    "tests/models/pools-fixed", "tests/models/pools-mix", "tests/models/pools-selfpay-mid",
+    "scenarios/seed-pools",     "scenarios/seed-actions", "tests/models/actions-mix",
+};
+#define N_EVENT_CASES (sizeof event_cases / sizeof event_cases[0])
+
+static double compare_two(tally *t, const char *cfg, const char *what, double es, double es_se,
+                          double est, double se)
+{
+    double both = sqrt(se * se + es_se * es_se);
+    double z = both > 0.0 ? (est - es) / both : (est == es ? 0.0 : INFINITY);
+    return record(t, cfg, what, es, est, both, z);
+}
+
+static void run_event_case(const char *dir, uint64_t seed, uint64_t trials)
+{
+    char err[512] = "";
+    scenario *s = scenario_load(dir, err, sizeof err);
+    if (!s)
+        fail_msg("%s: %s", dir, err);
+    model *plan = model_prepare(s, err, sizeof err);
+    if (!plan)
+        fail_msg("%s: %s", dir, err);
+    sim_model sm = model_sim(plan);
+    sim_config c = {.trials = trials, .seed = seed, .threads = THREADS};
+    sim_result *r = sim_run(&sm, &c, err, sizeof err);
+    if (!r)
+        fail_msg("%s: %s", dir, err);
+    es_scenario *sc = es_load(dir);
+    es_result *es = es_simulate(sc, trials, (unsigned long)seed);
+    tally t = {0};
+    compare_two(&t, dir, "P(success)", es->p_success, es->p_success_se, r->p_success.mean,
+                r->p_success.se);
+    compare_two(&t, dir, "mean by the deadline", es->mean_deadline, es->mean_deadline_se,
+                r->mean.mean, r->mean.se);
+    assert_int_equal(r->n_checkpoints, es->ncheckpoints);
+    double n = (double)r->trials;
+    for (size_t k = 0; k < r->n_checkpoints; k++) {
+        const hist *h = &r->at_checkpoint[k];
+        char what[64];
+        snprintf(what, sizeof what, "mean at review %zu", k + 1);
+        compare_two(&t, dir, what, es->cp_mean[k], es->cp_mean_se[k], hist_mean(h),
+                    sqrt(hist_variance(h) / n));
+    }
+    /* the actions model's tallies: rule q fired, at ACTIONS_TALLY_RULES + q (reviews + 1) */
+    for (size_t q = 0; q < es->nactions; q++) {
+        const sim_estimate *f = &r->tally[2 + q * (r->n_checkpoints + 1)];
+        char what[64];
+        snprintf(what, sizeof what, "rule %zu fired", q + 1);
+        compare_two(&t, dir, what, es->fired_fraction[q], es->fired_fraction_se[q], f->mean,
+                    f->se);
+    }
+    printf("%-32s %7.4f %7.4f %7.2f %5ld\n", dir, r->p_success.mean, es->p_success, t.max_z,
+           t.comparisons);
+    tally_add(&totals, &t);
+    es_result_free(es);
+    es_free(sc);
+    sim_result_free(r);
+    model_free(plan);
+    scenario_free(s);
+}
+
+static void test_pools_and_actions(void **state)
+{
+    (void)state;
+    uint64_t trials = full_run ? TRIALS_FULL : TRIALS_FAST;
+    printf("%zu scenarios with caps or rules against the event simulator, %llu trials each\n",
+           N_EVENT_CASES, (unsigned long long)trials);
+    printf("%-32s %7s %7s %7s %5s\n", "case", "P", "P(es)", "max|z|", "cmps");
+    long failures_before = totals.failures;
+    for (size_t i = 0; i < N_EVENT_CASES; i++)
+        run_event_case(event_cases[i], (full_run ? SEED_FULL : SEED_FAST) + 2000 + i, trials);
+    assert_int_equal(totals.failures - failures_before, 0);
+}
+
 /* ---- the summary -------------------------------------------------------------------------- */
 
 static int summary(void **state)
@@ -1185,6 +1271,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_configurations),
         cmocka_unit_test(test_completion_dates),
+        cmocka_unit_test(test_pools_and_actions),
     };
     return cmocka_run_group_tests_name("validation", tests, NULL, summary);
 }
