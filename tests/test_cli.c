@@ -284,6 +284,40 @@ static void test_sigint_and_sigterm(void **state)
     interrupt_with(SIGTERM, 143);
 }
 
+/* An alarm set before exec (a time limit, as bench/bench.c sets for its runs) still ends a
+ * run by SIGALRM: accrue's own SIGALRM handler (the grace period after a stop) must not swallow
+ * it. Ten seconds is a guard against a run that ignores it (it would take hours). */
+static void test_inherited_alarm(void **state)
+{
+    (void)state;
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1);
+        dup2(null, 2);
+        alarm(1);
+        execl(ACCRUE_BIN, "accrue", "run", "--trials", "1e11", "--quiet", (char *)NULL);
+        _exit(127);
+    }
+    double t0 = now(), waited;
+    int status = 0;
+    while (waitpid(pid, &status, WNOHANG) != pid) {
+        if ((waited = now() - t0) > 10.0) {   /* ignored: ended here, and the test fails */
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            break;
+        }
+        struct timespec tick = {0, 5000000};
+        nanosleep(&tick, NULL);
+    }
+    waited = now() - t0;
+    printf("  ended %.3f s after start\n", waited);
+    assert_true(WIFSIGNALED(status));
+    assert_int_equal(WTERMSIG(status), SIGALRM);
+    assert_true(waited < 10.0);
+}
+
 /* ---- DESIGN.md section 8: nothing lost, nothing hangs ---- */
 
 /* Writes a scenario folder dir/name from the text of its two files. */
@@ -633,6 +667,7 @@ int main(void)
         cmocka_unit_test(test_every_shipped_scenario_runs),
         cmocka_unit_test(test_exact_command),
         cmocka_unit_test(test_sigint_and_sigterm),
+        cmocka_unit_test(test_inherited_alarm),
         cmocka_unit_test(test_extreme_shapes_finish),
         cmocka_unit_test(test_signals_in_every_phase),
         cmocka_unit_test(test_lost_report_is_an_error),
