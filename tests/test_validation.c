@@ -2,7 +2,8 @@
  * results across the parameter space (the finite-pools and corrective-action models, which
  * have no exact mode, against the event-by-event simulator tests/eventsim.c): the exact
  * distribution at the deadline (models/exact.c), closed forms where they exist (Poisson,
- * binomial, beta-binomial and negative-binomial tails), Erlang completion dates and their beta mixtures (GSL adaptive quadrature), checkpoint means.
+ * binomial, beta-binomial and negative-binomial tails), Erlang completion dates and their beta
+ * mixtures (GSL adaptive quadrature), checkpoint means.
  *
  * Run without arguments (part of `make test`) it runs the fast subset; with --full (`make
  * validate`) ten times the trials, on other seeds, and every configuration. Both are
