@@ -1001,7 +1001,8 @@ static const char usage[] =
     "  --also DIR          also run accrue on scenario DIR at 1e6 trials, 1 thread, and print\n"
     "                      its speed over the reference's\n"
     "  --model DIR         also run accrue on scenario DIR at 1e6 trials on 2 threads (a\n"
-    "                      scenario served by another model: caps, actions); repeatable, 4 at most\n"
+    "                      scenario served by another model: caps, actions); repeatable,\n"
+    "                      4 at most\n"
     "  --scale DIR         also build the scaling table from the scenarios in DIR (see\n"
     "                      bench/scale/README.md), with the baseline beside when given\n"
     "Exit status: 0 done; 1 a run failed or outputs differ across threads; 2 bad arguments.\n";
