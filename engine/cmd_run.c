@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 #include "cli.h"
 #include "process.h"
 #include "result_json.h"
@@ -110,6 +112,29 @@ int cmd_run(const options *o)
     return rc;
 }
 
+/* The exact mode's progress line on a terminal, once the computation has run a second. */
+typedef struct exact_progress {
+    struct timespec start;
+    double last;              /* seconds from start at the last line shown */
+    int shown;
+} exact_progress;
+
+/* Shown from the first second on, at most ten times a second. */
+static void show_exact_progress(void *arg, const char *what, double fraction)
+{
+    exact_progress *pr = arg;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    double t = (double)(now.tv_sec - pr->start.tv_sec) +
+               1e-9 * (double)(now.tv_nsec - pr->start.tv_nsec);
+    if (t < 1.0 || (pr->shown && t - pr->last < 0.1))
+        return;
+    pr->shown = 1;
+    pr->last = t;
+    fprintf(stderr, "\raccrue: computing exactly, %s: %3.0f %%   ", what, 100.0 * fraction);
+    fflush(stderr);
+}
+
 int cmd_exact(const options *o)
 {
     scenario *s = load_checked(o);
@@ -121,7 +146,15 @@ int cmd_exact(const options *o)
         fprintf(stderr, "accrue: note: exact computes without simulation; --trials, --seed, "
                         "--threads and --target-se do not apply\n");
     model *m = model_prepare(s, err, sizeof err);
-    if (!m || model_exact(m, 0.0, &d, err, sizeof err) != 0) {
+    exact_progress pr = {.shown = 0};
+    clock_gettime(CLOCK_MONOTONIC, &pr.start);
+    if (!o->quiet && isatty(STDERR_FILENO))
+        exact_set_progress(show_exact_progress, &pr);
+    int failed = !m || model_exact(m, 0.0, &d, err, sizeof err) != 0;
+    exact_set_progress(NULL, NULL);
+    if (pr.shown)
+        fprintf(stderr, "\r%78s\r", "");
+    if (failed) {
         fprintf(stderr, "accrue: %s: no exact computation: %s\n", s->source, err);
         model_free(m);
         scenario_free(s);

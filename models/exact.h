@@ -25,18 +25,22 @@ typedef struct exact_dist {
 
 /* Computes the distribution of N for scenario s into *out (the caller frees it with
  * exact_dist_free). Beta probabilities are integrated by Gauss-Jacobi quadrature, doubling the
- * nodes until no entry of the pmf, nor of its distribution function, moves by 1e-10.
- * Cost: nodes (1 when p and q are fixed; up to 512, or 128 x 128 when both are beta) times the
- * convolutions, O(product of the counts' spreads). Milliseconds for tens of registrations;
- * seconds or minutes for thousands under wide gamma rates with both probabilities beta.
+ * nodes until no entry of the pmf, nor of its distribution function, moves by 1e-10 (or the
+ * move, extrapolated, says the finer rule is within that).
+ * Cost: nodes (1 when p and q are fixed; up to 512, or 128 x 128 when both are beta) times
+ * O(J L) for the Poisson and gamma-rate sites (a recurrence over the L counts of the support,
+ * J the groups of gamma sites with distinct odds) plus a convolution, O(L) times the spread,
+ * for the candidates in screening and for each site with an uncertain first day. Milliseconds
+ * for tens of registrations, 0.1 s for a thousand, about a second for ten thousand (gamma
+ * sites, both probabilities beta, bench/scale).
  * Returns 0, or -1 with a message in err (errlen bytes; err may be NULL) when out of memory,
  * when the quadrature does not converge within its node cap, or when a parameter is outside what
  * can be computed; *out is then empty ({NULL, 0, 0}) and needs no freeing. s is not changed. */
 int exact_deadline_dist(const scenario *s, exact_dist *out, char *err, size_t errlen);
 
-/* The same, giving up with an error once max_work multiply-adds of convolution are spent;
- * max_work <= 0 means no limit. The simulator's report uses it so that an exact check never
- * holds up a run: 1e8 take well under a second. */
+/* The same, giving up with an error once max_work multiply-adds of convolution and recurrence
+ * (or their time's worth) are spent; max_work <= 0 means no limit. The simulator's report uses
+ * it so that an exact check never holds up a run: 1e8 take well under a second. */
 int exact_deadline_dist_limited(const scenario *s, double max_work, exact_dist *out, char *err,
                                 size_t errlen);
 
@@ -45,6 +49,13 @@ int exact_deadline_dist_limited(const scenario *s, double max_work, exact_dist *
  * a command passes its signal flag here once at start-up so that Ctrl-C ends a long exact
  * computation within a convolution's time. NULL (the default) polls nothing. */
 void exact_set_stop(volatile sig_atomic_t *stop);
+
+/* Makes every later exact computation call fn(arg, what, fraction) before each quadrature node:
+ * what says which rule is being computed ("quadrature on 64 x 64 nodes"), fraction how much of
+ * that rule is done (0 to 1; a finer rule may follow when the quadrature has not converged).
+ * fn decides itself whether to show anything (the command line shows a line on standard error
+ * once a computation has run a second). NULL (the default) calls nothing. */
+void exact_set_progress(void (*fn)(void *arg, const char *what, double fraction), void *arg);
 
 /* P(N >= n) from d: tail plus the pmf entries from n on, summed smallest first. Exactly 1 when
  * every entry below n is 0 (the target is already met), tail when n >= len. */

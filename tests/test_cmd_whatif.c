@@ -41,6 +41,10 @@
 #endif
 
 #define SELF_PAY "scenarios/self-pay"
+/* self-pay with experienced-site-2 opening on a uniform day of its first two years: the exact
+ * mode applies without a work limit but is beyond what a what-if step spends (the solves of
+ * (b) and (c) simulate). */
+#define LATE_SITE "tests/whatif/self-pay-late-site"
 
 /* ---- running the binary (as tests/test_cli.c) ---- */
 
@@ -754,7 +758,9 @@ static void test_solve_exact(void **state)
     remove_tree(tmp);
 }
 
-/* (b) A simulated solve: rate_factor for P = 0.5 at 400,000 trials. value_low <= value <=
+/* (b) A simulated solve: rate_factor for P = 0.5 at 400,000 trials, on self-pay with one
+ * site's first day uncertain over two years (LATE_SITE: its 730 first days make the exact mode
+ * cost more than a solve's step may spend, so the solve simulates). value_low <= value <=
  * value_high, and the exact mode (no work limit) agrees with the interval:
  * - value_high is where P_sim - 1.96 SE reaches the goal, so P_sim(value_high) ~ 0.5 + 1.96
  *   SE >= 0.5; P_exact(value_high) < 0.5 - 4 SE needs a simulation error above 4 SE (in truth
@@ -769,7 +775,7 @@ static void test_solve_simulated(void **state)
     char tmp[64], out[128];
     make_tmpdir(tmp, sizeof tmp);
     snprintf(out, sizeof out, "%s/out", tmp);
-    assert_int_equal(accrue("solve " SELF_PAY " --for rate_factor --p 0.5 --trials 400000 "
+    assert_int_equal(accrue("solve " LATE_SITE " --for rate_factor --p 0.5 --trials 400000 "
                             "--quiet --out %s", out), 0);
     assert_non_null(strstr(output, "Answer: rate_factor = "));
     table t;
@@ -784,9 +790,9 @@ static void test_solve_simulated(void **state)
     double p = num(&t, 0, column(t.header, "p_at_value"));
     double se = num(&t, 0, column(t.header, "p_at_value_se"));
     free(t.text);
-    double ex_low = exact_with1(SELF_PAY, NULL, "rate_factor=%.17g", low);
-    double ex_value = exact_with1(SELF_PAY, NULL, "rate_factor=%.17g", value);
-    double ex_high = exact_with1(SELF_PAY, NULL, "rate_factor=%.17g", high);
+    double ex_low = exact_with1(LATE_SITE, NULL, "rate_factor=%.17g", low);
+    double ex_value = exact_with1(LATE_SITE, NULL, "rate_factor=%.17g", value);
+    double ex_high = exact_with1(LATE_SITE, NULL, "rate_factor=%.17g", high);
     print_message("solve rate_factor for 0.5: %.6g (%.6g to %.6g), P %.6f SE %.3g; exact at "
                   "low %.6f value %.6f high %.6f\n", value, low, high, p, se, ex_low, ex_value,
                   ex_high);
@@ -800,7 +806,8 @@ static void test_solve_simulated(void **state)
     remove_tree(tmp);
 }
 
-/* (c) A whole-number key: extra_sites like new-site-1 for 0.5. The answer k is whole, and
+/* (c) A whole-number key: extra_sites like new-site-1 for 0.5, simulated (LATE_SITE, as in
+ * (b)). The answer k is whole, and
  * `run --set extra_sites=k` at the same seed and trials gives P(k) >= 0.5 - 4 SE and
  * P(k-1) < 0.5 + 4 SE: the same draws as the solve's (results depend only on scenario,
  * overrides, seed and trials), so these hold without chance, and P(k) is the solve's own
@@ -813,7 +820,7 @@ static void test_solve_whole_number(void **state)
     make_tmpdir(tmp, sizeof tmp);
     snprintf(out, sizeof out, "%s/out", tmp);
     snprintf(run_out, sizeof run_out, "%s/run", tmp);
-    assert_int_equal(accrue("solve " SELF_PAY " --for extra_sites --like new-site-1 --p 0.5 "
+    assert_int_equal(accrue("solve " LATE_SITE " --for extra_sites --like new-site-1 --p 0.5 "
                             "--trials 200000 --seed 11 --quiet --out %s", out), 0);
     table t;
     read_table(out, "solve.csv", &t);
@@ -832,7 +839,7 @@ static void test_solve_whole_number(void **state)
     double p[2], se[2];
     for (int j = 0; j < 2; j++) {
         remove_tree(run_out);
-        assert_int_equal(accrue("run " SELF_PAY " --set extra_sites=%ld --like new-site-1 "
+        assert_int_equal(accrue("run " LATE_SITE " --set extra_sites=%ld --like new-site-1 "
                                 "--trials 200000 --seed 11 --quiet --out %s", k - j, run_out),
                          0);
         char *summary = slurp(run_out, "summary.csv");
@@ -841,8 +848,8 @@ static void test_solve_whole_number(void **state)
         se[j] = summary_value(summary, "p_success_se");
         free(summary);
     }
-    double ex_k = exact_with1(SELF_PAY, "new-site-1", "extra_sites=%ld", k);
-    double ex_k1 = exact_with1(SELF_PAY, "new-site-1", "extra_sites=%ld", k - 1);
+    double ex_k = exact_with1(LATE_SITE, "new-site-1", "extra_sites=%ld", k);
+    double ex_k1 = exact_with1(LATE_SITE, "new-site-1", "extra_sites=%ld", k - 1);
     print_message("solve extra_sites for 0.5: k = %ld; run P(k) %.6f SE %.3g, P(k-1) %.6f "
                   "SE %.3g; exact %.6f, %.6f\n", k, p[0], se[0], p[1], se[1], ex_k, ex_k1);
     assert_true(p[0] >= 0.5 - 4.0 * se[0]);
