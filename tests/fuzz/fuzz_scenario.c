@@ -82,9 +82,9 @@ static int is_utf8(const char *s)
 
 static size_t count_lines(const char *text, size_t len)
 {
-    size_t n = 1;
+    size_t n = 1;   /* LF, CRLF and a lone CR each end a line, as in engine/csvtab.c */
     for (size_t i = 0; i < len; i++)
-        n += text[i] == '\n';
+        n += text[i] == '\n' || (text[i] == '\r' && (i + 1 == len || text[i + 1] != '\n'));
     return n;
 }
 
