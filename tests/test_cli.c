@@ -466,6 +466,64 @@ static void test_signals_in_every_phase(void **state)
     remove_tree(dir);
 }
 
+/* Runs the binary with args under an address-space limit of limit_kb (none under ASan, which
+ * reserves terabytes of address space), output and errors into `output`. */
+static int accrue_limited(long limit_kb, const char *args)
+{
+    char cmd[4096];
+#if defined(__SANITIZE_ADDRESS__)
+    (void)limit_kb;
+    snprintf(cmd, sizeof cmd, "%s %s 2>&1", ACCRUE_BIN, args);
+#else
+    snprintf(cmd, sizeof cmd, "(ulimit -v %ld && exec %s %s) 2>&1", limit_kb, ACCRUE_BIN, args);
+#endif
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t n = fread(output, 1, sizeof output - 1, p);
+    output[n] = '\0';
+    int status = pclose(p);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* Issue 15's memory cases within the documented bounds run in bounded memory or are refused up
+ * front (status 2, FILE:LINE). One site at 100,000 a year followed 100 years past the deadline
+ * (23 GB once) runs within 1 GB of address space; 20 MB of commas on one line (about 800 MB
+ * before csvtab counted a too-wide row's fields instead of keeping them) is refused within
+ * 400 MB; 300 sites at 100,000 a year (3.6 GB of count tables, then status 1) are refused
+ * before anything is simulated. */
+static void test_memory_bounds(void **state)
+{
+    (void)state;
+    char dir[64], args[512], path[128];
+    make_tmpdir(dir, sizeof dir);
+    write_scenario(dir, "long", "key,value\nas_of,2026-07-18\ndeadline,2029-07-18\n"
+                   "target,1000000\nhorizon_years,100\n", "site,rate\na,100000\n");
+    snprintf(args, sizeof args, "run %s/long --trials 200 --threads 2 --quiet", dir);
+    assert_int_equal(accrue_limited(1000000, args), 0);
+    write_scenario(dir, "commas", TRIAL_HEAD, "site,rate\na,");
+    snprintf(path, sizeof path, "%s/commas/sites.csv", dir);
+    FILE *f = fopen(path, "a");
+    assert_non_null(f);
+    for (int i = 0; i < 20000; i++)
+        for (int j = 0; j < 1000; j++)
+            putc(',', f);
+    assert_int_equal(fclose(f), 0);
+    snprintf(args, sizeof args, "run %s/commas --trials 200 --quiet", dir);
+    assert_int_equal(accrue_limited(400000, args), 2);
+    assert_non_null(strstr(output, "commas/sites.csv:2: row has 20000002 fields; expected 2"));
+    write_scenario(dir, "many-fast", TRIAL_HEAD, "site,rate\n");
+    snprintf(path, sizeof path, "%s/many-fast/sites.csv", dir);
+    f = fopen(path, "a");
+    assert_non_null(f);
+    for (int i = 0; i < 300; i++)
+        fprintf(f, "s%d,100000\n", i);
+    assert_int_equal(fclose(f), 0);
+    snprintf(args, sizeof args, "run %s/many-fast --trials 200 --quiet", dir);
+    assert_int_equal(accrue_limited(400000, args), 2);
+    assert_non_null(strstr(output, "many-fast/sites.csv:49: with this site the count tables"));
+    remove_tree(dir);
+}
+
 /* A report that cannot be written is an error, and --out is then left as it was: a full disk
  * (/dev/full), a closed standard output, a pipe whose reader is gone while SIGPIPE is ignored.
  * All three used to exit 0. */
@@ -670,6 +728,7 @@ int main(void)
         cmocka_unit_test(test_inherited_alarm),
         cmocka_unit_test(test_extreme_shapes_finish),
         cmocka_unit_test(test_signals_in_every_phase),
+        cmocka_unit_test(test_memory_bounds),
         cmocka_unit_test(test_lost_report_is_an_error),
         cmocka_unit_test(test_bimodal_table_is_short),
         cmocka_unit_test(test_odd_outputs),
