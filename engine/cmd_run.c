@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "cli.h"
+#include "inputs.h"
 #include "process.h"
 #include "result_json.h"
 
@@ -84,17 +85,26 @@ int cmd_run(const options *o)
     if (cli_describe_run(o, s, plan, &info, &cp, &names, exact_err, sizeof exact_err) != 0) {
         fprintf(stderr, "accrue: out of memory\n");
     } else {
+        /* The scenario files as read, for inputs/, before the run (they may change meanwhile). */
+        inputs_copy copy = {0};
+        sim_result *r = NULL;
+        double seconds = 0.0;
+        if (o->out && inputs_snapshot(o->n_scenarios ? o->scenario[0] : NULL, o->set, o->n_sets,
+                                      o->like, &copy, err, sizeof err) != 0) {
+            fprintf(stderr, "accrue: %s\n", err);
+            goto done;
+        }
         sim_model sim = model_sim(plan);
-        double seconds;
-        sim_result *r = cli_simulate(o, &sim, o->trials, &seconds, err, sizeof err);
-        /* result.json beside the tables (after posterior.csv when there is one). */
+        r = cli_simulate(o, &sim, o->trials, &seconds, err, sizeof err);
+        /* result.json beside the tables (after posterior.csv when there is one), then inputs/. */
         result_json_args json = {s, o->set, o->n_sets, o->like, &info, r, o->seed,
                                  o->target_se, CLI_VERSION};
-        report_extra extra[2];
+        report_extra extra[2 + INPUTS_MAX_FILES];
         size_t n_extra = 0;
         if (info.n_extra)
             extra[n_extra++] = info.extra[0];
         extra[n_extra++] = (report_extra){"result.json", write_json, &json};
+        n_extra += inputs_extras(&copy, extra + n_extra);
         info.extra = extra;
         info.n_extra = n_extra;
         if (r && o->json && !r->interrupted && !process_stop)
@@ -103,7 +113,9 @@ int cmd_run(const options *o)
             rc = publish(o, &info, r, seconds);
         else
             fprintf(stderr, "accrue: %s\n", err);
+    done:
         sim_result_free(r);
+        inputs_free(&copy);
     }
     free(cp);
     free(names);

@@ -88,21 +88,23 @@ static int is_known(const outdir *d, const char *name)
     return 0;
 }
 
-/* Whether `name` is a folder of the set: some known name is "name/FILE" (one level only). */
+/* Whether `name` ("inputs", or "scenario-1/inputs") is a folder of the set: some known name
+ * is "name/..." (any depth). */
 static int is_known_folder(const outdir *d, const char *name)
 {
     size_t n = strlen(name);
     for (const char *const *k = d->known; *k; k++)
-        if (strncmp(*k, name, n) == 0 && (*k)[n] == '/' && !strchr(*k + n + 1, '/'))
+        if (strncmp(*k, name, n) == 0 && (*k)[n] == '/')
             return 1;
     return 0;
 }
 
-/* The files of the known folder `name` (open as fd) are all known ("name/FILE") regular
- * files. */
-static int folder_is_ours(const outdir *d, int parent_fd, const char *name)
+/* The entries of the known folder `name` (a path from the set's root, open in parent_fd under
+ * its last component `leaf`) are all known regular files or known folders holding only such
+ * entries. */
+static int folder_is_ours(const outdir *d, int parent_fd, const char *name, const char *leaf)
 {
-    int fd = openat(parent_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int fd = openat(parent_fd, leaf, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
     if (!dir) {
         if (fd >= 0)
@@ -115,18 +117,21 @@ static int folder_is_ours(const outdir *d, int parent_fd, const char *name)
             continue;
         char *full = join(name, e->d_name);
         struct stat st;
-        ok = full && is_known(d, full) &&
-             fstatat(dirfd(dir), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
+        ok = full && fstatat(dirfd(dir), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+             ((S_ISREG(st.st_mode) && is_known(d, full)) ||
+              (S_ISDIR(st.st_mode) && is_known_folder(d, full) &&
+               folder_is_ours(d, dirfd(dir), full, e->d_name)));
         free(full);
     }
     closedir(dir);
     return ok;
 }
 
-/* Removes the known files of the known folder `name` in parent_fd, then the folder if empty. */
-static void remove_folder(const outdir *d, int parent_fd, const char *name)
+/* Removes the known files and folders of the known folder `name` (a path from the set's
+ * root, in parent_fd under its last component `leaf`), then the folder if empty. */
+static void remove_folder(const outdir *d, int parent_fd, const char *name, const char *leaf)
 {
-    int fd = openat(parent_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int fd = openat(parent_fd, leaf, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
     if (!dir) {
         if (fd >= 0)
@@ -134,15 +139,20 @@ static void remove_folder(const outdir *d, int parent_fd, const char *name)
         return;
     }
     for (struct dirent *e; (e = readdir(dir));) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
         char *full = join(name, e->d_name);
         struct stat st;
-        if (full && is_known(d, full) &&
-            fstatat(dirfd(dir), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
-            unlinkat(dirfd(dir), e->d_name, 0);
+        if (full && fstatat(dirfd(dir), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+            if (S_ISREG(st.st_mode) && is_known(d, full))
+                unlinkat(dirfd(dir), e->d_name, 0);
+            else if (S_ISDIR(st.st_mode) && is_known_folder(d, full))
+                remove_folder(d, dirfd(dir), full, e->d_name);
+        }
         free(full);
     }
     closedir(dir);
-    unlinkat(parent_fd, name, AT_REMOVEDIR);
+    unlinkat(parent_fd, leaf, AT_REMOVEDIR);
 }
 
 /* A name accrue may find in an output folder: one of its tables, or a temporary file an older
@@ -200,7 +210,7 @@ static int only_ours(const outdir *d, int fd, char **bad)
             continue;
         struct stat st;
         if (fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode) &&
-            is_known_folder(d, e->d_name) && folder_is_ours(d, fd, e->d_name))
+            is_known_folder(d, e->d_name) && folder_is_ours(d, fd, e->d_name, e->d_name))
             continue;
         if (!is_ours(d, e->d_name) || fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
             !S_ISREG(st.st_mode)) {
@@ -228,7 +238,7 @@ static int remove_set(const outdir *d, int parent_fd, const char *name)
             if (fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
                 continue;
             if (S_ISDIR(st.st_mode) && is_known_folder(d, e->d_name))
-                remove_folder(d, fd, e->d_name);
+                remove_folder(d, fd, e->d_name, e->d_name);
             else if (is_ours(d, e->d_name) && S_ISREG(st.st_mode))
                 unlinkat(fd, e->d_name, 0);
         }
@@ -565,10 +575,10 @@ FILE *outdir_create(outdir *d, const char *name, char *err, size_t errlen)
         set_err(err, errlen, "%s/%s: not a file of the set begun", d->target, name);
         return NULL;
     }
-    /* A file of a known folder ("figures/fan.svg"): the folder first, in the private folder
-     * this run made (so no one else's link can stand in its place). */
-    const char *slash = strchr(name, '/');
-    if (slash) {
+    /* A file of a known folder ("figures/fan.svg", "scenario-1/inputs/trial.csv"): its
+     * folders first, in the private folder this run made (so no one else's link can stand in
+     * their place). */
+    for (const char *slash = strchr(name, '/'); slash; slash = strchr(slash + 1, '/')) {
         char *folder = strndup(name, (size_t)(slash - name));
         int made = folder && (mkdirat(d->tmp_fd, folder, 0755) == 0 || errno == EEXIST);
         free(folder);

@@ -442,10 +442,18 @@ void report_print(FILE *out, const report_info *info, const sim_result *r, int t
 /* Every file accrue writes into an --out folder. */
 static const char *const table_names[] = {
     "summary.csv", "enrolled_at_deadline.csv", "quantiles.csv", "completion.csv",
-    "checkpoints.csv", "sites.csv", "posterior.csv", "result.json", NULL,
+    "checkpoints.csv", "sites.csv", "posterior.csv", "result.json", "fan.csv",
+    "inputs/trial.csv", "inputs/sites.csv", "inputs/schedule.csv", "inputs/actions.csv",
+    "inputs/history.csv", "inputs/overrides.csv", NULL,
 };
 
-const char *const report_extra_names[] = {"posterior.csv", "result.json", NULL};
+const char *const report_extra_names[] = {
+    "posterior.csv", "result.json", "fan.csv", "inputs/trial.csv", "inputs/sites.csv",
+    "inputs/schedule.csv", "inputs/actions.csv", "inputs/history.csv", "inputs/overrides.csv",
+    NULL,
+};
+
+const char *const *report_table_names(void) { return table_names; }
 
 int report_check_dir(const char *dir, const char *input_dir, char *err, size_t errlen)
 {
@@ -623,14 +631,16 @@ static void write_distribution_w(FILE *f, const report_info *info, const sim_res
 
 /* Writes one table of the set begun in d; -1 with a message in err when it could not be
  * written, or when a signal came meanwhile (process_stop). */
-static int write_table(outdir *d, const char *name, writer_fn write, const report_info *info,
-                       const sim_result *r, char *err, size_t errlen)
+static int write_table(outdir *d, const char *prefix, const char *name, writer_fn write,
+                       const report_info *info, const sim_result *r, char *err, size_t errlen)
 {
-    FILE *f = outdir_create(d, name, err, errlen);
+    char full[256];
+    snprintf(full, sizeof full, "%s%s", prefix, name);
+    FILE *f = outdir_create(d, full, err, errlen);
     if (!f)
         return -1;
     write(f, info, r);
-    if (outdir_close(d, f, name, err, errlen) != 0)
+    if (outdir_close(d, f, full, err, errlen) != 0)
         return -1;
     if (process_stop) {
         snprintf(err, errlen, "interrupted");
@@ -662,12 +672,8 @@ static int write_set(const char *dir, const char *input_dir,
     return rc;
 }
 
-typedef struct run_tables {
-    const report_info *info;
-    const sim_result *r;
-} run_tables;
-
-static int write_run_tables(outdir *d, const void *arg, char *err, size_t errlen)
+int report_write_into(outdir *d, const char *prefix, const report_info *info,
+                      const sim_result *r, char *err, size_t errlen)
 {
     static const struct {
         const char *name;
@@ -677,24 +683,36 @@ static int write_run_tables(outdir *d, const void *arg, char *err, size_t errlen
         {"quantiles.csv", write_quantiles},   {"completion.csv", write_completion},
         {"checkpoints.csv", write_checkpoints}, {"sites.csv", write_units},
     };
-    const run_tables *t = arg;
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
-        if (write_table(d, files[i].name, files[i].write, t->info, t->r, err, errlen) != 0)
+        if (write_table(d, prefix, files[i].name, files[i].write, info, r, err, errlen) != 0)
             return -1;
-    for (size_t i = 0; i < t->info->n_extra; i++) {
-        const report_extra *x = &t->info->extra[i];
-        FILE *f = outdir_create(d, x->name, err, errlen);
+    for (size_t i = 0; i < info->n_extra; i++) {
+        const report_extra *x = &info->extra[i];
+        char full[256];
+        snprintf(full, sizeof full, "%s%s", prefix, x->name);
+        FILE *f = outdir_create(d, full, err, errlen);
         if (!f)
             return -1;
         int bad = x->write(x->arg, f) != 0;
-        if (outdir_close(d, f, x->name, err, errlen) != 0)
+        if (outdir_close(d, f, full, err, errlen) != 0)
             return -1;
         if (bad) {
-            snprintf(err, errlen, "%s: could not be written", x->name);
+            snprintf(err, errlen, "%s: could not be written", full);
             return -1;
         }
     }
     return 0;
+}
+
+typedef struct run_tables {
+    const report_info *info;
+    const sim_result *r;
+} run_tables;
+
+static int write_run_tables(outdir *d, const void *arg, char *err, size_t errlen)
+{
+    const run_tables *t = arg;
+    return report_write_into(d, "", t->info, t->r, err, errlen);
 }
 
 int report_write(const char *dir, const char *input_dir, const report_info *info,

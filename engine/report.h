@@ -77,6 +77,16 @@ int report_check_dir(const char *dir, const char *input_dir, char *err, size_t e
 int report_write(const char *dir, const char *input_dir, const report_info *info,
                  const sim_result *r, char *err, size_t errlen);
 
+/* Every name a run's --out folder may hold (NULL-terminated). */
+const char *const *report_table_names(void);
+
+/* Writes the run's tables and info's extras into the set begun in d (outdir.h), each name
+ * prefixed by prefix ("" or "scenario-1/"): what report_write puts in a folder of its own.
+ * Returns 0, or -1 with a message in err (also when a signal came: process_stop). */
+struct outdir;
+int report_write_into(struct outdir *d, const char *prefix, const report_info *info,
+                      const sim_result *r, char *err, size_t errlen);
+
 /* The date string of a completion-histogram slot: "before D", a date, or "after D". */
 void report_completion_label(const report_info *info, const sim_result *r, size_t slot,
                              char *buf, size_t len);

@@ -132,7 +132,25 @@ static void test_default_run_writes_every_table(void **state)
                                  "mean_enrolled,", "p_success_exact,0.677"};
     for (int i = 0; i < 9; i++)
         assert_non_null(strstr(summary, keys[i]));
-    assert_int_equal(count_entries(dir), 7);  /* the tables, result.json and no temporary file */
+    /* The tables, result.json, inputs/ and no temporary file. */
+    assert_int_equal(count_entries(dir), 8);
+    /* inputs/: the built-in default's two files, byte for byte those it was built from, and
+     * the overrides (none: the header only). */
+    static const char *const copied[] = {"trial.csv", "sites.csv"};
+    for (int i = 0; i < 2; i++) {
+        char in[128], shipped[128];
+        snprintf(in, sizeof in, "%s/inputs", dir);
+        snprintf(shipped, sizeof shipped, "scenarios/protocol-plan");
+        char *a = read_file(in, copied[i]), *b = read_file(shipped, copied[i]);
+        assert_non_null(a);
+        assert_non_null(b);
+        assert_string_equal(a, b);
+    }
+    char in[128];
+    snprintf(in, sizeof in, "%s/inputs", dir);
+    char *ov = read_file(in, "overrides.csv");
+    assert_non_null(ov);
+    assert_string_equal(ov, "option,key,value\n");
     remove_tree(dir);
 }
 

@@ -113,7 +113,7 @@ static void expect(int status, int want, const char *fragment)
 }
 
 static const char all_tables[] = "checkpoints.csv completion.csv enrolled_at_deadline.csv "
-                                 "quantiles.csv result.json sites.csv summary.csv";
+                                 "inputs quantiles.csv result.json sites.csv summary.csv";
 
 /* accrue run S --out S overwrote the scenario's own sites.csv with a table and exited 0. */
 static void test_scenario_folder_refused(void **state)
