@@ -11,9 +11,11 @@
 #include <string.h>
 #include "cli.h"
 #include "figures.h"
+#include "inputs.h"
 #include "outdir.h"
 #include "plot.h"
 #include "process.h"
+#include "result_json.h"
 
 /* One scenario of the bundle: its run (review checkpoints) and its fan run (monthly). */
 typedef struct bundle_item {
@@ -27,6 +29,19 @@ typedef struct bundle_item {
     const char **names;
     char exact_err[ERRLEN];
     char *assumptions;            /* the describer's text */
+    /* The fan: registrations by the end of each month's date (fan.csv and the fan chart);
+     * at a review date and the deadline the run's own estimates (report_checkpoint_*). */
+    size_t fan_n;
+    date_t *fan_date;
+    double *fan_mean;
+    double (*fan_q)[7];
+    /* Registrations before as_of from history.csv: the running count at each decision day. */
+    size_t hist_n;
+    date_t *hist_date;
+    double *hist_count;
+    inputs_copy inputs;
+    result_json_args json;
+    report_extra extra[3 + INPUTS_MAX_FILES];
 } bundle_item;
 
 static const double fan_levels[7] = {0.05, 0.10, 0.25, 0.50, 0.75, 0.90, 0.95};
@@ -36,20 +51,32 @@ static const double fan_levels[7] = {0.05, 0.10, 0.25, 0.50, 0.75, 0.90, 0.95};
 #define FIGURES_PER_SCENARIO 4
 static const char *const figure_stem[FIGURES_PER_SCENARIO] = {"fan", "completion",
                                                              "distribution", "sites"};
-static char bundle_name_text[CLI_MAX_SCENARIOS * FIGURES_PER_SCENARIO + 2][48];
-static const char *bundle_names[CLI_MAX_SCENARIOS * FIGURES_PER_SCENARIO + 3];
+/* Room for a run's tables and inputs (report_table_names) in each scenario-K/ folder. */
+#define TABLES_PER_SCENARIO 24
+#define BUNDLE_NAMES (CLI_MAX_SCENARIOS * (FIGURES_PER_SCENARIO + TABLES_PER_SCENARIO) + 3)
+static char bundle_name_text[BUNDLE_NAMES][64];
+static const char *bundle_names[BUNDLE_NAMES];
 
+/* ... and each scenario's tables and inputs as run --out writes them, in scenario-K/. */
 static const char *const *bundle_files(void)
 {
     size_t n = 0;
     bundle_names[n++] = "report.html";
-    for (size_t k = 0; k < CLI_MAX_SCENARIOS; k++)
+    for (size_t k = 0; k < CLI_MAX_SCENARIOS; k++) {
         for (size_t f = 0; f < FIGURES_PER_SCENARIO; f++) {
             snprintf(bundle_name_text[n], sizeof bundle_name_text[n], "figures/%zu-%s.svg",
                      k + 1, figure_stem[f]);
             bundle_names[n] = bundle_name_text[n];
             n++;
         }
+        const char *const *t = report_table_names();
+        for (size_t i = 0; t[i] && i < TABLES_PER_SCENARIO; i++) {
+            snprintf(bundle_name_text[n], sizeof bundle_name_text[n], "scenario-%zu/%s", k + 1,
+                     t[i]);
+            bundle_names[n] = bundle_name_text[n];
+            n++;
+        }
+    }
     bundle_names[n++] = "figures/completion-all.svg";
     bundle_names[n] = NULL;
     return bundle_names;
@@ -83,28 +110,98 @@ static void pct(char *buf, size_t len, double p)
 
 /* ---- figures of one scenario ---- */
 
+/* The fan's rows: every month's date of the fan run (the scenario with monthly reviews) or,
+ * without one, the review dates; where a date is a review date or the deadline, the run's own
+ * numbers, so that fan.csv, checkpoints.csv and the headline agree. Returns 0 or -1. */
+static int build_fan(bundle_item *it)
+{
+    size_t n = it->fan ? model_n_checkpoints(it->fan_model) : it->info.n_checkpoints;
+    it->fan_date = malloc((n + 1) * sizeof *it->fan_date);
+    it->fan_mean = malloc((n + 1) * sizeof *it->fan_mean);
+    it->fan_q = malloc((n + 1) * sizeof *it->fan_q);
+    if (!it->fan_date || !it->fan_mean || !it->fan_q)
+        return -1;
+    for (size_t k = 0; k < n; k++) {
+        date_t d = it->fan ? model_checkpoint_date(it->fan_model, k) : it->info.checkpoint_date[k];
+        size_t j = 0;
+        while (j < it->info.n_checkpoints && it->info.checkpoint_date[j] != d)
+            j++;
+        it->fan_date[k] = d;
+        if (j < it->info.n_checkpoints) {
+            double se;
+            it->fan_mean[k] = report_checkpoint_mean(&it->info, it->r, j, &se);
+            for (int q = 0; q < 7; q++)
+                it->fan_q[k][q] =
+                    (double)report_checkpoint_quantile(&it->info, it->r, j, fan_levels[q]);
+        } else {
+            const hist *h = &it->fan->at_checkpoint[k];
+            it->fan_mean[k] = hist_mean(h);
+            for (int q = 0; q < 7; q++)
+                it->fan_q[k][q] = (double)hist_quantile(h, fan_levels[q]);
+        }
+    }
+    it->fan_n = n;
+    return 0;
+}
+
+/* The trial's own registrations before as_of (history.csv): the running count, enrolled at
+ * as_of, stepping up at each registration's decision day. Returns 0 or -1. */
+static int build_history_points(bundle_item *it)
+{
+    const scenario *s = it->s;
+    size_t n = 0;
+    for (size_t i = 0; i < s->n_history; i++)
+        n += s->history[i].outcome == HISTORY_REGISTERED && s->history[i].decided < s->as_of;
+    if (n == 0)
+        return 0;
+    it->hist_date = malloc((n + 1) * sizeof *it->hist_date);
+    it->hist_count = malloc((n + 1) * sizeof *it->hist_count);
+    if (!it->hist_date || !it->hist_count)
+        return -1;
+    for (size_t i = 0; i < s->n_history; i++) {
+        const history_row *h = &s->history[i];
+        if (h->outcome != HISTORY_REGISTERED || h->decided >= s->as_of)
+            continue;
+        /* Insertion in date order (history.csv need not be sorted). */
+        size_t at = it->hist_n;
+        while (at > 0 && it->hist_date[at - 1] > h->decided) {
+            it->hist_date[at] = it->hist_date[at - 1];
+            at--;
+        }
+        it->hist_date[at] = h->decided;
+        it->hist_n++;
+    }
+    /* The count by the end of each day: registrations before as_of that the history does not
+     * list (enrolled counts them all) are taken as before its first. */
+    double before = (double)s->enrolled - (double)n;
+    for (size_t i = 0; i < n; i++)
+        it->hist_count[i] = before + (double)(i + 1);
+    return 0;
+}
+
 static void fan_figure(plot_text *t, const bundle_item *it)
 {
-    size_t n = model_n_checkpoints(it->fan_model);
+    size_t n = it->fan_n;
     date_t *date = malloc((n + 1) * sizeof *date);
     double (*q)[7] = malloc((n + 1) * sizeof *q);
     date_t *review = malloc((it->info.n_checkpoints + 1) * sizeof *review);
     if (date && q && review) {
-        /* Day 0: only the enrolled, in every future. */
+        /* The start of as_of: only the enrolled, in every future. */
         date[0] = it->s->as_of;
         for (int j = 0; j < 7; j++)
             q[0][j] = (double)it->s->enrolled;
         for (size_t k = 0; k < n; k++) {
-            date[k + 1] = model_checkpoint_date(it->fan_model, k);
+            date[k + 1] = it->fan_date[k];
             for (int j = 0; j < 7; j++)
-                q[k + 1][j] = (double)hist_quantile(&it->fan->at_checkpoint[k], fan_levels[j]);
+                q[k + 1][j] = it->fan_q[k][j];
         }
         for (size_t k = 0; k < it->info.n_checkpoints; k++)
             review[k] = it->info.checkpoint_date[k];
         fan_data d = {.n = n + 1, .date = date, .q = (const double (*)[7])q,
                       .target = (double)it->s->target, .start = it->s->as_of,
                       .deadline = it->s->deadline, .n_reviews = it->info.n_checkpoints,
-                      .review = review};
+                      .review = review, .n_observed = it->hist_n,
+                      .observed_date = it->hist_date, .observed = it->hist_count};
         figure_fan(t, &d);
     } else {
         t->failed = 1;
@@ -112,6 +209,22 @@ static void fan_figure(plot_text *t, const bundle_item *it)
     free(date);
     free(q);
     free(review);
+}
+
+/* fan.csv: date,mean,q05,q10,q25,q50,q75,q90,q95, registrations by the end of each date. */
+static int write_fan(const void *arg, FILE *f)
+{
+    const bundle_item *it = arg;
+    fprintf(f, "date,mean,q05,q10,q25,q50,q75,q90,q95\n");
+    for (size_t k = 0; k < it->fan_n; k++) {
+        char d[DATE_TEXT_LEN];
+        date_format_wide(it->fan_date[k], d);
+        fprintf(f, "%s,%.6g", d, it->fan_mean[k]);
+        for (int q = 0; q < 7; q++)
+            fprintf(f, ",%.0f", it->fan_q[k][q]);
+        fputc('\n', f);
+    }
+    return ferror(f) ? -1 : 0;
 }
 
 /* The completion curve's points: monthly from as_of to the end of the followed span. */
@@ -228,7 +341,7 @@ static void quantile_table(plot_text *t, const bundle_item *it)
     plot_printf(t, "<table><tr><th>futures</th><th>registrations by the deadline</th>"
                    "<th>target reached by</th></tr>\n");
     for (int j = 0; j < 7; j++) {
-        size_t n = hist_quantile(&it->r->at_deadline, fan_levels[j]);
+        size_t n = report_deadline_quantile(it->r, fan_levels[j]);
         size_t slot = hist_quantile(&it->r->completion, fan_levels[j]);
         char when[40], day[11];
         if (slot == 0)
@@ -252,15 +365,18 @@ static void checkpoint_table(plot_text *t, const bundle_item *it)
     plot_printf(t, "<table><tr><th>review</th><th>mean</th><th>10 %%</th><th>50 %%</th>"
                    "<th>90 %%</th><th>target already reached</th></tr>\n");
     for (size_t k = 0; k < it->info.n_checkpoints; k++) {
-        const hist *h = &it->r->at_checkpoint[k];
+        /* The run's estimates (at the deadline the headline's), as checkpoints.csv has them. */
+        const report_info *in = &it->info;
         char day[11], reached[32];
-        date_format(it->info.checkpoint_date[k], day);
-        pct(reached, sizeof reached,
-            (double)hist_count_at_least(h, (size_t)it->s->target) / (double)it->r->trials);
+        double se;
+        date_format(in->checkpoint_date[k], day);
+        pct(reached, sizeof reached, report_checkpoint_reached(in, it->r, k));
         plot_printf(t, "<tr><td>%s</td><td>%.1f</td><td>%zu</td><td>%zu</td><td>%zu</td>"
                        "<td>%s</td></tr>\n",
-                    day, hist_mean(h), hist_quantile(h, 0.1), hist_quantile(h, 0.5),
-                    hist_quantile(h, 0.9), reached);
+                    day, report_checkpoint_mean(in, it->r, k, &se),
+                    report_checkpoint_quantile(in, it->r, k, 0.1),
+                    report_checkpoint_quantile(in, it->r, k, 0.5),
+                    report_checkpoint_quantile(in, it->r, k, 0.9), reached);
     }
     plot_printf(t, "</table>\n<p class=\"note\">A review that sees fewer registrations than "
                    "the 10 %% column is seeing a plan in trouble (<code>accrue track</code> "
@@ -324,6 +440,11 @@ static void scenario_section(plot_text *t, const bundle_item *it, size_t k, figu
     quantile_table(t, it);
     plot_printf(t, "<h3>At each review</h3>\n");
     checkpoint_table(t, it);
+    plot_printf(t, "<p class=\"note\">This scenario's tables (as <code>accrue run --out</code> "
+                   "writes them, with <code>fan.csv</code>, the fan chart's data), "
+                   "<code>result.json</code> and its input files as read "
+                   "(<code>inputs/</code>) are in the folder <code>scenario-%zu/</code> beside "
+                   "this page.</p>\n", k + 1);
 }
 
 /* With several scenarios: their comparison and their completion curves together. */
@@ -391,6 +512,13 @@ static void write_text(FILE *f, const void *arg)
         fwrite(t->s, 1, t->len, f);
 }
 
+static int write_json(const void *arg, FILE *f)
+{
+    return result_json_write(f, arg);
+}
+
+static int write_fan(const void *arg, FILE *f);
+
 static int run_item(const options *o, size_t k, bundle_item *it)
 {
     char err[ERRLEN] = "";
@@ -404,11 +532,19 @@ static int run_item(const options *o, size_t k, bundle_item *it)
         return 1;
     }
     /* The fan chart's monthly points: the same scenario and seed with monthly reviews (the
-     * trials' up-front draws are the same; only the reviews differ). */
+     * trials' up-front draws are the same; only the reviews differ). Not for a scenario with
+     * corrective action, whose rules act at the reviews: monthly reviews would change its
+     * model, so its fan has the review dates only. */
     const char *monthly[1] = {"review_months=1"};
-    if (!(it->fan_s = cli_load_with(o, k, monthly, 1)) ||
-        !(it->fan_model = model_prepare(it->fan_s, err, sizeof err))) {
+    if (it->s->n_actions == 0 && it->s->review_months > 1 &&
+        (!(it->fan_s = cli_load_with(o, k, monthly, 1)) ||
+         !(it->fan_model = model_prepare(it->fan_s, err, sizeof err)))) {
         fprintf(stderr, "accrue: %s\n", err[0] ? err : "out of memory");
+        return 1;
+    }
+    if (inputs_snapshot(k < o->n_scenarios ? o->scenario[k] : NULL, o->set, o->n_sets, o->like,
+                        &it->inputs, err, sizeof err) != 0) {
+        fprintf(stderr, "accrue: %s\n", err);
         return 1;
     }
     size_t len = 0;
@@ -417,17 +553,74 @@ static int run_item(const options *o, size_t k, bundle_item *it)
         it->info.describe(it->info.describe_arg, mem);
         fclose(mem);
     }
-    sim_model sim = model_sim(it->m), fan_sim = model_sim(it->fan_model);
+    sim_model sim = model_sim(it->m);
     it->r = cli_simulate(o, &sim, o->trials, &seconds, err, sizeof err);
-    if (it->r && !it->r->interrupted)
-        it->fan = cli_simulate(o, &fan_sim, o->trials, &seconds, err, sizeof err);
+    /* The fan run: as many trials as the run made (with --target-se, where it stopped). */
+    if (it->r && !it->r->interrupted && it->fan_model) {
+        sim_model fan_sim = model_sim(it->fan_model);
+        options fo = *o;
+        fo.target_se = 0.0;
+        it->fan = cli_simulate(&fo, &fan_sim, it->r->trials, &seconds, err, sizeof err);
+    }
     if (process_stop || (it->r && it->r->interrupted) || (it->fan && it->fan->interrupted))
         return cli_interrupted_status();
-    if (!it->r || !it->fan) {
+    if (!it->r || (it->fan_model && !it->fan) || build_fan(it) != 0 ||
+        build_history_points(it) != 0) {
         fprintf(stderr, "accrue: %s\n", err[0] ? err : "out of memory");
         return 1;
     }
+    /* The scenario's tables as run --out writes them, with fan.csv and inputs/. */
+    it->json = (result_json_args){it->s, o->set, o->n_sets, o->like, &it->info, it->r,
+                                  o->seed, o->target_se, CLI_VERSION};
+    size_t n_extra = 0;
+    if (it->info.n_extra)
+        it->extra[n_extra++] = it->info.extra[0];
+    it->extra[n_extra++] = (report_extra){"result.json", write_json, &it->json};
+    it->extra[n_extra++] = (report_extra){"fan.csv", write_fan, it};
+    n_extra += inputs_extras(&it->inputs, it->extra + n_extra);
+    it->info.extra = it->extra;
+    it->info.n_extra = n_extra;
     return 0;
+}
+
+/* Writes the bundle as one set (outdir.h): report.html, the figures and each scenario's
+ * folder. Returns the exit status. */
+static int write_bundle(const options *o, const plot_text *page, const figure_file *files,
+                        size_t n_files, const bundle_item *items, size_t n)
+{
+    char err[ERRLEN] = "";
+    const char *inputs[CLI_MAX_SCENARIOS + 1];
+    input_dirs(o, inputs);
+    process_signals_defer();
+    outdir *d = outdir_open(o->out, bundle_files(), inputs, err, sizeof err);
+    int rc = d ? outdir_begin(d, err, sizeof err) : -1;
+    for (size_t i = 0; i <= n_files && rc == 0; i++) {
+        const char *name = i == 0 ? "report.html" : files[i - 1].name;
+        const plot_text *t = i == 0 ? page : &files[i - 1].svg;
+        FILE *f = outdir_create(d, name, err, sizeof err);
+        if (!f) {
+            rc = -1;
+            break;
+        }
+        write_text(f, t);
+        rc = outdir_close(d, f, name, err, sizeof err);
+    }
+    for (size_t k = 0; k < n && rc == 0; k++) {
+        char prefix[32];
+        snprintf(prefix, sizeof prefix, "scenario-%zu/", k + 1);
+        rc = report_write_into(d, prefix, &items[k].info, items[k].r, err, sizeof err);
+    }
+    if (rc == 0 && process_stop) {
+        snprintf(err, sizeof err, "interrupted");
+        rc = -1;
+    }
+    if (rc == 0)
+        rc = outdir_commit(d, err, sizeof err);
+    outdir_free(d);
+    rc = cli_write_tables(rc, err);
+    if (rc == 0)
+        process_signals_resume();
+    return rc;
 }
 
 int cmd_report(const options *o)
@@ -472,20 +665,19 @@ int cmd_report(const options *o)
     if (rc == 0) {
         /* The set: report.html and every figure. */
         size_t n_files = 4 * n + (n > 1);
-        cli_file *out = calloc(n_files + 1, sizeof *out);
-        if (!out || page.failed) {
+        int failed = page.failed;
+        for (size_t i = 0; i < n_files; i++)
+            failed |= files[i].svg.failed;
+        if (failed) {
             fprintf(stderr, "accrue: out of memory writing the report\n");
             rc = 1;
         } else {
-            out[0] = (cli_file){"report.html", write_text, &page};
-            for (size_t i = 0; i < n_files; i++)
-                out[i + 1] = (cli_file){files[i].name, write_text, &files[i].svg};
-            rc = cli_write_files(o, bundle_files(), out, n_files + 1);
+            rc = write_bundle(o, &page, files, n_files, items, n);
             if (rc == 0)
-                printf("Report written to %s/report.html (figures in %s/figures/)\n", o->out,
+                printf("Report written to %s/report.html (figures in %s/figures/, each "
+                       "scenario's tables and inputs in %s/scenario-K/)\n", o->out, o->out,
                        o->out);
         }
-        free(out);
     }
     plot_text_free(&page);
     for (size_t i = 0; files && i < 4 * n + 1; i++)
@@ -499,6 +691,12 @@ int cmd_report(const options *o)
         free(items[k].cp);
         free(items[k].names);
         free(items[k].assumptions);
+        free(items[k].fan_date);
+        free(items[k].fan_mean);
+        free(items[k].fan_q);
+        free(items[k].hist_date);
+        free(items[k].hist_count);
+        inputs_free(&items[k].inputs);
         scenario_free(items[k].s);
     }
     free(items);

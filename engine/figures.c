@@ -85,8 +85,11 @@ void figure_fan(plot_text *t, const fan_data *d)
     plot_hline(t, &f, d->target, TARGET_COLOUR, label);
     date_label(label, sizeof label, "deadline", d->deadline);
     plot_vline(t, &f, (double)d->deadline, DATE_COLOUR, label);
-    plot_legend(t, &f, (const char *const[]){"#c6dbef", "#9ecae1", "#6baed6", MEDIAN_COLOUR},
-                (const char *const[]){"90 % of futures", "80 %", "50 %", "median"}, 4);
+    plot_legend(t, &f,
+                (const char *const[]){"#c6dbef", "#9ecae1", "#6baed6", MEDIAN_COLOUR, "#222"},
+                (const char *const[]){"90 % of futures", "80 %", "50 %", "median",
+                                      "registered so far (history)"},
+                d->n_observed ? 5 : 4);
     plot_end(t);
 }
 

@@ -100,7 +100,7 @@ static int pmf_row_shown(const sim_result *r, size_t n)
 }
 
 /* The q-quantile of registrations by the deadline: the smallest n with P(N <= n) >= q. */
-static size_t pmf_quantile(const sim_result *r, double q)
+size_t report_deadline_quantile(const sim_result *r, double q)
 {
     if (r->pmf_len == 0)
         return hist_quantile(&r->at_deadline, q);
@@ -238,12 +238,12 @@ static void print_quantiles_short(FILE *out, const report_info *info, const sim_
     char dl[11];
     date_format(info->deadline, dl);
     fprintf(out, "\nRegistrations by %s, in 90 %% of the futures from %zu to %zu:\n  ", dl,
-            pmf_quantile(r, 0.05), pmf_quantile(r, 0.95));
+            report_deadline_quantile(r, 0.05), report_deadline_quantile(r, 0.95));
     for (int i = 0; i < REPORT_N_QUANTILES; i++)
         fprintf(out, "%6.0f %%", report_quantiles[i] * 100.0);
     fprintf(out, "\n  ");
     for (int i = 0; i < REPORT_N_QUANTILES; i++)
-        fprintf(out, "%8zu", pmf_quantile(r, report_quantiles[i]));
+        fprintf(out, "%8zu", report_deadline_quantile(r, report_quantiles[i]));
     fprintf(out, "\nThe date the target of %zu is reached, in that share of the futures:\n", r->target);
     static const double shown[] = {0.05, 0.25, 0.50, 0.75, 0.95};
     for (int i = 0; i < 5; i++) {
@@ -267,13 +267,13 @@ static void print_quantiles(FILE *out, const report_info *info, const sim_result
         report_completion_label(info, r, hist_quantile(&r->completion, q), label, sizeof label);
         completion_quantile_interval(info, r, q, lo, hi, sizeof lo);
         fprintf(out, "  %3.0f %%     %10zu                  %s  (%s to %s)\n", q * 100.0,
-                pmf_quantile(r, q), label, lo, hi);
+                report_deadline_quantile(r, q), label, lo, hi);
     }
 }
 
 /* P(target reached by checkpoint k): at the deadline the headline's estimate (one estimator
  * for one quantity), before it the fraction of trials. */
-static double reached_at_checkpoint(const report_info *info, const sim_result *r, size_t k)
+double report_checkpoint_reached(const report_info *info, const sim_result *r, size_t k)
 {
     const hist *h = &r->at_checkpoint[k];
     if (info->checkpoint_date[k] == info->deadline)
@@ -283,8 +283,8 @@ static double reached_at_checkpoint(const report_info *info, const sim_result *r
 
 /* The mean and the quantiles by checkpoint k: at the deadline those of the headline (the
  * conditional estimates), before it the simulated histogram's. */
-static double mean_at_checkpoint(const report_info *info, const sim_result *r, size_t k,
-                                 double *se)
+double report_checkpoint_mean(const report_info *info, const sim_result *r, size_t k,
+                              double *se)
 {
     const hist *h = &r->at_checkpoint[k];
     if (info->checkpoint_date[k] == info->deadline) {
@@ -295,11 +295,11 @@ static double mean_at_checkpoint(const report_info *info, const sim_result *r, s
     return hist_mean(h);
 }
 
-static size_t quantile_at_checkpoint(const report_info *info, const sim_result *r, size_t k,
-                                     double q)
+size_t report_checkpoint_quantile(const report_info *info, const sim_result *r, size_t k,
+                                  double q)
 {
     if (info->checkpoint_date[k] == info->deadline)
-        return pmf_quantile(r, q);
+        return report_deadline_quantile(r, q);
     return hist_quantile(&r->at_checkpoint[k], q);
 }
 
@@ -316,11 +316,11 @@ static void print_checkpoints(FILE *out, const report_info *info, const sim_resu
         char d[11];
         double se;
         date_format(info->checkpoint_date[k], d);
-        fprintf(out, "  %-10s  %7.2f ", d, mean_at_checkpoint(info, r, k, &se));
+        fprintf(out, "  %-10s  %7.2f ", d, report_checkpoint_mean(info, r, k, &se));
         for (int i = 0; i < REPORT_N_QUANTILES; i++)
             if (info->verbose || i == 1 || i == 3 || i == 5)
-                fprintf(out, " %4zu", quantile_at_checkpoint(info, r, k, report_quantiles[i]));
-        fprintf(out, "  %.4f\n", reached_at_checkpoint(info, r, k));
+                fprintf(out, " %4zu", report_checkpoint_quantile(info, r, k, report_quantiles[i]));
+        fprintf(out, "  %.4f\n", report_checkpoint_reached(info, r, k));
     }
     if (!info->verbose)
         fprintf(out, "Fewer registrations at a review than its 10 %% column: behind plan.\n");
@@ -569,7 +569,7 @@ static void write_quantiles(FILE *f, const report_info *info, const sim_result *
         completion_cell(info, r, hist_quantile(&r->completion, q), date, sizeof date, &censored);
         completion_cell(info, r, hist_quantile(&r->completion, qlo), lo, sizeof lo, &c_lo);
         completion_cell(info, r, hist_quantile(&r->completion, qhi), hi, sizeof hi, &c_hi);
-        fprintf(f, "%.2f,%zu,%s,%s,%s,%s\n", q, pmf_quantile(r, q), date, censored, lo, hi);
+        fprintf(f, "%.2f,%zu,%s,%s,%s,%s\n", q, report_deadline_quantile(r, q), date, censored, lo, hi);
     }
 }
 
@@ -601,12 +601,12 @@ static void write_checkpoints(FILE *f, const report_info *info, const sim_result
     fprintf(f, "date,mean,q05,q10,q25,q50,q75,q90,q95,mean_se,probability_target_reached\n");
     for (size_t k = 0; k < info->n_checkpoints; k++) {
         char d[11];
-        double se, mean = mean_at_checkpoint(info, r, k, &se);
+        double se, mean = report_checkpoint_mean(info, r, k, &se);
         date_format(info->checkpoint_date[k], d);
         fprintf(f, "%s,%.6g", d, mean);
         for (int i = 0; i < REPORT_N_QUANTILES; i++)
-            fprintf(f, ",%zu", quantile_at_checkpoint(info, r, k, report_quantiles[i]));
-        fprintf(f, ",%.3g,%.6g\n", se, reached_at_checkpoint(info, r, k));
+            fprintf(f, ",%zu", report_checkpoint_quantile(info, r, k, report_quantiles[i]));
+        fprintf(f, ",%.3g,%.6g\n", se, report_checkpoint_reached(info, r, k));
     }
 }
 

@@ -77,6 +77,17 @@ int report_check_dir(const char *dir, const char *input_dir, char *err, size_t e
 int report_write(const char *dir, const char *input_dir, const report_info *info,
                  const sim_result *r, char *err, size_t errlen);
 
+/* Registrations by the deadline and by each checkpoint k as every table of a run gives them
+ * (one estimator per quantity): at the deadline the headline's conditional estimates (the
+ * q-quantile: the smallest n with P(N <= n) >= q; the mean with its SE; P(target reached) the
+ * headline's P(success)), before it the simulated histogram's. */
+size_t report_deadline_quantile(const sim_result *r, double q);
+double report_checkpoint_mean(const report_info *info, const sim_result *r, size_t k,
+                              double *se);
+size_t report_checkpoint_quantile(const report_info *info, const sim_result *r, size_t k,
+                                  double q);
+double report_checkpoint_reached(const report_info *info, const sim_result *r, size_t k);
+
 /* Every name a run's --out folder may hold (NULL-terminated). */
 const char *const *report_table_names(void);
 

@@ -719,6 +719,69 @@ static void test_result_json(void **state)
 }
 
 /* Rough edges: a file given instead of a folder, and exact told simulation options. */
+/* accrue report's bundle (DESIGN.md 4.2): report.html, the figures, and each scenario's
+ * folder holding what run --out writes plus fan.csv; the fan's deadline row is the checkpoint
+ * table's (one estimator per quantity); a history's registrations are points on the fan;
+ * inputs/ holds the scenario files byte for byte. */
+static void test_report_bundle(void **state)
+{
+    (void)state;
+    char dir[64], args[256], sub[160];
+    make_tmpdir(dir, sizeof dir);
+    snprintf(args, sizeof args,
+             "report scenarios/seed-history scenarios/protocol-plan --trials 20000 --quiet "
+             "--out %s/b", dir);
+    assert_int_equal(accrue(args), 0);
+    snprintf(sub, sizeof sub, "%s/b", dir);
+    assert_int_equal(count_entries(sub), 4);   /* report.html figures scenario-1 scenario-2 */
+    snprintf(sub, sizeof sub, "%s/b/scenario-1", dir);
+    /* run --out's set with a history (posterior.csv), and fan.csv. */
+    assert_int_equal(count_entries(sub), 10);
+    char *fan = read_file(sub, "fan.csv"), *cp = read_file(sub, "checkpoints.csv");
+    assert_non_null(fan);
+    assert_non_null(cp);
+    assert_memory_equal(fan, "date,mean,q05,q10,q25,q50,q75,q90,q95\n2026-08-18,", 48);
+    /* 36 months from 2026-07-18 to the deadline 2029-07-18, a row each. */
+    size_t rows = 0;
+    for (const char *c = fan; *c; c++)
+        rows += *c == '\n';
+    assert_int_equal(rows, 37);
+    const char *fan_last = strstr(fan, "2029-07-18,"), *cp_last = strstr(cp, "2029-07-18,");
+    assert_non_null(fan_last);
+    assert_non_null(cp_last);
+    /* date, mean and the seven quantiles: 9 fields, the same text. */
+    size_t len = strcspn(fan_last, "\n");
+    assert_memory_equal(fan_last, cp_last, len);
+    assert_int_equal(cp_last[len], ',');
+    /* So is a review date's. */
+    const char *review = strstr(cp, "\n2027-01-18,"), *fan_review = strstr(fan, "\n2027-01-18,");
+    assert_non_null(review);
+    assert_non_null(fan_review);
+    len = strcspn(fan_review + 1, "\n") + 1;
+    assert_memory_equal(review, fan_review, len);
+    assert_int_equal(review[len], ',');
+    snprintf(sub, sizeof sub, "%s/b/scenario-1/inputs", dir);
+    assert_int_equal(count_entries(sub), 4);   /* trial, sites, history, overrides */
+    const char *const copied[] = {"trial.csv", "sites.csv", "history.csv"};
+    for (int i = 0; i < 3; i++) {
+        char *x = read_file(sub, copied[i]), *y = read_file("scenarios/seed-history", copied[i]);
+        assert_non_null(x);
+        assert_non_null(y);
+        assert_string_equal(x, y);
+    }
+    /* The history's two registrations before as_of, as points on the fan chart. */
+    snprintf(sub, sizeof sub, "%s/b/figures", dir);
+    char *svg = read_file(sub, "1-fan.svg");
+    assert_non_null(svg);
+    size_t circles = 0;
+    for (const char *c = strstr(svg, "<circle"); c; c = strstr(c + 1, "<circle"))
+        circles++;
+    assert_int_equal(circles, 2);
+    svg = read_file(sub, "2-fan.svg");
+    assert_null(strstr(svg, "<circle"));
+    remove_tree(dir);
+}
+
 static void test_rough_edges(void **state)
 {
     (void)state;
@@ -736,6 +799,7 @@ int main(void)
         cmocka_unit_test(test_compare),
         cmocka_unit_test(test_result_json),
         cmocka_unit_test(test_rough_edges),
+        cmocka_unit_test(test_report_bundle),
         cmocka_unit_test(test_default_run_writes_every_table),
         cmocka_unit_test(test_identical_across_threads),
         cmocka_unit_test(test_bad_arguments),

@@ -35,6 +35,17 @@ static void test_fan(void **state)
                   .n_observed = 2, .observed_date = seen, .observed = count};
     plot_text t = {0};
     figure_fan(&t, &d);
+    /* The history's registrations: one point each, and their legend entry. */
+    size_t circles = 0;
+    for (const char *c = strstr(t.s, "<circle"); c; c = strstr(c + 1, "<circle"))
+        circles++;
+    assert_int_equal(circles, 2);
+    assert_non_null(strstr(t.s, "registered so far"));
+    expect_svg(&t, "target 12");
+    d.n_observed = 0;
+    figure_fan(&t, &d);
+    assert_null(strstr(t.s, "<circle"));
+    assert_null(strstr(t.s, "registered so far"));
     expect_svg(&t, "target 12");
     figure_fan(&t, &(fan_data){.n = 0, .target = 1, .start = start, .deadline = start});
     expect_svg(&t, "deadline 2026-07-18");
