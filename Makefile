@@ -4,6 +4,9 @@
 #   make test       build and run every test program (tests/test_*.c)
 #   make test SAN=1 the same under AddressSanitizer and UndefinedBehaviorSanitizer (build/san/)
 #   make test-browser  accrue report checked in headless Chromium (installs Debian's chromium)
+#   make test-man   the manual page against --help, and make install / uninstall
+#   make test-readback  the output tables and result.json read back by pandas, typed
+#   make install    the program, man page and shipped scenarios under PREFIX; make uninstall
 #   make validate   the full statistical validation (under a minute)
 #   make bench      the benchmark (bench/); make bench-short, its one-minute version for CI
 #   make fuzz       libFuzzer on the scenario loader and model (clang; FUZZ_SECONDS=60)
@@ -64,7 +67,8 @@ TEST_SRC = $(wildcard tests/test_*.c)
 TEST_BIN = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 DEFAULT_SCENARIO = scenarios/protocol-plan
 
-.PHONY: all deps deps-mpi deps-browser run test test-browser test-mpi check clean install
+.PHONY: all deps deps-mpi deps-browser deps-check run test test-browser test-mpi test-man \
+        test-readback check clean install uninstall
 all: $(BUILD)/accrue
 
 # Installs the libraries when a header is missing (needs root or sudo; Debian or Ubuntu).
@@ -137,9 +141,39 @@ test-mpi: deps-mpi
 	@$(MAKE) --no-print-directory MPI=1 build-mpi/accrue
 	sh tests/mpi/check.sh build/accrue build-mpi/accrue
 
+# The program, its manual page (man/accrue.1) and the shipped scenarios, each folder as it is
+# (PREFIX/share/accrue/scenarios/NAME/, with scenarios/README.md their index).
+SHAREDIR = $(DESTDIR)$(PREFIX)/share/accrue
 install: $(BUILD)/accrue
-	install -d $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(SHAREDIR)/scenarios
 	install -m 755 $(BUILD)/accrue $(DESTDIR)$(PREFIX)/bin/accrue
+	install -m 644 man/accrue.1 $(DESTDIR)$(PREFIX)/share/man/man1/accrue.1
+	install -m 644 scenarios/README.md $(SHAREDIR)/scenarios/README.md
+	for d in scenarios/*/; do \
+	  install -d $(SHAREDIR)/$$d && install -m 644 $$d* $(SHAREDIR)/$$d || exit 1; \
+	done
+
+# Removes what install put there (the scenarios' folder whole: it is accrue's own).
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/accrue $(DESTDIR)$(PREFIX)/share/man/man1/accrue.1
+	rm -rf $(SHAREDIR)
+
+# Tools of the checks beyond the C tests: man (the manual page's check) and pandas (reading
+# the outputs back, with Debian's python3 and its python3-pandas: /usr/bin/python3, whatever
+# python3 comes first on PATH); `make deps-check` installs the missing ones with apt-get.
+deps-check:
+	@missing=; command -v man >/dev/null || missing="$$missing man-db"; \
+	command -v groff >/dev/null || missing="$$missing groff-base"; \
+	/usr/bin/python3 -c 'import pandas' 2>/dev/null || missing="$$missing python3-pandas"; \
+	if [ -n "$$missing" ]; then \
+	  echo "accrue: installing$$missing with apt-get"; \
+	  SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+# The manual page renders without warnings, matches --help, and install / uninstall are clean.
+test-man: $(BUILD)/accrue deps-check
+	sh tests/man/check_man.sh $(BUILD)
 
 clean:
 	rm -rf build build-mpi

@@ -13,7 +13,8 @@
 
 static const char usage[] =
     "usage: accrue run [SCENARIO] [--trials N] [--seed S] [--threads T] [--out DIR]\n"
-    "                  [--target-se X] [--quiet] [--set KEY=VALUE]... [--like SITE]\n"
+    "                  [--target-se X] [--quiet] [--verbose | --json]\n"
+    "                  [--set KEY=VALUE]... [--like SITE]\n"
     "       accrue exact [SCENARIO] [--out DIR] [--set KEY=VALUE]...\n"
     "       accrue sweep [SCENARIO] --vary KEY=VALUES [--vary KEY=VALUES] [run's options]\n"
     "       accrue solve [SCENARIO] --for KEY --p X [--range LO:HI] [run's options]\n"
@@ -30,18 +31,22 @@ static const char usage[] =
     "  --out DIR       also write the tables into DIR (created if missing)\n"
     "  --target-se X   run until the standard error of P(success) is at most X\n"
     "  --quiet         no progress line on standard error\n"
+    "  --verbose       the report's long tables and the estimators' details\n"
+    "  --json          print result.json instead of the report (run)\n"
     "  --set KEY=VALUE override a value: a trial key (selfpay_consent=0.4), a site's column\n"
     "                  (new-site-1.rate=1), rate_factor=1.5 (every rate times 1.5) or\n"
     "                  extra_sites=N (N copies of the --like SITE); repeatable\n"
     "  --vary KEY=V    a sweep's values: V1,V2,... or FROM:TO:STEP; two --vary for a grid\n"
     "  --for KEY --p X the smallest (for a key that lowers P: largest) value with P >= X\n"
+    "  --range LO:HI   where solve searches (default: grows from a range per key)\n"
+    "  -h, --help      this text; --version the program's version\n"
     "\n"
     "run simulates; exact computes the distribution of registrations at the deadline\n"
     "without simulation; sweep and solve run the scenario at many values of a key on one\n"
     "seed; track compares the history's registrations at each review with the forecast;\n"
-    "report writes the review board's bundle (report.html and its figures); compare puts\n"
-    "several scenarios in one table.\n"
-    "See README.md for the scenario format and every output.\n";
+    "report writes the review board's bundle (report.html, its figures and each\n"
+    "scenario's tables); compare puts several scenarios in one table.\n"
+    "See man accrue, or README.md, for the scenario format and every output.\n";
 
 /* The commands: name, what they do, how many scenarios they take. */
 typedef struct command {
