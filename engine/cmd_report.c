@@ -90,14 +90,6 @@ static void input_dirs(const options *o, const char **inputs)
     inputs[o->n_scenarios] = NULL;
 }
 
-/* P(target reached by the end of day index d): the completion slots up to d + 1. */
-static double reached_by(const sim_result *r, long d)
-{
-    if (r->trials == 0)
-        return 0.0;
-    return 1.0 - (double)hist_count_at_least(&r->completion, (size_t)(d + 2)) / (double)r->trials;
-}
-
 static void html_escape(plot_text *t, const char *s) { plot_escape(t, s); }
 
 static void pct(char *buf, size_t len, double p)
@@ -243,8 +235,9 @@ static size_t completion_points(const bundle_item *it, date_t **date, double **p
         date_t d = date_add_months(it->s->as_of, k);
         if (d > last)
             d = last;
+        double se;
         (*date)[n] = d;
-        (*p)[n++] = reached_by(it->r, (long)(d - it->s->as_of));
+        (*p)[n++] = report_completion_reached(&it->info, it->r, d, &se);
         if (d == last)
             break;
     }

@@ -543,17 +543,31 @@ static void write_summary(FILE *f, const report_info *info, const sim_result *r)
     }
 }
 
-static void write_distribution(FILE *f, const sim_result *r)
+void report_distribution(const sim_result *r,
+                         void (*row)(void *arg, const report_pmf_row *x), void *arg)
 {
     size_t lo, hi, len = 0;
     pmf_rows(r, &lo, &hi);
     double *tail = pmf_tail(r, &len);
-    fprintf(f, "enrolled,probability,probability_at_least,probability_se,probability_plain\n");
     for (size_t n = lo; n < hi && !process_stop; n++)
-        if (pmf_row_shown(r, n))
-            fprintf(f, "%zu,%.6g,%.6g,%.3g,%.6g\n", n, pmf_at(r, n), tail_at(r, tail, len, n),
-                    pmf_se_at(r, n), plain_at(r, n));
+        if (pmf_row_shown(r, n)) {
+            report_pmf_row x = {n, pmf_at(r, n), tail_at(r, tail, len, n), pmf_se_at(r, n),
+                                plain_at(r, n)};
+            row(arg, &x);
+        }
     free(tail);
+}
+
+static void distribution_row(void *arg, const report_pmf_row *x)
+{
+    fprintf(arg, "%zu,%.6g,%.6g,%.3g,%.6g\n", x->enrolled, x->probability, x->at_least, x->se,
+            x->plain);
+}
+
+static void write_distribution(FILE *f, const sim_result *r)
+{
+    fprintf(f, "enrolled,probability,probability_at_least,probability_se,probability_plain\n");
+    report_distribution(r, distribution_row, f);
 }
 
 static void write_quantiles(FILE *f, const report_info *info, const sim_result *r)
@@ -575,6 +589,17 @@ static void write_quantiles(FILE *f, const report_info *info, const sim_result *
 
 /* Monthly from the start: P(target reached by the end of the day before each month's date),
  * up to the end of the followed horizon. */
+double report_completion_reached(const report_info *info, const sim_result *r, date_t d,
+                                 double *se)
+{
+    /* At the deadline, the headline's estimate: one estimator for one quantity. */
+    double p = d == info->deadline ? r->p_success.mean : reached_by(r, (long)(d - info->start));
+    *se = d == info->deadline ? r->p_success.se
+          : r->trials         ? sqrt(p * (1 - p) / (double)r->trials)
+                              : 0;
+    return p;
+}
+
 static void write_completion(FILE *f, const report_info *info, const sim_result *r)
 {
     fprintf(f, "date,probability_reached,probability_reached_se\n");
@@ -585,11 +610,7 @@ static void write_completion(FILE *f, const report_info *info, const sim_result 
             d = last;
         char ds[DATE_TEXT_LEN];
         date_format_wide(d, ds);
-        /* At the deadline, the headline's estimate: one estimator for one quantity. */
-        double p = d == info->deadline ? r->p_success.mean : reached_by(r, (long)(d - info->start));
-        double se = d == info->deadline ? r->p_success.se
-                    : r->trials             ? sqrt(p * (1 - p) / (double)r->trials)
-                                            : 0;
+        double se, p = report_completion_reached(info, r, d, &se);
         fprintf(f, "%s,%.6g,%.3g\n", ds, p, se);
         if (d == last)
             break;

@@ -88,6 +88,20 @@ size_t report_checkpoint_quantile(const report_info *info, const sim_result *r, 
                                   double q);
 double report_checkpoint_reached(const report_info *info, const sim_result *r, size_t k);
 
+/* P(target reached by the end of day d) as completion.csv gives it (at the deadline the
+ * headline's P(success)), with its SE in *se. */
+double report_completion_reached(const report_info *info, const sim_result *r, date_t d,
+                                 double *se);
+
+/* The rows of enrolled_at_deadline.csv, in order: row(arg, x) for each count shown (its
+ * conditional probability not negligible, or a simulated trial ended there). */
+typedef struct report_pmf_row {
+    size_t enrolled;
+    double probability, at_least, se, plain;
+} report_pmf_row;
+void report_distribution(const sim_result *r,
+                         void (*row)(void *arg, const report_pmf_row *x), void *arg);
+
 /* Every name a run's --out folder may hold (NULL-terminated). */
 const char *const *report_table_names(void);
 

@@ -75,42 +75,43 @@ static json_t *inputs_json(const scenario *s, const char *const *set, size_t n_s
     return in;
 }
 
+static void distribution_row(void *arg, const report_pmf_row *x)
+{
+    json_array_append_new(arg, json_pack("{s:I,s:f,s:f,s:f,s:f}", "enrolled",
+                                         (json_int_t)x->enrolled, "probability", x->probability,
+                                         "probability_at_least", x->at_least, "probability_se",
+                                         x->se, "probability_plain", x->plain));
+}
+
 static json_t *results_json(const scenario *s, const report_info *info, const sim_result *r)
 {
     const sim_estimate *p = &r->p_success;
     double lo = fmax(0.0, p->mean - 1.96 * p->se), hi = fmin(1.0, p->mean + 1.96 * p->se);
     json_t *dist = json_array(), *quant = json_array(), *cps = json_array(), *sites = json_array();
     json_t *completion = json_array();
-    size_t len = r->pmf_len ? r->pmf_len : hist_extent(&r->at_deadline);
-    double at_least = 1.0;
-    /* One pass (the table can hold hundreds of thousands of counts): the conditional pmf when
-     * the model tabulated it, else the simulated histogram's bins. */
-    for (size_t n = 0; n < len; n++) {
-        double pn = r->pmf_len ? r->pmf[n].mean
-                               : (double)r->at_deadline.bin[n] / (double)r->trials;
-        if (pn >= 1e-9)
-            json_array_append_new(dist, json_pack("{s:I,s:f,s:f}", "enrolled", (json_int_t)n,
-                                                  "probability", pn, "probability_at_least",
-                                                  at_least));
-        at_least -= pn;
-    }
+    /* The tables' own rows and estimators (report.h): at the deadline the headline's. */
+    report_distribution(r, distribution_row, dist);
     for (int i = 0; i < REPORT_N_QUANTILES; i++) {
         double q = report_quantiles[i];
         json_t *c = completion_json(s, r, hist_quantile(&r->completion, q));
         json_object_set_new(c, "quantile", json_real(q));
         json_object_set_new(c, "enrolled_at_deadline",
-                            json_integer((json_int_t)hist_quantile(&r->at_deadline, q)));
+                            json_integer((json_int_t)report_deadline_quantile(r, q)));
         json_array_append_new(quant, c);
     }
     for (size_t k = 0; k < info->n_checkpoints; k++) {
-        const hist *h = &r->at_checkpoint[k];
-        json_array_append_new(
-            cps, json_pack("{s:o,s:f,s:I,s:I,s:I,s:f}", "date",
-                           date_json(info->checkpoint_date[k]), "mean", hist_mean(h), "q10",
-                           (json_int_t)hist_quantile(h, 0.1), "q50",
-                           (json_int_t)hist_quantile(h, 0.5), "q90",
-                           (json_int_t)hist_quantile(h, 0.9), "probability_target_reached",
-                           (double)hist_count_at_least(h, r->target) / (double)r->trials));
+        double se, mean = report_checkpoint_mean(info, r, k, &se);
+        json_t *cp = json_pack("{s:o,s:f,s:f}", "date", date_json(info->checkpoint_date[k]),
+                               "mean", mean, "mean_se", se);
+        for (int i = 0; i < REPORT_N_QUANTILES; i++) {
+            char key[8];
+            snprintf(key, sizeof key, "q%02.0f", 100.0 * report_quantiles[i]);
+            json_object_set_new(cp, key, json_integer((json_int_t)report_checkpoint_quantile(
+                                             info, r, k, report_quantiles[i])));
+        }
+        json_object_set_new(cp, "probability_target_reached",
+                            json_real(report_checkpoint_reached(info, r, k)));
+        json_array_append_new(cps, cp);
     }
     for (size_t i = 0; i < r->n_units; i++)
         json_array_append_new(sites, json_pack("{s:s,s:o,s:o}", "site", info->unit_name[i],
@@ -123,11 +124,10 @@ static json_t *results_json(const scenario *s, const report_info *info, const si
         date_t d = date_add_months(s->as_of, k);
         if (d > last)
             d = last;
-        double reached = 1.0 - (double)hist_count_at_least(&r->completion,
-                                                           (size_t)(d - s->as_of) + 2) /
-                                   (double)r->trials;
-        json_array_append_new(completion, json_pack("{s:o,s:f}", "date", date_json(d),
-                                                    "probability_reached", reached));
+        double se, reached = report_completion_reached(info, r, d, &se);
+        json_array_append_new(completion, json_pack("{s:o,s:f,s:f}", "date", date_json(d),
+                                                    "probability_reached", reached,
+                                                    "probability_reached_se", se));
         if (d == last)
             break;
     }
