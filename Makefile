@@ -175,6 +175,11 @@ deps-check:
 test-man: $(BUILD)/accrue deps-check
 	sh tests/man/check_man.sh $(BUILD)
 
+# Every output table and result.json read back by pandas with typed columns (dates as dates,
+# numbers as numbers, censored completion dates empty with their reason).
+test-readback: $(BUILD)/accrue deps-check
+	/usr/bin/python3 tests/readback/check_readback.py $(BUILD)
+
 clean:
 	rm -rf build build-mpi
 
