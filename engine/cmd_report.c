@@ -92,12 +92,25 @@ static void input_dirs(const options *o, const char **inputs)
 
 static void html_escape(plot_text *t, const char *s) { plot_escape(t, s); }
 
+/* A probability in percent: 1 decimal from 1 %, 2 below (0.38 %), 2 significant digits below
+ * 0.1 % (0.047 %), so that a small probability and its interval do not all read 0.4 %. */
 static void pct(char *buf, size_t len, double p)
 {
     if (p < 0.001 && p > 0.0)
         snprintf(buf, len, "%.2g %%", 100.0 * p);
+    else if (p < 0.01 && p > 0.0)
+        snprintf(buf, len, "%.2f %%", 100.0 * p);
     else
         snprintf(buf, len, "%.1f %%", 100.0 * p);
+}
+
+/* The English ordinal suffix of n: 1st, 2nd, 3rd, 4th, 11th, 12th, 13th, 21st. */
+static const char *ordinal(long n)
+{
+    long r100 = n % 100, r10 = n % 10;
+    if (r100 >= 11 && r100 <= 13)
+        return "th";
+    return r10 == 1 ? "st" : r10 == 2 ? "nd" : r10 == 3 ? "rd" : "th";
 }
 
 /* ---- figures of one scenario ---- */
@@ -300,6 +313,20 @@ static const char page_style[] =
     ".note{font-size:12px;color:#555}"
     "@page{size:A4;margin:12mm}@media print{body{padding:0}h2{break-before:auto}}";
 
+/* n with a comma every three digits: 1,000,000. */
+static void thousands(char *buf, size_t len, unsigned long long n)
+{
+    char digits[32];
+    int d = snprintf(digits, sizeof digits, "%llu", n);
+    size_t j = 0;
+    for (int i = 0; i < d && j + 2 < len; i++) {
+        if (i > 0 && (d - i) % 3 == 0)
+            buf[j++] = ',';
+        buf[j++] = digits[i];
+    }
+    buf[j] = '\0';
+}
+
 static void headline(plot_text *t, const bundle_item *it)
 {
     char p[32], lo[32], hi[32], day[11];
@@ -309,23 +336,29 @@ static void headline(plot_text *t, const bundle_item *it)
     pct(lo, sizeof lo, l);
     pct(hi, sizeof hi, h);
     date_format(it->s->deadline, day);
+    char trials[32];
+    thousands(trials, sizeof trials, it->r->trials);
     plot_printf(t, "<p class=\"headline\">A <b>%s</b> chance of reaching <b>%ld</b> patients "
-                   "by <b>%s</b> (95 %% interval %s to %s from %llu simulated futures",
-                p, it->s->target, day, lo, hi, (unsigned long long)it->r->trials);
+                   "by <b>%s</b> (", p, it->s->target, day);
+    if (e->se > 0.0)
+        plot_printf(t, "95 %% interval %s to %s from %s simulated futures", lo, hi, trials);
+    else
+        plot_printf(t, "no simulation error: nothing in this scenario is uncertain but the "
+                       "counts themselves, whose probabilities are computed, not sampled");
     if (it->info.has_exact)
         plot_printf(t, "; exact value %.4f", it->info.exact_p_success);
     size_t slot = hist_quantile(&it->r->completion, 0.5);
     char median[11];
+    plot_printf(t, "). Expected registrations by then: %.1f", it->r->mean.mean);
     if (slot == 0)
-        plot_printf(t, "). The target was met before the forecast began.</p>\n");
+        plot_printf(t, "; the target was met before the forecast began.</p>\n");
     else if (slot > (size_t)it->r->n_days)
-        plot_printf(t, "). Half of the futures do not reach it within the %g years followed "
-                       "after the deadline.</p>\n", it->s->horizon_years);
+        plot_printf(t, "; half of the futures do not reach the target within the %g years "
+                       "followed after the deadline.</p>\n", it->s->horizon_years);
     else {
         date_format(it->s->as_of + (date_t)slot - 1, median);
-        plot_printf(t, "). Expected registrations by then: %.1f; in half of the futures the "
-                       "%ld<sup>th</sup> patient is registered by %s.</p>\n",
-                    it->r->mean.mean, it->s->target, median);
+        plot_printf(t, "; in half of the futures the %ld<sup>%s</sup> patient is registered by "
+                       "%s.</p>\n", it->s->target, ordinal(it->s->target), median);
     }
 }
 
@@ -641,11 +674,13 @@ int cmd_report(const options *o)
         plot_printf(&page, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
                            "<title>accrue report</title><style>%s</style></head><body>\n",
                     page_style);
-        plot_printf(&page, "<h1>Recruitment forecast</h1>\n<p class=\"note\">accrue %s, %llu "
+        char trials[32];
+        thousands(trials, sizeof trials, o->trials);
+        plot_printf(&page, "<h1>Recruitment forecast</h1>\n<p class=\"note\">accrue %s, %s "
                            "simulated futures per scenario, seed %llu. Every number below is "
                            "estimated from the assumptions printed with it; the same scenario "
                            "and seed give the same report.</p>\n",
-                    CLI_VERSION, (unsigned long long)o->trials, (unsigned long long)o->seed);
+                    CLI_VERSION, trials, (unsigned long long)o->seed);
         if (n > 1)
             comparison_section(&page, items, n, &files[4 * n]);
         for (size_t k = 0; k < n; k++)

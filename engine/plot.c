@@ -264,7 +264,7 @@ void plot_axis_x_dates(plot_text *t, const plot_frame *f, const date_t *ticks, s
         if (m == 1)
             snprintf(buf, sizeof buf, "%d", y);
         else
-            snprintf(buf, sizeof buf, "%s %02d", month[m - 1], y % 100);
+            snprintf(buf, sizeof buf, "%s %d", month[m - 1], y);  /* "Jul 2027", not "Jul 27" */
         x_tick(t, f, x, buf);
     }
     x_axis_line_and_title(t, f, label);

@@ -69,6 +69,17 @@ static void test_date_ticks(void **state)
     assert_int_equal(t[0], date_from_ymd(2030, 1, 1));
     assert_int_equal(t[3], date_from_ymd(2060, 1, 1));
     assert_int_equal(plot_date_ticks(10, 5, 6, t), 0);
+    /* Their labels: the year alone in January, else the month and the whole year ("Jul 27"
+     * read as the 27th of July). */
+    n = plot_date_ticks(date_from_ymd(2026, 7, 18), date_from_ymd(2029, 7, 18), 8, t);
+    plot_frame f = plot_frame_of(640, 360, (double)date_from_ymd(2026, 7, 18),
+                                 (double)date_from_ymd(2029, 7, 18), 0, 1);
+    plot_text x = {0};
+    plot_axis_x_dates(&x, &f, t, n, "date");
+    assert_non_null(strstr(x.s, ">2027<"));
+    assert_non_null(strstr(x.s, ">Jul 2027<"));
+    assert_null(strstr(x.s, "Jul 27"));
+    plot_text_free(&x);
 }
 
 static void test_escape(void **state)
