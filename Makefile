@@ -5,7 +5,7 @@
 #   make test SAN=1 the same under AddressSanitizer and UndefinedBehaviorSanitizer (build/san/)
 #   make test-browser  accrue report checked in headless Chromium (installs Debian's chromium)
 #   make test-man   the manual page against --help, and make install / uninstall
-#   make test-readback  the output tables and result.json read back by pandas, typed
+#   make test-readback  the output tables and result.json read back by pandas and R, typed
 #   make install    the program, man page and shipped scenarios under PREFIX; make uninstall
 #   make validate   the full statistical validation (under a minute)
 #   make bench      the benchmark (bench/); make bench-short, its one-minute version for CI
@@ -158,25 +158,29 @@ uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/accrue $(DESTDIR)$(PREFIX)/share/man/man1/accrue.1
 	rm -rf $(SHAREDIR)
 
-# Tools of the checks beyond the C tests: man (the manual page's check) and pandas (reading
-# the outputs back, with Debian's python3 and its python3-pandas: /usr/bin/python3, whatever
-# python3 comes first on PATH); `make deps-check` installs the missing ones with apt-get.
+# Tools of the checks beyond the C tests: man (the manual page's check), pandas and R (reading
+# the outputs back: Debian's python3 and its python3-pandas, /usr/bin/python3 whatever python3
+# comes first on PATH, and r-base-core without its recommends); `make deps-check` installs the
+# missing ones with apt-get.
 deps-check:
 	@missing=; command -v man >/dev/null || missing="$$missing man-db"; \
 	command -v groff >/dev/null || missing="$$missing groff-base"; \
 	/usr/bin/python3 -c 'import pandas' 2>/dev/null || missing="$$missing python3-pandas"; \
+	command -v Rscript >/dev/null || missing="$$missing r-base-core"; \
 	if [ -n "$$missing" ]; then \
 	  echo "accrue: installing$$missing with apt-get"; \
 	  SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
-	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$missing; \
+	  $$SUDO apt-get update -qq && \
+	  $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
 # The manual page renders without warnings, matches --help, and install / uninstall are clean.
 test-man: $(BUILD)/accrue deps-check
 	sh tests/man/check_man.sh $(BUILD)
 
-# Every output table and result.json read back by pandas with typed columns (dates as dates,
-# numbers as numbers, censored completion dates empty with their reason).
+# Every output table and result.json read back by pandas, and every table by R's read.csv, with
+# typed columns (dates as dates, numbers as numbers, censored completion dates empty with their
+# reason).
 test-readback: $(BUILD)/accrue deps-check
 	/usr/bin/python3 tests/readback/check_readback.py $(BUILD)
 

@@ -1,4 +1,4 @@
-"""The output tables and result.json read back by pandas, typed (DESIGN.md section 4.1).
+"""The output tables and result.json read back by pandas and R, typed (DESIGN.md section 4.1).
 
 Runs accrue's commands on shipped scenarios into a scratch folder (run with a history, a target
 met before as_of, completion censored past the horizon; exact; report; compare; sweep over a
@@ -10,7 +10,8 @@ number column numeric, a category column holds only its values. Censored complet
 the date is empty exactly where its *_censored column says `before` or `after`. A column the
 contract does not know, or a file it does not know, fails too, so that a new column gets a
 type. result.json's tables are read into DataFrames, typed the same way, and agree with the
-CSV files.
+CSV files. Then R reads every CSV file with read.csv and as.Date against the same contract
+(check_readback.R).
 
 Usage: /usr/bin/python3 tests/readback/check_readback.py [BUILD_DIR]  (Debian's python3 with
 python3-pandas; make test-readback). Exit status 0 when every check holds, 1 otherwise.
@@ -74,6 +75,7 @@ SUMMARY = {"scenario": TEXT, "method": TEXT, "trials": INT, "seed": INT, "versio
            "completion_median_censored": CENSOR}
 
 failures = []
+contract_rows = []    # (file, column, kind, censoring column) of every CSV column checked, for R
 
 
 def fail(msg):
@@ -126,11 +128,14 @@ def read_table(path):
         return None
     dates = [c for c in header if contract.get(c) == DATE]
     df = pd.read_csv(path, parse_dates=dates)
+    censor_of = dict([CENSORED[name]]) if name in CENSORED else {}
     for col in header:
         if col not in contract:
             fail("%s: column %s has no type in the contract" % (path, col))
             continue
         check_type("%s column %s" % (path, col), df[col], contract[col])
+        kind = contract[col] if isinstance(contract[col], str) else "category"
+        contract_rows.append((path, col, kind, censor_of.get(col, "")))
     for col in contract:
         if col not in header and col not in OPTIONAL.get(name, ()):
             fail("%s: column %s missing" % (path, col))
@@ -276,6 +281,15 @@ def main():
         if censored_seen != {"before", "after"}:
             fail("censored completion dates seen: %s (expected before and after)" %
                  sorted(censored_seen))
+        # The same files by R's read.csv and as.Date.
+        with open(os.path.join(tmp, "contract.tsv"), "w") as f:
+            for row in contract_rows:
+                f.write("\t".join(row) + "\n")
+        r = subprocess.run(["Rscript", os.path.join(os.path.dirname(__file__),
+                                                     "check_readback.R"),
+                            os.path.join(tmp, "contract.tsv")])
+        if r.returncode != 0:
+            fail("R's read.csv: see above")
     print("readback: %d files read by pandas %s, %d failed checks" %
           (n_files, pd.__version__, len(failures)))
     return 1 if failures else 0
