@@ -141,8 +141,8 @@ int cmd_track(const options *o)
         char asof[11], upto[11], day[11];
         date_format(s->as_of, asof);
         date_format(last, upto);
-        model_describe(m, stdout);
-        printf("\nTrack: the forecast made at %s (%llu trials, seed %llu) against history.csv "
+        cli_describe(o, m, stdout);   /* wrapped at 80 columns, with the overrides */
+        printf("\nTrack: the forecast made at %s (%llu trials, seed %llu)\nagainst history.csv "
                "up to %s\n", asof, (unsigned long long)r->trials, (unsigned long long)o->seed,
                upto);
         if (n == 0) {
@@ -163,8 +163,8 @@ int cmd_track(const options *o)
                 printf("  %-10s  %8ld  %18s  %15s  %s\n", day, rows[i].observed, band, p,
                        rows[i].verdict);
             }
-            printf("Behind plan: fewer registrations than the forecast's 10 %% point (P(N <= "
-                   "observed) < 0.10);\nahead of plan: more than its 90 %% point.\n");
+            printf("Behind plan: fewer registrations than the forecast's 10 %% point\n(P(N <= "
+                   "observed) < 0.10); ahead of plan: more than its 90 %% point.\n");
         }
         if (!cli_report_reached_stdout())
             rc = 1;

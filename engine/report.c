@@ -182,12 +182,16 @@ static void print_headline(FILE *out, const report_info *info, const sim_result 
             r->target, dl, prob_text(p->mean, a), p->se,
             prob_text(clamp01(p->mean - Z95 * p->se), b),
             prob_text(clamp01(p->mean + Z95 * p->se), c));
-    if (info->verbose)
-        fprintf(out, "  estimators: conditional with control variate %s (SE %.2g),\n"
-                     "  conditional %s (SE %.2g), plain fraction of trials %s (SE %.2g)\n",
-                prob_text(p->mean, a), p->se, prob_text(r->p_success_cond.mean, d),
-                r->p_success_cond.se, prob_text(r->p_success_plain.mean, e),
-                r->p_success_plain.se);
+    if (info->verbose) {
+        char text[400];
+        snprintf(text, sizeof text,
+                 "  estimators: conditional with control variate %s (SE %.2g),\n"
+                 "  conditional %s (SE %.2g), plain fraction of trials %s (SE %.2g)\n",
+                 prob_text(p->mean, a), p->se, prob_text(r->p_success_cond.mean, d),
+                 r->p_success_cond.se, prob_text(r->p_success_plain.mean, e),
+                 r->p_success_plain.se);
+        report_put_wrapped(text, out);
+    }
     if (info->has_exact) {
         double z = p->se > 0.0 ? (p->mean - info->exact_p_success) / p->se : 0.0;
         fprintf(out, "  exact (no simulation): %.6f; simulation - exact = %+.2g (z = %+.2f)\n",
@@ -260,14 +264,18 @@ static void print_quantiles_short(FILE *out, const report_info *info, const sim_
 
 static void print_quantiles(FILE *out, const report_info *info, const sim_result *r)
 {
-    fprintf(out, "\nQuantiles   registrations by deadline   date target reached (95 %% interval)\n");
+    /* Within 80 columns with the longest labels ("after +10026-07-18" aside); an interval
+     * whose ends are one censored label says nothing and is left out. */
+    fprintf(out, "\n  share  registrations  date the target is reached (95 %% interval)\n");
     for (int i = 0; i < REPORT_N_QUANTILES; i++) {
         double q = report_quantiles[i];
         char label[32], lo[32], hi[32];
         report_completion_label(info, r, hist_quantile(&r->completion, q), label, sizeof label);
         completion_quantile_interval(info, r, q, lo, hi, sizeof lo);
-        fprintf(out, "  %3.0f %%     %10zu                  %s  (%s to %s)\n", q * 100.0,
-                report_deadline_quantile(r, q), label, lo, hi);
+        fprintf(out, "  %3.0f %%  %13zu  %s", q * 100.0, report_deadline_quantile(r, q), label);
+        if (strcmp(lo, hi) != 0 || strcmp(lo, label) != 0)
+            fprintf(out, "  (%s to %s)", lo, hi);
+        fputc('\n', out);
     }
 }
 

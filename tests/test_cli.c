@@ -213,6 +213,30 @@ static void test_unwritable_out_fails_first(void **state)
     expect_usage_error("run --trials 1e12 --out README.md", "not a folder");
 }
 
+/* The widest line of `output`, in characters (UTF-8 continuation bytes not counted). */
+static size_t widest_line(void)
+{
+    size_t widest = 0, width = 0;
+    for (const unsigned char *c = (const unsigned char *)output; *c; c++) {
+        if (*c == '\n') {
+            width = 0;
+            continue;
+        }
+        if ((*c & 0xC0) != 0x80 && ++width > widest)
+            widest = width;
+    }
+    return widest;
+}
+
+/* DESIGN.md 4.3: the terminal's output fits 80 columns, for run with and without --verbose on
+ * every shipped scenario (the loop below), and for compare, track and --help. */
+static void expect_80_columns(const char *args)
+{
+    accrue(args);
+    if (widest_line() > 80)
+        fail_msg("accrue %s: a line of %zu columns:\n%s", args, widest_line(), output);
+}
+
 static void test_every_shipped_scenario_runs(void **state)
 {
     (void)state;
@@ -228,6 +252,10 @@ static void test_every_shipped_scenario_runs(void **state)
         if (accrue(args) != 0)
             fail_msg("scenario %s: %s", e->d_name, output);
         assert_non_null(strstr(output, "Probability of reaching"));
+        expect_80_columns(args);
+        snprintf(args, sizeof args, "run scenarios/%s --trials 10000 --quiet --verbose",
+                 e->d_name);
+        expect_80_columns(args);
         /* exact computes every shipped scenario, or declines with status 2 and says why (a
          * finite pool, say): never a crash or another status. */
         snprintf(args, sizeof args, "exact scenarios/%s", e->d_name);
@@ -238,6 +266,10 @@ static void test_every_shipped_scenario_runs(void **state)
     }
     closedir(d);
     assert_true(ran >= 5);
+    expect_80_columns("compare scenarios/protocol-plan scenarios/self-pay scenarios/recent-pace "
+                      "--trials 10000 --quiet");
+    expect_80_columns("track scenarios/seed-history-tracked --trials 10000 --quiet");
+    expect_80_columns("--help");
 }
 
 static void test_exact_command(void **state)
