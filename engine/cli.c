@@ -399,6 +399,11 @@ static const scenario_folder *folder_of(const options *o, size_t i)
     return read ? &folders[i] : NULL;
 }
 
+const scenario_folder *cli_folder(const options *o, size_t i)
+{
+    return i < o->n_scenarios && loaded[i] > 0 ? &folders[i] : NULL;
+}
+
 scenario *cli_load_with(const options *o, size_t i, const char *const *extra, size_t n_extra)
 {
     char err[ERRLEN] = "";

@@ -65,6 +65,10 @@ scenario *cli_load_with(const options *o, size_t i, const char *const *extra, si
  * kept for every later cli_load of the same scenario; this frees them (at the end of main). */
 void cli_forget_folders(void);
 
+/* Scenario i's folder as read and parsed by cli_load (the built-in default: NULL), for
+ * inputs/; valid until cli_forget_folders. */
+const scenario_folder *cli_folder(const options *o, size_t i);
+
 /* Checks --out before anything runs; -1 after a message (exit status 2). */
 int cli_check_out_dir(const options *o);
 

@@ -568,7 +568,7 @@ static int run_item(const options *o, size_t k, bundle_item *it)
         fprintf(stderr, "accrue: %s\n", err[0] ? err : "out of memory");
         return 1;
     }
-    if (inputs_snapshot(k < o->n_scenarios ? o->scenario[k] : NULL, o->set, o->n_sets, o->like,
+    if (inputs_snapshot(cli_folder(o, k), o->set, o->n_sets, o->like,
                         &it->inputs, err, sizeof err) != 0) {
         fprintf(stderr, "accrue: %s\n", err);
         return 1;

@@ -89,7 +89,7 @@ int cmd_run(const options *o)
         inputs_copy copy = {0};
         sim_result *r = NULL;
         double seconds = 0.0;
-        if (o->out && inputs_snapshot(o->n_scenarios ? o->scenario[0] : NULL, o->set, o->n_sets,
+        if (o->out && inputs_snapshot(cli_folder(o, 0), o->set, o->n_sets,
                                       o->like, &copy, err, sizeof err) != 0) {
             fprintf(stderr, "accrue: %s\n", err);
             goto done;
