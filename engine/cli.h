@@ -108,6 +108,28 @@ int cli_interrupted_status(void);
 int cli_report_reached_stdout(void);
 int cli_write_tables(int rc_write, const char *err);
 
+/* One row of accrue compare (engine/cmd_compare.c), which the report's comparison uses too:
+ * P(success) with its SE and the exact value, the mean and the 10/50/90 % points of the count
+ * at the deadline (quantiles.csv's), the median completion date or its censoring. */
+typedef struct compare_row {
+    char name[256];
+    char folder[64];          /* the scenario folder's last part, for the terminal's table */
+    double p, se, exact, mean;
+    int has_exact;
+    size_t q10, q50, q90;
+    char median[16];
+    const char *censored;     /* "", "before" or "after" */
+} compare_row;
+
+/* Fills row from scenario s (read from folder source; NULL: the built-in default) and its run
+ * r; has_exact and exact are the caller's. */
+void compare_row_fill(compare_row *row, const scenario *s, const char *source,
+                      const sim_result *r);
+
+/* compare.csv: scenario,folder,p_success,p_success_se,p_success_exact,mean_enrolled,q10,q50,
+ * q90,completion_median,completion_censored, a row each. */
+void compare_write_csv(FILE *f, const compare_row *rows, size_t n);
+
 /* The commands, each in its own file: the exit status. */
 int cmd_run(const options *o);
 int cmd_exact(const options *o);

@@ -8,15 +8,32 @@
 #include "cli.h"
 #include "process.h"
 
-typedef struct compare_row {
-    char name[256];
-    char folder[64];          /* the scenario folder's last part, for the terminal's table */
-    double p, se, exact, mean;
-    int has_exact;
-    size_t q10, q50, q90;
-    char median[16];
-    const char *censored;
-} compare_row;
+void compare_row_fill(compare_row *row, const scenario *s, const char *source,
+                      const sim_result *r)
+{
+    snprintf(row->name, sizeof row->name, "%s", s->name);
+    const char *src = source ? source : "protocol-plan (built in)";
+    size_t len = strlen(src);
+    while (len > 1 && src[len - 1] == '/')
+        len--;
+    const char *base = src;
+    for (size_t i = 0; i + 1 < len; i++)
+        if (src[i] == '/')
+            base = src + i + 1;
+    snprintf(row->folder, sizeof row->folder, "%.*s", (int)(len - (size_t)(base - src)), base);
+    row->p = r->p_success.mean;
+    row->se = r->p_success.se;
+    row->mean = r->mean.mean;
+    /* The count's points as quantiles.csv has them (the conditional distribution's). */
+    row->q10 = report_deadline_quantile(r, 0.10);
+    row->q50 = report_deadline_quantile(r, 0.50);
+    row->q90 = report_deadline_quantile(r, 0.90);
+    size_t slot = hist_quantile(&r->completion, 0.5);
+    row->censored = slot == 0 ? "before" : slot > (size_t)r->n_days ? "after" : "";
+    row->median[0] = '\0';
+    if (!row->censored[0])
+        date_format(s->as_of + (date_t)slot - 1, row->median);
+}
 
 static int compare_one(const options *o, size_t k, compare_row *row)
 {
@@ -43,27 +60,7 @@ static int compare_one(const options *o, size_t k, compare_row *row)
     } else if (r->interrupted || process_stop) {
         rc = cli_interrupted_status();
     } else {
-        snprintf(row->name, sizeof row->name, "%s", s->name);
-        const char *src = k < o->n_scenarios ? o->scenario[k] : "protocol-plan (built in)";
-        size_t len = strlen(src);
-        while (len > 1 && src[len - 1] == '/')
-            len--;
-        const char *base = src;
-        for (size_t i = 0; i + 1 < len; i++)
-            if (src[i] == '/')
-                base = src + i + 1;
-        snprintf(row->folder, sizeof row->folder, "%.*s", (int)(len - (size_t)(base - src)), base);
-        row->p = r->p_success.mean;
-        row->se = r->p_success.se;
-        row->mean = r->mean.mean;
-        row->q10 = hist_quantile(&r->at_deadline, 0.10);
-        row->q50 = hist_quantile(&r->at_deadline, 0.50);
-        row->q90 = hist_quantile(&r->at_deadline, 0.90);
-        size_t slot = hist_quantile(&r->completion, 0.5);
-        row->censored = slot == 0 ? "before" : slot > (size_t)r->n_days ? "after" : "";
-        row->median[0] = '\0';
-        if (!row->censored[0])
-            date_format(s->as_of + (date_t)slot - 1, row->median);
+        compare_row_fill(row, s, k < o->n_scenarios ? o->scenario[k] : NULL, r);
     }
     sim_result_free(r);
     model_free(m);
@@ -88,9 +85,9 @@ static void csv_text(FILE *f, const char *s)
     fputc('"', f);
 }
 
-static void compare_csv(FILE *f, const void *arg)
+void compare_write_csv(FILE *f, const compare_row *rows, size_t n)
 {
-    const compare_out *c = arg;
+    const compare_out c0 = {rows, n}, *c = &c0;
     fprintf(f, "scenario,folder,p_success,p_success_se,p_success_exact,mean_enrolled,q10,q50,q90,"
                "completion_median,completion_censored\n");
     for (size_t i = 0; i < c->n; i++) {
@@ -104,6 +101,12 @@ static void compare_csv(FILE *f, const void *arg)
         fprintf(f, ",%.6g,%zu,%zu,%zu,%s,%s\n", r->mean, r->q10, r->q50, r->q90, r->median,
                 r->censored);
     }
+}
+
+static void compare_csv(FILE *f, const void *arg)
+{
+    const compare_out *c = arg;
+    compare_write_csv(f, c->rows, c->n);
 }
 
 static const char *const compare_files[] = {"compare.csv", NULL};

@@ -78,6 +78,7 @@ static const char *const *bundle_files(void)
         }
     }
     bundle_names[n++] = "figures/completion-all.svg";
+    bundle_names[n++] = "compare.csv";
     bundle_names[n] = NULL;
     return bundle_names;
 }
@@ -417,6 +418,17 @@ static void figure_block(plot_text *page, plot_text *svg, const char *caption)
     plot_printf(page, "</figcaption></figure>\n");
 }
 
+typedef struct compare_rows {
+    const compare_row *row;
+    size_t n;
+} compare_rows;
+
+static void write_compare(FILE *f, const void *arg)
+{
+    const compare_rows *c = arg;
+    compare_write_csv(f, c->row, c->n);
+}
+
 typedef struct figure_file {
     char name[64];
     plot_text svg;
@@ -473,12 +485,15 @@ static void scenario_section(plot_text *t, const bundle_item *it, size_t k, figu
                    "this page.</p>\n", k + 1);
 }
 
-/* With several scenarios: their comparison and their completion curves together. */
-static void comparison_section(plot_text *t, bundle_item *items, size_t n, figure_file *overlay)
+/* With several scenarios: their comparison (accrue compare's rows, also as compare.csv) and
+ * their completion curves together. */
+static void comparison_section(plot_text *t, bundle_item *items, size_t n, figure_file *overlay,
+                               const compare_row *rows)
 {
     plot_printf(t, "<h2>The scenarios side by side</h2>\n<table><tr><th>scenario</th>"
                    "<th>P(target by deadline)</th><th>SE</th><th>exact</th>"
-                   "<th>mean at deadline</th><th>median completion</th></tr>\n");
+                   "<th>mean at deadline</th><th>10 / 50 / 90 %%</th>"
+                   "<th>median completion</th></tr>\n");
     completion_curve *c = calloc(n, sizeof *c);
     date_t **dates = calloc(n, sizeof *dates);
     double **ps = calloc(n, sizeof *ps);
@@ -488,21 +503,19 @@ static void comparison_section(plot_text *t, bundle_item *items, size_t n, figur
     }
     for (size_t k = 0; k < n; k++) {
         bundle_item *it = &items[k];
-        size_t slot = hist_quantile(&it->r->completion, 0.5);
-        char median[24] = "beyond horizon";
-        if (slot == 0)
-            snprintf(median, sizeof median, "before start");
-        else if (slot <= (size_t)it->r->n_days)
-            date_format(it->s->as_of + (date_t)slot - 1, median);
+        const compare_row *row = &rows[k];
+        const char *median = row->censored[0] == 'a'   ? "beyond horizon"
+                             : row->censored[0] == 'b' ? "before start"
+                                                       : row->median;
         plot_printf(t, "<tr><td>");
-        html_escape(t, it->s->name);
-        plot_printf(t, "</td><td>%.4f</td><td>%.2g</td><td>", it->r->p_success.mean,
-                    it->r->p_success.se);
-        if (it->info.has_exact)
-            plot_printf(t, "%.4f", it->info.exact_p_success);
+        html_escape(t, row->name);
+        plot_printf(t, "</td><td>%.4f</td><td>%.2g</td><td>", row->p, row->se);
+        if (row->has_exact)
+            plot_printf(t, "%.4f", row->exact);
         else
             plot_printf(t, "&ndash;");
-        plot_printf(t, "</td><td>%.2f</td><td>%s</td></tr>\n", it->r->mean.mean, median);
+        plot_printf(t, "</td><td>%.2f</td><td>%zu / %zu / %zu</td><td>%s</td></tr>\n",
+                    row->mean, row->q10, row->q50, row->q90, median);
         if (c) {
             c[k].name = it->s->name;
             c[k].n = completion_points(it, &dates[k], &ps[k]);
@@ -510,7 +523,8 @@ static void comparison_section(plot_text *t, bundle_item *items, size_t n, figur
             c[k].p = ps[k];
         }
     }
-    plot_printf(t, "</table>\n");
+    plot_printf(t, "</table>\n<p class=\"note\">The same table as <code>accrue compare</code> "
+                   "gives, in <code>compare.csv</code> beside this page.</p>\n");
     if (c) {
         char label[32];
         snprintf(label, sizeof label, "%ld", items[0].s->target);
@@ -611,8 +625,11 @@ static int run_item(const options *o, size_t k, bundle_item *it)
 
 /* Writes the bundle as one set (outdir.h): report.html, the figures and each scenario's
  * folder. Returns the exit status. */
+static void write_compare(FILE *f, const void *arg);
+
 static int write_bundle(const options *o, const plot_text *page, const figure_file *files,
-                        size_t n_files, const bundle_item *items, size_t n)
+                        size_t n_files, const bundle_item *items, size_t n,
+                        const compare_rows *cmp)
 {
     char err[ERRLEN] = "";
     const char *inputs[CLI_MAX_SCENARIOS + 1];
@@ -630,6 +647,15 @@ static int write_bundle(const options *o, const plot_text *page, const figure_fi
         }
         write_text(f, t);
         rc = outdir_close(d, f, name, err, sizeof err);
+    }
+    if (rc == 0 && n > 1) {
+        FILE *f = outdir_create(d, "compare.csv", err, sizeof err);
+        if (!f)
+            rc = -1;
+        else {
+            write_compare(f, cmp);
+            rc = outdir_close(d, f, "compare.csv", err, sizeof err);
+        }
     }
     for (size_t k = 0; k < n && rc == 0; k++) {
         char prefix[32];
@@ -667,8 +693,18 @@ int cmd_report(const options *o)
     bundle_item *items = calloc(n, sizeof *items);
     figure_file *files = calloc(4 * n + 1, sizeof *files);
     int rc = items && files ? 0 : 1;
-    for (size_t k = 0; k < n && rc == 0; k++)
+    compare_row *rows = calloc(n, sizeof *rows);
+    if (!rows)
+        rc = 1;
+    for (size_t k = 0; k < n && rc == 0; k++) {
         rc = run_item(o, k, &items[k]);
+        if (rc == 0) {
+            compare_row_fill(&rows[k], items[k].s, k < o->n_scenarios ? o->scenario[k] : NULL,
+                             items[k].r);
+            rows[k].has_exact = items[k].info.has_exact;
+            rows[k].exact = items[k].info.exact_p_success;
+        }
+    }
     plot_text page = {0};
     if (rc == 0) {
         plot_printf(&page, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
@@ -682,7 +718,7 @@ int cmd_report(const options *o)
                            "and seed give the same report.</p>\n",
                     CLI_VERSION, trials, (unsigned long long)o->seed);
         if (n > 1)
-            comparison_section(&page, items, n, &files[4 * n]);
+            comparison_section(&page, items, n, &files[4 * n], rows);
         for (size_t k = 0; k < n; k++)
             scenario_section(&page, &items[k], k, files);
         plot_printf(&page, "<p class=\"note\">Method: per-site Poisson-gamma recruitment "
@@ -700,7 +736,8 @@ int cmd_report(const options *o)
             fprintf(stderr, "accrue: out of memory writing the report\n");
             rc = 1;
         } else {
-            rc = write_bundle(o, &page, files, n_files, items, n);
+            compare_rows cmp = {rows, n};
+            rc = write_bundle(o, &page, files, n_files, items, n, &cmp);
             if (rc == 0)
                 printf("Report written to %s/report.html (figures in %s/figures/, each "
                        "scenario's tables and inputs in %s/scenario-K/)\n", o->out, o->out,
@@ -729,5 +766,6 @@ int cmd_report(const options *o)
     }
     free(items);
     free(files);
+    free(rows);
     return rc;
 }

@@ -765,7 +765,8 @@ static void test_report_bundle(void **state)
              "--out %s/b", dir);
     assert_int_equal(accrue(args), 0);
     snprintf(sub, sizeof sub, "%s/b", dir);
-    assert_int_equal(count_entries(sub), 4);   /* report.html figures scenario-1 scenario-2 */
+    /* report.html figures scenario-1 scenario-2 compare.csv */
+    assert_int_equal(count_entries(sub), 5);
     snprintf(sub, sizeof sub, "%s/b/scenario-1", dir);
     /* run --out's set with a history (posterior.csv), and fan.csv. */
     assert_int_equal(count_entries(sub), 10);
@@ -811,6 +812,18 @@ static void test_report_bundle(void **state)
     assert_int_equal(circles, 2);
     svg = read_file(sub, "2-fan.svg");
     assert_null(strstr(svg, "<circle"));
+    /* The comparison is accrue compare's, byte for byte. */
+    snprintf(args, sizeof args,
+             "compare scenarios/seed-history scenarios/protocol-plan --trials 20000 --quiet "
+             "--out %s/c", dir);
+    assert_int_equal(accrue(args), 0);
+    char b[128], c[128];
+    snprintf(b, sizeof b, "%s/b", dir);
+    snprintf(c, sizeof c, "%s/c", dir);
+    char *from_report = read_file(b, "compare.csv"), *from_compare = read_file(c, "compare.csv");
+    assert_non_null(from_report);
+    assert_non_null(from_compare);
+    assert_string_equal(from_report, from_compare);
     remove_tree(dir);
 }
 
