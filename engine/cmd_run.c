@@ -66,6 +66,36 @@ static scenario *load_checked(const options *o)
     return s;
 }
 
+/* The run itself, then the report and the tables (with inputs/ from copy) or the JSON. */
+static int simulate_and_publish(const options *o, const scenario *s, const model *plan,
+                                report_info *info, const inputs_copy *copy)
+{
+    char err[ERRLEN] = "";
+    double seconds = 0.0;
+    sim_model sim = model_sim(plan);
+    sim_result *r = cli_simulate(o, &sim, o->trials, &seconds, err, sizeof err);
+    /* result.json beside the tables (after posterior.csv when there is one), then inputs/. */
+    result_json_args json = {s, o->set, o->n_sets, o->like, info, r, o->seed, o->target_se,
+                             CLI_VERSION};
+    report_extra extra[2 + INPUTS_MAX_FILES];
+    size_t n_extra = 0;
+    if (info->n_extra)
+        extra[n_extra++] = info->extra[0];
+    extra[n_extra++] = (report_extra){"result.json", write_json, &json};
+    n_extra += inputs_extras(copy, extra + n_extra);
+    info->extra = extra;
+    info->n_extra = n_extra;
+    int rc = 1;
+    if (r && o->json && !r->interrupted && !process_stop)
+        rc = print_json(&json);
+    else if (r)
+        rc = publish(o, info, r, seconds);
+    else
+        fprintf(stderr, "accrue: %s\n", err);
+    sim_result_free(r);
+    return rc;
+}
+
 int cmd_run(const options *o)
 {
     scenario *s = load_checked(o);
@@ -87,34 +117,11 @@ int cmd_run(const options *o)
     } else {
         /* The scenario files as read, for inputs/, before the run (they may change meanwhile). */
         inputs_copy copy = {0};
-        sim_result *r = NULL;
-        double seconds = 0.0;
-        if (o->out && inputs_snapshot(cli_folder(o, 0), o->set, o->n_sets,
-                                      o->like, &copy, err, sizeof err) != 0) {
+        if (o->out && inputs_snapshot(cli_folder(o, 0), o->set, o->n_sets, o->like, &copy, err,
+                                      sizeof err) != 0)
             fprintf(stderr, "accrue: %s\n", err);
-            goto done;
-        }
-        sim_model sim = model_sim(plan);
-        r = cli_simulate(o, &sim, o->trials, &seconds, err, sizeof err);
-        /* result.json beside the tables (after posterior.csv when there is one), then inputs/. */
-        result_json_args json = {s, o->set, o->n_sets, o->like, &info, r, o->seed,
-                                 o->target_se, CLI_VERSION};
-        report_extra extra[2 + INPUTS_MAX_FILES];
-        size_t n_extra = 0;
-        if (info.n_extra)
-            extra[n_extra++] = info.extra[0];
-        extra[n_extra++] = (report_extra){"result.json", write_json, &json};
-        n_extra += inputs_extras(&copy, extra + n_extra);
-        info.extra = extra;
-        info.n_extra = n_extra;
-        if (r && o->json && !r->interrupted && !process_stop)
-            rc = print_json(&json);
-        else if (r)
-            rc = publish(o, &info, r, seconds);
         else
-            fprintf(stderr, "accrue: %s\n", err);
-    done:
-        sim_result_free(r);
+            rc = simulate_and_publish(o, s, plan, &info, &copy);
         inputs_free(&copy);
     }
     free(cp);
