@@ -7,7 +7,18 @@
  * convolution of those, integrated over p and q when they are beta distributed. The Poisson and
  * negative binomial parts come together from one recurrence on their generating function
  * (poisson_negbin_pmf), O(groups) a count, the binomial and the sites with uncertain first days
- * by direct convolution. */
+ * by direct convolution.
+ *
+ * A capped site (sites.csv cap C: it refers at most C candidates from as_of) registers
+ * Binomial(min(K, C), r) mixed over K, its referrals in its window: K ~ Poisson(m) for a fixed
+ * rate, negative binomial (gamma-Poisson, shape k) for a gamma rate, m = rate x exposure / 365.25
+ * not thinned by p, and r the thinning of every referral in the window (p before the self-pay
+ * date, p q from it; models/pools.c computes the same law given a trial's draws). The law of
+ * min(K, C) (P(K >= C) lumped at C) does not depend on p or q: it is built once, and only its
+ * binomial thinning is redone at each quadrature node (add_capped), then convolved in. Declined:
+ * a capped site whose window holds the self-pay date (its first referrals thinned by p, the
+ * later by p q, which the cap cuts depending on both counts), a capped site with an uncertain
+ * first day or that may not open, and caps above EXACT_MAX_CAP. */
 #include "exact.h"
 #include "schedule.h"
 
@@ -16,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <gsl/gsl_cdf.h>
 #include <gsl/gsl_eigen.h>
 #include <gsl/gsl_integration.h>
 #include <gsl/gsl_matrix.h>
@@ -42,6 +54,9 @@
 /* The most components the mixtures over uncertain first days may hold in all: each costs a
  * pmf per quadrature node, so beyond this the exact mode declines (README). */
 #define EXACT_MAX_COMPONENTS 20000
+/* The largest cap computed: the thinning costs about cap^2 / 2 multiply-adds a node (as
+ * models/pools.c's POOLS_MAX_TABLE bounds its tables). */
+#define EXACT_MAX_CAP 4096
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -132,6 +147,24 @@ static void add_weighted(void *arg, double w, double b, double a)
     sum[1] += w * a;
 }
 
+static int capped_site_computable(const scenario *s, size_t i, char *err, size_t errlen);
+
+/* E[min(K, C)] = sum_{j < C} P(K > j), K Poisson(m) (fixed rate) or negative binomial (gamma
+ * rate of shape k, mean m: GSL's NB(n = k, p = k / (k + m))). */
+static double capped_mean(const site_spec *st, double m)
+{
+    double e = 0.0;
+
+    if (!(m > 0.0))
+        return 0.0;
+    for (long j = st->cap - 1; j >= 0; j--)   /* smallest first */
+        e += st->shape > 0.0
+                 ? gsl_cdf_negative_binomial_Q((unsigned)j, st->shape / (st->shape + m),
+                                               st->shape)
+                 : gsl_cdf_poisson_Q((unsigned)j, m);
+    return e;
+}
+
 double exact_mean(const scenario *s)
 {
     double ep = s->screen_pass.value, eq = s->selfpay_consent.value, sb, sa;
@@ -140,6 +173,16 @@ double exact_mean(const scenario *s)
 
     for (size_t i = 0; i < s->n_sites; i++) {
         double before, after;
+        if (s->site[i].has_cap) {
+            double em;
+            if (!capped_site_computable(s, i, NULL, 0))
+                return NAN;
+            exact_site_exposure(s, i, &before, &after);
+            em = capped_mean(&s->site[i], s->site[i].rate * (before + after) /
+                                              EXACT_DAYS_PER_YEAR);
+            mean += ep * (before > 0.0 ? 1.0 : eq) * em;
+            continue;
+        }
         if (exact_site_is_mixed(&s->site[i])) {
             double sum[2] = {0.0, 0.0};
             site_first_days(s, i, add_weighted, sum);
@@ -190,6 +233,20 @@ static int mixed_site_same(const mixed_site *a, const mixed_site *b)
            !memcmp(a->after, b->after, a->n * sizeof *a->after);
 }
 
+/* A capped site: pmf[i] = P(min(K, C) = lo + i) (its referrals in the window, at most C), its
+ * registrations that pmf thinned by p (after = 0) or by p q (after = 1). */
+typedef struct capped_site {
+    size_t lo, len;
+    double *pmf;
+    int after;
+} capped_site;
+
+/* Builds site i's capped_site from its exposure (in days, before and after the self-pay date,
+ * exactly one of them positive) with truncations of at most eps; 0 or -1 (out of memory, or a
+ * support beyond EXACT_MAX_SUPPORT). Defined with the laws below. */
+static int capped_site_init(capped_site *cs, const site_spec *st, double before, double after,
+                            double eps);
+
 typedef struct exact_model {
     unsigned long screening;
     double screen_before, screen_after;   /* exact_screen_fractions */
@@ -198,11 +255,16 @@ typedef struct exact_model {
     double *shape, *before, *after;     /* per group: total shape, before / k, after / k */
     size_t n_mixed, n_components;
     mixed_site *mixed;
+    size_t n_capped;
+    capped_site *capped;
     double eps;             /* truncation budget of each single truncation */
 } exact_model;
 
 static void model_free(exact_model *m)
 {
+    for (size_t j = 0; m->capped && j < m->n_capped; j++)
+        free(m->capped[j].pmf);
+    free(m->capped);
     free(m->shape);
     free(m->before);
     free(m->after);
@@ -258,24 +320,85 @@ static int mixed_site_init(mixed_site *ms, const scenario *s, size_t i)
     return mb.failed ? -1 : 0;
 }
 
+/* Whether site i has a cap the exact mode computes (see the top comment); when not, why, in err. */
+static int capped_site_computable(const scenario *s, size_t i, char *err, size_t errlen)
+{
+    const site_spec *st = &s->site[i];
+    double before, after;
+
+    if (exact_site_is_mixed(st)) {
+        set_err(err, errlen, "exact: declined, site %s has a cap and an uncertain first day or "
+                "may not open; the exact mode does not compute that mixture (accrue run "
+                "simulates it)", st->name);
+        return 0;
+    }
+    if (st->cap > EXACT_MAX_CAP) {
+        set_err(err, errlen, "exact: declined, site %s has a cap of %ld, above the %d the exact "
+                "mode computes (accrue run simulates it)", st->name, st->cap,
+                EXACT_MAX_CAP);
+        return 0;
+    }
+    exact_site_exposure(s, i, &before, &after);
+    if (st->rate > 0.0 && st->cap > 0 && before > 0.0 && after > 0.0) {
+        set_err(err, errlen, "exact: declined, site %s has a cap and the self-pay date inside "
+                "its window (its first referrals need only the screen pass, the later consent "
+                "too, and which the cap cuts depends on both counts); the exact mode does not "
+                "compute that (accrue run simulates it)", st->name);
+        return 0;
+    }
+    return 1;
+}
+
 static int model_init(exact_model *m, const scenario *s, char *err, size_t errlen)
 {
-    size_t n = s->n_sites ? s->n_sites : 1, components, mixed_sites = 0;
+    size_t n = s->n_sites ? s->n_sites : 1, components, mixed_sites = 0, capped_sites = 0;
 
     memset(m, 0, sizeof *m);
+    /* The truncation budget first: the capped sites' laws are built here. */
+    for (size_t i = 0; i < s->n_sites; i++) {
+        if (s->site[i].has_cap && !capped_site_computable(s, i, err, errlen))
+            return -1;
+        if (s->site[i].has_cap)
+            capped_sites++;
+        else if (exact_site_is_mixed(&s->site[i]))
+            mixed_sites++;
+    }
+    /* Truncations, each losing at most eps: the Poisson and negative binomial groups together
+     * 3 (poisson_negbin_pmf: the upper cut, then a trim of each side), the binomial 4 (its two
+     * sides, the convolution's two), each mixed site 6 (its components' two sides in a weighted
+     * mean, its trim's two, the convolution's two), each capped site 6 (its law's two sides,
+     * the thinned law's trim's two, the convolution's two). 6 per component covers them all. */
+    components = 2 + mixed_sites + capped_sites;
+    m->eps = EXACT_TAIL_EPS / (6.0 * (double)components);
+    mixed_sites = 0;
     m->screening = s->screening > 0 ? (unsigned long)s->screening : 0;
     exact_screen_fractions(s, &m->screen_before, &m->screen_after);
     m->shape = malloc(n * sizeof *m->shape);
     m->before = malloc(n * sizeof *m->before);
     m->after = malloc(n * sizeof *m->after);
     m->mixed = calloc(n, sizeof *m->mixed);
-    if (!m->shape || !m->before || !m->after || !m->mixed) {
+    m->capped = calloc(n, sizeof *m->capped);
+    if (!m->shape || !m->before || !m->after || !m->mixed || !m->capped) {
         model_free(m);
         set_err(err, errlen, "exact: out of memory");
         return -1;
     }
     for (size_t i = 0; i < s->n_sites; i++) {
         double before, after, per_day = s->site[i].rate / EXACT_DAYS_PER_YEAR;
+        if (s->site[i].has_cap) {
+            exact_site_exposure(s, i, &before, &after);
+            if (per_day * (before + after) <= 0.0 || s->site[i].cap == 0)
+                continue;                   /* refers nobody in the window */
+            if (capped_site_init(&m->capped[m->n_capped], &s->site[i], before, after,
+                                 m->eps) != 0) {
+                model_free(m);
+                set_err(err, errlen, "exact: out of memory, or support beyond %zu counts",
+                        (size_t)EXACT_MAX_SUPPORT);
+                return -1;
+            }
+            m->n_capped++;
+            continue;
+        }
         if (exact_site_is_mixed(&s->site[i])) {
             mixed_site *ms = &m->mixed[m->n_mixed++];
             if (mixed_site_init(ms, s, i) != 0) {
@@ -325,12 +448,6 @@ static int model_init(exact_model *m, const scenario *s, char *err, size_t errle
             m->fix_after += per_day * after;
         }
     }
-    /* Truncations, each losing at most eps: the Poisson and negative binomial groups together
-     * 3 (poisson_negbin_pmf: the upper cut, then a trim of each side), the binomial 4 (its two
-     * sides, the convolution's two), each mixed site 6 (its components' two sides in a weighted
-     * mean, its trim's two, the convolution's two). 6 per component covers them all. */
-    components = 2 + mixed_sites;
-    m->eps = EXACT_TAIL_EPS / (6.0 * (double)components);
     return 0;
 }
 
@@ -339,7 +456,8 @@ static int model_init(exact_model *m, const scenario *s, char *err, size_t errle
 static int model_uses_p(const exact_model *m)
 {
     return (m->screening > 0 && m->screen_before + m->screen_after > 0.0) ||
-           m->fix_before > 0.0 || m->fix_after > 0.0 || m->n_groups > 0 || m->n_mixed > 0;
+           m->fix_before > 0.0 || m->fix_after > 0.0 || m->n_groups > 0 || m->n_mixed > 0 ||
+           m->n_capped > 0;
 }
 
 static int model_uses_q(const exact_model *m)
@@ -352,6 +470,9 @@ static int model_uses_q(const exact_model *m)
                 return 1;
     for (size_t j = 0; j < m->n_groups; j++)
         if (m->after[j] > 0.0)
+            return 1;
+    for (size_t j = 0; j < m->n_capped; j++)
+        if (m->capped[j].after)
             return 1;
     return 0;
 }
@@ -881,6 +1002,91 @@ done:
     return rc;
 }
 
+static int capped_site_init(capped_site *cs, const site_spec *st, double before, double after,
+                            double eps)
+{
+    double mean = st->rate / EXACT_DAYS_PER_YEAR * (before + after), tail = 0.0;
+    size_t C = (size_t)st->cap;
+    law l = st->shape > 0.0
+                ? (law){.kind = LAW_NEGBIN, .k = st->shape, .m = mean,
+                        .rho = mean / (st->shape + mean)}
+                : (law){.kind = LAW_POISSON, .mu = mean};
+    wpmf w;
+
+    memset(cs, 0, sizeof *cs);
+    cs->after = !(before > 0.0);
+    if (st->shape > 0.0 && mean / st->shape * -log(eps) > (double)EXACT_MAX_SUPPORT)
+        return -1;
+    if (law_pmf(&l, eps, &w) != 0)
+        return -1;
+    if (w.lo >= C) {                        /* the cap is reached with all but eps */
+        w.p[0] = 1.0;
+        w.lo = C;
+        w.len = 1;
+    } else if (w.lo + w.len > C + 1) {      /* P(K >= C) lumped at C, summed smallest first */
+        for (size_t i = w.len; i > C - w.lo; i--)
+            tail += w.p[i - 1];
+        w.len = C - w.lo + 1;
+        w.p[w.len - 1] = tail;
+    }
+    cs->lo = w.lo;
+    cs->len = w.len;
+    cs->pmf = w.p;
+    return 0;
+}
+
+/* Convolves *acc with a capped site's registrations given p and q: the law of min(K, C)
+ * thinned by r, sum_k P(min(K, C) = k) Binomial(k, r), the binomial rows built up one referral
+ * at a time (Bin(k + 1, r)(j) = (1 - r) Bin(k, r)(j) + r Bin(k, r)(j - 1): convex combinations,
+ * so no error grows), about (lo + len)^2 / 2 multiply-adds. */
+static int add_capped(wpmf *acc, const capped_site *cs, double p, double q, double eps)
+{
+    double r = cs->after ? p * q : p;
+    size_t hi = cs->lo + cs->len;
+    wpmf b = {0};
+    double *bin;
+    int rc;
+
+    if (r <= 0.0)
+        return 0;                           /* nobody registers: a point mass at 0 */
+    if (r >= 1.0) {
+        b = (wpmf){cs->lo, cs->len, cs->pmf};
+        return wpmf_convolve_into(acc, &b, eps);
+    }
+    work.used += 0.5 * (double)hi * (double)hi;
+    if (work.limit > 0.0 && work.used > work.limit) {
+        work.over = 1;
+        return -1;
+    }
+    b.len = hi;
+    b.p = calloc(hi, sizeof *b.p);
+    bin = calloc(hi, sizeof *bin);
+    if (b.p == NULL || bin == NULL) {
+        free(b.p);
+        free(bin);
+        return -1;
+    }
+    bin[0] = 1.0;                           /* Binomial(0, r) */
+    for (size_t k = 0; k < hi; k++) {
+        if (k >= cs->lo) {
+            double w = cs->pmf[k - cs->lo];
+            for (size_t j = 0; j <= k; j++)
+                b.p[j] += w * bin[j];
+        }
+        if (k + 1 < hi) {                   /* Binomial(k + 1, r) from Binomial(k, r) */
+            bin[k + 1] = r * bin[k];
+            for (size_t j = k; j > 0; j--)
+                bin[j] = (1.0 - r) * bin[j] + r * bin[j - 1];
+            bin[0] *= 1.0 - r;
+        }
+    }
+    free(bin);
+    wpmf_trim(&b, eps);
+    rc = wpmf_convolve_into(acc, &b, eps);
+    wpmf_free(&b);
+    return rc;
+}
+
 /* The distribution of N - enrolled given p and q. scratch is room for 4 n_groups doubles. */
 static int cond_pmf(const exact_model *m, double p, double q, double *scratch, wpmf *out)
 {
@@ -906,6 +1112,9 @@ static int cond_pmf(const exact_model *m, double p, double q, double *scratch, w
         goto fail;
     for (size_t j = 0; j < m->n_mixed; j++)
         if (add_mixture(out, &m->mixed[j], p, q, m->eps) != 0)
+            goto fail;
+    for (size_t j = 0; j < m->n_capped; j++)
+        if (add_capped(out, &m->capped[j], p, q, m->eps) != 0)
             goto fail;
     return 0;
 fail:
@@ -1224,20 +1433,12 @@ int exact_deadline_dist_limited(const scenario *s, double max_work, exact_dist *
     out->tail = 0.0;
     if (scenario_computable(s, err, errlen) != 0)
         return -1;
-    /* A capped site's referrals are a Poisson process stopped at its cap: the count is not
-     * Poisson (nor a mixture this file computes) given the draws. */
-    for (size_t i = 0; i < s->n_sites; i++)
-        if (s->site[i].has_cap) {
-            set_err(err, errlen, "exact: site %s has a cap (a finite pool): its count is not "
-                    "Poisson given the draws, and the exact mode does not compute capped sites",
-                    s->site[i].name);
-            return -1;
-        }
     /* Corrective action makes the path after a review depend on the count at that review. */
     if (s->n_actions > 0) {
         set_err(err, errlen, "exact: the scenario has corrective action (actions.csv): the path "
                 "after a review depends on the count at it, and the exact mode does not compute "
-                "that; run without --exact, or move actions.csv out for the policy-free value");
+                "that; accrue run simulates it and prints the value without the rules beside "
+                "it");
         return -1;
     }
     if (model_init(&m, s, err, errlen) != 0)

@@ -503,6 +503,136 @@ static void test_errors_are_reported(void **state)
     exact_dist_free(NULL);
 }
 
+/* ---- Capped sites (sites.csv cap) ---------------------------------------------------------- */
+
+/* A cap that cannot bind: a fixed-rate site and a gamma-rate site (shape 2), each referring 5
+ * in expectation over the window, capped at 1000, against the same scenario uncapped, with
+ * candidates in screening, p ~ Beta(3, 3) and consent 0.7 (every referral under self-pay).
+ * P(K >= 1000) is below e^-5 5^1000 / 1000! < 1e-2000 for the Poisson and below
+ * (5/7)^1000 * 1000^2 < 1e-140 for the negative binomial, so the laws are the same: the two
+ * computations differ only by their truncations (at most 1e-13 each in P(N >= n), the budget
+ * EXACT_TAIL_EPS) and rounding (1e-15 a term, tens of terms, a few hundred quadrature
+ * nodes): 1e-12 bounds both with room. The same nodes are used by both, since their pmfs
+ * agree far inside the quadrature's 1e-10 convergence test. */
+static void test_cap_never_binds(void **state)
+{
+    fixture f;
+    double rate = 5.0 * 365.25 / 1097.0;
+    (void)state;
+    fixture_init(&f, AS_OF, DEADLINE);
+    f.s.enrolled = 1;
+    f.s.screening = 2;
+    f.s.screen_pass = beta(3.0, 3.0);
+    f.s.selfpay_consent.value = 0.7;
+    add_site(&f, rate, 0.0, AS_OF);
+    add_site(&f, rate, 2.0, AS_OF);
+    exact_dist plain = compute(&f.s);
+    double plain_mean = exact_mean(&f.s);
+    for (size_t i = 0; i < 2; i++) {
+        f.site[i].has_cap = true;
+        f.site[i].cap = 1000;
+    }
+    exact_dist capped = compute(&f.s);
+    size_t len = plain.len > capped.len ? plain.len : capped.len;
+    for (size_t n = 0; n <= len; n++) {
+        char what[64];
+        snprintf(what, sizeof what, "P(N >= %zu), cap 1000 vs uncapped", n);
+        check_near(exact_p_at_least(&capped, (long)n), exact_p_at_least(&plain, (long)n),
+                   1e-12, what);
+    }
+    /* The means: sum_{j < 1000} P(K > j) against the uncapped closed form; GSL's tails are
+     * accurate to about 1e-15 relative each, some 40 of them not negligible. */
+    check_near(exact_mean(&f.s), plain_mean, 1e-12, "mean, cap 1000 vs uncapped");
+    check_near(exact_dist_mean(&capped), plain_mean, 1e-10, "mean of the capped pmf");
+    exact_dist_free(&plain);
+    exact_dist_free(&capped);
+}
+
+/* Binomial(k, r) at least j, written out: sum_{i >= j} C(k, i) r^i (1 - r)^(k - i). */
+static double binomial_at_least(long k, long j, double r)
+{
+    double sum = 0.0;
+    for (long i = j < 0 ? 0 : j; i <= k; i++)
+        sum += gsl_sf_choose((unsigned)k, (unsigned)i) * pow(r, (double)i) *
+               pow(1.0 - r, (double)(k - i));
+    return sum;
+}
+
+/* A cap that binds, fixed rate: one site referring K ~ Poisson(6) in the window, cap 4,
+ * 1 enrolled, thinning r. N = 1 + Binomial(min(K, 4), r), so
+ *   P(N >= n) = sum_{k < 4} P(K = k) P(Bin(k, r) >= n - 1) + P(K >= 4) P(Bin(4, r) >= n - 1),
+ *   E[N] = 1 + r sum_{j < 4} P(K > j),
+ * from GSL's Poisson pmf and tail and the binomial sums above. Twice: all referrals under
+ * self-pay (r = p q = 0.7 x 0.6) and the self-pay date past the deadline (r = p = 0.7, consent
+ * 0.3 never applies). Tolerance: the exact mode's truncation (1e-13) plus rounding in ten-odd
+ * terms of order 1 (1e-15 each): 1e-12. */
+static void test_cap_binds_closed_form(void **state)
+{
+    static const struct { date_t selfpay; double q, r; } cases[] = {
+        {AS_OF, 0.6, 0.7 * 0.6}, {DEADLINE + 10, 0.3, 0.7}};
+    double mu = 6.0, C = 4;
+    (void)state;
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        fixture f;
+        double r = cases[c].r, want_mean = 1.0;
+        fixture_init(&f, AS_OF, DEADLINE);
+        f.s.enrolled = 1;
+        f.s.screen_pass.value = 0.7;
+        f.s.selfpay_consent.value = cases[c].q;
+        f.s.selfpay_from = cases[c].selfpay;
+        add_site(&f, mu * 365.25 / 1097.0, 0.0, AS_OF);
+        f.site[0].has_cap = true;
+        f.site[0].cap = (long)C;
+        exact_dist d = compute(&f.s);
+        for (long n = 0; n <= 7; n++) {
+            double want = 0.0;
+            char what[64];
+            for (long k = 0; k < (long)C; k++)
+                want += gsl_ran_poisson_pdf((unsigned)k, mu) * binomial_at_least(k, n - 1, r);
+            want += gsl_cdf_poisson_Q((unsigned)C - 1, mu) * binomial_at_least((long)C, n - 1, r);
+            if (n <= 1)
+                want = 1.0;
+            snprintf(what, sizeof what, "case %zu: P(N >= %ld)", c, n);
+            check_near(exact_p_at_least(&d, n), want, 1e-12, what);
+        }
+        for (long j = 0; j < (long)C; j++)
+            want_mean += r * gsl_cdf_poisson_Q((unsigned)j, mu);
+        check_near(exact_mean(&f.s), want_mean, 1e-12, "closed-form mean");
+        check_near(exact_dist_mean(&d), want_mean, 1e-12, "mean of the pmf");
+        exact_dist_free(&d);
+    }
+}
+
+/* What the exact mode declines for capped sites, each with a message naming the site and cap:
+ * an uncertain first day, a site that may not open, the self-pay date inside the window, and a
+ * cap beyond 4096; exact_mean is NAN for them. */
+static void test_cap_declined(void **state)
+{
+    (void)state;
+    for (int c = 0; c < 4; c++) {
+        fixture f;
+        exact_dist d;
+        char err[512] = "";
+        fixture_init(&f, AS_OF, DEADLINE);
+        add_site(&f, 3.0, 0.0, AS_OF);
+        f.site[0].has_cap = true;
+        f.site[0].cap = 5;
+        if (c == 0)
+            f.site[0].active_to = AS_OF + 30;
+        else if (c == 1)
+            f.site[0].opens = 0.5;
+        else if (c == 2)
+            f.s.selfpay_from = AS_OF + 365;
+        else
+            f.site[0].cap = 4097;
+        assert_int_equal(exact_deadline_dist(&f.s, &d, err, sizeof err), -1);
+        assert_null(d.pmf);
+        assert_non_null(strstr(err, "cap"));
+        assert_non_null(strstr(err, "declined"));
+        assert_true(isnan(exact_mean(&f.s)));
+    }
+}
+
 /* A stop flag already set (exact_set_stop): the computation gives up at its first
  * quadrature node with "exact: interrupted" and an empty result; cleared, the same scenario
  * computes again. */
@@ -781,6 +911,9 @@ int main(void)
         cmocka_unit_test(test_screen_days_beyond_window),
         cmocka_unit_test(test_exposure_pieces),
         cmocka_unit_test(test_errors_are_reported),
+        cmocka_unit_test(test_cap_never_binds),
+        cmocka_unit_test(test_cap_binds_closed_form),
+        cmocka_unit_test(test_cap_declined),
     };
     gsl_set_error_handler_off();
     return cmocka_run_group_tests_name("exact", tests, NULL, NULL);

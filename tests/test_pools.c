@@ -1,6 +1,7 @@
 /* The finite-pools model (models/pools.c, sites.csv column cap): against closed forms, against
- * the exact mode where a cap never binds, on 1 and 3 threads, and against the independent
- * event-by-event simulator (tests/eventsim.c, which reads cap) on tests/models/pools-*.
+ * the exact mode where a cap never binds and where caps bind (scenarios/seed-pools), on 1 and
+ * 3 threads, and against the independent event-by-event simulator (tests/eventsim.c, which
+ * reads cap) on tests/models/pools-*.
  *
  * Tolerances. Each statistical comparison is a z-score of a difference of independent
  * estimates (or an estimate and an exact value) over its standard error; under agreement each
@@ -133,6 +134,16 @@ static void test_closed_form(void **state)
         bad += !(fabs(r->p_success.mean - want) < 1e-9) || !(fabs(r->mean.mean - want_mean) < 1e-9);
         if (t - e > C)
             bad += r->p_success_plain.mean != 0.0;
+        /* The exact mode computes it too (p = q = 1: min(K, C) itself): its truncation
+         * loses at most 1e-13, rounding a few 1e-16 a term. */
+        exact_dist d;
+        char err[512] = "";
+        if (exact_deadline_dist(s, &d, err, sizeof err) != 0)
+            fail_msg("exact on pools-fixed: %s", err);
+        printf("    exact: P %.12f, mean %.12f\n", exact_p_at_least(&d, t), exact_mean(s));
+        bad += !(fabs(exact_p_at_least(&d, t) - want) < 1e-12) ||
+               !(fabs(exact_mean(s) - want_mean) < 1e-12);
+        exact_dist_free(&d);
         sim_result_free(r);
         model_free(m);
     }
@@ -157,7 +168,7 @@ static void test_cap_not_binding(void **state)
         s->site[i].has_cap = true;
         s->site[i].cap = SCENARIO_MAX_CAP;
     }
-    /* the exact mode declines it */
+    /* the exact mode declines it: a cap above the 4096 it computes */
     assert_int_not_equal(exact_deadline_dist(s, &d, err, sizeof err), 0);
     printf("  exact mode on a capped scenario: %s\n", err);
     assert_non_null(strstr(err, "cap"));
@@ -179,6 +190,37 @@ static void test_cap_not_binding(void **state)
     scenario_free(s);
     if (bad)
         fail_msg("cap not binding: %d checks failed", bad);
+}
+
+/* ---- gamma rates, beta probabilities, binding caps: the exact mode against the model ----
+ * scenarios/seed-pools: two capped sites (cap 5, gamma rates of shape 1) with every referral
+ * under self-pay, beside five uncapped gamma sites and candidates in screening. The exact
+ * mode (models/exact.c: min(K, C) for a negative binomial K, thinned at each quadrature node)
+ * against the pools model's estimators: its conditional one (models/pools.c's own tables
+ * given each trial's draws) and its plain indicators and counts, each a z-score under the
+ * family's Bonferroni limit (4 comparisons). */
+static void test_exact_gamma(void **state)
+{
+    (void)state;
+    scenario *s = load("scenarios/seed-pools");
+    char err[512] = "";
+    exact_dist d;
+    if (exact_deadline_dist(s, &d, err, sizeof err) != 0)
+        fail_msg("exact on seed-pools: %s", err);
+    double p = exact_p_at_least(&d, s->target), mean = exact_mean(s);
+    exact_dist_free(&d);
+    sim_result *r = simulate(s, ENGINE_TRIALS, 2, NULL);
+    int bad = 0;
+    printf("  seed-pools: exact P(success) %.8f, mean %.6f\n", p, mean);
+    bad += compare("P(success)", r->p_success.mean, r->p_success.se, p, 0, 0);
+    bad += compare("P(success) plain", r->p_success_plain.mean, r->p_success_plain.se, p, 0, 0);
+    bad += compare("mean", r->mean.mean, r->mean.se, mean, 0, 0);
+    bad += compare("mean plain", r->mean_plain.mean, r->mean_plain.se, mean, 0, 0);
+    sim_result_free(r);
+    scenario_free(s);
+    if (bad)
+        fail_msg("seed-pools against the exact mode: %d comparisons beyond |z| = %.2f", bad,
+                 z_limit);
 }
 
 /* ---- the same results on 1 and 3 threads ---- */
@@ -258,8 +300,9 @@ static void test_against_eventsim(void **state)
 int main(void)
 {
     gsl_set_error_handler_off();
-    /* m: closed form 2 per target; not binding 3; event simulator 3 + checkpoints each */
-    m_planned = 2 * N_FIXED + 3;
+    /* m: closed form 2 per target; not binding 3; exact gamma 4; event simulator 3 +
+     * checkpoints each */
+    m_planned = 2 * N_FIXED + 3 + 4;
     for (size_t i = 0; i < N_ES; i++) {
         es_scenario *sc = es_load(es_dirs[i]);
         m_planned += 3 + sc->ncheckpoints;
@@ -269,7 +312,7 @@ int main(void)
     printf("family-wise false-alarm rate %.2g (Bonferroni) over %zu comparisons: |z| <= %.3f\n",
            ALPHA, m_planned, z_limit);
     printf("columns: quantity, first estimate (SE), second (SE), z\n");
-    struct CMUnitTest tests[3 + N_ES];
+    struct CMUnitTest tests[4 + N_ES];
     char names[N_ES][96];
     tests[0] = (struct CMUnitTest){"capped fixed-rate site against the closed form",
                                    test_closed_form, NULL, NULL, NULL};
@@ -277,9 +320,11 @@ int main(void)
                                    test_cap_not_binding, NULL, NULL, NULL};
     tests[2] = (struct CMUnitTest){"identical results on 1 and 3 threads", test_threads, NULL,
                                    NULL, NULL};
+    tests[3] = (struct CMUnitTest){"gamma rates with binding caps against the exact mode",
+                                   test_exact_gamma, NULL, NULL, NULL};
     for (size_t i = 0; i < N_ES; i++) {
         snprintf(names[i], sizeof names[i], "engine vs eventsim: %s", es_dirs[i]);
-        tests[3 + i] = (struct CMUnitTest){names[i], test_against_eventsim, NULL, NULL,
+        tests[4 + i] = (struct CMUnitTest){names[i], test_against_eventsim, NULL, NULL,
                                            (void *)(uintptr_t)es_dirs[i]};
     }
     return cmocka_run_group_tests_name("pools", tests, NULL, NULL);
