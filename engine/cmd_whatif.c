@@ -29,6 +29,28 @@ typedef struct point {
     int median_after;         /* the median lies beyond the followed horizon */
 } point;
 
+/* Prints one paragraph (text ending in a newline) within 80 columns, wrapped at spaces, the
+ * continuation lines starting at column 0 as prose does. A word longer than a line stays whole. */
+static void put_prose(const char *text)
+{
+    const char *p = text;
+    while (*p && *p != '\n') {
+        size_t n = strcspn(p, "\n");
+        if (n > 80) {
+            size_t cut = 80;
+            while (cut > 0 && p[cut] != ' ')
+                cut--;
+            if (cut == 0)
+                cut = strcspn(p, " \n");
+            n = cut;
+        }
+        printf("%.*s\n", (int)n, p);
+        p += n;
+        while (*p == ' ')
+            p++;
+    }
+}
+
 /* A varied key: its name, kind and values. */
 typedef struct varied {
     char key[256];
@@ -356,11 +378,14 @@ int cmd_sweep(const options *o)
     if (!o->quiet && isatty(STDERR_FILENO))
         fprintf(stderr, "\r%40s\r", "");
     if (rc == 0) {
-        printf("Sweep of %s%s%s: %zu points, %llu trials each, seed %llu\n", v[0].key,
-               o->n_vary == 2 ? " and " : "", o->n_vary == 2 ? v[1].key : "", n_pts,
-               (unsigned long long)o->trials, (unsigned long long)o->seed);
-        printf("Every point runs on the same seed: neighbouring points share their draws, so "
-               "their\ndifference is far more precise than the SE of either.\n\n");
+        char line[1024];
+        snprintf(line, sizeof line, "Sweep of %s%s%s: %zu points, %llu trials each, seed %llu\n",
+                 v[0].key, o->n_vary == 2 ? " and " : "", o->n_vary == 2 ? v[1].key : "", n_pts,
+                 (unsigned long long)o->trials, (unsigned long long)o->seed);
+        put_prose(line);
+        put_prose("Every point runs on the same seed: neighbouring points share their draws, so "
+                  "their difference is far more precise than the SE of either.\n");
+        printf("\n");
         for (size_t k = 0; k < o->n_vary; k++)
             printf("%12.12s  ", v[k].key);
         printf("%10s  %9s  %8s  %s\n", "P(success)", "SE", "mean", "median completion");
@@ -546,17 +571,21 @@ int cmd_solve(const options *o)
                   sizeof r1);
     printf("Solve: the %s %s at which P(success) >= %g\n",
            c.direction > 0 ? "smallest" : "largest", c.key, o->goal);
-    printf("Searched %s to %s, %s\n", r0, r1,
-           c.use_exact ? "with the exact mode (no simulation)"
-                       : "by simulation on one seed (common random numbers)");
+    char line[1024];
+    snprintf(line, sizeof line, "Searched %s to %s, %s\n", r0, r1,
+             c.use_exact ? "with the exact mode (no simulation)"
+                         : "by simulation on one seed (common random numbers)");
+    put_prose(line);
     if (ans.status == WHATIF_ALREADY)
         printf("Already reached at %s: P = %.4f\n", r0, ans.p);
     else if (ans.status == WHATIF_OUT_OF_REACH)
-        printf("Out of reach within the range: at %s, P = %.4f (SE %.2g)\n", r1, ans.p, ans.se);
+        printf(c.use_exact ? "Out of reach within the range: at %s, P = %.6f (exact)\n"
+                           : "Out of reach within the range: at %s, P = %.4f (SE %.2g)\n",
+               r1, ans.p, ans.se);
     else if (c.use_exact)
         printf("Answer: %s = %s (P = %.6f there)\n", c.key, v, ans.p);
     else
-        printf("Answer: %s = %s (P = %.4f, SE %.2g there); Monte Carlo interval %s to %s\n",
+        printf("Answer: %s = %s (P = %.4f, SE %.2g there)\nMonte Carlo interval: %s to %s\n",
                c.key, v, ans.p, ans.se, l, h);
     rc = cli_report_reached_stdout() ? 0 : 1;
     if (rc == 0 && o->out) {

@@ -229,7 +229,7 @@ static size_t widest_line(void)
 }
 
 /* DESIGN.md 4.3: the terminal's output fits 80 columns, for run with and without --verbose on
- * every shipped scenario (the loop below), and for compare, track and --help. */
+ * every shipped scenario (the loop below), and for compare, track, sweep, solve and --help. */
 static void expect_80_columns(const char *args)
 {
     accrue(args);
@@ -269,6 +269,11 @@ static void test_every_shipped_scenario_runs(void **state)
     expect_80_columns("compare scenarios/protocol-plan scenarios/self-pay scenarios/recent-pace "
                       "--trials 10000 --quiet");
     expect_80_columns("track scenarios/seed-history-tracked --trials 10000 --quiet");
+    /* Two long keys, and a solve by simulation over dates (the longest answer lines). */
+    expect_80_columns("sweep scenarios/self-pay --vary rate_factor=1:2:0.5 "
+                      "--vary selfpay_consent=0.2,0.6 --trials 10000 --quiet");
+    expect_80_columns("solve tests/whatif/self-pay-late-site --for deadline --p 0.5 "
+                      "--trials 20000 --quiet");
     expect_80_columns("--help");
 }
 
