@@ -15,10 +15,15 @@
  * not thinned by p, and r the thinning of every referral in the window (p before the self-pay
  * date, p q from it; models/pools.c computes the same law given a trial's draws). The law of
  * min(K, C) (P(K >= C) lumped at C) does not depend on p or q: it is built once, and only its
- * binomial thinning is redone at each quadrature node (add_capped), then convolved in. Declined:
- * a capped site whose window holds the self-pay date (its first referrals thinned by p, the
- * later by p q, which the cap cuts depending on both counts), a capped site with an uncertain
- * first day or that may not open, and caps above EXACT_MAX_CAP. */
+ * binomial thinning is redone at each quadrature node (add_capped), then convolved in. A capped
+ * site whose window holds the self-pay date refers K1 before it (thinned by p) and K2 from it
+ * (thinned by p q): it registers Binomial(min(K1, C), p) + Binomial(min(K2, C - min(K1, C)),
+ * p q), where for a fixed rate K1 and K2 are independent Poissons and for a gamma rate K2 given
+ * K1 = a is negative binomial of shape k + a (the rate's posterior); the laws of min(K1, C)
+ * and of min(K2, C - a) for each a are built once, the thinnings at each node
+ * (add_capped_split, about C^3 / 3 a node). Declined: a capped site with an uncertain first
+ * day or that may not open, caps above EXACT_MAX_CAP, and above EXACT_MAX_CAP_SPLIT for a
+ * window holding the self-pay date. */
 #include "exact.h"
 #include "schedule.h"
 
@@ -30,6 +35,7 @@
 #include <gsl/gsl_cdf.h>
 #include <gsl/gsl_eigen.h>
 #include <gsl/gsl_integration.h>
+#include <gsl/gsl_randist.h>
 #include <gsl/gsl_matrix.h>
 #include <gsl/gsl_vector.h>
 
@@ -57,6 +63,8 @@
 /* The largest cap computed: the thinning costs about cap^2 / 2 multiply-adds a node (as
  * models/pools.c's POOLS_MAX_TABLE bounds its tables). */
 #define EXACT_MAX_CAP 4096
+/* The same for a capped site whose window holds the self-pay date: about cap^3 / 3 a node. */
+#define EXACT_MAX_CAP_SPLIT 256
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -165,6 +173,31 @@ static double capped_mean(const site_spec *st, double m)
     return e;
 }
 
+/* The split (exposures m1 before the self-pay date, m2 from it, both > 0): *e1 = E[min(K1, C)]
+ * and *e2 = E[min(K2, C - min(K1, C))] = sum_{a < C} P(K1 = a) sum_{j < C - a} P(K2 > j | a),
+ * K2 given K1 = a as in capped_site_init (GSL's NB(n = k + a, p = (1 + o1) / (1 + o1 + o2))). */
+static void capped_split_means(const site_spec *st, double m1, double m2, double *e1, double *e2)
+{
+    double k = st->shape;
+
+    *e1 = capped_mean(st, m1);
+    *e2 = 0.0;
+    for (long a = st->cap - 1; a >= 0; a--) {
+        double pa, inner = 0.0;
+        if (k > 0.0) {
+            double o1 = m1 / k, o2 = m2 / k, n = k + (double)a, pn = (1.0 + o1) / (1.0 + o1 + o2);
+            pa = gsl_ran_negative_binomial_pdf((unsigned)a, k / (k + m1), k);
+            for (long j = st->cap - a - 1; j >= 0; j--)
+                inner += gsl_cdf_negative_binomial_Q((unsigned)j, pn, n);
+        } else {
+            pa = gsl_ran_poisson_pdf((unsigned)a, m1);
+            for (long j = st->cap - a - 1; j >= 0; j--)
+                inner += gsl_cdf_poisson_Q((unsigned)j, m2);
+        }
+        *e2 += pa * inner;
+    }
+}
+
 double exact_mean(const scenario *s)
 {
     double ep = s->screen_pass.value, eq = s->selfpay_consent.value, sb, sa;
@@ -178,6 +211,13 @@ double exact_mean(const scenario *s)
             if (!capped_site_computable(s, i, NULL, 0))
                 return NAN;
             exact_site_exposure(s, i, &before, &after);
+            if (before > 0.0 && after > 0.0) {
+                double e2;
+                capped_split_means(&s->site[i], s->site[i].rate * before / EXACT_DAYS_PER_YEAR,
+                                   s->site[i].rate * after / EXACT_DAYS_PER_YEAR, &em, &e2);
+                mean += ep * em + ep * eq * e2;
+                continue;
+            }
             em = capped_mean(&s->site[i], s->site[i].rate * (before + after) /
                                               EXACT_DAYS_PER_YEAR);
             mean += ep * (before > 0.0 ? 1.0 : eq) * em;
@@ -233,12 +273,24 @@ static int mixed_site_same(const mixed_site *a, const mixed_site *b)
            !memcmp(a->after, b->after, a->n * sizeof *a->after);
 }
 
+/* A pmf on lo .. lo + len - 1 (the wpmf below, declared here for the capped sites). */
+typedef struct wpmf_row {
+    size_t lo, len;
+    double *p;
+} wpmf_row;
+
 /* A capped site: pmf[i] = P(min(K, C) = lo + i) (its referrals in the window, at most C), its
  * registrations that pmf thinned by p (after = 0) or by p q (after = 1). */
 typedef struct capped_site {
     size_t lo, len;
     double *pmf;
     int after;
+    /* split: the self-pay date inside the window. Then pmf (lo, len) is the law of
+     * min(K1, C), K1 the referrals before the date, and row[a] (a < C) that of
+     * min(K2, C - a) given K1 = a, K2 those from the date on (thinned by p q). */
+    int split;
+    size_t cap;
+    wpmf_row *row;
 } capped_site;
 
 /* Builds site i's capped_site from its exposure (in days, before and after the self-pay date,
@@ -262,8 +314,12 @@ typedef struct exact_model {
 
 static void model_free(exact_model *m)
 {
-    for (size_t j = 0; m->capped && j < m->n_capped; j++)
+    for (size_t j = 0; m->capped && j < m->n_capped; j++) {
         free(m->capped[j].pmf);
+        for (size_t a = 0; m->capped[j].row && a < m->capped[j].cap; a++)
+            free(m->capped[j].row[a].p);
+        free(m->capped[j].row);
+    }
     free(m->capped);
     free(m->shape);
     free(m->before);
@@ -339,11 +395,10 @@ static int capped_site_computable(const scenario *s, size_t i, char *err, size_t
         return 0;
     }
     exact_site_exposure(s, i, &before, &after);
-    if (st->rate > 0.0 && st->cap > 0 && before > 0.0 && after > 0.0) {
-        set_err(err, errlen, "exact: declined, site %s has a cap and the self-pay date inside "
-                "its window (its first referrals need only the screen pass, the later consent "
-                "too, and which the cap cuts depends on both counts); the exact mode does not "
-                "compute that (accrue run simulates it)", st->name);
+    if (st->rate > 0.0 && st->cap > EXACT_MAX_CAP_SPLIT && before > 0.0 && after > 0.0) {
+        set_err(err, errlen, "exact: declined, site %s has a cap of %ld and the self-pay date "
+                "inside its window; the exact mode computes that up to a cap of %d (accrue run "
+                "simulates it)", st->name, st->cap, EXACT_MAX_CAP_SPLIT);
         return 0;
     }
     return 1;
@@ -358,16 +413,20 @@ static int model_init(exact_model *m, const scenario *s, char *err, size_t errle
     for (size_t i = 0; i < s->n_sites; i++) {
         if (s->site[i].has_cap && !capped_site_computable(s, i, err, errlen))
             return -1;
-        if (s->site[i].has_cap)
-            capped_sites++;
-        else if (exact_site_is_mixed(&s->site[i]))
+        if (s->site[i].has_cap) {
+            double before, after;
+            exact_site_exposure(s, i, &before, &after);
+            capped_sites += before > 0.0 && after > 0.0 ? 2 : 1;
+        } else if (exact_site_is_mixed(&s->site[i]))
             mixed_sites++;
     }
     /* Truncations, each losing at most eps: the Poisson and negative binomial groups together
      * 3 (poisson_negbin_pmf: the upper cut, then a trim of each side), the binomial 4 (its two
      * sides, the convolution's two), each mixed site 6 (its components' two sides in a weighted
      * mean, its trim's two, the convolution's two), each capped site 6 (its law's two sides,
-     * the thinned law's trim's two, the convolution's two). 6 per component covers them all. */
+     * the thinned law's trim's two, the convolution's two), 8 with the self-pay date inside
+     * its window (its rows' two sides in a weighted mean too), counted as two components. 6
+     * per component covers them all. */
     components = 2 + mixed_sites + capped_sites;
     m->eps = EXACT_TAIL_EPS / (6.0 * (double)components);
     mixed_sites = 0;
@@ -389,14 +448,14 @@ static int model_init(exact_model *m, const scenario *s, char *err, size_t errle
             exact_site_exposure(s, i, &before, &after);
             if (per_day * (before + after) <= 0.0 || s->site[i].cap == 0)
                 continue;                   /* refers nobody in the window */
-            if (capped_site_init(&m->capped[m->n_capped], &s->site[i], before, after,
+            /* counted before it is built, so that model_free frees a half-built one */
+            if (capped_site_init(&m->capped[m->n_capped++], &s->site[i], before, after,
                                  m->eps) != 0) {
                 model_free(m);
                 set_err(err, errlen, "exact: out of memory, or support beyond %zu counts",
                         (size_t)EXACT_MAX_SUPPORT);
                 return -1;
             }
-            m->n_capped++;
             continue;
         }
         if (exact_site_is_mixed(&s->site[i])) {
@@ -472,7 +531,7 @@ static int model_uses_q(const exact_model *m)
         if (m->after[j] > 0.0)
             return 1;
     for (size_t j = 0; j < m->n_capped; j++)
-        if (m->capped[j].after)
+        if (m->capped[j].after || m->capped[j].split)
             return 1;
     return 0;
 }
@@ -1002,37 +1061,145 @@ done:
     return rc;
 }
 
+/* The law of min(K, C), K ~ l (P(K >= C) lumped at C), truncated by eps a side. */
+static int lumped_pmf(const law *l, size_t C, double eps, wpmf *w)
+{
+    double tail = 0.0;
+
+    if (C == 0 || (l->kind == LAW_POISSON ? !(l->mu > 0.0) : !(l->m > 0.0)))
+        return point_mass(0, w);
+    if (l->kind == LAW_NEGBIN && l->m / l->k * -log(eps) > (double)EXACT_MAX_SUPPORT)
+        return -1;
+    if (law_pmf(l, eps, w) != 0)
+        return -1;
+    if (w->lo >= C) {                       /* the cap is reached with all but eps */
+        w->p[0] = 1.0;
+        w->lo = C;
+        w->len = 1;
+    } else if (w->lo + w->len > C + 1) {    /* P(K >= C) lumped at C, summed smallest first */
+        for (size_t i = w->len; i > C - w->lo; i--)
+            tail += w->p[i - 1];
+        w->len = C - w->lo + 1;
+        w->p[w->len - 1] = tail;
+    }
+    return 0;
+}
+
+/* Fixed rate: K ~ Poisson(m). Gamma rate (shape k): K ~ NB(k, m); for the split, K2 given
+ * K1 = a is NB(k + a) with odds o2 / (1 + o1) per unit of shape, o = m / k (the rate's
+ * posterior given a referrals in the first part: Gamma(k + a), its scale shrunk by 1 + o1). */
 static int capped_site_init(capped_site *cs, const site_spec *st, double before, double after,
                             double eps)
 {
-    double mean = st->rate / EXACT_DAYS_PER_YEAR * (before + after), tail = 0.0;
+    double per_day = st->rate / EXACT_DAYS_PER_YEAR, k = st->shape;
     size_t C = (size_t)st->cap;
-    law l = st->shape > 0.0
-                ? (law){.kind = LAW_NEGBIN, .k = st->shape, .m = mean,
-                        .rho = mean / (st->shape + mean)}
-                : (law){.kind = LAW_POISSON, .mu = mean};
+    int split = before > 0.0 && after > 0.0;
+    double m1 = per_day * (split ? before : before + after), m2 = per_day * after;
+    law l = k > 0.0 ? (law){.kind = LAW_NEGBIN, .k = k, .m = m1, .rho = m1 / (k + m1)}
+                    : (law){.kind = LAW_POISSON, .mu = m1};
     wpmf w;
 
     memset(cs, 0, sizeof *cs);
     cs->after = !(before > 0.0);
-    if (st->shape > 0.0 && mean / st->shape * -log(eps) > (double)EXACT_MAX_SUPPORT)
+    if (lumped_pmf(&l, C, eps, &w) != 0)
         return -1;
-    if (law_pmf(&l, eps, &w) != 0)
-        return -1;
-    if (w.lo >= C) {                        /* the cap is reached with all but eps */
-        w.p[0] = 1.0;
-        w.lo = C;
-        w.len = 1;
-    } else if (w.lo + w.len > C + 1) {      /* P(K >= C) lumped at C, summed smallest first */
-        for (size_t i = w.len; i > C - w.lo; i--)
-            tail += w.p[i - 1];
-        w.len = C - w.lo + 1;
-        w.p[w.len - 1] = tail;
-    }
     cs->lo = w.lo;
     cs->len = w.len;
     cs->pmf = w.p;
+    if (!split)
+        return 0;
+    cs->split = 1;
+    cs->cap = C;
+    cs->row = calloc(C, sizeof *cs->row);
+    if (cs->row == NULL)
+        return -1;
+    for (size_t a = 0; a < C; a++) {
+        double o1 = k > 0.0 ? m1 / k : 0.0, o2 = k > 0.0 ? m2 / k : 0.0;
+        law l2 = k > 0.0 ? (law){.kind = LAW_NEGBIN, .k = k + (double)a,
+                                 .m = (k + (double)a) * o2 / (1.0 + o1),
+                                 .rho = o2 / (1.0 + o1 + o2)}
+                         : (law){.kind = LAW_POISSON, .mu = m2};
+        if (lumped_pmf(&l2, C - a, eps, &w) != 0)
+            return -1;
+        cs->row[a] = (wpmf_row){w.lo, w.len, w.p};
+    }
     return 0;
+}
+
+/* out[j] += weight * sum_k pmf[k - lo] Binomial(k, r)(j), out of room lo + len, bin of room
+ * lo + len (scratch); the binomial rows built up one trial at a time (below). */
+static void thin_add(const double *pmf, size_t lo, size_t len, double r, double weight,
+                     double *out, double *bin)
+{
+    size_t hi = lo + len;
+
+    memset(bin, 0, hi * sizeof *bin);
+    bin[0] = 1.0;                           /* Binomial(0, r) */
+    for (size_t k = 0; k < hi; k++) {
+        if (k >= lo) {
+            double w = weight * pmf[k - lo];
+            for (size_t j = 0; j <= k; j++)
+                out[j] += w * bin[j];
+        }
+        if (k + 1 < hi) {                   /* Binomial(k + 1, r) from Binomial(k, r) */
+            bin[k + 1] = r * bin[k];
+            for (size_t j = k; j > 0; j--)
+                bin[j] = (1.0 - r) * bin[j] + r * bin[j - 1];
+            bin[0] *= 1.0 - r;
+        }
+    }
+}
+
+/* A split capped site's registrations given p and q: sum over a of P(min(K1, C) = a) times
+ * Binomial(a, p) convolved with min(K2, C - a) thinned by p q (nothing after when a = C). */
+static int add_capped_split(wpmf *acc, const capped_site *cs, double p, double q, double eps)
+{
+    size_t C = cs->cap;
+    double *out = calloc(C + 1, sizeof *out), *bin = calloc(C + 1, sizeof *bin);
+    double *binp = calloc(C + 1, sizeof *binp), *t = calloc(C + 1, sizeof *t);
+    wpmf b = {0};
+    int rc = -1;
+
+    work.used += (double)C * (double)C * (double)C / 3.0 + (double)C * (double)C;
+    if (work.limit > 0.0 && work.used > work.limit) {
+        work.over = 1;
+        goto done;
+    }
+    if (!out || !bin || !binp || !t)
+        goto done;
+    binp[0] = 1.0;                          /* Binomial(a, p), a = 0 */
+    for (size_t a = 0; a <= C; a++) {
+        double w = a >= cs->lo && a < cs->lo + cs->len ? cs->pmf[a - cs->lo] : 0.0;
+        if (w > 0.0) {
+            size_t tl = 1;
+            if (a < C) {                    /* min(K2, C - a) thinned by p q */
+                const wpmf_row *rw = &cs->row[a];
+                tl = rw->lo + rw->len;
+                memset(t, 0, tl * sizeof *t);
+                thin_add(rw->p, rw->lo, rw->len, p * q, 1.0, t, bin);
+            } else {
+                t[0] = 1.0;
+            }
+            for (size_t i = 0; i <= a; i++)
+                for (size_t j = 0; j < tl && i + j <= C; j++)
+                    out[i + j] += w * binp[i] * t[j];
+        }
+        if (a < C) {                        /* Binomial(a + 1, p) */
+            binp[a + 1] = p * binp[a];
+            for (size_t j = a; j > 0; j--)
+                binp[j] = (1.0 - p) * binp[j] + p * binp[j - 1];
+            binp[0] *= 1.0 - p;
+        }
+    }
+    b = (wpmf){0, C + 1, out};
+    wpmf_trim(&b, eps);
+    rc = wpmf_convolve_into(acc, &b, eps);
+done:
+    free(b.p ? b.p : out);
+    free(bin);
+    free(binp);
+    free(t);
+    return rc;
 }
 
 /* Convolves *acc with a capped site's registrations given p and q: the law of min(K, C)
@@ -1047,6 +1214,8 @@ static int add_capped(wpmf *acc, const capped_site *cs, double p, double q, doub
     double *bin;
     int rc;
 
+    if (cs->split)
+        return add_capped_split(acc, cs, p, q, eps);
     if (r <= 0.0)
         return 0;                           /* nobody registers: a point mass at 0 */
     if (r >= 1.0) {
@@ -1066,20 +1235,7 @@ static int add_capped(wpmf *acc, const capped_site *cs, double p, double q, doub
         free(bin);
         return -1;
     }
-    bin[0] = 1.0;                           /* Binomial(0, r) */
-    for (size_t k = 0; k < hi; k++) {
-        if (k >= cs->lo) {
-            double w = cs->pmf[k - cs->lo];
-            for (size_t j = 0; j <= k; j++)
-                b.p[j] += w * bin[j];
-        }
-        if (k + 1 < hi) {                   /* Binomial(k + 1, r) from Binomial(k, r) */
-            bin[k + 1] = r * bin[k];
-            for (size_t j = k; j > 0; j--)
-                bin[j] = (1.0 - r) * bin[j] + r * bin[j - 1];
-            bin[0] *= 1.0 - r;
-        }
-    }
+    thin_add(cs->pmf, cs->lo, cs->len, r, 1.0, b.p, bin);
     free(bin);
     wpmf_trim(&b, eps);
     rc = wpmf_convolve_into(acc, &b, eps);

@@ -68,7 +68,9 @@ double exact_dist_mean(const exact_dist *d);
  * + sum_s rate_s * E[p] * (before_s + E[q] * after_s) / 365.25, with p and q independent and
  * the gamma rate's mean equal to rate_s (the exposures are those of exact_site_exposure); a
  * capped site contributes E[p] (times E[q] when its window is after the self-pay date)
- * E[min(K, C)]. NAN when a capped site is one the exact mode declines (exact.c's top comment). */
+ * E[min(K, C)], or, its window holding the self-pay date, E[p] E[min(K1, C)] + E[p] E[q]
+ * E[min(K2, C - min(K1, C))]. NAN when a capped site is one the exact mode declines (exact.c's
+ * top comment). */
 double exact_mean(const scenario *s);
 
 /* The probability that a candidate in screening at as_of who passes screening is registered by

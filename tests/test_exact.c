@@ -603,9 +603,73 @@ static void test_cap_binds_closed_form(void **state)
     }
 }
 
+/* A capped site whose window holds the self-pay date (day 400 of 1097, no screening delay):
+ * K1 referrals before it (thinned by p = 0.7), K2 from it (thinned by p q = 0.42), cap 4,
+ * mean 6 in all, 1 enrolled. N = 1 + Bin(min(K1, 4), p) + Bin(min(K2, 4 - min(K1, 4)), p q),
+ * summed here by brute force over the joint law of (K1, K2), written directly: independent
+ * Poissons of means 6 x 400/1097 and 6 x 697/1097 for a fixed rate, and for a gamma rate
+ * (shape 2) the negative multinomial (the Poisson pair mixed over the rate),
+ *   P(a, b) = Gamma(k + a + b) / (Gamma(k) a! b!) (1 / s)^k (o1 / s)^a (o2 / s)^b,
+ * o = m / k, s = 1 + o1 + o2, not the conditional decomposition models/exact.c uses. The sums
+ * run to 150 each (the tails beyond are below 1e-60); rounding over those 22,500 terms of sum
+ * at most 1 stays below 1e-13, and the exact mode's truncation below 1e-13: 1e-12. */
+static double bin_pdf(long k, long i, double r)
+{
+    return i < 0 || i > k ? 0.0 : gsl_sf_choose((unsigned)k, (unsigned)i) * pow(r, (double)i) *
+                                      pow(1.0 - r, (double)(k - i));
+}
+
+static void test_cap_split_brute_force(void **state)
+{
+    const long C = 4, top = 150;
+    const double p = 0.7, q = 0.6, mu = 6.0;
+    (void)state;
+    for (int gamma = 0; gamma < 2; gamma++) {
+        fixture f;
+        double k = 2.0, m1 = mu * 400.0 / 1097.0, m2 = mu * 697.0 / 1097.0;
+        double o1 = m1 / k, o2 = m2 / k, sv = 1.0 + o1 + o2;
+        double at[16] = {0}, want_mean = 1.0;
+        fixture_init(&f, AS_OF, DEADLINE);
+        f.s.enrolled = 1;
+        f.s.screen_pass.value = p;
+        f.s.selfpay_consent.value = q;
+        f.s.selfpay_from = AS_OF + 400;
+        add_site(&f, mu * 365.25 / 1097.0, gamma ? k : 0.0, AS_OF);
+        f.site[0].has_cap = true;
+        f.site[0].cap = C;
+        for (long a = 0; a < top; a++)
+            for (long b = 0; b < top; b++) {
+                double pab = gamma ? exp(gsl_sf_lngamma(k + (double)(a + b)) - gsl_sf_lngamma(k) -
+                                         gsl_sf_lnfact((unsigned)a) - gsl_sf_lnfact((unsigned)b) -
+                                         k * log(sv) + (double)a * log(o1 / sv) +
+                                         (double)b * log(o2 / sv))
+                                   : gsl_ran_poisson_pdf((unsigned)a, m1) *
+                                         gsl_ran_poisson_pdf((unsigned)b, m2);
+                long x = a < C ? a : C, y = b < C - x ? b : C - x;
+                for (long i = 0; i <= x; i++)
+                    for (long j = 0; j <= y; j++) {
+                        double w = pab * bin_pdf(x, i, p) * bin_pdf(y, j, p * q);
+                        at[1 + i + j] += w;
+                        want_mean += (double)(i + j) * w;
+                    }
+            }
+        exact_dist d = compute(&f.s);
+        double tail = 0.0;
+        for (long n = 15; n >= 0; n--) {
+            char what[64];
+            tail += at[n];
+            snprintf(what, sizeof what, "%s: P(N >= %ld)", gamma ? "gamma" : "fixed", n);
+            check_near(exact_p_at_least(&d, n), tail, 1e-12, what);
+        }
+        check_near(exact_mean(&f.s), want_mean, 1e-12, "closed-form mean (split)");
+        check_near(exact_dist_mean(&d), want_mean, 1e-12, "mean of the pmf (split)");
+        exact_dist_free(&d);
+    }
+}
+
 /* What the exact mode declines for capped sites, each with a message naming the site and cap:
- * an uncertain first day, a site that may not open, the self-pay date inside the window, and a
- * cap beyond 4096; exact_mean is NAN for them. */
+ * an uncertain first day, a site that may not open, a cap beyond 256 with the self-pay date
+ * inside the window, and a cap beyond 4096; exact_mean is NAN for them. */
 static void test_cap_declined(void **state)
 {
     (void)state;
@@ -622,7 +686,7 @@ static void test_cap_declined(void **state)
         else if (c == 1)
             f.site[0].opens = 0.5;
         else if (c == 2)
-            f.s.selfpay_from = AS_OF + 365;
+            f.s.selfpay_from = AS_OF + 365, f.site[0].cap = 257;
         else
             f.site[0].cap = 4097;
         assert_int_equal(exact_deadline_dist(&f.s, &d, err, sizeof err), -1);
@@ -913,6 +977,7 @@ int main(void)
         cmocka_unit_test(test_errors_are_reported),
         cmocka_unit_test(test_cap_never_binds),
         cmocka_unit_test(test_cap_binds_closed_form),
+        cmocka_unit_test(test_cap_split_brute_force),
         cmocka_unit_test(test_cap_declined),
     };
     gsl_set_error_handler_off();
