@@ -445,8 +445,10 @@ static void run_all(bench_state *b)
 
 static void run_memory_check(bench_state *b)
 {
-    config small = {.program = "accrue", .trials = MEMORY_SMALL, .threads = 2, .reps = 1};
-    config large = {.program = "accrue", .trials = MEMORY_LARGE, .threads = 2, .reps = 1};
+    config small = {.program = "accrue", .trials = MEMORY_SMALL, .threads = 2, .reps = 1,
+                    .binary = b->o.accrue, .scenario = b->o.scenario};
+    config large = {.program = "accrue", .trials = MEMORY_LARGE, .threads = 2, .reps = 1,
+                    .binary = b->o.accrue, .scenario = b->o.scenario};
     snprintf(small.out_dir, sizeof small.out_dir, "%s/memory-small", b->tmp);
     snprintf(large.out_dir, sizeof large.out_dir, "%s/memory-large", b->tmp);
     if (run_config(b, &small) != 0 || run_config(b, &large) != 0) {
