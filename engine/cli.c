@@ -470,6 +470,21 @@ int cli_write_tables(int rc_write, const char *err)
     return 1;
 }
 
+int cli_finish_out(outdir *d, int rc_write, char *err, size_t errlen)
+{
+    if (rc_write == 0 && process_stop) {
+        snprintf(err, errlen, "interrupted");
+        rc_write = -1;
+    }
+    if (rc_write == 0)
+        rc_write = outdir_commit(d, err, errlen);
+    outdir_free(d);
+    int rc = cli_write_tables(rc_write, err);
+    if (rc == 0)
+        process_signals_resume();
+    return rc;
+}
+
 int cli_exact_check(const model *m, const scenario *s, double *p, double *mean, char *err,
                     size_t errlen)
 {
@@ -575,11 +590,5 @@ int cli_write_files(const options *o, const char *const *known, const cli_file *
             rc = -1;
         }
     }
-    if (rc == 0)
-        rc = outdir_commit(d, err, sizeof err);
-    outdir_free(d);
-    rc = cli_write_tables(rc, err);
-    if (rc == 0)
-        process_signals_resume();
-    return rc;
+    return cli_finish_out(d, rc, err, sizeof err);
 }

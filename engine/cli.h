@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "outdir.h"
 #include "report.h"
 #include "sim.h"
 #include "../models/model.h"
@@ -107,6 +108,12 @@ void cli_describe(const options *o, const model *m, FILE *out);
 int cli_interrupted_status(void);
 int cli_report_reached_stdout(void);
 int cli_write_tables(int rc_write, const char *err);
+
+/* Ends an output set d that the caller filled (rc_write 0) or failed to (rc_write != 0, message
+ * in err): commits it when all went well and no stop is pending, frees it either way, and
+ * returns the exit status as cli_write_tables does; signals held back for the writing are
+ * resumed after a success. */
+int cli_finish_out(outdir *d, int rc_write, char *err, size_t errlen);
 
 /* One row of accrue compare (engine/cmd_compare.c), which the report's comparison uses too:
  * P(success) with its SE and the exact value, the mean and the 10/50/90 % points of the count

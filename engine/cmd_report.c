@@ -662,17 +662,7 @@ static int write_bundle(const options *o, const plot_text *page, const figure_fi
         snprintf(prefix, sizeof prefix, "scenario-%zu/", k + 1);
         rc = report_write_into(d, prefix, &items[k].info, items[k].r, err, sizeof err);
     }
-    if (rc == 0 && process_stop) {
-        snprintf(err, sizeof err, "interrupted");
-        rc = -1;
-    }
-    if (rc == 0)
-        rc = outdir_commit(d, err, sizeof err);
-    outdir_free(d);
-    rc = cli_write_tables(rc, err);
-    if (rc == 0)
-        process_signals_resume();
-    return rc;
+    return cli_finish_out(d, rc, err, sizeof err);
 }
 
 int cmd_report(const options *o)
