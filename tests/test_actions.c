@@ -8,8 +8,8 @@
  * estimates (or an estimate and an exact value) over its standard error; under agreement each
  * is approximately standard normal. With m comparisons in all, |z| <= Z with
  * Z = Q^{-1}(ALPHA / (2 m)) raises a false alarm with probability at most ALPHA = 1 %
- * (Bonferroni); main() counts m and prints Z, and the seeds are fixed, so the test is
- * deterministic. The firing counts of rules that always or never fire are checked exactly.
+ * (Bonferroni, tests/zcheck.h); main() counts m and prints Z, and the seeds are fixed, so the
+ * test is deterministic. The firing counts of rules that always or never fire are checked exactly.
  *
  * Usage: build/tests/test_actions   (run from the repository's root) */
 #define _DEFAULT_SOURCE
@@ -29,6 +29,7 @@
 #include <gsl/gsl_errno.h>
 
 #include "eventsim.c"
+#include "zcheck.h"
 #include "../engine/rng.h"
 #include "../engine/sim.h"
 #include "../models/actions.h"
@@ -43,29 +44,10 @@
 #define ES_SEED 11
 #define DETERMINISM_TRIALS 200000
 
-static double z_limit;
-static size_t m_planned;
 
 /* comparisons: never fires 2, scale 4, add_site 4 (P and mean, then the rules-free arm and
  * the paired effect), event simulator 3 + checkpoints + rules per case (main() adds them) */
 #define M_EXACT 10
-
-static double zscore(double a, double se_a, double b, double se_b)
-{
-    double s = sqrt(se_a * se_a + se_b * se_b), d = a - b;
-    if (!(s > 0))
-        return d == 0 ? 0 : (d > 0 ? INFINITY : -INFINITY);
-    return d / s;
-}
-
-static int compare(const char *what, double a, double se_a, double b, double se_b)
-{
-    double z = zscore(a, se_a, b, se_b);
-    int bad = !(fabs(z) <= z_limit);
-    printf("    %-30s %12.6g (%-9.3g) %12.6g (%-9.3g) z = %+6.2f%s\n", what, a, se_a, b, se_b, z,
-           bad ? "  <-- FAIL" : "");
-    return bad;
-}
 
 static scenario *load(const char *dir)
 {
@@ -136,8 +118,8 @@ static const sim_estimate *rule_tally(const sim_result *r, size_t q, size_t k_pl
 static int compare_paired(const sim_result *r, double p0, double p1)
 {
     const sim_estimate *w = &r->tally[ACTIONS_TALLY_WITHOUT], *e = &r->tally[ACTIONS_TALLY_EFFECT];
-    int bad = compare("P(success) without the rules", w->mean, w->se, p0, 0);
-    bad += compare("effect of the rules (paired)", e->mean, e->se, p1 - p0, 0);
+    int bad = zcheck("P(success) without the rules", w->mean, w->se, p0, 0, 0);
+    bad += zcheck("effect of the rules (paired)", e->mean, e->se, p1 - p0, 0, 0);
     /* with - without, trial by trial: the three means agree to rounding (1e-12) */
     assert_true(fabs(r->p_success.mean - w->mean - e->mean) < 1e-12);
     return bad;
@@ -165,8 +147,8 @@ static void test_never_fires(void **state)
     assert_true(r->tally[ACTIONS_TALLY_EFFECT].mean == 0.0);
     assert_true(r->tally[ACTIONS_TALLY_EFFECT].se == 0.0);
     assert_memory_equal(&r->tally[ACTIONS_TALLY_WITHOUT], &r->p_success, sizeof r->p_success);
-    int bad = compare("P(success)", r->p_success.mean, r->p_success.se, p, 0);
-    bad += compare("mean", r->mean.mean, r->mean.se, mean, 0);
+    int bad = zcheck("P(success)", r->p_success.mean, r->p_success.se, p, 0, 0);
+    bad += zcheck("mean", r->mean.mean, r->mean.se, mean, 0, 0);
     sim_result_free(r);
     scenario_free(s);
     if (bad)
@@ -197,8 +179,8 @@ static void test_scale_always(void **state)
         assert_true(rule_tally(r, 0, k)->mean == 0.0);
     printf("  self-pay, scale_rates 2 at the first review, always: exact (schedule x2 from the "
            "day after) %.6f, mean %.6f\n", p, mean);
-    int bad = compare("P(success)", r->p_success.mean, r->p_success.se, p, 0);
-    bad += compare("mean", r->mean.mean, r->mean.se, mean, 0);
+    int bad = zcheck("P(success)", r->p_success.mean, r->p_success.se, p, 0, 0);
+    bad += zcheck("mean", r->mean.mean, r->mean.se, mean, 0, 0);
     bad += compare_paired(r, p0, p);
     sim_result_free(r);
     scenario_free(s);
@@ -235,8 +217,8 @@ static void test_add_site_always(void **state)
         assert_true(rule_tally(r, 0, k)->mean == 0.0);
     printf("  self-pay, add_site 1.5/year (gamma 1) at the first review, always: exact (a site "
            "from the day after) %.6f, mean %.6f\n", p, mean);
-    int bad = compare("P(success)", r->p_success.mean, r->p_success.se, p, 0);
-    bad += compare("mean", r->mean.mean, r->mean.se, mean, 0);
+    int bad = zcheck("P(success)", r->p_success.mean, r->p_success.se, p, 0, 0);
+    bad += zcheck("mean", r->mean.mean, r->mean.se, mean, 0, 0);
     bad += compare_paired(r, p0, p);
     sim_result_free(r);
     scenario_free(s);
@@ -314,18 +296,18 @@ static void test_against_eventsim(void **state)
     int bad = 0;
     printf("  %s (engine %llu trials, event simulator %llu)\n", dir,
            (unsigned long long)r->trials, (unsigned long long)es->trials);
-    bad += compare("p_success", r->p_success.mean, r->p_success.se, es->p_success,
-                   es->p_success_se);
-    bad += compare("mean by the deadline", r->mean.mean, r->mean.se, es->mean_deadline,
-                   es->mean_deadline_se);
+    bad += zcheck("p_success", r->p_success.mean, r->p_success.se, es->p_success,
+                   es->p_success_se, 0);
+    bad += zcheck("mean by the deadline", r->mean.mean, r->mean.se, es->mean_deadline,
+                   es->mean_deadline_se, 0);
     assert_int_equal(r->n_checkpoints, sc->ncheckpoints);
     double n = (double)r->trials;
     for (size_t k = 0; k < sc->ncheckpoints; k++) {
         const hist *h = &r->at_checkpoint[k];
         char what[64];
         snprintf(what, sizeof what, "mean at checkpoint %zu", k + 1);
-        bad += compare(what, hist_mean(h), sqrt(hist_variance(h) / n), es->cp_mean[k],
-                       es->cp_mean_se[k]);
+        bad += zcheck(what, hist_mean(h), sqrt(hist_variance(h) / n), es->cp_mean[k],
+                       es->cp_mean_se[k], 0);
     }
     double half = 0.98 / sqrt(n);
     double med = (double)hist_quantile(&r->completion, 0.5) - 1.0;
@@ -333,14 +315,8 @@ static void test_against_eventsim(void **state)
     double hi = (double)hist_quantile(&r->completion, 0.5 + half) - 1.0;
     if (isfinite(es->median_completion) && med < (double)r->n_days) {
         /* whole days against a continuous median: day + 1/2, slack 1/2 (as test_pools.c) */
-        double z = zscore(med + 0.5, (hi - lo + 1) / (2 * 1.96), es->median_completion,
-                          es->median_completion_se);
-        double slack = 0.5 / sqrt(pow((hi - lo + 1) / (2 * 1.96), 2)
-                                  + pow(es->median_completion_se, 2));
-        z = fabs(z) <= slack ? 0 : z > 0 ? z - slack : z + slack;
-        printf("    %-30s %12.6g %12.6g z = %+6.2f%s\n", "median completion (days)", med + 0.5,
-               es->median_completion, z, fabs(z) <= z_limit ? "" : "  <-- FAIL");
-        bad += !(fabs(z) <= z_limit);
+        bad += zcheck("median completion (days)", med + 0.5, (hi - lo + 1) / (2 * 1.96),
+                      es->median_completion, es->median_completion_se, 0.5);
     } else {
         printf("    median completion beyond the followed days\n");
     }
@@ -349,14 +325,14 @@ static void test_against_eventsim(void **state)
         const sim_estimate *f = rule_tally(r, q, 0);
         char what[64];
         snprintf(what, sizeof what, "rule %zu fired (fraction)", q + 1);
-        bad += compare(what, f->mean, f->se, es->fired_fraction[q], es->fired_fraction_se[q]);
+        bad += zcheck(what, f->mean, f->se, es->fired_fraction[q], es->fired_fraction_se[q], 0);
     }
     es_result_free(es);
     es_free(sc);
     sim_result_free(r);
     scenario_free(s);
     if (bad)
-        fail_msg("%s: %d comparisons beyond |z| = %.2f", dir, bad, z_limit);
+        fail_msg("%s: %d comparisons beyond |z| = %.2f", dir, bad, zcheck_limit);
 }
 
 static void remove_tmp(void)
@@ -377,16 +353,13 @@ int main(void)
     gsl_set_error_handler_off();
     es_dirs[0] = "scenarios/seed-actions";
     es_dirs[1] = make_mixed_case();
-    m_planned = M_EXACT;
+    size_t m_planned = M_EXACT;
     for (size_t i = 0; i < N_ES; i++) {
         es_scenario *sc = es_load(es_dirs[i]);
         m_planned += 3 + sc->ncheckpoints + sc->nactions;
         es_free(sc);
     }
-    z_limit = gsl_cdf_ugaussian_Qinv(ALPHA / (2.0 * (double)m_planned));
-    printf("family-wise false-alarm rate %.2g (Bonferroni) over %zu comparisons: |z| <= %.3f\n",
-           ALPHA, m_planned, z_limit);
-    printf("columns: quantity, first estimate (SE), second (SE), z\n");
+    zcheck_plan(m_planned, ALPHA);
     struct CMUnitTest tests[4 + N_ES];
     char names[N_ES][96];
     tests[0] = (struct CMUnitTest){"a rule that never fires against the exact mode",
@@ -405,5 +378,5 @@ int main(void)
     }
     int rc = cmocka_run_group_tests_name("actions", tests, NULL, NULL);
     remove_tmp();
-    return rc;
+    return zcheck_done() ? rc : 1;
 }

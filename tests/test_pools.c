@@ -29,6 +29,7 @@
 #include <gsl/gsl_errno.h>
 
 #include "eventsim.c"
+#include "zcheck.h"
 #include "../engine/sim.h"
 #include "../models/exact.h"
 #include "../models/model.h"
@@ -41,11 +42,9 @@
 #define ES_SEED 11
 #define DETERMINISM_TRIALS 300000
 
-/* The family's limit and size: main() counts the comparisons planned (2 per closed-form
- * target, 3 for the cap that never binds, 3 plus one per checkpoint for each event-simulator
- * case) and sets the limit. */
-static double z_limit;
-static size_t m_planned;
+/* The comparison family (tests/zcheck.h): main() plans 2 per closed-form target, 3 for the
+ * cap that never binds, 6 against the exact mode with gamma rates, and 3 plus one per
+ * checkpoint for each event-simulator case, and sets the limit from that count. */
 
 /* Closed-form targets for tests/models/pools-fixed (enrolled 2, cap 8). */
 static const long fixed_targets[] = {5, 9, 10, 11};
@@ -54,24 +53,6 @@ static const long fixed_targets[] = {5, 9, 10, 11};
 static const char *const es_dirs[] = {"tests/models/pools-fixed", "tests/models/pools-mix",
                                       "tests/models/pools-selfpay-mid"};
 #define N_ES (sizeof es_dirs / sizeof *es_dirs)
-
-static double zscore(double a, double se_a, double b, double se_b, double slack)
-{
-    double s = sqrt(se_a * se_a + se_b * se_b), d = a - b;
-    d = d > slack ? d - slack : d < -slack ? d + slack : 0;
-    if (!(s > 0))
-        return d == 0 ? 0 : (d > 0 ? INFINITY : -INFINITY);
-    return d / s;
-}
-
-static int compare(const char *what, double a, double se_a, double b, double se_b, double slack)
-{
-    double z = zscore(a, se_a, b, se_b, slack);
-    int bad = !(fabs(z) <= z_limit);
-    printf("    %-30s %12.6g (%-9.3g) %12.6g (%-9.3g) z = %+6.2f%s\n", what, a, se_a, b, se_b, z,
-           bad ? "  <-- FAIL" : "");
-    return bad;
-}
 
 static scenario *load(const char *dir)
 {
@@ -125,9 +106,9 @@ static void test_closed_form(void **state)
             want_mean += gsl_cdf_poisson_Q((unsigned)j, mu);
         char what[64];
         snprintf(what, sizeof what, "P(N >= %ld) plain", t);
-        bad += compare(what, r->p_success_plain.mean, r->p_success_plain.se, want, 0, 0);
+        bad += zcheck(what, r->p_success_plain.mean, r->p_success_plain.se, want, 0, 0);
         snprintf(what, sizeof what, "mean plain (target %ld)", t);
-        bad += compare(what, r->mean_plain.mean, r->mean_plain.se, want_mean, 0, 0);
+        bad += zcheck(what, r->mean_plain.mean, r->mean_plain.se, want_mean, 0, 0);
         /* Every trial's conditional value is the exact closed form itself. */
         printf("    P(N >= %ld) conditional %.12f, closed form %.12f; mean %.12f, %.12f\n", t,
                r->p_success.mean, want, r->mean.mean, want_mean);
@@ -176,9 +157,9 @@ static void test_cap_not_binding(void **state)
     int bad = 0;
     printf("  self-pay with every site capped at %ld (exact %.6f, mean %.6f)\n", SCENARIO_MAX_CAP,
            p, mean);
-    bad += compare("P(success)", r->p_success.mean, r->p_success.se, p, 0, 0);
-    bad += compare("P(success) plain", r->p_success_plain.mean, r->p_success_plain.se, p, 0, 0);
-    bad += compare("mean", r->mean.mean, r->mean.se, mean, 0, 0);
+    bad += zcheck("P(success)", r->p_success.mean, r->p_success.se, p, 0, 0);
+    bad += zcheck("P(success) plain", r->p_success_plain.mean, r->p_success_plain.se, p, 0, 0);
+    bad += zcheck("mean", r->mean.mean, r->mean.se, mean, 0, 0);
     /* The same up-front draws as the sites model (common random numbers): the conditional
      * values are the same numbers up to rounding, so their means agree far inside the SE. */
     printf("    conditional P: pools %.12f, sites %.12f\n", r->p_success_cond.mean,
@@ -216,18 +197,18 @@ static void test_exact_gamma(void **state)
         exact_dist_free(&d);
         sim_result *r = simulate(s, ENGINE_TRIALS, 2, NULL);
         printf("  %s: exact P(success) %.8f, mean %.6f\n", dirs[k], p, mean);
-        bad += compare("P(success)", r->p_success.mean, r->p_success.se, p, 0, 0);
-        bad += compare("mean", r->mean.mean, r->mean.se, mean, 0, 0);
+        bad += zcheck("P(success)", r->p_success.mean, r->p_success.se, p, 0, 0);
+        bad += zcheck("mean", r->mean.mean, r->mean.se, mean, 0, 0);
         if (k == 0) {
-            bad += compare("P(success) plain", r->p_success_plain.mean, r->p_success_plain.se, p,
+            bad += zcheck("P(success) plain", r->p_success_plain.mean, r->p_success_plain.se, p,
                            0, 0);
-            bad += compare("mean plain", r->mean_plain.mean, r->mean_plain.se, mean, 0, 0);
+            bad += zcheck("mean plain", r->mean_plain.mean, r->mean_plain.se, mean, 0, 0);
         }
         sim_result_free(r);
         scenario_free(s);
     }
     if (bad)
-        fail_msg("against the exact mode: %d comparisons beyond |z| = %.2f", bad, z_limit);
+        fail_msg("against the exact mode: %d comparisons beyond |z| = %.2f", bad, zcheck_limit);
 }
 
 /* ---- the same results on 1 and 3 threads ---- */
@@ -269,9 +250,9 @@ static void test_against_eventsim(void **state)
     int bad = 0;
     printf("  %s (engine %llu trials, event simulator %llu)\n", dir,
            (unsigned long long)r->trials, (unsigned long long)es->trials);
-    bad += compare("p_success", r->p_success.mean, r->p_success.se, es->p_success,
+    bad += zcheck("p_success", r->p_success.mean, r->p_success.se, es->p_success,
                    es->p_success_se, 0);
-    bad += compare("mean by the deadline", r->mean.mean, r->mean.se, es->mean_deadline,
+    bad += zcheck("mean by the deadline", r->mean.mean, r->mean.se, es->mean_deadline,
                    es->mean_deadline_se, 0);
     assert_int_equal(r->n_checkpoints, sc->ncheckpoints);
     double n = (double)r->trials;
@@ -279,7 +260,7 @@ static void test_against_eventsim(void **state)
         const hist *h = &r->at_checkpoint[k];
         char what[64];
         snprintf(what, sizeof what, "mean at checkpoint %zu", k + 1);
-        bad += compare(what, hist_mean(h), sqrt(hist_variance(h) / n), es->cp_mean[k],
+        bad += zcheck(what, hist_mean(h), sqrt(hist_variance(h) / n), es->cp_mean[k],
                        es->cp_mean_se[k], 0);
     }
     /* The median completion day: the engine's histogram holds whole days (value d + 1 for day
@@ -291,7 +272,7 @@ static void test_against_eventsim(void **state)
     double lo = (double)hist_quantile(&r->completion, 0.5 - half) - 1.0;
     double hi = (double)hist_quantile(&r->completion, 0.5 + half) - 1.0;
     if (isfinite(es->median_completion) && med < (double)r->n_days)
-        bad += compare("median completion (days)", med + 0.5, (hi - lo + 1) / (2 * 1.96),
+        bad += zcheck("median completion (days)", med + 0.5, (hi - lo + 1) / (2 * 1.96),
                        es->median_completion, es->median_completion_se, 0.5);
     else
         printf("    median completion beyond the followed days in %s\n",
@@ -301,7 +282,7 @@ static void test_against_eventsim(void **state)
     sim_result_free(r);
     scenario_free(s);
     if (bad)
-        fail_msg("%s: %d comparisons beyond |z| = %.2f", dir, bad, z_limit);
+        fail_msg("%s: %d comparisons beyond |z| = %.2f", dir, bad, zcheck_limit);
 }
 
 int main(void)
@@ -309,16 +290,13 @@ int main(void)
     gsl_set_error_handler_off();
     /* m: closed form 2 per target; not binding 3; exact gamma 4 + 2; event simulator 3 +
      * checkpoints each */
-    m_planned = 2 * N_FIXED + 3 + 6;
+    size_t m_planned = 2 * N_FIXED + 3 + 6;
     for (size_t i = 0; i < N_ES; i++) {
         es_scenario *sc = es_load(es_dirs[i]);
         m_planned += 3 + sc->ncheckpoints;
         es_free(sc);
     }
-    z_limit = gsl_cdf_ugaussian_Qinv(ALPHA / (2.0 * (double)m_planned));
-    printf("family-wise false-alarm rate %.2g (Bonferroni) over %zu comparisons: |z| <= %.3f\n",
-           ALPHA, m_planned, z_limit);
-    printf("columns: quantity, first estimate (SE), second (SE), z\n");
+    zcheck_plan(m_planned, ALPHA);
     struct CMUnitTest tests[4 + N_ES];
     char names[N_ES][96];
     tests[0] = (struct CMUnitTest){"capped fixed-rate site against the closed form",
@@ -334,5 +312,6 @@ int main(void)
         tests[4 + i] = (struct CMUnitTest){names[i], test_against_eventsim, NULL, NULL,
                                            (void *)(uintptr_t)es_dirs[i]};
     }
-    return cmocka_run_group_tests_name("pools", tests, NULL, NULL);
+    int rc = cmocka_run_group_tests_name("pools", tests, NULL, NULL);
+    return zcheck_done() ? rc : 1;
 }
