@@ -155,6 +155,27 @@ static void test_never_fires(void **state)
         fail_msg("never fires: %d comparisons failed", bad);
 }
 
+/* A rule that fires in every trial at the first review and only there, simulated on s, against
+ * eq, the scenario it amounts to, computed exactly, and against p0, the exact value without the
+ * rule, for the paired effect; frees both scenarios. */
+static void check_always_fires(const char *what, scenario *s, scenario *eq, double p0)
+{
+    double mean, p = exact_p(eq, &mean);
+    sim_result *r = simulate(s, ENGINE_TRIALS, 2, ACTIONS_NAME);
+    assert_true(rule_tally(r, 0, 0)->mean == 1.0 && rule_tally(r, 0, 1)->mean == 1.0);
+    for (size_t k = 2; k <= r->n_checkpoints; k++)
+        assert_true(rule_tally(r, 0, k)->mean == 0.0);
+    printf("  self-pay, %s %.6f, mean %.6f\n", what, p, mean);
+    int bad = zcheck("P(success)", r->p_success.mean, r->p_success.se, p, 0, 0);
+    bad += zcheck("mean", r->mean.mean, r->mean.se, mean, 0, 0);
+    bad += compare_paired(r, p0, p);
+    sim_result_free(r);
+    scenario_free(s);
+    scenario_free(eq);
+    if (bad)
+        fail_msg("%s: %d comparisons failed", what, bad);
+}
+
 /* ---- always fires at the first review: scale_rates 2 = a schedule x2 from the day after ---- */
 static void test_scale_always(void **state)
 {
@@ -171,22 +192,8 @@ static void test_scale_always(void **state)
         eq->site[i].step[0] = step;
         eq->site[i].n_steps = 1;
     }
-    double mean, p = exact_p(eq, &mean);
-    sim_result *r = simulate(s, ENGINE_TRIALS, 2, ACTIONS_NAME);
-    /* fires in every trial, at the first review and only there */
-    assert_true(rule_tally(r, 0, 0)->mean == 1.0 && rule_tally(r, 0, 1)->mean == 1.0);
-    for (size_t k = 2; k <= r->n_checkpoints; k++)
-        assert_true(rule_tally(r, 0, k)->mean == 0.0);
-    printf("  self-pay, scale_rates 2 at the first review, always: exact (schedule x2 from the "
-           "day after) %.6f, mean %.6f\n", p, mean);
-    int bad = zcheck("P(success)", r->p_success.mean, r->p_success.se, p, 0, 0);
-    bad += zcheck("mean", r->mean.mean, r->mean.se, mean, 0, 0);
-    bad += compare_paired(r, p0, p);
-    sim_result_free(r);
-    scenario_free(s);
-    scenario_free(eq);
-    if (bad)
-        fail_msg("scale_rates: %d comparisons failed", bad);
+    check_always_fires("scale_rates 2 at the first review, always: exact (schedule x2 from "
+                       "the day after)", s, eq, p0);
 }
 
 /* ---- always fires: add_site = a site active from the day after the review ---- */
@@ -209,22 +216,8 @@ static void test_add_site_always(void **state)
     add->shape = 1.0;
     add->active_from = add->active_to = review + 1;
     add->opens = 1.0;
-    double mean, p = exact_p(eq, &mean);
-    sim_result *r = simulate(s, ENGINE_TRIALS, 2, ACTIONS_NAME);
-    /* fires in every trial, at the first review and only there */
-    assert_true(rule_tally(r, 0, 0)->mean == 1.0 && rule_tally(r, 0, 1)->mean == 1.0);
-    for (size_t k = 2; k <= r->n_checkpoints; k++)
-        assert_true(rule_tally(r, 0, k)->mean == 0.0);
-    printf("  self-pay, add_site 1.5/year (gamma 1) at the first review, always: exact (a site "
-           "from the day after) %.6f, mean %.6f\n", p, mean);
-    int bad = zcheck("P(success)", r->p_success.mean, r->p_success.se, p, 0, 0);
-    bad += zcheck("mean", r->mean.mean, r->mean.se, mean, 0, 0);
-    bad += compare_paired(r, p0, p);
-    sim_result_free(r);
-    scenario_free(s);
-    scenario_free(eq);
-    if (bad)
-        fail_msg("add_site: %d comparisons failed", bad);
+    check_always_fires("add_site 1.5/year (gamma 1) at the first review, always: exact (a "
+                       "site from the day after)", s, eq, p0);
 }
 
 /* ---- the same results on 1 and 3 threads ---- */
