@@ -485,6 +485,17 @@ int cli_finish_out(outdir *d, int rc_write, char *err, size_t errlen)
     return rc;
 }
 
+int cli_simulation_status(const sim_result *r, const char *err)
+{
+    if (!r) {
+        fprintf(stderr, "accrue: %s\n", err);
+        return 1;
+    }
+    if (r->interrupted || process_stop)
+        return cli_interrupted_status();
+    return 0;
+}
+
 int cli_exact_check(const model *m, const scenario *s, double *p, double *mean, char *err,
                     size_t errlen)
 {

@@ -109,6 +109,10 @@ int cli_interrupted_status(void);
 int cli_report_reached_stdout(void);
 int cli_write_tables(int rc_write, const char *err);
 
+/* After cli_simulate: 0 when r is a complete result; 1 after a message when the simulation
+ * failed (r NULL, the reason in err); 130 / 143 after a message when a signal stopped it. */
+int cli_simulation_status(const sim_result *r, const char *err);
+
 /* Ends an output set d that the caller filled (rc_write 0) or failed to (rc_write != 0, message
  * in err): commits it when all went well and no stop is pending, frees it either way, and
  * returns the exit status as cli_write_tables does; signals held back for the writing are

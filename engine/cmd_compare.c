@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
-#include "process.h"
 
 void compare_row_fill(compare_row *row, const scenario *s, const char *source,
                       const sim_result *r)
@@ -54,14 +53,8 @@ static int compare_one(const options *o, size_t k, compare_row *row)
     sim_model sim = model_sim(m);
     double seconds;
     sim_result *r = cli_simulate(o, &sim, o->trials, &seconds, err, sizeof err);
-    if (!r) {
-        fprintf(stderr, "accrue: %s\n", err);
-        rc = 1;
-    } else if (r->interrupted || process_stop) {
-        rc = cli_interrupted_status();
-    } else {
+    if ((rc = cli_simulation_status(r, err)) == 0)
         compare_row_fill(row, s, k < o->n_scenarios ? o->scenario[k] : NULL, r);
-    }
     sim_result_free(r);
     model_free(m);
     scenario_free(s);

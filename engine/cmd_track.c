@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
-#include "process.h"
 #include "../models/history.h"
 
 /* A verdict at one review. The forecast's 10 % and 90 % points frame the plan: fewer than the
@@ -119,12 +118,10 @@ int cmd_track(const options *o)
     size_t n_cp = model_n_checkpoints(m), n = 0;
     review_row *rows = calloc(n_cp + 1, sizeof *rows);
     date_t last = s->learned->last_date;
-    if (!r || !rows) {
-        fprintf(stderr, "accrue: %s\n", r ? "out of memory" : err);
+    if (r && !rows) {
+        fprintf(stderr, "accrue: out of memory\n");
         rc = 1;
-    } else if (r->interrupted || process_stop) {
-        rc = cli_interrupted_status();
-    } else {
+    } else if ((rc = cli_simulation_status(r, err)) == 0) {
         for (size_t k = 0; k < n_cp && model_checkpoint_date(m, k) <= last; k++) {
             review_row *row = &rows[n++];
             long registered, screening;

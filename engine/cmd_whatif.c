@@ -12,7 +12,6 @@
 #include "cli.h"
 #include "figures.h"
 #include "plot.h"
-#include "process.h"
 #include "whatif.h"
 #include "../models/overrides.h"
 
@@ -150,12 +149,7 @@ static int evaluate(const options *o, const char *const *extra, size_t n_extra,
         options quiet = *o;
         quiet.quiet = 1;
         sim_result *r = cli_simulate(&quiet, &sim, trials, &seconds, err, sizeof err);
-        if (!r) {
-            fprintf(stderr, "accrue: %s\n", err);
-            rc = 1;
-        } else if (r->interrupted || process_stop) {
-            rc = cli_interrupted_status();
-        } else {
+        if ((rc = cli_simulation_status(r, err)) == 0) {
             pt->p = r->p_success.mean;
             pt->se = r->p_success.se;
             pt->exact = 0;
