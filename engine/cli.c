@@ -404,12 +404,14 @@ const scenario_folder *cli_folder(const options *o, size_t i)
     return i < o->n_scenarios && loaded[i] > 0 ? &folders[i] : NULL;
 }
 
-scenario *cli_load_with(const options *o, size_t i, const char *const *extra, size_t n_extra)
+scenario *cli_load_into(const options *o, size_t i, const char *const *extra, size_t n_extra,
+                        char *err, size_t errlen)
 {
-    char err[ERRLEN] = "";
     const scenario_folder *folder = NULL;
-    if (i < o->n_scenarios && !(folder = folder_of(o, i)))
+    if (i < o->n_scenarios && !(folder = folder_of(o, i))) {
+        snprintf(err, errlen, "%s: cannot be read", o->scenario[i]);
         return NULL;
+    }
     const char *set[CLI_MAX_SETS + CLI_MAX_VARY];
     size_t n = 0;
     for (size_t k = 0; k < o->n_sets; k++)
@@ -417,17 +419,24 @@ scenario *cli_load_with(const options *o, size_t i, const char *const *extra, si
     for (size_t k = 0; k < n_extra && n < sizeof set / sizeof set[0]; k++)
         set[n++] = extra[k];
     scenario_overrides ov = {set, n, o->like};
-    if (overrides_check(&ov, err, sizeof err) != 0) {
-        fprintf(stderr, "accrue: %s\n", err);
+    if (overrides_check(&ov, err, errlen) != 0)
         return NULL;
-    }
-    scenario *s = folder ? scenario_from_folder(folder, &ov, err, sizeof err)
-                         : scenario_default_with(&ov, err, sizeof err);
-    if (!s) {
-        fprintf(stderr, "accrue: %s\n", err);
+    scenario *s = folder ? scenario_from_folder(folder, &ov, err, errlen)
+                         : scenario_default_with(&ov, err, errlen);
+    if (s)
+        drop_negative_zeros(s);
+    return s;
+}
+
+scenario *cli_load_with(const options *o, size_t i, const char *const *extra, size_t n_extra)
+{
+    char err[ERRLEN] = "";
+    /* folder_of prints its own message when the folder cannot be read. */
+    if (i < o->n_scenarios && !folder_of(o, i))
         return NULL;
-    }
-    drop_negative_zeros(s);
+    scenario *s = cli_load_into(o, i, extra, n_extra, err, sizeof err);
+    if (!s)
+        fprintf(stderr, "accrue: %s\n", err);
     return s;
 }
 

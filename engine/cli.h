@@ -62,6 +62,11 @@ scenario *cli_load(const options *o, size_t i);
 /* The same with extra overrides after the options' own (a sweep's or a solve's varied key). */
 scenario *cli_load_with(const options *o, size_t i, const char *const *extra, size_t n_extra);
 
+/* The same without a message: NULL with the reason in err (for a companion scenario whose
+ * failure the caller handles; scenario i must have been loaded once already). */
+scenario *cli_load_into(const options *o, size_t i, const char *const *extra, size_t n_extra,
+                        char *err, size_t errlen);
+
 /* Scenario folders are read once per process (by rank 0 alone under MPI, engine/dist.h) and
  * kept for every later cli_load of the same scenario; this frees them (at the end of main). */
 void cli_forget_folders(void);
