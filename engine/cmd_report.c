@@ -12,29 +12,23 @@
 #include "cli.h"
 #include "figures.h"
 #include "inputs.h"
+#include "fan.h"
 #include "outdir.h"
 #include "plot.h"
 #include "process.h"
 #include "result_json.h"
 
-/* One scenario of the bundle: its run (review checkpoints) and its fan run (monthly). */
+/* One scenario of the bundle: its run and its fan (engine/fan.h). */
 typedef struct bundle_item {
     scenario *s;
     model *m;
-    sim_result *r, *fan;
-    scenario *fan_s;              /* the scenario with monthly reviews, and its plan */
-    model *fan_model;
+    sim_result *r;
+    fan_table fan;
     report_info info;
     date_t *cp;
     const char **names;
     char exact_err[ERRLEN];
     char *assumptions;            /* the describer's text */
-    /* The fan: registrations by the end of each month's date (fan.csv and the fan chart);
-     * at a review date and the deadline the run's own estimates (report_checkpoint_*). */
-    size_t fan_n;
-    date_t *fan_date;
-    double *fan_mean;
-    double (*fan_q)[7];
     /* Registrations before as_of from history.csv: the running count at each decision day. */
     size_t hist_n;
     date_t *hist_date;
@@ -43,8 +37,6 @@ typedef struct bundle_item {
     result_json_args json;
     report_extra extra[3 + INPUTS_MAX_FILES];
 } bundle_item;
-
-static const double fan_levels[7] = {0.05, 0.10, 0.25, 0.50, 0.75, 0.90, 0.95};
 
 /* Every name a bundle may hold, whatever its number of scenarios (an earlier bundle of more
  * scenarios is replaced whole): report.html, figures/K-STEM.svg, figures/completion-all.svg. */
@@ -116,40 +108,6 @@ static const char *ordinal(long n)
 
 /* ---- figures of one scenario ---- */
 
-/* The fan's rows: every month's date of the fan run (the scenario with monthly reviews) or,
- * without one, the review dates; where a date is a review date or the deadline, the run's own
- * numbers, so that fan.csv, checkpoints.csv and the headline agree. Returns 0 or -1. */
-static int build_fan(bundle_item *it)
-{
-    size_t n = it->fan ? model_n_checkpoints(it->fan_model) : it->info.n_checkpoints;
-    it->fan_date = malloc((n + 1) * sizeof *it->fan_date);
-    it->fan_mean = malloc((n + 1) * sizeof *it->fan_mean);
-    it->fan_q = malloc((n + 1) * sizeof *it->fan_q);
-    if (!it->fan_date || !it->fan_mean || !it->fan_q)
-        return -1;
-    for (size_t k = 0; k < n; k++) {
-        date_t d = it->fan ? model_checkpoint_date(it->fan_model, k) : it->info.checkpoint_date[k];
-        size_t j = 0;
-        while (j < it->info.n_checkpoints && it->info.checkpoint_date[j] != d)
-            j++;
-        it->fan_date[k] = d;
-        if (j < it->info.n_checkpoints) {
-            double se;
-            it->fan_mean[k] = report_checkpoint_mean(&it->info, it->r, j, &se);
-            for (int q = 0; q < 7; q++)
-                it->fan_q[k][q] =
-                    (double)report_checkpoint_quantile(&it->info, it->r, j, fan_levels[q]);
-        } else {
-            const hist *h = &it->fan->at_checkpoint[k];
-            it->fan_mean[k] = hist_mean(h);
-            for (int q = 0; q < 7; q++)
-                it->fan_q[k][q] = (double)hist_quantile(h, fan_levels[q]);
-        }
-    }
-    it->fan_n = n;
-    return 0;
-}
-
 /* The trial's own registrations before as_of (history.csv): the running count, enrolled at
  * as_of, stepping up at each registration's decision day. Returns 0 or -1. */
 static int build_history_points(bundle_item *it)
@@ -187,7 +145,8 @@ static int build_history_points(bundle_item *it)
 
 static void fan_figure(plot_text *t, const bundle_item *it)
 {
-    size_t n = it->fan_n;
+    const fan_table *fan = &it->fan;
+    size_t n = fan->n;
     date_t *date = malloc((n + 1) * sizeof *date);
     double (*q)[7] = malloc((n + 1) * sizeof *q);
     date_t *review = malloc((it->info.n_checkpoints + 1) * sizeof *review);
@@ -197,9 +156,9 @@ static void fan_figure(plot_text *t, const bundle_item *it)
         for (int j = 0; j < 7; j++)
             q[0][j] = (double)it->s->enrolled;
         for (size_t k = 0; k < n; k++) {
-            date[k + 1] = it->fan_date[k];
+            date[k + 1] = fan->date[k];
             for (int j = 0; j < 7; j++)
-                q[k + 1][j] = it->fan_q[k][j];
+                q[k + 1][j] = (double)fan->q[k][j];
         }
         for (size_t k = 0; k < it->info.n_checkpoints; k++)
             review[k] = it->info.checkpoint_date[k];
@@ -215,22 +174,6 @@ static void fan_figure(plot_text *t, const bundle_item *it)
     free(date);
     free(q);
     free(review);
-}
-
-/* fan.csv: date,mean,q05,q10,q25,q50,q75,q90,q95, registrations by the end of each date. */
-static int write_fan(const void *arg, FILE *f)
-{
-    const bundle_item *it = arg;
-    fprintf(f, "date,mean,q05,q10,q25,q50,q75,q90,q95\n");
-    for (size_t k = 0; k < it->fan_n; k++) {
-        char d[DATE_TEXT_LEN];
-        date_format_wide(it->fan_date[k], d);
-        fprintf(f, "%s,%.6g", d, it->fan_mean[k]);
-        for (int q = 0; q < 7; q++)
-            fprintf(f, ",%.0f", it->fan_q[k][q]);
-        fputc('\n', f);
-    }
-    return ferror(f) ? -1 : 0;
 }
 
 /* The completion curve's points: monthly from as_of to the end of the followed span. */
@@ -368,8 +311,8 @@ static void quantile_table(plot_text *t, const bundle_item *it)
     plot_printf(t, "<table><tr><th>futures</th><th>registrations by the deadline</th>"
                    "<th>target reached by</th></tr>\n");
     for (int j = 0; j < 7; j++) {
-        size_t n = report_deadline_quantile(it->r, fan_levels[j]);
-        size_t slot = hist_quantile(&it->r->completion, fan_levels[j]);
+        size_t n = report_deadline_quantile(it->r, report_quantiles[j]);
+        size_t slot = hist_quantile(&it->r->completion, report_quantiles[j]);
         char when[40], day[11];
         if (slot == 0)
             snprintf(when, sizeof when, "before the start");
@@ -380,7 +323,7 @@ static void quantile_table(plot_text *t, const bundle_item *it)
             snprintf(when, sizeof when, "%s", day);
         }
         plot_printf(t, "<tr><td>%.0f %%</td><td>%zu or fewer</td><td>%s</td></tr>\n",
-                    100.0 * fan_levels[j], n, when);
+                    100.0 * report_quantiles[j], n, when);
     }
     plot_printf(t, "</table>\n<p class=\"note\">Read a row as: in that share of the simulated "
                    "futures, the trial has at most that many registrations by the deadline, and "
@@ -557,8 +500,6 @@ static int write_json(const void *arg, FILE *f)
     return result_json_write(f, arg);
 }
 
-static int write_fan(const void *arg, FILE *f);
-
 static int run_item(const options *o, size_t k, bundle_item *it)
 {
     char err[ERRLEN] = "";
@@ -569,17 +510,6 @@ static int run_item(const options *o, size_t k, bundle_item *it)
         cli_describe_run(o, it->s, it->m, &it->info, &it->cp, &it->names, it->exact_err,
                          sizeof it->exact_err) != 0) {
         fprintf(stderr, "accrue: %s: %s\n", it->s->source, err[0] ? err : "out of memory");
-        return 1;
-    }
-    /* The fan chart's monthly points: the same scenario and seed with monthly reviews (the
-     * trials' up-front draws are the same; only the reviews differ). Not for a scenario with
-     * corrective action, whose rules act at the reviews: monthly reviews would change its
-     * model, so its fan has the review dates only. */
-    const char *monthly[1] = {"review_months=1"};
-    if (it->s->n_actions == 0 && it->s->review_months > 1 &&
-        (!(it->fan_s = cli_load_with(o, k, monthly, 1)) ||
-         !(it->fan_model = model_prepare(it->fan_s, err, sizeof err)))) {
-        fprintf(stderr, "accrue: %s\n", err[0] ? err : "out of memory");
         return 1;
     }
     if (inputs_snapshot(cli_folder(o, k), o->set, o->n_sets, o->like,
@@ -595,28 +525,23 @@ static int run_item(const options *o, size_t k, bundle_item *it)
     }
     sim_model sim = model_sim(it->m);
     it->r = cli_simulate(o, &sim, o->trials, &seconds, err, sizeof err);
-    /* The fan run: as many trials as the run made (with --target-se, where it stopped). */
-    if (it->r && !it->r->interrupted && it->fan_model) {
-        sim_model fan_sim = model_sim(it->fan_model);
-        options fo = *o;
-        fo.target_se = 0.0;
-        it->fan = cli_simulate(&fo, &fan_sim, it->r->trials, &seconds, err, sizeof err);
-    }
-    if (process_stop || (it->r && it->r->interrupted) || (it->fan && it->fan->interrupted))
-        return cli_interrupted_status();
-    if (!it->r || (it->fan_model && !it->fan) || build_fan(it) != 0 ||
-        build_history_points(it) != 0) {
-        fprintf(stderr, "accrue: %s\n", err[0] ? err : "out of memory");
+    int rc = cli_simulation_status(it->r, err);
+    if (rc == 0)
+        rc = fan_build(o, k, it->s, &it->info, it->r, &it->fan);
+    if (rc != 0)
+        return rc;
+    if (build_history_points(it) != 0) {
+        fprintf(stderr, "accrue: out of memory\n");
         return 1;
     }
     /* The scenario's tables as run --out writes them, with fan.csv and inputs/. */
     it->json = (result_json_args){it->s, o->set, o->n_sets, o->like, &it->info, it->r,
-                                  o->seed, o->target_se, CLI_VERSION};
+                                  o->seed, o->target_se, CLI_VERSION, &it->fan};
     size_t n_extra = 0;
     if (it->info.n_extra)
         it->extra[n_extra++] = it->info.extra[0];
     it->extra[n_extra++] = (report_extra){"result.json", write_json, &it->json};
-    it->extra[n_extra++] = (report_extra){"fan.csv", write_fan, it};
+    it->extra[n_extra++] = (report_extra){"fan.csv", fan_write_csv, &it->fan};
     n_extra += inputs_extras(&it->inputs, it->extra + n_extra);
     it->info.extra = it->extra;
     it->info.n_extra = n_extra;
@@ -739,16 +664,11 @@ int cmd_report(const options *o)
         plot_text_free(&files[i].svg);
     for (size_t k = 0; items && k < n; k++) {
         sim_result_free(items[k].r);
-        sim_result_free(items[k].fan);
+        fan_free(&items[k].fan);
         model_free(items[k].m);
-        model_free(items[k].fan_model);
-        scenario_free(items[k].fan_s);
         free(items[k].cp);
         free(items[k].names);
         free(items[k].assumptions);
-        free(items[k].fan_date);
-        free(items[k].fan_mean);
-        free(items[k].fan_q);
         free(items[k].hist_date);
         free(items[k].hist_count);
         inputs_free(&items[k].inputs);

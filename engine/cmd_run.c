@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "cli.h"
+#include "fan.h"
 #include "inputs.h"
 #include "process.h"
 #include "result_json.h"
@@ -66,7 +67,8 @@ static scenario *load_checked(const options *o)
     return s;
 }
 
-/* The run itself, then the report and the tables (with inputs/ from copy) or the JSON. */
+/* The run itself, then the report and the tables (with the fan and inputs/ from copy) or the
+ * JSON. */
 static int simulate_and_publish(const options *o, const scenario *s, const model *plan,
                                 report_info *info, const inputs_copy *copy)
 {
@@ -74,24 +76,27 @@ static int simulate_and_publish(const options *o, const scenario *s, const model
     double seconds = 0.0;
     sim_model sim = model_sim(plan);
     sim_result *r = cli_simulate(o, &sim, o->trials, &seconds, err, sizeof err);
-    /* result.json beside the tables (after posterior.csv when there is one), then inputs/. */
+    int rc = cli_simulation_status(r, err);
+    /* The fan for the files and the JSON (not needed for the terminal's report alone). */
+    fan_table fan = {0};
+    if (rc == 0 && (o->out || o->json))
+        rc = fan_build(o, 0, s, info, r, &fan);
+    /* result.json beside the tables (after posterior.csv when there is one), fan.csv, then
+     * inputs/. */
     result_json_args json = {s, o->set, o->n_sets, o->like, info, r, o->seed, o->target_se,
-                             CLI_VERSION};
-    report_extra extra[2 + INPUTS_MAX_FILES];
+                             CLI_VERSION, &fan};
+    report_extra extra[3 + INPUTS_MAX_FILES];
     size_t n_extra = 0;
     if (info->n_extra)
         extra[n_extra++] = info->extra[0];
     extra[n_extra++] = (report_extra){"result.json", write_json, &json};
+    extra[n_extra++] = (report_extra){"fan.csv", fan_write_csv, &fan};
     n_extra += inputs_extras(copy, extra + n_extra);
     info->extra = extra;
     info->n_extra = n_extra;
-    int rc = 1;
-    if (r && o->json && !r->interrupted && !process_stop)
-        rc = print_json(&json);
-    else if (r)
-        rc = publish(o, info, r, seconds);
-    else
-        fprintf(stderr, "accrue: %s\n", err);
+    if (rc == 0)
+        rc = o->json ? print_json(&json) : publish(o, info, r, seconds);
+    fan_free(&fan);
     sim_result_free(r);
     return rc;
 }

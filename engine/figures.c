@@ -43,6 +43,8 @@ void figure_fan(plot_text *t, const fan_data *d)
     date_t from = d->start, to = d->deadline;
     for (size_t i = 0; i < d->n_observed; i++)
         from = d->observed_date[i] < from ? d->observed_date[i] : from;
+    for (size_t i = 0; i < d->n; i++)
+        to = d->date[i] > to ? d->date[i] : to;
     plot_frame f = plot_frame_of(WIDTH, HEIGHT, (double)from, (double)to, 0.0, top * 1.08 + 1.0);
     plot_begin(t, WIDTH, HEIGHT, "Registrations over time: median with 50, 80 and 90 % bands");
     double ticks[16];

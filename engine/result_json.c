@@ -83,6 +83,24 @@ static void distribution_row(void *arg, const report_pmf_row *x)
                                          x->se, "probability_plain", x->plain));
 }
 
+/* fan.csv's rows (engine/fan.h). */
+static json_t *fan_json(const fan_table *fan)
+{
+    json_t *rows = json_array();
+    for (size_t k = 0; k < fan->n; k++) {
+        json_t *row = json_pack("{s:o,s:f,s:f,s:I}", "date", date_json(fan->date[k]), "mean",
+                                fan->mean[k], "mean_se", fan->mean_se[k], "trials",
+                                (json_int_t)fan->trials[k]);
+        for (int i = 0; i < REPORT_N_QUANTILES; i++) {
+            char key[8];
+            snprintf(key, sizeof key, "q%02.0f", 100.0 * report_quantiles[i]);
+            json_object_set_new(row, key, json_integer((json_int_t)fan->q[k][i]));
+        }
+        json_array_append_new(rows, row);
+    }
+    return rows;
+}
+
 static json_t *results_json(const scenario *s, const report_info *info, const sim_result *r)
 {
     const sim_estimate *p = &r->p_success;
@@ -174,6 +192,8 @@ int result_json_write(FILE *f, const result_json_args *a)
         return -1;
     if (a->s->learned)
         json_object_set_new(root, "learned", json_string("see posterior.csv"));
+    if (a->fan)
+        json_object_set_new(json_object_get(root, "results"), "fan", fan_json(a->fan));
     int rc = json_dumpf(root, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
     fputc('\n', f);
     json_decref(root);

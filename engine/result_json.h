@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 #include "report.h"
+#include "fan.h"
 #include "sim.h"
 #include "../models/scenario.h"
 
@@ -19,6 +20,7 @@ typedef struct result_json_args {
     unsigned long long seed;
     double target_se;
     const char *version;
+    const fan_table *fan;     /* the fan's rows (results.fan), or NULL: none */
 } result_json_args;
 
 /* Writes result.json to f (indented, keys in a fixed order). Returns 0, or -1 when out of

@@ -132,8 +132,11 @@ static void test_default_run_writes_every_table(void **state)
                                  "mean_enrolled,", "p_success_exact,0.677"};
     for (int i = 0; i < 9; i++)
         assert_non_null(strstr(summary, keys[i]));
-    /* The tables, result.json, inputs/ and no temporary file. */
-    assert_int_equal(count_entries(dir), 8);
+    /* The tables, result.json, fan.csv, inputs/ and no temporary file. */
+    assert_int_equal(count_entries(dir), 9);
+    char *fan = read_file(dir, "fan.csv");
+    assert_non_null(fan);
+    assert_memory_equal(fan, "date,mean,q05,q10,q25,q50,q75,q90,q95,mean_se,trials\n", 53);
     /* inputs/: the built-in default's two files, byte for byte those it was built from, and
      * the overrides (none: the header only). */
     static const char *const copied[] = {"trial.csv", "sites.csv"};
@@ -756,6 +759,16 @@ static void test_result_json(void **state)
 }
 
 /* Rough edges: a file given instead of a folder, and exact told simulation options. */
+/* The length of the first n comma-separated fields of line (without the comma after them). */
+static size_t fields_len(const char *line, int n)
+{
+    size_t i = 0;
+    for (int seen = 0; line[i] && line[i] != '\n'; i++)
+        if (line[i] == ',' && ++seen == n)
+            break;
+    return i;
+}
+
 /* accrue report's bundle (DESIGN.md 4.2): report.html, the figures, and each scenario's
  * folder holding what run --out writes plus fan.csv; the fan's deadline row is the checkpoint
  * table's (one estimator per quantity); a history's registrations are points on the fan;
@@ -778,24 +791,26 @@ static void test_report_bundle(void **state)
     char *fan = read_file(sub, "fan.csv"), *cp = read_file(sub, "checkpoints.csv");
     assert_non_null(fan);
     assert_non_null(cp);
-    assert_memory_equal(fan, "date,mean,q05,q10,q25,q50,q75,q90,q95\n2026-08-18,", 48);
-    /* 36 months from 2026-07-18 to the deadline 2029-07-18, a row each. */
+    assert_memory_equal(fan, "date,mean,q05,q10,q25,q50,q75,q90,q95,mean_se,trials\n"
+                             "2026-08-18,", 64);
+    /* 36 months from 2026-07-18 to the deadline 2029-07-18 and 12 on, a row each. */
     size_t rows = 0;
     for (const char *c = fan; *c; c++)
         rows += *c == '\n';
-    assert_int_equal(rows, 37);
+    assert_int_equal(rows, 1 + 36 + 12);
+    assert_non_null(strstr(fan, "\n2030-07-18,"));
     const char *fan_last = strstr(fan, "2029-07-18,"), *cp_last = strstr(cp, "2029-07-18,");
     assert_non_null(fan_last);
     assert_non_null(cp_last);
-    /* date, mean and the seven quantiles: 9 fields, the same text. */
-    size_t len = strcspn(fan_last, "\n");
+    /* date, mean, the seven quantiles and mean_se: 10 fields, the same text. */
+    size_t len = fields_len(fan_last, 10);
     assert_memory_equal(fan_last, cp_last, len);
     assert_int_equal(cp_last[len], ',');
     /* So is a review date's. */
     const char *review = strstr(cp, "\n2027-01-18,"), *fan_review = strstr(fan, "\n2027-01-18,");
     assert_non_null(review);
     assert_non_null(fan_review);
-    len = strcspn(fan_review + 1, "\n") + 1;
+    len = fields_len(fan_review + 1, 10) + 1;
     assert_memory_equal(review, fan_review, len);
     assert_int_equal(review[len], ',');
     snprintf(sub, sizeof sub, "%s/b/scenario-1/inputs", dir);

@@ -112,7 +112,7 @@ static void expect(int status, int want, const char *fragment)
                  fragment ? fragment : "");
 }
 
-static const char all_tables[] = "checkpoints.csv completion.csv enrolled_at_deadline.csv "
+static const char all_tables[] = "checkpoints.csv completion.csv enrolled_at_deadline.csv fan.csv "
                                  "inputs quantiles.csv result.json sites.csv summary.csv";
 
 /* accrue run S --out S overwrote the scenario's own sites.csv with a table and exited 0. */

@@ -18,7 +18,8 @@
 #endif
 
 static const char *files[] = {"summary.csv", "enrolled_at_deadline.csv", "quantiles.csv",
-                              "completion.csv", "checkpoints.csv", "sites.csv"};
+                              "completion.csv", "checkpoints.csv", "sites.csv", "fan.csv",
+                              "result.json"};
 
 /* The whole of a file into a fresh buffer (the caller frees it), or NULL. */
 static char *slurp(const char *dir, const char *name, size_t *len)

@@ -33,7 +33,7 @@ Q7 = {q: INT for q in ("q05", "q10", "q25", "q50", "q75", "q90", "q95")}
 CONTRACT = {
     "checkpoints.csv": {"date": DATE, "mean": NUM, **Q7, "mean_se": NUM,
                         "probability_target_reached": NUM},
-    "fan.csv": {"date": DATE, "mean": NUM, **Q7},
+    "fan.csv": {"date": DATE, "mean": NUM, **Q7, "mean_se": NUM, "trials": INT},
     "completion.csv": {"date": DATE, "probability_reached": NUM,
                        "probability_reached_se": NUM},
     "enrolled_at_deadline.csv": {"enrolled": INT, "probability": NUM,
@@ -186,7 +186,7 @@ def check_json(folder, tables, summary):
         doc = json.load(f)
     res = doc["results"]
     for name, key in (("quantiles.csv", "quantiles"), ("checkpoints.csv", "checkpoints"),
-                      ("completion.csv", "completion"),
+                      ("fan.csv", "fan"), ("completion.csv", "completion"),
                       ("enrolled_at_deadline.csv", "enrolled_at_deadline")):
         df = pd.DataFrame(res[key])
         if "date" in df:
@@ -197,13 +197,16 @@ def check_json(folder, tables, summary):
                 continue
         for col in df.columns:
             kind = {"date": DATE, "censored": CENSOR, "enrolled": INT,
-                    "enrolled_at_deadline": INT, "q10": INT, "q50": INT, "q90": INT}.get(col, NUM)
+                    "enrolled_at_deadline": INT, "trials": INT,
+                    **Q7}.get(col, NUM)
             check_type("%s %s.%s" % (path, key, col), df[col], kind)
         csv = tables[name]
         # The same rows and numbers as the CSV file (which prints 6 significant digits).
         pairs = {"quantiles": [("enrolled_at_deadline", "enrolled_at_deadline"),
                                ("date", "completion_date")],
                  "checkpoints": [("date", "date"), ("mean", "mean"), ("q50", "q50")],
+                 "fan": [("date", "date"), ("mean", "mean"), ("q05", "q05"), ("q95", "q95"),
+                         ("trials", "trials")],
                  "completion": [("date", "date"), ("probability_reached", "probability_reached")],
                  "enrolled_at_deadline": [("enrolled", "enrolled"),
                                           ("probability", "probability")]}[key]

@@ -1,0 +1,208 @@
+/* engine/fan.c: the fan's rows (fan.csv, result.json's "fan", the report's fan chart).
+ * - Its dates: every month's date from as_of to the deadline and FAN_MONTHS_PAST_DEADLINE months
+ *   on, the review dates among them carrying the run's own numbers (checkpoints.csv's) and the
+ *   run's trials, the others the companion's at most FAN_TRIALS trials.
+ * - Every companion row against the exact mode: the registrations by a date D are those by the
+ *   deadline of the same scenario with its deadline moved to D (DESIGN.md section 5.1: only the
+ *   breakpoints move), which accrue exact computes without simulation.
+ * - A scenario with corrective action keeps the review dates only. */
+#define _DEFAULT_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <gsl/gsl_cdf.h>
+#include "zcheck.h"
+#include "../engine/cli.h"
+#include "../engine/fan.h"
+#include "../engine/report.h"
+#include "../models/exact.h"
+#include "../models/model.h"
+
+/* A run of one scenario as accrue run --out makes it, with its fan. */
+typedef struct fan_run {
+    options o;
+    scenario *s;
+    model *m;
+    report_info info;
+    date_t *cp;
+    const char **names;
+    sim_result *r;
+    fan_table fan;
+} fan_run;
+
+static void fan_run_start(fan_run *x, const char *folder, uint64_t trials)
+{
+    memset(x, 0, sizeof *x);
+    x->o = (options){.command = "run", .n_scenarios = 1, .trials = trials, .seed = 4242,
+                     .threads = 2, .quiet = 1};
+    x->o.scenario[0] = folder;
+    char err[ERRLEN] = "", exact_err[ERRLEN] = "";
+    assert_non_null(x->s = cli_load(&x->o, 0));
+    assert_non_null(x->m = model_prepare(x->s, err, sizeof err));
+    assert_int_equal(cli_describe_run(&x->o, x->s, x->m, &x->info, &x->cp, &x->names, exact_err,
+                                      sizeof exact_err), 0);
+    sim_model sim = model_sim(x->m);
+    double seconds;
+    x->r = cli_simulate(&x->o, &sim, trials, &seconds, err, sizeof err);
+    assert_int_equal(cli_simulation_status(x->r, err), 0);
+    assert_int_equal(fan_build(&x->o, 0, x->s, &x->info, x->r, &x->fan), 0);
+}
+
+static void fan_run_end(fan_run *x)
+{
+    fan_free(&x->fan);
+    sim_result_free(x->r);
+    free(x->cp);
+    free(x->names);
+    model_free(x->m);
+    scenario_free(x->s);
+    cli_forget_folders();   /* the next run may read another folder as scenario 0 */
+}
+
+/* The review row k of the run, if date d is a review date (or the deadline): its index, else
+ * n_checkpoints. */
+static size_t review_of(const fan_run *x, date_t d)
+{
+    size_t k = 0;
+    while (k < x->info.n_checkpoints && x->info.checkpoint_date[k] != d)
+        k++;
+    return k;
+}
+
+/* Dates, sources and the review rows: exact equalities (the same numbers are copied). */
+static void test_rows(void **state)
+{
+    (void)state;
+    fan_run x;
+    fan_run_start(&x, "scenarios/self-pay", 40000);
+    const scenario *s = x.s;
+    size_t months = 0;
+    while (date_add_months(s->as_of, (int)months + 1) <= s->deadline)
+        months++;
+    /* scenarios/self-pay's deadline is a whole number of months after as_of. */
+    assert_int_equal(date_add_months(s->as_of, (int)months), s->deadline);
+    assert_int_equal(x.fan.n, months + FAN_MONTHS_PAST_DEADLINE);
+    for (size_t i = 0; i < x.fan.n; i++) {
+        assert_int_equal(x.fan.date[i], date_add_months(s->as_of, (int)i + 1));
+        size_t k = review_of(&x, x.fan.date[i]);
+        if (k < x.info.n_checkpoints) {
+            double se, mean = report_checkpoint_mean(&x.info, x.r, k, &se);
+            assert_true(x.fan.mean[i] == mean && x.fan.mean_se[i] == se);
+            for (int j = 0; j < REPORT_N_QUANTILES; j++)
+                assert_int_equal(x.fan.q[i][j],
+                                 report_checkpoint_quantile(&x.info, x.r, k, report_quantiles[j]));
+            assert_int_equal(x.fan.trials[i], x.r->trials);
+        } else {
+            assert_int_equal(x.fan.trials[i], FAN_TRIALS);
+        }
+        /* Every column is a count that only grows from one month to the next, per future; the
+         * quantiles of the companion's months (one sample) do too. */
+        for (int j = 0; j + 1 < REPORT_N_QUANTILES; j++)
+            assert_true(x.fan.q[i][j] <= x.fan.q[i][j + 1]);
+    }
+    assert_int_equal(x.fan.date[x.fan.n - 1],
+                     date_add_months(s->deadline, FAN_MONTHS_PAST_DEADLINE));
+    fan_run_end(&x);
+}
+
+/* The exact distribution of registrations by date d: the scenario with its deadline at d. */
+static void exact_by(const options *o, date_t d, exact_dist *out, double *mean)
+{
+    char set[40], text[DATE_TEXT_LEN], err[ERRLEN] = "";
+    date_format_wide(d, text);
+    snprintf(set, sizeof set, "deadline=%s", text);
+    const char *extra[1] = {set};
+    scenario *s = cli_load_into(o, 0, extra, 1, err, sizeof err);
+    assert_non_null(s);
+    model *m = model_prepare(s, err, sizeof err);
+    assert_non_null(m);
+    assert_int_equal(model_exact(m, 0.0, out, err, sizeof err), 0);
+    *mean = model_exact_mean(m);
+    model_free(m);
+    scenario_free(s);
+}
+
+/* P(N <= c) from the exact pmf (0 below the support). */
+static double exact_cdf(const exact_dist *d, long c)
+{
+    double sum = 0.0;
+    for (long n = 0; n <= c && n < (long)d->len; n++)
+        sum += d->pmf[n];
+    return sum;
+}
+
+/* Each companion row: its mean against the exact mean (z with the row's SE), and each of its
+ * quantiles q at level L against the exact distribution function F. The estimated quantile is
+ * the smallest count c whose empirical F^(c) >= L, so F^(q) >= L and F^(q - 1) < L; as
+ * F^(c) = F(c) +- Z sqrt(F(c) (1 - F(c)) / n) at the family's limit Z, F(q) >= L - that and
+ * F(q - 1) <= L + that. Each one-sided condition is one comparison of the family: written as a
+ * z-check of min(F(q), L) (resp. max(F(q - 1), L)) against L, which fails exactly when it is
+ * violated. */
+static void test_against_exact(void **state)
+{
+    (void)state;
+    fan_run x;
+    fan_run_start(&x, "scenarios/self-pay", 40000);
+    size_t rows = 0;
+    for (size_t i = 0; i < x.fan.n; i++)
+        rows += review_of(&x, x.fan.date[i]) == x.info.n_checkpoints;
+    assert_true(rows >= 36);
+    zcheck_plan(rows * (1 + 2 * REPORT_N_QUANTILES), 0.01);
+    int bad = 0;
+    double n = (double)FAN_TRIALS;
+    for (size_t i = 0; i < x.fan.n; i++) {
+        if (review_of(&x, x.fan.date[i]) < x.info.n_checkpoints)
+            continue;
+        exact_dist d;
+        double mean;
+        exact_by(&x.o, x.fan.date[i], &d, &mean);
+        char what[64], day[DATE_TEXT_LEN];
+        date_format_wide(x.fan.date[i], day);
+        snprintf(what, sizeof what, "%s mean", day);
+        bad += zcheck(what, x.fan.mean[i], x.fan.mean_se[i], mean, 0.0, 0.0);
+        for (int j = 0; j < REPORT_N_QUANTILES; j++) {
+            double level = report_quantiles[j];
+            long q = (long)x.fan.q[i][j];
+            double at = exact_cdf(&d, q), below = exact_cdf(&d, q - 1);
+            snprintf(what, sizeof what, "%s F(q%02.0f=%ld)", day, 100 * level, q);
+            bad += zcheck(what, fmin(at, level), sqrt(at * (1 - at) / n), level, 0.0, 0.0);
+            snprintf(what, sizeof what, "%s F(q%02.0f-1)", day, 100 * level);
+            bad += zcheck(what, fmax(below, level), sqrt(below * (1 - below) / n), level, 0.0,
+                          0.0);
+        }
+        exact_dist_free(&d);
+    }
+    assert_true(zcheck_done());
+    assert_int_equal(bad, 0);
+    fan_run_end(&x);
+}
+
+/* Rules act at the reviews: the fan keeps the review dates, all the run's own rows. */
+static void test_actions_keep_reviews(void **state)
+{
+    (void)state;
+    fan_run x;
+    fan_run_start(&x, "scenarios/seed-actions", 20000);
+    assert_int_equal(x.fan.n, x.info.n_checkpoints);
+    for (size_t i = 0; i < x.fan.n; i++) {
+        assert_int_equal(x.fan.date[i], x.info.checkpoint_date[i]);
+        assert_int_equal(x.fan.trials[i], x.r->trials);
+    }
+    fan_run_end(&x);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rows),
+        cmocka_unit_test(test_against_exact),
+        cmocka_unit_test(test_actions_keep_reviews),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
