@@ -41,10 +41,13 @@
 #define POINTS_MAX_MEAN_WHOLE 64
 #define POINTS_MAX_MEAN ((double)POINTS_MAX_MEAN_WHOLE)
 /* Up to this many candidates in screening, the conditional distribution integrates their
- * binomial number over its pmf (a convolution of SCREEN_INTEGRATED_MAX + 1 terms at most);
- * above, it is conditioned on the trial's drawn number instead. Both are exact conditional
- * expectations; the first has the smaller variance. */
-#define SCREEN_INTEGRATED_MAX 32
+ * binomial number over its pmf (a convolution of SCREEN_INTEGRATED_MAX + 1 terms, which the
+ * AVX-512 kernel keeps in registers); above, it is conditioned on the number the trial's path
+ * draws instead (see conditional). Both are exact conditional expectations; the first has the
+ * smaller variance, the second costs far less: on bench/scale/screening-32 (32 in screening)
+ * 0.17 against 0.36 cpu-s for 1e6 trials, SE 0.000191 against 0.000157, so 0.74 times the time to
+ * a given SE; 0.76 with 4, 0.80 with 8 and 0.75 with 16 in screening. */
+#define SCREEN_INTEGRATED_MAX (POISSON_KERNEL_FAST_WEIGHTS - 1)
 /* Referral registrations by the deadline up to this many are split over the checkpoint
  * intervals by one 32-bit word each, the batch's together (sample_split_sets); more, by one
  * binomial draw per interval (split_by_binomials), whose cost does not grow with the count. */
@@ -79,6 +82,7 @@ struct core_plan {
     int screen_consent;
     double screen_split;
     size_t n_weight;          /* screening weights per trial: screening + 1, or 1 */
+    size_t group_weights;     /* the most weights a group of the kernel takes (see conditional) */
     double binomial[SCREEN_INTEGRATED_MAX + 1];   /* C(n_weight - 1, k), for screening_weights */
     size_t batch;             /* trials simulated together */
     size_t window_cap;        /* the longest conditional pmf window a trial writes */
@@ -118,6 +122,8 @@ typedef struct work_layout {
     uint32_t *shape_a, *shape_b, *crosses, *cross_a, *cross_b, *one_by_one;
     size_t *screen_count;     /* [n_checkpoints]: screening counts by checkpoint of one trial */
     size_t *kernel_trials;    /* [batch]: the kernel's trials, see kernel_order */
+    size_t *spare_order;      /* [batch]: conditioned_order's other buffer */
+    uint32_t *sort_digit;     /* [batch]: and each trial's digit in its passes */
     size_t *table_range;      /* [2]: the block's table rows touched so far, see widen */
 } work_layout;
 
@@ -148,10 +154,10 @@ static work_layout work_carve(const core_plan *p, carver *c)
         *row[i] = carve(c, B, D);
     l.lambda_at_points = carve(c, p->n_points * B, D);
     l.screen_weight = carve(c, p->n_weight * B, D);
-    l.kernel_terms = carve(c, K * POISSON_KERNEL_PWIN_ROWS(p->kernel_room, p->n_weight), D);
+    l.kernel_terms = carve(c, K * POISSON_KERNEL_PWIN_ROWS(p->kernel_room, p->group_weights), D);
     l.table_sum = carve(c, K * p->table_cap, D);
     l.table_sumsq = carve(c, K * p->table_cap, D);
-    l.lanes.weight = carve(c, K * p->n_weight, D);
+    l.lanes.weight = carve(c, K * p->group_weights, D);
     l.passed = carve(c, B, sizeof(unsigned long));
     l.passed_by_deadline = carve(c, B, sizeof(unsigned long));
     uint32_t **row32[] = {&l.referred, &l.needed,  &l.listed,  &l.shape_a,   &l.shape_b,
@@ -164,6 +170,8 @@ static work_layout work_carve(const core_plan *p, carver *c)
                           sizeof(uint32_t));
     l.screen_count = carve(c, p->n_checkpoints, sizeof(size_t));
     l.kernel_trials = carve(c, B, sizeof(size_t));
+    l.spare_order = carve(c, B, sizeof(size_t));
+    l.sort_digit = carve(c, B, sizeof(uint32_t));
     l.table_range = carve(c, 2, sizeof(size_t));
     return l;
 }
@@ -348,6 +356,7 @@ core_plan *core_plan_new(const core_spec *spec, char *err, size_t errlen)
                         (s->screen_days == 0 ? f <= 0 : f < s->screen_days);
     p->screen_split = f > 0 ? (double)f : 0.0;
     p->n_weight = p->screen_integrated ? (size_t)s->screening + 1 : 1;
+    p->group_weights = p->screen_integrated ? p->n_weight : POISSON_KERNEL_FAST_WEIGHTS;
     /* Pascal's triangle's row n_weight - 1: whole numbers below 2^53, so exact. */
     p->binomial[0] = 1.0;
     for (size_t k = 1; k < p->n_weight; k++) {
@@ -454,11 +463,11 @@ static double screen_by_deadline(const core_plan *p, const work_layout *w, size_
 }
 
 /* The weights of each trial's screening registrations by the deadline in its conditional
- * distribution: when integrated, the Binomial(N, q) pmf, N = screening, q = pass x
+ * distribution when screening is integrated: the Binomial(N, q) pmf, N = screening, q = pass x
  * screen_fraction, C(N, k) q^k (1 - q)^(N - k), in two vectorised passes across the batch:
  * C(N, k) q^k upwards in k, then the powers of 1 - q downwards. O(N) a trial, and with no
- * division, exact for q of 0 or 1 without a guard (0^0 is the empty product, 1). Else (n_weight
- * 1) one weight, 1, at the trial's drawn count. */
+ * division, exact for q of 0 or 1 without a guard (0^0 is the empty product, 1). (Conditioned,
+ * the weight is 1 at the trial's drawn count: see conditional.) */
 SIMD_CLONES
 static void screening_weights(const core_plan *p, work_layout *w, size_t n)
 {
@@ -600,7 +609,7 @@ static double trial_table(const core_plan *p, const work_layout *w, size_t t,
         double q = 0.0;
         size_t s0 = c >= len ? c - len + 1 : 0, s1 = c < n_weight ? c + 1 : n_weight;
         for (size_t j = s0; j < s1; j++)
-            q += w->screen_weight[j * p->batch + t] * pmf[c - j];
+            q += (p->screen_integrated ? w->screen_weight[j * p->batch + t] : 1.0) * pmf[c - j];
         size_t count = first + c;
         if (count < p->table_cap) {
             w->table_sum[count * POISSON_KERNEL_LANES + lane] += q;
@@ -629,11 +638,9 @@ static double invert_window(const double *pmf, size_t len, double u)
  * stable counting sort): a group's window is as long as its largest mean needs, so similar
  * means go together. Returns how many. */
 #define MEAN_BUCKETS (POINTS_MAX_MEAN_WHOLE / 2 + 1)
-static size_t kernel_order(const core_plan *p, const work_layout *w, size_t n, size_t *order)
+static size_t kernel_order(const work_layout *w, size_t n, size_t *order)
 {
     size_t start[MEAN_BUCKETS + 1] = {0};
-    if (!p->screen_integrated)
-        return 0;
     for (size_t t = 0; t < n; t++)
         if (w->mean[t] <= POINTS_MAX_MEAN)
             start[(size_t)(w->mean[t] * 0.5) + 1]++;
@@ -645,21 +652,143 @@ static size_t kernel_order(const core_plan *p, const work_layout *w, size_t n, s
     return start[MEAN_BUCKETS - 1];
 }
 
-/* Lane l of group buffer g takes trial order[l] (l < k), its window from row 0; the lanes past
- * k are padding, with e^-M, u and weights 0, so that they add nothing. */
-static void gather_group(const core_plan *p, const work_layout *w, const size_t *order,
-                         size_t k, poisson_kernel_lanes *g)
+/* The batch's trials with large means (above POINTS_MAX_MEAN, screening integrated), into
+ * order[], sorted by M (insertion sort, ties in trial order); returns how many. */
+static size_t large_order(const work_layout *w, size_t n, size_t *order)
+{
+    size_t k = 0;
+    for (size_t t = 0; t < n; t++) {
+        if (!(w->mean[t] > POINTS_MAX_MEAN))
+            continue;
+        size_t i = k++;
+        for (; i > 0 && w->mean[order[i - 1]] > w->mean[t]; i--)
+            order[i] = order[i - 1];
+        order[i] = t;
+    }
+    return k;
+}
+
+/* One pass of a stable counting sort: the n trials of from[] into to[] by digit[t] < bins. */
+#define SORT_BINS 256
+static void counting_pass(const size_t *from, size_t *to, size_t n, const uint32_t *digit,
+                          size_t bins)
+{
+    size_t start[SORT_BINS + 1];
+    for (size_t b = 0; b <= bins; b++)
+        start[b] = 0;
+    for (size_t i = 0; i < n; i++)
+        start[digit[from[i]] + 1]++;
+    for (size_t b = 1; b <= bins; b++)
+        start[b] += start[b - 1];
+    for (size_t i = 0; i < n; i++)
+        to[start[digit[from[i]]]++] = from[i];
+}
+
+/* Screening conditioned: the batch's trials into order[], those with small means first (their
+ * number in *n_small), then those with large means, each part sorted by the drawn screening
+ * count S, ties by M in buckets of width 2, then in trial order (a radix sort: a counting pass
+ * on the bucket, then one on each byte of S that the scenario's screening count needs): a
+ * group's trials then differ little in S (its one-hot weights, see gather_group) and in M (its
+ * window). */
+static void conditioned_order(const core_plan *p, work_layout *w, size_t n, size_t *order,
+                              size_t *n_small)
+{
+    const unsigned long *S = w->passed_by_deadline;
+    const double *M = w->mean;
+    uint32_t *digit = w->sort_digit, top = 0;
+    size_t *spare = w->spare_order;
+    for (size_t t = 0; t < n; t++) {
+        double b = M[t] * 0.5;
+        digit[t] = b < SORT_BINS - 1 ? (uint32_t)b : SORT_BINS - 1;
+        top = digit[t] > top ? digit[t] : top;
+        spare[t] = t;
+    }
+    counting_pass(spare, order, n, digit, (size_t)top + 1);
+    unsigned long most = (unsigned long)p->s->screening;
+    for (unsigned shift = 0; shift < 64 && (most >> shift) > 0; shift += 8) {
+        for (size_t t = 0; t < n; t++)
+            digit[t] = (uint32_t)(S[t] >> shift) & (SORT_BINS - 1);
+        unsigned long bins = (most >> shift) + 1;
+        counting_pass(order, spare, n, digit, bins < SORT_BINS ? (size_t)bins : SORT_BINS);
+        memcpy(order, spare, n * sizeof *order);
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (M[spare[i]] <= POINTS_MAX_MEAN)
+            order[k++] = spare[i];
+    *n_small = k;
+    for (size_t i = 0; i < n; i++)
+        if (M[spare[i]] > POINTS_MAX_MEAN)
+            order[k++] = spare[i];
+}
+
+/* One group of the kernel: its trials order[0 .. k-1]; its rows count from `base` referral
+ * registrations (a large mean's window starts below its mass; 0 otherwise) and, screening
+ * conditioned, its conditional rows from the smallest screening count among its trials, s_min,
+ * with n_weight one-hot weights (the range of its counts, plus one). */
+typedef struct kernel_group {
+    size_t k, base, s_min, n_weight;
+} kernel_group;
+
+/* Whether trial t may join a group of screening counts from s_min on (sorted, so t's is the
+ * largest): always when screening is integrated, else while the group's weights stay within
+ * the AVX-512 kernel's registers. */
+static int spread_fits(const core_plan *p, const work_layout *w, size_t t, size_t s_min)
+{
+    return p->screen_integrated ||
+           w->passed_by_deadline[t] - s_min < POISSON_KERNEL_FAST_WEIGHTS;
+}
+
+/* The group's screening weights: integrated, every trial's; conditioned, one-hot: weight 1 at
+ * S - s_min, where the conditional pmf of the count is the Poisson window shifted by S (the
+ * other weights add +0, so each row is the Poisson term itself, exactly). */
+static void group_weights(const core_plan *p, const work_layout *w, const size_t *order,
+                          const kernel_group *gr, poisson_kernel_lanes *g)
 {
     for (size_t l = 0; l < POISSON_KERNEL_LANES; l++) {
-        size_t t = order[l < k ? l : 0];
-        int real = l < k;
+        size_t t = order[l < gr->k ? l : 0];
+        int real = l < gr->k;
+        if (p->screen_integrated) {
+            for (size_t j = 0; j < gr->n_weight; j++)
+                g->weight[j * POISSON_KERNEL_LANES + l] =
+                    real ? w->screen_weight[j * p->batch + t] : 0.0;
+        } else {
+            for (size_t j = 0; j < gr->n_weight; j++)
+                g->weight[j * POISSON_KERNEL_LANES + l] =
+                    real && w->passed_by_deadline[t] - gr->s_min == j ? 1.0 : 0.0;
+        }
+    }
+}
+
+/* Lane l of group buffer g takes trial order[l] (l < gr->k), its window from row 0; the lanes
+ * past k are padding, with e^-M, u and weights 0, so that they add nothing. */
+static void gather_group(const core_plan *p, const work_layout *w, const size_t *order,
+                         const kernel_group *gr, poisson_kernel_lanes *g)
+{
+    for (size_t l = 0; l < POISSON_KERNEL_LANES; l++) {
+        size_t t = order[l < gr->k ? l : 0];
+        int real = l < gr->k;
         g->mean[l] = real ? w->mean[t] : 0.0;
         g->start[l] = 0.0;
         g->first_term[l] = real ? w->first_term[t] : 0.0;
         g->uniform[l] = real ? w->uniform[t] : 0.0;
-        for (size_t j = 0; j < p->n_weight; j++)
-            g->weight[j * POISSON_KERNEL_LANES + l] = real ? w->screen_weight[j * p->batch + t] : 0.0;
     }
+    group_weights(p, w, order, gr, g);
+}
+
+/* A group of small means from order[0] on (`left` of them): up to POISSON_KERNEL_LANES trials,
+ * while their screening counts fit (spread_fits). */
+static kernel_group small_group(const core_plan *p, const work_layout *w, const size_t *order,
+                                size_t left)
+{
+    kernel_group gr = {1, 0, 0, p->n_weight};
+    if (!p->screen_integrated)
+        gr.s_min = w->passed_by_deadline[order[0]];
+    while (gr.k < POISSON_KERNEL_LANES && gr.k < left && spread_fits(p, w, order[gr.k], gr.s_min))
+        gr.k++;
+    if (!p->screen_integrated)
+        gr.n_weight = w->passed_by_deadline[order[gr.k - 1]] - gr.s_min + 1;
+    return gr;
 }
 
 /* Hands the table of the block so far to the engine (lanes summed in a fixed order) and clears
@@ -680,103 +809,119 @@ static void flush_table(const core_plan *p, work_layout *w, sim_batch *out)
     w->table_range[0] = w->table_range[1] = 0;
 }
 
-/* The batch's trials with large means (above POINTS_MAX_MEAN, screening integrated), into
- * order[], sorted by M (insertion sort, ties in trial order); returns how many. */
-static size_t large_order(const core_plan *p, const work_layout *w, size_t n, size_t *order)
+/* A group of large means, from order[0] on (`left` of them; sorted by M, or by S then M): its
+ * rows count from `base`, the lowest window_low of its trials, and it takes the following
+ * trials while every window still ends within the kernel's room (window_high) from there, the
+ * group's inv entries exist (base + room below n_inv) and their screening counts fit
+ * (spread_fits). Fills g (each lane's window starting at its own window_low, with the Poisson
+ * term there) and returns the group: k = 0 when the first does not fit (it goes one by one,
+ * outside the kernel). */
+static kernel_group gather_large_group(const core_plan *p, work_layout *w, const size_t *order,
+                                       size_t left, poisson_kernel_lanes *g)
 {
-    size_t k = 0;
+    double room = (double)p->kernel_room;
+    double lo = window_low(w->mean[order[0]]), hi = window_high(w->mean[order[0]]);
+    kernel_group gr = {0, 0, 0, p->n_weight};
+    if (hi - lo + 4.0 > room || lo + room + 1.0 >= (double)p->n_inv)
+        return gr;
     if (!p->screen_integrated)
-        return 0;
-    for (size_t t = 0; t < n; t++) {
-        if (!(w->mean[t] > POINTS_MAX_MEAN))
-            continue;
-        size_t i = k++;
-        for (; i > 0 && w->mean[order[i - 1]] > w->mean[t]; i--)
-            order[i] = order[i - 1];
-        order[i] = t;
+        gr.s_min = w->passed_by_deadline[order[0]];
+    gr.k = 1;
+    while (gr.k < POISSON_KERNEL_LANES && gr.k < left && spread_fits(p, w, order[gr.k], gr.s_min)) {
+        double M = w->mean[order[gr.k]];
+        double lo2 = fmin(lo, window_low(M)), hi2 = fmax(hi, window_high(M));
+        if (hi2 - lo2 + 4.0 > room || lo2 + room + 1.0 >= (double)p->n_inv)
+            break;
+        lo = lo2;
+        hi = hi2;
+        gr.k++;
     }
-    return k;
+    if (!p->screen_integrated)
+        gr.n_weight = w->passed_by_deadline[order[gr.k - 1]] - gr.s_min + 1;
+    gather_group(p, w, order, &gr, g);
+    for (size_t l = 0; l < gr.k; l++) {
+        double M = w->mean[order[l]], start = window_low(M);
+        g->start[l] = start - lo;
+        g->first_term[l] = poisson_term(M, start);
+    }
+    gr.base = (size_t)lo;
+    return gr;
 }
 
-/* A group of large means, from order[0] on (sorted by M): its rows count from `base`, the
- * first trial's window_low, and it takes the following trials while every window still ends
- * within the kernel's room (window_high) and the group's inv entries exist (base + room below
- * n_inv). Fills g (each lane's window starting at its own window_low, with the Poisson term
- * there) and returns how many trials it took: 0 when the first does not fit (it goes one by
- * one, outside the kernel). */
-static size_t gather_large_group(const core_plan *p, work_layout *w, const size_t *order,
-                                 size_t left, double *base, poisson_kernel_lanes *g)
+/* The kernel's arguments for group gr: its rows count from base (inv shifted by it) and its
+ * conditional rows from enrolled + base + s_min registrations (the success threshold and the
+ * table shifted by that). */
+static poisson_kernel_args group_args(const core_plan *p, work_layout *w, const kernel_group *gr)
 {
-    double room = (double)p->kernel_room, b = window_low(w->mean[order[0]]);
-    if (window_high(w->mean[order[0]]) - b + 4.0 > room || b + room + 1.0 >= (double)p->n_inv)
-        return 0;
-    size_t k = 1;
-    while (k < POISSON_KERNEL_LANES && k < left &&
-           window_high(w->mean[order[k]]) - b + 4.0 <= room)
-        k++;
-    gather_group(p, w, order, k, g);
-    for (size_t l = 0; l < k; l++) {
-        double M = w->mean[order[l]], lo = window_low(M);
-        g->start[l] = lo - b;
-        g->first_term[l] = poisson_term(M, lo);
+    size_t shift = (size_t)p->s->enrolled + gr->base + gr->s_min, target = (size_t)p->s->target;
+    poisson_kernel_args a = {.inv = p->inv + gr->base, .room = p->kernel_room,
+                             .n_weight = gr->n_weight, .pwin = w->kernel_terms};
+    a.from = target > shift ? target - shift : 0;
+    a.tab = p->table_cap > shift ? p->table_cap - shift : 0;
+    /* no table: acc is not written */
+    a.acc = w->table_sum + (a.tab ? shift * POISSON_KERNEL_LANES : 0);
+    a.acc2 = w->table_sumsq + (a.tab ? shift * POISSON_KERNEL_LANES : 0);
+    return a;
+}
+
+/* Runs group gr (gathered into g) through the kernel: each trial's P(success) and drawn
+ * referral count, and the table's touched rows. */
+static void run_group(const core_plan *p, work_layout *w, const size_t *order,
+                      const kernel_group *gr, poisson_kernel_lanes *g)
+{
+    poisson_kernel_args a = group_args(p, w, gr);
+    size_t rows = poisson_kernel_group(&a, g);
+    for (size_t l = 0; l < gr->k; l++) {
+        size_t t = order[l];
+        w->p_success[t] = g->p_success[l];
+        w->drawn[t] = (double)gr->base + g->count[l];
     }
-    *base = b;
-    return k;
+    size_t first = (size_t)p->s->enrolled + gr->base + gr->s_min;
+    widen(w->table_range, first, first + rows);
 }
 
 /* Every trial's conditional distribution: the kernel's groups of small means (windows from 0),
  * then of large means (windows from a base below their mass), then the trials outside it one
  * by one, into the block's table (lane by lane), which goes to the engine at the block's last
- * batch. */
+ * batch.
+ * With screening integrated, a trial's conditional pmf is its Poisson window convolved with its
+ * Binomial(screening, q) weights. Conditioned (more than SCREEN_INTEGRATED_MAX in screening), it
+ * is P(N = c | the draws, S) for the screening registrations by the deadline S that the trial's
+ * path draws (draw_screening, the path stream) and then uses for its checkpoints and completion
+ * (screening_paths): the Poisson window shifted by S. Its mean over S is the integrated pmf
+ * (the tower rule), so the estimator stays unbiased, with the variance of S added. The kernel
+ * takes such trials sorted by S, a group's shifts as one-hot weights. */
 static void conditional(const core_plan *p, work_layout *w, size_t n, sim_batch *out)
 {
-    const scenario *s = p->s;
-    size_t enrolled = (size_t)s->enrolled, target = (size_t)s->target;
-    size_t from = target > enrolled ? target - enrolled : 0;
-    size_t tab = p->table_cap > enrolled ? p->table_cap - enrolled : 0;
-    size_t skip = tab ? enrolled * POISSON_KERNEL_LANES : 0;   /* no table: acc is not written */
-    size_t in_kernel = kernel_order(p, w, n, w->kernel_trials);
     poisson_kernel_lanes *g = &w->lanes;
-    poisson_kernel_args args = {.inv = p->inv, .room = p->kernel_room, .n_weight = p->n_weight,
-                        .from = from, .tab = tab, .pwin = w->kernel_terms, .acc = w->table_sum + skip,
-                        .acc2 = w->table_sumsq + skip};
+    size_t *order = w->kernel_trials;
     for (size_t t = 0; t < n; t++)
         w->drawn[t] = -1.0;   /* not yet drawn */
-    for (size_t first = 0; first < in_kernel; first += POISSON_KERNEL_LANES) {
-        size_t k = in_kernel - first < POISSON_KERNEL_LANES ? in_kernel - first : POISSON_KERNEL_LANES;
-        gather_group(p, w, w->kernel_trials + first, k, g);
-        size_t rows = poisson_kernel_group(&args, g);
-        for (size_t l = 0; l < k; l++) {
-            size_t t = w->kernel_trials[first + l];
-            w->p_success[t] = g->p_success[l];
-            w->drawn[t] = g->count[l];
-        }
-        widen(w->table_range, enrolled, enrolled + rows);
+    size_t in_kernel, n_large = 0;
+    if (p->screen_integrated) {
+        in_kernel = kernel_order(w, n, order);
+    } else {
+        conditioned_order(p, w, n, order, &in_kernel);
+        n_large = n - in_kernel;
     }
-    size_t n_large = large_order(p, w, n, w->kernel_trials);
+    for (size_t first = 0; first < in_kernel;) {
+        kernel_group gr = small_group(p, w, order + first, in_kernel - first);
+        gather_group(p, w, order + first, &gr, g);
+        run_group(p, w, order + first, &gr, g);
+        first += gr.k;
+    }
+    if (p->screen_integrated)
+        n_large = large_order(w, n, order);
+    else
+        order += in_kernel;
     for (size_t first = 0; first < n_large;) {
-        double base;
-        size_t k = gather_large_group(p, w, w->kernel_trials + first, n_large - first, &base, g);
-        if (k == 0) {
+        kernel_group gr = gather_large_group(p, w, order + first, n_large - first, g);
+        if (gr.k == 0) {
             first++;
             continue;
         }
-        /* The group's rows count from base: its inv, success threshold and table shift. */
-        size_t b = (size_t)base;
-        poisson_kernel_args shifted = args;
-        shifted.inv = p->inv + b;
-        shifted.from = from > b ? from - b : 0;
-        shifted.tab = tab > b ? tab - b : 0;
-        shifted.acc = w->table_sum + (shifted.tab ? (enrolled + b) * POISSON_KERNEL_LANES : 0);
-        shifted.acc2 = w->table_sumsq + (shifted.tab ? (enrolled + b) * POISSON_KERNEL_LANES : 0);
-        size_t rows = poisson_kernel_group(&shifted, g);
-        for (size_t l = 0; l < k; l++) {
-            size_t t = w->kernel_trials[first + l];
-            w->p_success[t] = g->p_success[l];
-            w->drawn[t] = base + g->count[l];
-        }
-        widen(w->table_range, enrolled + b, enrolled + b + rows);
-        first += k;
+        run_group(p, w, order + first, &gr, g);
+        first += gr.k;
     }
     for (size_t t = 0; t < n; t++) {
         if (w->drawn[t] >= 0.0)
@@ -1200,7 +1345,8 @@ void core_batch(const core_plan *p, gsl_rng *r, void *work, size_t n, sim_batch 
     draw_screening(p, r, &w, n);
     draw_inversions(r, &w, n);
     deadline_means(p, &w, n);
-    screening_weights(p, &w, n);
+    if (p->screen_integrated)
+        screening_weights(p, &w, n);
     window_starts(&w, n);
     conditional(p, &w, n, out);
     conditional_means(p, &w, n, out);

@@ -145,7 +145,7 @@ size_t poisson_kernel_general(const poisson_kernel_args *a, poisson_kernel_lanes
 /* ---- AVX-512, few screening weights: every quantity in a register ---- */
 
 /* Screening weights kept in registers, with as many recent Poisson rows (see z_kernel). */
-#define Z_WEIGHTS_MAX 4
+#define Z_WEIGHTS_MAX POISSON_KERNEL_FAST_WEIGHTS
 
 #define AVX512_INLINE static inline __attribute__((always_inline, target("avx512f")))
 

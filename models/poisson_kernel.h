@@ -17,6 +17,10 @@
  * whose lanes the table's fixed-order sums (simd_sum_lanes) combine. Sixteen were no faster. */
 #define POISSON_KERNEL_LANES SIMD_LANES
 
+/* Screening weights the AVX-512 path keeps in registers: groups with at most this many take it
+ * (on processors with AVX-512F), groups with more the portable path. */
+#define POISSON_KERNEL_FAST_WEIGHTS 4
+
 /* Conditional rows the portable path computes together (see kernel_rows in poisson_kernel.c). */
 #define POISSON_KERNEL_BLOCK 8
 

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 #include <gsl/gsl_cdf.h>
 #include <gsl/gsl_randist.h>
@@ -254,7 +255,74 @@ static void test_control_variate(void **state)
     sim_result_free(r);
 }
 
-/* Same seed: identical results on 1 and 2 threads, with every kind of draw in play. */
+/* z of an estimate against an exact value: (estimate - exact) / SE. */
+static double z_of(sim_estimate e, double exact)
+{
+    return (e.mean - exact) / e.se;
+}
+
+/* A long screening queue (more candidates than the core integrates: each trial's conditional
+ * distribution is then P(N = c | draws, S), S the screening registrations by the deadline that
+ * its path draws) keeps every estimator unbiased: against the exact mode, P(success) with and
+ * without the control variate, the plain fraction, the mean count and the conditional pmf at
+ * the nine counts around the target. Two queues: 32 candidates registered within 30 days (before
+ * the first review), and 40 over 400 days, across three reviews, needing consent from day 100
+ * (selfpay_screening), whose path splits S over the reviews. Each z is (estimate - exact) / SE,
+ * normal by the central limit theorem at 2^18 trials (the plain fraction's SE is the binomial
+ * one, n p (1 - p) above 6e4); |z| <= 4 fails with probability 6.334e-5 under the null, so the
+ * 2 x 13 comparisons give a family-wise false alarm of at most 1.7e-3 (Bonferroni). A
+ * conditional pmf shifted by anything but the drawn S, or an S that disagreed with the path's,
+ * moves these by tens of SE: the pmf at a count by up to its own size (about 0.05, SE about
+ * 1e-4); a table shifted by one registration for some groups moved P(success) by 143 SE. */
+static void check_screening_unbiased(scenario *s)
+{
+    exact_dist d;
+    char err[256];
+    assert_int_equal(exact_deadline_dist(s, &d, err, sizeof err), 0);
+    sim_result *r = simulate(s, 1u << 18, 2, NULL);
+    double exact = exact_p_at_least(&d, s->target);
+    double z[13];
+    z[0] = z_of(r->p_success, exact);
+    z[1] = z_of(r->p_success_cond, exact);
+    z[2] = (r->p_success_plain.mean - exact) / sqrt(exact * (1.0 - exact) / (double)r->trials);
+    z[3] = z_of(r->mean, exact_dist_mean(&d));
+    assert_true(r->pmf_len > (size_t)s->target + 4);
+    for (int i = 0; i < 9; i++) {
+        size_t c = (size_t)s->target - 4 + (size_t)i;
+        z[4 + i] = z_of(r->pmf[c], c < d.len ? d.pmf[c] : 0.0);
+    }
+    for (int i = 0; i < 13; i++) {
+        if (!(fabs(z[i]) <= 4.0))
+            fprintf(stderr, "comparison %d: z = %.3f\n", i, z[i]);
+        assert_true(fabs(z[i]) <= 4.0);
+    }
+    sim_result_free(r);
+    exact_dist_free(&d);
+}
+
+static void test_screening_conditioned_unbiased(void **state)
+{
+    (void)state;
+    scenario s = plan_scenario();
+    s.screening = 32;
+    s.target = 35;
+    s.screen_pass = (prob_spec){.is_beta = true, .value = 0.75, .a = 6, .b = 2};
+    s.selfpay_consent = (prob_spec){.is_beta = true, .value = 0.6, .a = 3, .b = 2};
+    s.selfpay_from = date_from_ymd(2026, 10, 1);
+    s.screen_days = 30;
+    for (int i = 0; i < 5; i++)
+        sites[i].shape = 2.0;
+    check_screening_unbiased(&s);
+    s.screening = 40;
+    s.target = 30;
+    s.screen_days = 400;
+    s.selfpay_screening = true;
+    s.selfpay_from = date_from_ymd(2026, 10, 26);   /* day 100 */
+    check_screening_unbiased(&s);
+}
+
+/* Same seed: identical results on 1 and 2 threads, with every kind of draw in play, with the
+ * screening count integrated (2 candidates) and conditioned on (32). */
 static void test_threads_identical(void **state)
 {
     (void)state;
@@ -263,13 +331,19 @@ static void test_threads_identical(void **state)
     s.screen_days = 45;
     for (int i = 0; i < 5; i++)
         sites[i].shape = 1.5;
-    sim_result *a = simulate(&s, 300000, 1, NULL), *b = simulate(&s, 300000, 2, NULL);
-    assert_memory_equal(&a->p_success, &b->p_success, sizeof a->p_success);
-    assert_memory_equal(a->completion.bin, b->completion.bin,
-                        hist_extent(&a->completion) * sizeof *a->completion.bin);
-    assert_memory_equal(a->unit_p_none, b->unit_p_none, 5 * sizeof *a->unit_p_none);
-    sim_result_free(a);
-    sim_result_free(b);
+    for (int queue = 0; queue < 2; queue++) {
+        s.screening = queue ? 32 : 2;
+        s.target = queue ? 30 : 12;
+        sim_result *a = simulate(&s, 300000, 1, NULL), *b = simulate(&s, 300000, 2, NULL);
+        assert_memory_equal(&a->p_success, &b->p_success, sizeof a->p_success);
+        assert_memory_equal(a->completion.bin, b->completion.bin,
+                            hist_extent(&a->completion) * sizeof *a->completion.bin);
+        assert_memory_equal(a->unit_p_none, b->unit_p_none, 5 * sizeof *a->unit_p_none);
+        assert_int_equal(a->pmf_len, b->pmf_len);
+        assert_memory_equal(a->pmf, b->pmf, a->pmf_len * sizeof *a->pmf);
+        sim_result_free(a);
+        sim_result_free(b);
+    }
 }
 
 static int reset(void **state)
@@ -292,6 +366,7 @@ int main(void)
         cmocka_unit_test_setup(test_target_out_of_reach, reset),
         cmocka_unit_test_setup(test_uncertain_mean, reset),
         cmocka_unit_test_setup(test_control_variate, reset),
+        cmocka_unit_test_setup(test_screening_conditioned_unbiased, reset),
         cmocka_unit_test_setup(test_threads_identical, reset),
     };
     return cmocka_run_group_tests_name("sites", tests, NULL, NULL);
