@@ -440,6 +440,16 @@ scenario *cli_load_with(const options *o, size_t i, const char *const *extra, si
     return s;
 }
 
+void cli_overrides_of(const options *o, const scenario *s, cli_overrides *out)
+{
+    out->n = 0;
+    for (size_t i = 0; i < s->from_file.n; i++)
+        out->set[out->n++] = s->from_file.set[i];
+    for (size_t i = 0; i < o->n_sets; i++)
+        out->set[out->n++] = o->set[i];
+    out->like = o->like ? o->like : s->from_file.like;
+}
+
 int cli_check_out_dir(const options *o)
 {
     char err[ERRLEN] = "";
@@ -545,14 +555,16 @@ int cli_describe_run(const options *o, const scenario *s, const model *plan, rep
     };
     static char overrides[4096];
     overrides[0] = '\0';
-    for (size_t i = 0; i < o->n_sets; i++) {
+    cli_overrides ov;
+    cli_overrides_of(o, s, &ov);
+    for (size_t i = 0; i < ov.n; i++) {
         size_t used = strlen(overrides);
-        snprintf(overrides + used, sizeof overrides - used, "%s%s", used ? " " : "", o->set[i]);
+        snprintf(overrides + used, sizeof overrides - used, "%s%s", used ? " " : "", ov.set[i]);
     }
-    if (o->like) {
+    if (ov.like) {
         size_t used = strlen(overrides);
         snprintf(overrides + used, sizeof overrides - used, "%s--like %s", used ? " " : "",
-                 o->like);
+                 ov.like);
     }
     info->overrides = overrides;
     if (model_has_tallies(plan)) {

@@ -67,6 +67,16 @@ scenario *cli_load_with(const options *o, size_t i, const char *const *extra, si
 scenario *cli_load_into(const options *o, size_t i, const char *const *extra, size_t n_extra,
                         char *err, size_t errlen);
 
+/* The overrides scenario s was loaded with, as the reports and inputs/ give them: its
+ * folder's overrides.csv (s->from_file) first, then --set in order; like: --like, else the
+ * file's. Points into s and o. */
+typedef struct cli_overrides {
+    const char *set[OVERRIDES_FILE_MAX_ROWS + CLI_MAX_SETS];
+    size_t n;
+    const char *like;
+} cli_overrides;
+void cli_overrides_of(const options *o, const scenario *s, cli_overrides *out);
+
 /* Scenario folders are read once per process (by rank 0 alone under MPI, engine/dist.h) and
  * kept for every later cli_load of the same scenario; this frees them (at the end of main). */
 void cli_forget_folders(void);

@@ -33,6 +33,7 @@ typedef struct bundle_item {
     size_t hist_n;
     date_t *hist_date;
     double *hist_count;
+    cli_overrides overrides;      /* the folder's overrides.csv, then --set */
     inputs_copy inputs;
     result_json_args json;
     report_extra extra[3 + INPUTS_MAX_FILES];
@@ -512,7 +513,8 @@ static int run_item(const options *o, size_t k, bundle_item *it)
         fprintf(stderr, "accrue: %s: %s\n", it->s->source, err[0] ? err : "out of memory");
         return 1;
     }
-    if (inputs_snapshot(cli_folder(o, k), o->set, o->n_sets, o->like,
+    cli_overrides_of(o, it->s, &it->overrides);
+    if (inputs_snapshot(cli_folder(o, k), it->overrides.set, it->overrides.n, it->overrides.like,
                         &it->inputs, err, sizeof err) != 0) {
         fprintf(stderr, "accrue: %s\n", err);
         return 1;
@@ -535,8 +537,9 @@ static int run_item(const options *o, size_t k, bundle_item *it)
         return 1;
     }
     /* The scenario's tables as run --out writes them, with fan.csv and inputs/. */
-    it->json = (result_json_args){it->s, o->set, o->n_sets, o->like, &it->info, it->r,
-                                  o->seed, o->target_se, CLI_VERSION, &it->fan};
+    it->json = (result_json_args){it->s, it->overrides.set, it->overrides.n,
+                                  it->overrides.like, &it->info, it->r, o->seed, o->target_se,
+                                  CLI_VERSION, &it->fan};
     size_t n_extra = 0;
     if (it->info.n_extra)
         it->extra[n_extra++] = it->info.extra[0];

@@ -70,7 +70,8 @@ static scenario *load_checked(const options *o)
 /* The run itself, then the report and the tables (with the fan and inputs/ from copy) or the
  * JSON. */
 static int simulate_and_publish(const options *o, const scenario *s, const model *plan,
-                                report_info *info, const inputs_copy *copy)
+                                report_info *info, const cli_overrides *ov,
+                                const inputs_copy *copy)
 {
     char err[ERRLEN] = "";
     double seconds = 0.0;
@@ -83,7 +84,7 @@ static int simulate_and_publish(const options *o, const scenario *s, const model
         rc = fan_build(o, 0, s, info, r, &fan);
     /* result.json beside the tables (after posterior.csv when there is one), fan.csv, then
      * inputs/. */
-    result_json_args json = {s, o->set, o->n_sets, o->like, info, r, o->seed, o->target_se,
+    result_json_args json = {s, ov->set, ov->n, ov->like, info, r, o->seed, o->target_se,
                              CLI_VERSION, &fan};
     report_extra extra[3 + INPUTS_MAX_FILES];
     size_t n_extra = 0;
@@ -122,11 +123,13 @@ int cmd_run(const options *o)
     } else {
         /* The scenario files as read, for inputs/, before the run (they may change meanwhile). */
         inputs_copy copy = {0};
-        if (o->out && inputs_snapshot(cli_folder(o, 0), o->set, o->n_sets, o->like, &copy, err,
+        cli_overrides ov;
+        cli_overrides_of(o, s, &ov);
+        if (o->out && inputs_snapshot(cli_folder(o, 0), ov.set, ov.n, ov.like, &copy, err,
                                       sizeof err) != 0)
             fprintf(stderr, "accrue: %s\n", err);
         else
-            rc = simulate_and_publish(o, s, plan, &info, &copy);
+            rc = simulate_and_publish(o, s, plan, &info, &ov, &copy);
         inputs_free(&copy);
     }
     free(cp);

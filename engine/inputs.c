@@ -18,10 +18,11 @@ const char *const inputs_names[] = {
 };
 
 /* inputs_names[] of scenario_folder's files, in its order: trial, sites, schedule, history,
- * actions (models/scenario.h). */
+ * actions (models/scenario.h); the folder's overrides.csv is not copied but merged into the one
+ * written (the caller's overrides list holds its rows first). */
 static const char *const folder_file_name[SCENARIO_N_FILES] = {
     "inputs/trial.csv", "inputs/sites.csv", "inputs/schedule.csv", "inputs/history.csv",
-    "inputs/actions.csv"};
+    "inputs/actions.csv", NULL};
 
 static int copy_bytes(inputs_file *f, const char *name, const char *bytes, size_t len)
 {
@@ -95,7 +96,7 @@ int inputs_snapshot(const scenario_folder *folder, const char *const *set, size_
     } else {
         for (size_t i = 0; i < SCENARIO_N_FILES && rc == 0; i++) {
             const scenario_file *f = &folder->file[i];
-            if (f->present && f->text)
+            if (f->present && f->text && folder_file_name[i])
                 rc = copy_bytes(&c->file[c->n++], folder_file_name[i], f->text, f->len);
         }
     }

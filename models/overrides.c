@@ -117,6 +117,83 @@ int overrides_check(const scenario_overrides *ov, char *err, size_t errlen)
     return 0;
 }
 
+/* ---- overrides.csv ---- */
+
+void overrides_file_free(overrides_file *f)
+{
+    for (size_t i = 0; i < f->n; i++)
+        free(f->set[i]);
+    free(f->like);
+    memset(f, 0, sizeof *f);
+}
+
+/* A field as written by accrue's tables: a leading ' before =, +, - or @ is quoting. */
+static const char *unquoted(const char *field)
+{
+    return field[0] == '\'' && field[1] && strchr("=+-@", field[1]) ? field + 1 : field;
+}
+
+static int file_fail(const char *path, size_t line, char *err, size_t errlen, const char *what)
+{
+    snprintf(err, errlen, "%s:%zu: %s", path, line, what);
+    return -1;
+}
+
+int overrides_file_parse(const char *path, const char *text, size_t len, overrides_file *out,
+                         char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    csvtab *t = csvtab_parse(path, text, len, err, errlen);
+    if (!t)
+        return -1;
+    int rc = 0;
+    const csv_row *h = &t->row[0];
+    if (h->nfields != 3 || strcmp(h->field[0], "option") || strcmp(h->field[1], "key") ||
+        strcmp(h->field[2], "value"))
+        rc = file_fail(path, h->line, err, errlen,
+                       "header is not option,key,value; expected the header inputs/ writes");
+    for (size_t r = 1; rc == 0 && r < t->nrows; r++) {
+        const csv_row *row = &t->row[r];
+        const char *key = row->nfields > 1 ? unquoted(row->field[1]) : "";
+        const char *value = row->nfields > 2 ? unquoted(row->field[2]) : "";
+        char what[512];
+        if (!strcmp(row->field[0], "like")) {
+            if (key[0] || !value[0]) {
+                rc = file_fail(path, row->line, err, errlen, "a like row is `like,,SITE`; "
+                               "expected an empty key and the site extra_sites copies");
+            } else {
+                free(out->like);
+                if (!(out->like = strdup(value)))
+                    rc = file_fail(path, row->line, err, errlen, "out of memory");
+            }
+        } else if (!strcmp(row->field[0], "set")) {
+            char *kv = malloc(strlen(key) + strlen(value) + 2);
+            if (!kv || out->n == OVERRIDES_FILE_MAX_ROWS) {
+                free(kv);
+                rc = file_fail(path, row->line, err, errlen,
+                               kv ? "more than 64 set rows; expected at most 64"
+                                  : "out of memory");
+                break;
+            }
+            sprintf(kv, "%s=%s", key, value);
+            out->set[out->n++] = kv;
+            const char *one[1] = {kv};
+            /* like may come later in the file or from the command line: checked there. */
+            scenario_overrides single = {one, 1, "any"};
+            if (overrides_check(&single, what, sizeof what) != 0)
+                rc = file_fail(path, row->line, err, errlen, what);
+        } else {
+            snprintf(what, sizeof what, "option `%.100s` is unknown; expected set or like",
+                     row->field[0]);
+            rc = file_fail(path, row->line, err, errlen, what);
+        }
+    }
+    csvtab_free(t);
+    if (rc != 0)
+        overrides_file_free(out);
+    return rc;
+}
+
 /* ---- editing tables ---- */
 
 static char *copy_n(const char *s, size_t n)

@@ -37,6 +37,28 @@ override_kind overrides_kind(const char *key, int *direction);
  * like; returns 0, or -1 with "--set TEXT: what is wrong; what is allowed" in err. */
 int overrides_check(const scenario_overrides *ov, char *err, size_t errlen);
 
+/* overrides.csv in a scenario folder, as an --out folder's inputs/ writes it (engine/inputs.h):
+ * header `option,key,value`, then a row `set,KEY,VALUE` for each --set KEY=VALUE in order and
+ * `like,,SITE` for --like (a field written with a leading ' before =, +, - or @, as accrue's
+ * tables quote such text, is read without it). Its overrides apply before the command line's,
+ * so that a copy of inputs/ run as a scenario gives the run it came from. */
+#define OVERRIDES_FILE_MAX_ROWS 64
+typedef struct overrides_file {
+    size_t n;
+    char *set[OVERRIDES_FILE_MAX_ROWS];  /* "KEY=VALUE", in order */
+    char *like;                          /* the last like row's SITE, or NULL */
+} overrides_file;
+
+/* Parses the file's bytes (path for messages). Returns 0, or -1 with "PATH:LINE: what is
+ * wrong; expected ..." in err (a bad header, an unknown option, a set row whose key
+ * overrides_check refuses, a like row without a site or with a key, more than
+ * OVERRIDES_FILE_MAX_ROWS rows, out of memory); *out is then empty. */
+int overrides_file_parse(const char *path, const char *text, size_t len, overrides_file *out,
+                         char *err, size_t errlen);
+
+/* Frees what *f holds; an empty or freed one is fine. */
+void overrides_file_free(overrides_file *f);
+
 /* Applies the trial keys to trial.csv's table (replacing a key's value, or adding its row). */
 int overrides_apply_trial(csvtab *trial, const scenario_overrides *ov, char *err, size_t errlen);
 

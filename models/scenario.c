@@ -834,6 +834,10 @@ static int read_sites_rows(const msg *m, const csvtab *t, const int pos[MAX_COLU
                         "keeps each window day by day): narrower windows or fewer uncertain "
                         "sites", window_total, SCENARIO_MAX_WINDOW_TOTAL);
         long prev = name_set_add(ns, s->site, r - 1);
+        if (prev >= 0 && t->row[prev + 1].line == OVERRIDE_LINE)
+            return fail(m, row->line, "duplicate site `%s` (the first added by an override: "
+                        "extra_sites given twice?); expected each site name once",
+                        show(st->name).s);
         if (prev >= 0)
             return fail(m, row->line, "duplicate site `%s` (first on line %zu); expected each "
                         "site name once", show(st->name).s, t->row[prev + 1].line);
@@ -1299,6 +1303,7 @@ void scenario_free(scenario *s)
     free(s->site);
     free(s->action);
     free(s->star_step);
+    overrides_file_free(&s->from_file);
     free(s->name);
     free(s->source);
     free(s->history);
@@ -1546,15 +1551,16 @@ static char *folder_name(const char *dir)
 }
 
 #define FILES_EXPECTED "expected trial.csv, sites.csv and optionally schedule.csv, " \
-                       "history.csv and actions.csv"
+                       "history.csv, actions.csv and overrides.csv"
 
-/* 1 if name is a .csv file's name (the suffix in any case) other than the five read. */
+/* 1 if name is a .csv file's name (the suffix in any case) other than the six read. */
 static int is_unknown_csv(const char *name)
 {
     size_t n = strlen(name);
     return n >= 4 && strcasecmp(name + n - 4, ".csv") == 0 && strcmp(name, "trial.csv") != 0
            && strcmp(name, "sites.csv") != 0 && strcmp(name, "schedule.csv") != 0
-           && strcmp(name, "history.csv") != 0 && strcmp(name, "actions.csv") != 0;
+           && strcmp(name, "history.csv") != 0 && strcmp(name, "actions.csv") != 0
+           && strcmp(name, "overrides.csv") != 0;
 }
 
 /* The error for the unknown .csv file name in dir. */
@@ -1614,7 +1620,7 @@ static bool optional_file_present(const char *path)
 
 /* The files of a folder in the order scenario_folder keeps them. */
 static const char *const folder_files[SCENARIO_N_FILES] = {
-    "trial.csv", "sites.csv", "schedule.csv", "history.csv", "actions.csv",
+    "trial.csv", "sites.csv", "schedule.csv", "history.csv", "actions.csv", "overrides.csv",
 };
 
 void scenario_folder_free(scenario_folder *f)
@@ -1688,14 +1694,51 @@ static scenario *load_prior_from(const scenario_folder *f, const scenario_overri
         src[i] = (csv_source){path[i], f->file[i].text, f->file[i].len, f->file[i].error};
     }
     scenario *s = NULL;
-    if (!oom) {
+    /* The folder's overrides.csv first, then the caller's (theirs win; their like too). */
+    const scenario_file *of = &f->file[SCENARIO_FILE_OVERRIDES];
+    overrides_file file_ov = {0};
+    const char *set[OVERRIDES_FILE_MAX_ROWS + 128];
+    scenario_overrides both = {set, 0, ov ? ov->like : NULL};
+    int ov_failed = 0;
+    if (!oom && of->present) {
+        const char *path_ov = path[SCENARIO_FILE_OVERRIDES];
+        if (!of->text) {
+            snprintf(err, errlen, "%s", of->error);
+            ov_failed = 1;
+        } else if (overrides_file_parse(path_ov, of->text, of->len, &file_ov, err, errlen) != 0) {
+            ov_failed = 1;
+        } else if (ov && ov->n > sizeof set / sizeof set[0] - file_ov.n) {
+            snprintf(err, errlen, "%s: too many overrides with the command line's; expected at "
+                     "most %zu in all", path_ov, sizeof set / sizeof set[0]);
+            ov_failed = 1;
+        } else {
+            for (size_t i = 0; i < file_ov.n; i++)
+                set[both.n++] = file_ov.set[i];
+            for (size_t i = 0; ov && i < ov->n; i++)
+                set[both.n++] = ov->set[i];
+            if (!both.like)
+                both.like = file_ov.like;
+            char why[900];
+            if (overrides_check(&both, why, sizeof why) != 0) {
+                snprintf(err, errlen, "%s: %s", path_ov, why);
+                ov_failed = 1;
+            }
+            ov = &both;
+        }
+    }
+    if (!oom && !ov_failed) {
         s = build(f->dir, f->name, &src[0], &src[1], f->file[2].present ? &src[2] : NULL,
                   f->file[3].present ? &src[3] : NULL, f->file[4].present ? &src[4] : NULL,
                   ov, err, errlen);
-    } else {
+    } else if (oom) {
         msg m = {f->dir, err, errlen};
         fail(&m, 0, "out of memory; expected enough memory to read the scenario");
     }
+    if (s) {
+        s->from_file = file_ov;     /* kept for what reports say of the overrides */
+        file_ov = (overrides_file){0};
+    }
+    overrides_file_free(&file_ov);
     for (size_t i = 0; i < SCENARIO_N_FILES; i++)
         free(path[i]);
     return s;
@@ -1932,6 +1975,12 @@ void scenario_describe(const scenario *s, FILE *out)
     gsl_error_handler_t *old = gsl_set_error_handler_off();
     fprintf(out, "Scenario      %s\n", s->name);
     fprintf(out, "Source        %s\n", s->source);
+    for (size_t i = 0; i < s->from_file.n; i++)
+        fprintf(out, "%-14s%s\n", i == 0 ? "Overrides" : "", s->from_file.set[i]);
+    if (s->from_file.like)
+        fprintf(out, "%-14slike %s\n", s->from_file.n ? "" : "Overrides", s->from_file.like);
+    if (s->from_file.n || s->from_file.like)
+        fprintf(out, "%-14s(from the folder's overrides.csv)\n", "");
     fprintf(out, "Forecast from %s to deadline %s (%ld days), target %ld\n", as_of, deadline,
             scenario_window_days(s), s->target);
     fprintf(out, "Enrolled      %ld before %s;  in screening: %ld, pass probability ",

@@ -6,6 +6,7 @@
 #ifndef ACCRUE_SCENARIO_H
 #define ACCRUE_SCENARIO_H
 
+#include "overrides.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -64,6 +65,9 @@ typedef struct site_spec {
 typedef struct scenario {
     char *name;          /* shown on every report */
     char *source;        /* folder it was read from, or "built-in default" */
+    /* The folder's overrides.csv (models/overrides.h), applied before the caller's; empty
+     * without one. */
+    overrides_file from_file;
     date_t as_of;        /* first day of the forecast */
     date_t deadline;     /* last day a patient may be registered */
     long target;         /* patients needed */
@@ -270,8 +274,10 @@ scenario *scenario_default_with(const struct scenario_overrides *ov, char *err, 
 
 /* A scenario folder read but not parsed: what scenario_load takes from the disk, so that one
  * process can read a folder and others parse the same bytes (the ranks of the MPI build,
- * engine/dist.h). file[]: trial.csv, sites.csv, schedule.csv, history.csv, actions.csv. */
-#define SCENARIO_N_FILES 5
+ * engine/dist.h). file[]: trial.csv, sites.csv, schedule.csv, history.csv, actions.csv,
+ * overrides.csv (models/overrides.h: applied before the caller's overrides). */
+#define SCENARIO_N_FILES 6
+#define SCENARIO_FILE_OVERRIDES 5
 typedef struct scenario_file {
     int present;        /* 0: an optional file that is not there */
     char *text;         /* its bytes (len of them), or NULL with error */

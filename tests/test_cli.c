@@ -758,6 +758,30 @@ static void test_result_json(void **state)
     remove_tree(dir);
 }
 
+/* A reviewer holding only an --out folder reruns it: its inputs/ (overrides.csv included) is
+ * a scenario folder, and with the seed and trials of summary.csv it gives the same files, all
+ * of them byte for byte but for the one line saying where the scenario was read from; and its
+ * own inputs/overrides.csv is the first one's. */
+static void test_rerun_from_inputs(void **state)
+{
+    (void)state;
+    char dir[64], args[512], cmd[2048];
+    make_tmpdir(dir, sizeof dir);
+    snprintf(args, sizeof args, "run scenarios/self-pay --set rate_factor=1.3 --set "
+             "extra_sites=1 --like new-site-1 --trials 20000 --seed 5 --quiet --out %s/a", dir);
+    assert_int_equal(accrue(args), 0);
+    snprintf(args, sizeof args, "run %s/a/inputs --trials 20000 --seed 5 --quiet --out %s/b",
+             dir, dir);
+    assert_int_equal(accrue(args), 0);
+    snprintf(cmd, sizeof cmd,
+             "cd %s && n=0 && for f in a/*.csv a/result.json a/inputs/overrides.csv; do "
+             "g=b/${f#a/}; grep -v '^source,\\|\"source\": ' $f > x; "
+             "grep -v '^source,\\|\"source\": ' $g > y; cmp -s x y || exit 1; n=$((n+1)); "
+             "done; test $n = 9 && test $(grep -c source a/summary.csv) = 1", dir);
+    assert_int_equal(system(cmd), 0);
+    remove_tree(dir);
+}
+
 /* Rough edges: a file given instead of a folder, and exact told simulation options. */
 /* The length of the first n comma-separated fields of line (without the comma after them). */
 static size_t fields_len(const char *line, int n)
@@ -865,6 +889,7 @@ int main(void)
         cmocka_unit_test(test_result_json),
         cmocka_unit_test(test_rough_edges),
         cmocka_unit_test(test_report_bundle),
+        cmocka_unit_test(test_rerun_from_inputs),
         cmocka_unit_test(test_default_run_writes_every_table),
         cmocka_unit_test(test_identical_across_threads),
         cmocka_unit_test(test_bad_arguments),

@@ -664,10 +664,61 @@ static void test_folder_files(void **state)
     remove_file(dir, "zz.CSV");
     write_file(dir, "action.csv", "review,below,action,value\n");
     assert_folder_refused(dir, "action.csv:0: ", "unknown scenario file; expected trial.csv, "
-                          "sites.csv and optionally schedule.csv, history.csv and actions.csv");
+                          "sites.csv and optionally schedule.csv, history.csv, actions.csv and "
+                          "overrides.csv");
     remove_file(dir, "action.csv");
     assert_folder_refused(dir, "trial.csv:0: ", "missing key `as_of`");
     rmdir(sub);
+    remove_folder(dir);
+}
+
+/* overrides.csv, as an --out folder's inputs/ writes it: applied before the caller's
+ * overrides (theirs win), its like used when the caller gives none, a quoting ' dropped, and
+ * every fault named by file and line. */
+static void test_folder_overrides(void **state)
+{
+    (void)state;
+    char dir[300], err[512] = "";
+    make_folder(dir, sizeof dir, TRIAL_MIN, "site,rate\nA,1\nB,2\n");
+    write_file(dir, "overrides.csv", "option,key,value\nset,\"target\",\"5\"\n"
+                                     "set,name,\"'=x\"\nset,extra_sites,2\nlike,,\"B\"\n");
+    scenario *s = load_ok(dir);
+    assert_int_equal(s->target, 5);
+    assert_string_equal(s->name, "=x");
+    assert_int_equal(s->n_sites, 4);               /* two more sites like B */
+    assert_true(s->site[3].rate == 2.0);
+    assert_int_equal(s->from_file.n, 3);
+    assert_string_equal(s->from_file.set[0], "target=5");
+    assert_string_equal(s->from_file.like, "B");
+    scenario_free(s);
+
+    /* The caller's overrides come after the file's, and their like wins. */
+    const char *set[1] = {"target=7"};
+    scenario_overrides ov = {set, 1, "A"};
+    s = scenario_load_with(dir, &ov, err, sizeof err);
+    assert_non_null(s);
+    assert_int_equal(s->target, 7);
+    assert_int_equal(s->n_sites, 4);
+    assert_true(s->site[3].rate == 1.0);      /* like A */
+    scenario_free(s);
+
+    write_file(dir, "overrides.csv", "opt,key,value\n");
+    assert_folder_refused(dir, "overrides.csv:1: ", "header is not option,key,value");
+    write_file(dir, "overrides.csv", "option,key,value\nset,target,5\nsett,target,6\n");
+    assert_folder_refused(dir, "overrides.csv:3: ", "option `sett` is unknown; expected set or "
+                                                    "like");
+    write_file(dir, "overrides.csv", "option,key,value\n\nset,targt,5\n");
+    assert_folder_refused(dir, "overrides.csv:3: ", "--set targt=5: unknown key");
+    write_file(dir, "overrides.csv", "option,key,value\nlike,A,B\n");
+    assert_folder_refused(dir, "overrides.csv:2: ", "a like row is `like,,SITE`");
+    /* A bad value is refused as a bad value of the file it overrides, as --set's are. */
+    write_file(dir, "overrides.csv", "option,key,value\nset,target,-5\n");
+    assert_null(s = scenario_load(dir, err, sizeof err));
+    assert_non_null(strstr(err, "trial.csv): target `-5` is negative"));
+    /* extra_sites with no like anywhere. */
+    write_file(dir, "overrides.csv", "option,key,value\nset,extra_sites,1\n");
+    assert_folder_refused(dir, "overrides.csv: ", "extra_sites needs --like SITE");
+    remove_file(dir, "overrides.csv");
     remove_folder(dir);
 }
 
@@ -753,6 +804,7 @@ int main(void)
         cmocka_unit_test(test_schedule),
         cmocka_unit_test(test_schedule_limits),
         cmocka_unit_test(test_folder_files),
+        cmocka_unit_test(test_folder_overrides),
         cmocka_unit_test(test_describe_new_inputs),
         cmocka_unit_test(test_default),
     };
