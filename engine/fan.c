@@ -72,6 +72,13 @@ static model *companion_model(const options *o, size_t i, const scenario *s, sce
     return *cs ? model_prepare(*cs, err, errlen) : NULL;
 }
 
+uint64_t fan_trials(uint64_t trials)
+{
+    uint64_t n = trials / FAN_SHARE;
+    n = n < FAN_TRIALS_MIN ? FAN_TRIALS_MIN : n > FAN_TRIALS ? FAN_TRIALS : n;
+    return n < trials ? n : trials;
+}
+
 int fan_build(const options *o, size_t i, const scenario *s, const report_info *info,
               const sim_result *r, fan_table *fan)
 {
@@ -88,7 +95,7 @@ int fan_build(const options *o, size_t i, const scenario *s, const report_info *
         sim_model sim = model_sim(cm);
         options co = *o;
         co.target_se = 0.0;
-        uint64_t trials = r->trials < FAN_TRIALS ? r->trials : FAN_TRIALS;
+        uint64_t trials = fan_trials(r->trials);
         double seconds;
         err[0] = '\0';
         cr = cli_simulate(&co, &sim, trials, &seconds, err, sizeof err);

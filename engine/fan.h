@@ -13,14 +13,22 @@
 #include "report.h"
 #include "sim.h"
 
-/* The companion run's trials at most (8 blocks of SIM_BLOCK_TRIALS). Its quantiles are whole
- * counts: one is off by one only where the count's distribution function lies within noise of
- * the quantile's level, and that noise (the standard error of an estimated probability) is at
- * most 0.5 / sqrt(32768) = 0.0028; its means have a standard error of the count's standard
- * deviation over 181. Enough for a figure and its table; it keeps a run with --out within a few
- * per cent of a run without (the companion's trials cost about twice a run's, and a run has
- * 1e6 by default). */
+/* The companion run's trials: one in FAN_SHARE of the run's, at least FAN_TRIALS_MIN (one
+ * block) and at most FAN_TRIALS (8 blocks of SIM_BLOCK_TRIALS), never more than the run's.
+ * A companion trial costs about 2 times a run's (48 intervals to split instead of 7, and for
+ * many sites 55 points to fill instead of 15; measured on bench/reference, bench/scale/count-
+ * 10000 and sites-5000), so one in 32 keeps a run with --out within about 6 % of one without
+ * (with at least 131,072 trials). Its quantiles are whole counts: one is off by one only where
+ * the count's distribution function lies within noise of the quantile's level, and that noise
+ * (the standard error of an estimated probability) is at most 0.5 / sqrt(n): 0.0028 at 32,768
+ * trials (a run of 1,048,576 or more), 0.0078 at 4,096; fan.csv gives n beside each row and
+ * the mean's standard error. */
+#define FAN_SHARE 32u
+#define FAN_TRIALS_MIN 4096u
 #define FAN_TRIALS 32768u
+
+/* The companion's trials for a run of `trials` (see FAN_SHARE). */
+uint64_t fan_trials(uint64_t trials);
 
 /* How far the fan goes past the deadline: what one more year would bring. */
 #define FAN_MONTHS_PAST_DEADLINE 12

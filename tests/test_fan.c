@@ -1,11 +1,12 @@
 /* engine/fan.c: the fan's rows (fan.csv, result.json's "fan", the report's fan chart).
  * - Its dates: every month's date from as_of to the deadline and FAN_MONTHS_PAST_DEADLINE months
  *   on, the review dates among them carrying the run's own numbers (checkpoints.csv's) and the
- *   run's trials, the others the companion's at most FAN_TRIALS trials.
+ *   run's trials, the others the companion's fan_trials (one in 32, 4096 to 32768).
  * - Every companion row against the exact mode: the registrations by a date D are those by the
  *   deadline of the same scenario with its deadline moved to D (DESIGN.md section 5.1: only the
  *   breakpoints move), which accrue exact computes without simulation.
- * - A scenario with corrective action keeps the review dates only. */
+ * - A scenario with corrective action keeps the review dates only, and so does one whose
+ *   monthly version passes a bound. */
 #define _DEFAULT_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>
@@ -99,7 +100,7 @@ static void test_rows(void **state)
                                  report_checkpoint_quantile(&x.info, x.r, k, report_quantiles[j]));
             assert_int_equal(x.fan.trials[i], x.r->trials);
         } else {
-            assert_int_equal(x.fan.trials[i], FAN_TRIALS);
+            assert_int_equal(x.fan.trials[i], fan_trials(x.r->trials));
         }
         /* Every column is a count that only grows from one month to the next, per future; the
          * quantiles of the companion's months (one sample) do too. */
@@ -148,14 +149,13 @@ static void test_against_exact(void **state)
 {
     (void)state;
     fan_run x;
-    fan_run_start(&x, "scenarios/self-pay", 40000);
+    fan_run_start(&x, "scenarios/self-pay", 400000);   /* a fan of 12,500 trials */
     size_t rows = 0;
     for (size_t i = 0; i < x.fan.n; i++)
         rows += review_of(&x, x.fan.date[i]) == x.info.n_checkpoints;
     assert_true(rows >= 36);
     zcheck_plan(rows * (1 + 2 * REPORT_N_QUANTILES), 0.01);
     int bad = 0;
-    double n = (double)FAN_TRIALS;
     for (size_t i = 0; i < x.fan.n; i++) {
         if (review_of(&x, x.fan.date[i]) < x.info.n_checkpoints)
             continue;
@@ -170,6 +170,7 @@ static void test_against_exact(void **state)
             double level = report_quantiles[j];
             long q = (long)x.fan.q[i][j];
             double at = exact_cdf(&d, q), below = exact_cdf(&d, q - 1);
+            double n = (double)x.fan.trials[i];
             snprintf(what, sizeof what, "%s F(q%02.0f=%ld)", day, 100 * level, q);
             bad += zcheck(what, fmin(at, level), sqrt(at * (1 - at) / n), level, 0.0, 0.0);
             snprintf(what, sizeof what, "%s F(q%02.0f-1)", day, 100 * level);
@@ -181,6 +182,17 @@ static void test_against_exact(void **state)
     assert_true(zcheck_done());
     assert_int_equal(bad, 0);
     fan_run_end(&x);
+}
+
+/* One in 32 of the run's trials, within one block and eight, never more than the run's. */
+static void test_companion_trials(void **state)
+{
+    (void)state;
+    assert_int_equal(fan_trials(1000), 1000);
+    assert_int_equal(fan_trials(20000), 4096);
+    assert_int_equal(fan_trials(400000), 12500);
+    assert_int_equal(fan_trials(1000000), 31250);
+    assert_int_equal(fan_trials(2000000), 32768);
 }
 
 /* Rules act at the reviews: the fan keeps the review dates, all the run's own rows. */
@@ -197,12 +209,40 @@ static void test_actions_keep_reviews(void **state)
     fan_run_end(&x);
 }
 
+/* A scenario whose monthly version passes a bound (count tables of 1e8 cells: 48 dates times
+ * about 4 million registrations, where its 7 review dates need 2e7) keeps its review dates,
+ * after a note: the run itself must not fail for its fan. */
+static void test_beyond_bounds_keeps_reviews(void **state)
+{
+    (void)state;
+    fan_run x;
+    memset(&x, 0, sizeof x);
+    x.o = (options){.command = "run", .n_scenarios = 1, .trials = 2000, .seed = 1, .threads = 2,
+                    .quiet = 1, .n_sets = 2};
+    x.o.scenario[0] = "bench/scale/count-10000";
+    x.o.set[0] = "rate_factor=30";
+    x.o.set[1] = "target=1000000";
+    char err[ERRLEN] = "", exact_err[ERRLEN] = "";
+    assert_non_null(x.s = cli_load(&x.o, 0));
+    assert_non_null(x.m = model_prepare(x.s, err, sizeof err));
+    assert_int_equal(cli_describe_run(&x.o, x.s, x.m, &x.info, &x.cp, &x.names, exact_err,
+                                      sizeof exact_err), 0);
+    sim_model sim = model_sim(x.m);
+    double seconds;
+    assert_non_null(x.r = cli_simulate(&x.o, &sim, 2000, &seconds, err, sizeof err));
+    assert_int_equal(fan_build(&x.o, 0, x.s, &x.info, x.r, &x.fan), 0);
+    assert_int_equal(x.fan.n, x.info.n_checkpoints);
+    fan_run_end(&x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_companion_trials),
         cmocka_unit_test(test_rows),
         cmocka_unit_test(test_against_exact),
         cmocka_unit_test(test_actions_keep_reviews),
+        cmocka_unit_test(test_beyond_bounds_keeps_reviews),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
