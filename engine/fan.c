@@ -74,7 +74,7 @@ static model *companion_model(const options *o, size_t i, const scenario *s, sce
 
 uint64_t fan_trials(uint64_t trials)
 {
-    uint64_t n = trials / FAN_SHARE;
+    uint64_t n = trials / FAN_SHARE + (trials % FAN_SHARE != 0);
     n = n < FAN_TRIALS_MIN ? FAN_TRIALS_MIN : n > FAN_TRIALS ? FAN_TRIALS : n;
     return n < trials ? n : trials;
 }

@@ -13,18 +13,19 @@
 #include "report.h"
 #include "sim.h"
 
-/* The companion run's trials: one in FAN_SHARE of the run's, at least FAN_TRIALS_MIN (one
- * block) and at most FAN_TRIALS (8 blocks of SIM_BLOCK_TRIALS), never more than the run's.
- * A companion trial costs about 2 times a run's (48 intervals to split instead of 7, and for
- * many sites 55 points to fill instead of 15; measured on bench/reference, bench/scale/count-
- * 10000 and sites-5000), so one in 32 keeps a run with --out within about 6 % of one without
- * (with at least 131,072 trials). Its quantiles are whole counts: one is off by one only where
- * the count's distribution function lies within noise of the quantile's level, and that noise
- * (the standard error of an estimated probability) is at most 0.5 / sqrt(n): 0.0028 at 32,768
- * trials (a run of 1,048,576 or more), 0.0078 at 4,096; fan.csv gives n beside each row and
- * the mean's standard error. */
-#define FAN_SHARE 32u
-#define FAN_TRIALS_MIN 4096u
+/* The companion run's trials: one in FAN_SHARE of the run's (rounded up), at least
+ * FAN_TRIALS_MIN and at most FAN_TRIALS (8 blocks of SIM_BLOCK_TRIALS), never more than the
+ * run's. A companion trial costs 2 to 3 times a run's (48 intervals to split instead of 7, 55
+ * points to fill instead of 15, the per-site figures of many sites, measured on
+ * bench/reference and bench/scale's count-10000 and sites-5000), so one in 64 keeps a run with
+ * --out within about 5 % of one without, whatever its size (a fixed minimum of thousands would
+ * double a short run's time). Its quantiles are whole counts: one is off by one only where the
+ * count's distribution function lies within noise of the quantile's level, and that noise (the
+ * standard error of an estimated probability) is at most 0.5 / sqrt(n): 0.004 at 15,625 (a
+ * default run of 1e6 trials), 0.0028 at 32,768 (2.1e6 trials and more), 0.03 at 256; fan.csv
+ * gives n beside each row and the mean's standard error. */
+#define FAN_SHARE 64u
+#define FAN_TRIALS_MIN 256u
 #define FAN_TRIALS 32768u
 
 /* The companion's trials for a run of `trials` (see FAN_SHARE). */

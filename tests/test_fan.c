@@ -1,7 +1,7 @@
 /* engine/fan.c: the fan's rows (fan.csv, result.json's "fan", the report's fan chart).
  * - Its dates: every month's date from as_of to the deadline and FAN_MONTHS_PAST_DEADLINE months
  *   on, the review dates among them carrying the run's own numbers (checkpoints.csv's) and the
- *   run's trials, the others the companion's fan_trials (one in 32, 4096 to 32768).
+ *   run's trials, the others the companion's fan_trials (one in 64, 256 to 32768).
  * - Every companion row against the exact mode: the registrations by a date D are those by the
  *   deadline of the same scenario with its deadline moved to D (DESIGN.md section 5.1: only the
  *   breakpoints move), which accrue exact computes without simulation.
@@ -149,7 +149,7 @@ static void test_against_exact(void **state)
 {
     (void)state;
     fan_run x;
-    fan_run_start(&x, "scenarios/self-pay", 400000);   /* a fan of 12,500 trials */
+    fan_run_start(&x, "scenarios/self-pay", 800000);   /* a fan of 12,500 trials */
     size_t rows = 0;
     for (size_t i = 0; i < x.fan.n; i++)
         rows += review_of(&x, x.fan.date[i]) == x.info.n_checkpoints;
@@ -184,15 +184,16 @@ static void test_against_exact(void **state)
     fan_run_end(&x);
 }
 
-/* One in 32 of the run's trials, within one block and eight, never more than the run's. */
+/* One in 64 of the run's trials (rounded up), within 256 and 32768, never more than the
+ * run's. */
 static void test_companion_trials(void **state)
 {
     (void)state;
-    assert_int_equal(fan_trials(1000), 1000);
-    assert_int_equal(fan_trials(20000), 4096);
-    assert_int_equal(fan_trials(400000), 12500);
-    assert_int_equal(fan_trials(1000000), 31250);
-    assert_int_equal(fan_trials(2000000), 32768);
+    assert_int_equal(fan_trials(100), 100);
+    assert_int_equal(fan_trials(20000), 313);
+    assert_int_equal(fan_trials(800000), 12500);
+    assert_int_equal(fan_trials(1000000), 15625);
+    assert_int_equal(fan_trials(3000000), 32768);
 }
 
 /* Rules act at the reviews: the fan keeps the review dates, all the run's own rows. */
