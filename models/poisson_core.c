@@ -769,6 +769,7 @@ static void gather_group(const core_plan *p, const work_layout *w, const size_t 
         size_t t = order[l < gr->k ? l : 0];
         int real = l < gr->k;
         g->mean[l] = real ? w->mean[t] : 0.0;
+        g->peak[l] = g->mean[l];   /* rows from 0; gather_large_group moves it with its base */
         g->start[l] = 0.0;
         g->first_term[l] = real ? w->first_term[t] : 0.0;
         g->uniform[l] = real ? w->uniform[t] : 0.0;
@@ -842,6 +843,7 @@ static kernel_group gather_large_group(const core_plan *p, work_layout *w, const
     for (size_t l = 0; l < gr.k; l++) {
         double M = w->mean[order[l]], start = window_low(M);
         g->start[l] = start - lo;
+        g->peak[l] = M - lo;
         g->first_term[l] = poisson_term(M, start);
     }
     gr.base = (size_t)lo;

@@ -64,7 +64,7 @@ kernel_rows(const poisson_kernel_args *a, const double *restrict weight, const d
  *   n_weight - 1 zero rows): 0 before its start row, then by the ratio recurrence
  *   pmf(m+1) = pmf(m) M / (m+1) (inv[m + 1], the caller's inv shifted by the group's base)
  *   from its first term (a padding lane has M and its first term 0, see gather_group), up to
- *   the first m where every lane is past its mean and below POISSON_TAIL_EPS (the terms then
+ *   the first m where every lane is past its mean's row (peak) and below POISSON_TAIL_EPS (the terms then
  *   fall at least geometrically), or room runs out;
  * - each lane's count by inversion of its window with its uniform u: the number of m < len - 1
  *   whose cumulative sum is at most u (sequential search, Devroye 1986, X.3.3);
@@ -77,7 +77,7 @@ SIMD_CLONES
 size_t poisson_kernel_general(const poisson_kernel_args *a, poisson_kernel_lanes *g)
 {
     double M[POISSON_KERNEL_LANES], v[POISSON_KERNEL_LANES], cdf[POISSON_KERNEL_LANES], below[POISSON_KERNEL_LANES];
-    double ps[POISSON_KERNEL_LANES];
+    double ps[POISSON_KERNEL_LANES], peak[POISSON_KERNEL_LANES];
     size_t pad = a->n_weight - 1;
     double *x = a->pwin + pad * POISSON_KERNEL_LANES;   /* Poisson row m at x + m lanes */
     for (size_t i = 0; i < pad * POISSON_KERNEL_LANES; i++)
@@ -86,6 +86,7 @@ size_t poisson_kernel_general(const poisson_kernel_args *a, poisson_kernel_lanes
 #pragma omp simd reduction(| : starts_late)
     for (int l = 0; l < POISSON_KERNEL_LANES; l++) {
         M[l] = g->mean[l];
+        peak[l] = g->peak[l];
         v[l] = g->first_term[l];
         cdf[l] = below[l] = ps[l] = 0.0;
         starts_late |= g->start[l] != 0.0;
@@ -120,7 +121,7 @@ size_t poisson_kernel_general(const poisson_kernel_args *a, poisson_kernel_lanes
             double at = (double)(m - 1);
 #pragma omp simd reduction(& : done)
             for (int l = 0; l < POISSON_KERNEL_LANES; l++)
-                done &= at > M[l] && row[l] < POISSON_TAIL_EPS;
+                done &= at > peak[l] && row[l] < POISSON_TAIL_EPS;
             if (done)
                 break;
         }
@@ -153,7 +154,7 @@ size_t poisson_kernel_general(const poisson_kernel_args *a, poisson_kernel_lanes
  * the inversion's cumulative sum and count, P(success), the screening weights w_s and the last
  * Poisson rows (x_s is row m - 1 - s after row m - 1). Small enough to live in registers. */
 typedef struct avx512_state {
-    __m512d M, u, v, cdf, below, ps, start, first;
+    __m512d M, u, v, cdf, below, ps, start, first, peak;
     __m512d w0, w1, w2, w3, x0, x1, x2, x3;
 } avx512_state;
 
@@ -212,11 +213,12 @@ AVX512_INLINE void avx512_step(const poisson_kernel_args *a, avx512_state *f, si
     avx512_row(a, f, m, 0, s1);
 }
 
-/* Whether every lane's Poisson row m - 1 (in x0) is past its mean and below POISSON_TAIL_EPS. */
+/* Whether every lane's Poisson row m - 1 (in x0) is past its mean's row and below
+ * POISSON_TAIL_EPS. */
 AVX512_INLINE int avx512_done(const avx512_state *f, size_t m)
 {
     __m512d at = _mm512_set1_pd((double)(m - 1));
-    __mmask8 past = _mm512_cmp_pd_mask(at, f->M, _CMP_GT_OS);
+    __mmask8 past = _mm512_cmp_pd_mask(at, f->peak, _CMP_GT_OS);
     __mmask8 small = _mm512_cmp_pd_mask(f->x0, _mm512_set1_pd(POISSON_TAIL_EPS), _CMP_LT_OS);
     return (past & small) == 0xff;
 }
@@ -236,6 +238,7 @@ AVX512_INLINE size_t z_kernel(const poisson_kernel_args *args, poisson_kernel_la
                      : first;
     avx512_state f = {.M = _mm512_loadu_pd(g->mean), .u = _mm512_loadu_pd(g->uniform),
                  .v = v, .cdf = zero, .below = zero, .ps = zero, .start = start, .first = first,
+                 .peak = _mm512_loadu_pd(g->peak),
                  .w0 = zero, .w1 = zero, .w2 = zero, .w3 = zero,
                  .x0 = zero, .x1 = zero, .x2 = zero, .x3 = zero};
     const double *w = g->weight;

@@ -32,6 +32,9 @@
 /* The kernel's inputs and outputs for one group of trials, lane by lane. */
 typedef struct poisson_kernel_lanes {
     double mean[POISSON_KERNEL_LANES];        /* M: the conditional Poisson mean */
+    /* The row of the lane's mean: M less the group's base (see start). Past it, once its terms
+     * are below POISSON_TAIL_EPS, the lane's window is done. */
+    double peak[POISSON_KERNEL_LANES];
     /* The lane's window begins at row `start` (a whole number, as a double) with first_term,
      * the Poisson pmf there; its rows before are 0. A window from 0 has start 0 and first term
      * e^-M; a large mean's starts below its mass (see conditional in poisson_core.c), the

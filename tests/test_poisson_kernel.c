@@ -67,6 +67,7 @@ static void random_case(case_buf *b, size_t n_weight, size_t room)
             b->g.mean[l] = (double)start + 64.0 * rand_unit();
             b->g.first_term[l] = 0.01 + 0.1 * rand_unit();
         }
+        b->g.peak[l] = b->g.mean[l];
         b->g.uniform[l] = rand_unit();
         double total = 0.0;
         for (size_t s = 0; s < n_weight; s++)
@@ -172,11 +173,52 @@ static void test_general_matches_reference(void **state)
     }
 }
 
+/* A large mean's window, as the core gives it (rows counted from a base 10 SD below the mean,
+ * inv shifted by the base, the lane's peak its mean's row): it ends once past the mass, where
+ * the terms fall below POISSON_TAIL_EPS, about 7.5 SD past the mean; not at the room's end (it
+ * did, up to 4.5 times the rows needed, when the end test compared the row with the mean itself
+ * instead of its row). Bound: the core sizes windows to end by M + 9 sqrt(M) + 24
+ * (window_high), and the end is checked every 4 rows. The window holds the whole mass: its
+ * terms sum to 1 within 1e-12 (the cut tails are below 1e-14 each side, and the 1,300 terms'
+ * rounding adds at most some 1e-13). */
+static void test_large_mean_window_ends_past_its_mass(void **state)
+{
+    (void)state;
+    enum { ROOM = 8000 };
+    static double inv[ROOM + 2], pwin[POISSON_KERNEL_PWIN_ROWS(ROOM, 1) * POISSON_KERNEL_LANES];
+    static double acc[(ROOM + 16) * POISSON_KERNEL_LANES], acc2[(ROOM + 16) * POISSON_KERNEL_LANES];
+    static double weight[POISSON_KERNEL_LANES] = {1.0};
+    double M = 5150.3, base = floor(M - 10.0 * sqrt(M) - 5.0);
+    for (size_t k = 1; k < ROOM + 2; k++)
+        inv[k] = 1.0 / (base + (double)k);
+    poisson_kernel_lanes g;
+    memset(&g, 0, sizeof g);
+    g.mean[0] = M;
+    g.peak[0] = M - base;
+    g.first_term[0] = exp(-M + base * log(M) - lgamma(base + 1.0));
+    g.uniform[0] = 0.5;
+    g.weight = weight;
+    poisson_kernel_args a = {.inv = inv, .room = ROOM, .n_weight = 1, .from = ROOM, .tab = ROOM,
+                             .pwin = pwin, .acc = acc, .acc2 = acc2};
+    size_t rows = poisson_kernel_group(&a, &g);
+    double high = ceil(M + 9.0 * sqrt(M) + 24.0) - base;
+    printf("  mean %.1f from row base %.0f: %zu rows, bound %.0f, room %d\n", M, base, rows,
+           high + 4.0, ROOM);
+    assert_true((double)rows <= high + 4.0);
+    double total = 0.0;
+    for (size_t c = 0; c < rows; c++)
+        total += acc[c * POISSON_KERNEL_LANES];
+    assert_true(fabs(total - 1.0) < 1e-12);
+    /* The drawn count (its median, u = 0.5) lies at the mean within a row or two. */
+    assert_true(fabs(base + g.count[0] - M) < 2.0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_paths_agree),
         cmocka_unit_test(test_general_matches_reference),
+        cmocka_unit_test(test_large_mean_window_ends_past_its_mass),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
