@@ -388,9 +388,9 @@ static void scenario_section(plot_text *t, const bundle_item *it, size_t k, figu
     html_escape(t, it->assumptions ? it->assumptions : "");
     plot_printf(t, "</pre>\n");
     static const char *const caption[4] = {
-        "Registrations over time: the median future (line) and the bands that hold 50, 80 and "
-        "90 % of the simulated futures; the target as a dashed line, the deadline marked, the "
-        "review dates as ticks.",
+        "Registrations over time, month by month to a year past the deadline: the median "
+        "future (line) and the bands that hold 50, 80 and 90 % of the simulated futures; the "
+        "target as a dashed line, the deadline marked, the review dates as ticks.",
         "The chance that the target is reached by each date.",
         "How many patients by the deadline: the probability of each count; the darker bars "
         "reach the target.",
