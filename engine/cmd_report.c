@@ -387,6 +387,9 @@ static void scenario_section(plot_text *t, const bundle_item *it, size_t k, figu
     plot_printf(t, "<h3>Assumptions</h3>\n<pre>");
     html_escape(t, it->assumptions ? it->assumptions : "");
     plot_printf(t, "</pre>\n");
+    static const char fan_reviews_caption[] =
+        "Registrations by each review date and the deadline: the median future (line) and the "
+        "bands that hold 50, 80 and 90 % of the simulated futures; the target as a dashed line.";
     static const char *const caption[4] = {
         "Registrations over time, month by month to a year past the deadline: the median "
         "future (line) and the bands that hold 50, 80 and 90 % of the simulated futures; the "
@@ -416,7 +419,9 @@ static void scenario_section(plot_text *t, const bundle_item *it, size_t k, figu
             free(date);
             free(p);
         }
-        figure_block(t, &ff->svg, caption[f]);
+        /* A fan of review dates only (corrective action, engine/fan.h) says so. */
+        int reviews_only = f == 0 && it->fan.n == it->info.n_checkpoints;
+        figure_block(t, &ff->svg, reviews_only ? fan_reviews_caption : caption[f]);
     }
     plot_printf(t, "<h3>At the deadline</h3>\n");
     quantile_table(t, it);
