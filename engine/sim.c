@@ -47,7 +47,10 @@ typedef struct moments {
 typedef struct block_acc {
     _Alignas(SIM_LINE) uint64_t n;  /* aligned: blocks run side by side on different threads */
     moments p_success, mean;
-    double cross;              /* sum of P(success | drawn) times the conditional mean count */
+    /* the control's sums (see controlled_estimate): sum z^j, j = 1 .. 2S, then sum P z^j, j = 1 ..
+     * S (S = SIM_CONTROL_POWERS), z the conditional mean count centred and scaled, P = P(success |
+     * drawn) */
+    double control[3 * SIM_CONTROL_POWERS];
     double *pmf_sum, *pmf_sumsq;  /* [cond_cap] */
     size_t pmf_lo, pmf_hi;     /* the touched range of pmf, to keep clearing and reduction cheap */
     moments *unit_mean, *unit_p_none;
@@ -106,25 +109,112 @@ static sim_estimate estimate_of(moments m, uint64_t n)
     return e;
 }
 
-/* P(success) with the conditional mean count M as control variate of known mean mu: the
- * residual variance is var(P) (1 - rho^2). Falls back to the plain conditional mean when M does
- * not vary (then it carries no information) or there is no control. */
-static sim_estimate controlled_estimate(moments p, moments m, double cross, uint64_t n,
-                                        const sim_model *model, double *beta)
+/* The powers of the control the model's moments allow (1 to SIM_CONTROL_POWERS), and the scale
+ * they are taken in: z = (M - E[M]) / scale, scale the standard deviation of M when known (so
+ * that the powers' sums stay near 1 in size), else 1. */
+static size_t control_powers(const sim_model *m)
+{
+    size_t k = m->control_powers;
+    return k < 2 ? 1 : k > SIM_CONTROL_POWERS ? SIM_CONTROL_POWERS : k;
+}
+
+static double control_scale(const sim_model *m)
+{
+    return control_powers(m) >= 2 && m->control_central[2] > 0.0 ? sqrt(m->control_central[2])
+                                                                  : 1.0;
+}
+
+/* P(success) with the conditional mean count M as control variate of known mean mu, and its
+ * powers up to the model's order (z^j, z = (M - mu) / scale, of known means E[(M - mu)^j] /
+ * scale^j): P - beta . (mean(z^j) - E[z^j]) with beta solving the trials' covariance equations
+ * cov(z^i, z^j) beta = cov(z^i, P) (least squares; the residual variance var(P) - cov(P, z) beta
+ * is the estimate's, over n). The powers enter in order while each adds variance of its own
+ * (a Cholesky pivot above 1e-9 of its variance: a power that is a combination of the ones before,
+ * as when M takes two values, is dropped with all after it). Falls back to the plain conditional
+ * mean when M does not vary (then it carries no information) or there is no control. sums[]
+ * holds sum z^j (j = 1 .. 2S) then sum P z^j (j = 1 .. S), S = SIM_CONTROL_POWERS, of which the
+ * first K = control_powers(model) powers are used. */
+static sim_estimate controlled_estimate(moments p, moments m, const double *sums, uint64_t n,
+                                        const sim_model *model, double *beta_out)
 {
     sim_estimate e = estimate_of(p, n);
-    *beta = 0.0;
+    *beta_out = 0.0;
     if (!model->has_control || n < 3)
         return e;
     double dn = (double)n, pbar = p.sum / dn, mbar = m.sum / dn;
     double var_m = excess(m.sumsq, m.sum * mbar, n) / (dn - 1.0);
     double var_p = excess(p.sumsq, p.sum * pbar, n) / (dn - 1.0);
-    double cov = (cross - p.sum * mbar) / (dn - 1.0);
     if (!(var_m > 1e-12 * (1.0 + mbar * mbar)))
         return e;
-    *beta = cov / var_m;
-    e.mean = pbar - *beta * (mbar - model->control_mean);
-    double resid = var_p - cov * cov / var_m;
+    size_t K = control_powers(model);
+    double scale = control_scale(model), zbar[2 * SIM_CONTROL_POWERS + 1], ez[SIM_CONTROL_POWERS + 1];
+    double a[SIM_CONTROL_POWERS][SIM_CONTROL_POWERS], c[SIM_CONTROL_POWERS], beta[SIM_CONTROL_POWERS];
+    for (size_t j = 1; j <= 2 * K; j++)
+        zbar[j] = sums[j - 1] / dn;
+    ez[1] = 0.0;
+    for (size_t j = 2; j <= K; j++)
+        ez[j] = model->control_central[j] / pow(scale, (double)j);
+    for (size_t i = 0; i < K; i++) {
+        for (size_t j = 0; j < K; j++)
+            a[i][j] = (sums[i + j + 1] - dn * zbar[i + 1] * zbar[j + 1]) / (dn - 1.0);
+        c[i] = (sums[2 * SIM_CONTROL_POWERS + i] - dn * pbar * zbar[i + 1]) / (dn - 1.0);
+    }
+    /* Cholesky a = L L^T in place (lower triangle), stopping at the first power that adds no
+     * variance of its own. */
+    size_t used = 0;
+    for (size_t j = 0; j < K; j++) {
+        double d = a[j][j];
+        for (size_t r = 0; r < j; r++)
+            d -= a[j][r] * a[j][r];
+        if (!(d > 1e-9 * a[j][j]))
+            break;
+        a[j][j] = sqrt(d);
+        for (size_t i = j + 1; i < K; i++) {
+            double v = a[i][j];
+            for (size_t r = 0; r < j; r++)
+                v -= a[i][r] * a[j][r];
+            a[i][j] = v / a[j][j];
+        }
+        used = j + 1;
+    }
+    if (used == 0)
+        return e;
+    /* L y = c, then L^T beta = y. */
+    double y[SIM_CONTROL_POWERS];
+    for (size_t i = 0; i < used; i++) {
+        double v = c[i];
+        for (size_t r = 0; r < i; r++)
+            v -= a[i][r] * y[r];
+        y[i] = v / a[i][i];
+    }
+    /* The first u powers explain sum_{i < u} y_i^2 of var(P). When they explain all of it (to
+     * 1e-9), they interpolate P on the few values of M the trials drew: P is then a function of
+     * a discrete M, and a value too rare to be drawn (the powers' means include it) would make
+     * the SE of 0 wrong (tests/test_validation.c's one-day-delay: P = 1{M >= 1}, M binomial on
+     * 0 .. 5, 5 never drawn); only the powers before the one that completes the fit are used
+     * (M itself at least). */
+    double explained = 0.0;
+    size_t u = 0;
+    for (size_t i = 0; i < used; i++) {
+        explained += y[i] * y[i];
+        if (i == 0 || var_p - explained > 1e-9 * var_p)
+            u = i + 1;
+    }
+    explained = 0.0;
+    for (size_t i = 0; i < u; i++)
+        explained += y[i] * y[i];
+    used = u;
+    for (size_t i = used; i-- > 0;) {
+        double v = y[i];
+        for (size_t r = i + 1; r < used; r++)
+            v -= a[r][i] * beta[r];
+        beta[i] = v / a[i][i];
+    }
+    e.mean = pbar;
+    for (size_t i = 0; i < used; i++)
+        e.mean -= beta[i] * (zbar[i + 1] - ez[i + 1]);
+    *beta_out = beta[0] / scale;
+    double resid = var_p - explained;
     e.se = resid > 0.0 ? sqrt(resid / dn) : 0.0;
     return e;
 }
@@ -192,7 +282,7 @@ static void block_clear(block_acc *b, const sim_model *m)
     memset(b->tally, 0, m->n_tallies * sizeof *b->tally);
     b->n = 0;
     b->p_success = b->mean = (moments){0.0, 0.0};
-    b->cross = 0.0;
+    memset(b->control, 0, sizeof b->control);
 }
 
 /* ---- per-thread accumulators ---- */
@@ -278,6 +368,29 @@ static void record_conditional_table(const sim_batch *o, block_acc *b)
         b->pmf_hi = o->pmf_hi;
 }
 
+/* Adds the batch's n trials, in order, to the block's sums of the control's powers (see
+ * controlled_estimate), kept in locals (see moments_add_rows). */
+static void record_control(const sim_model *m, const sim_batch *o, size_t n, block_acc *b)
+{
+    enum { K = SIM_CONTROL_POWERS };
+    double mu = m->control_mean, inv = 1.0 / control_scale(m), sum[3 * K];
+    memcpy(sum, b->control, sizeof sum);
+    for (size_t j = 0; j < n; j++) {
+        double z = (o->cond_mean[j] - mu) * inv, p = o->cond_p_success[j], power[2 * K];
+        power[0] = z;
+#pragma GCC unroll 8
+        for (size_t i = 1; i < 2 * K; i++)
+            power[i] = power[i - 1] * z;
+#pragma GCC unroll 8
+        for (size_t i = 0; i < 2 * K; i++)
+            sum[i] += power[i];
+#pragma GCC unroll 4
+        for (size_t i = 0; i < K; i++)
+            sum[2 * K + i] += p * power[i];
+    }
+    memcpy(b->control, sum, sizeof sum);
+}
+
 /* Adds the batch's n trials, in order, to the thread's tallies and the block's sums. */
 static void record_batch(const sim_model *m, const sim_batch *o, size_t n, thread_acc *t,
                          block_acc *b)
@@ -295,11 +408,11 @@ static void record_batch(const sim_model *m, const sim_batch *o, size_t n, threa
         bad |= hist_add_all(&t->at_checkpoint[k], o->at_checkpoint + k * stride, n);
     t->failed |= bad;
     for (size_t j = 0; j < n; j++) {
-        double p = o->cond_p_success[j], mean = o->cond_mean[j];
-        moments_add(&b->p_success, p);
-        moments_add(&b->mean, mean);
-        b->cross += p * mean;
+        moments_add(&b->p_success, o->cond_p_success[j]);
+        moments_add(&b->mean, o->cond_mean[j]);
     }
+    if (m->has_control)
+        record_control(m, o, n, b);
     for (size_t u = 0; u < m->n_units; u++)
         moments_add_rows(&b->unit_mean[u], o->unit_mean + u * stride, &b->unit_p_none[u],
                          o->unit_p_none + u * stride, n);
@@ -344,7 +457,7 @@ static int run_block(const sim_model *m, const sim_config *cfg, uint64_t block, 
 typedef struct totals {
     uint64_t n;
     moments p_success, mean;
-    double cross;
+    double control[3 * SIM_CONTROL_POWERS];   /* as block_acc's */
     moments *pmf;
     moments *unit_mean, *unit_p_none;
     moments *tally;
@@ -355,7 +468,8 @@ static void totals_add_block(totals *s, const block_acc *b, const sim_model *m)
     s->n += b->n;
     moments_merge(&s->p_success, &b->p_success);
     moments_merge(&s->mean, &b->mean);
-    s->cross += b->cross;
+    for (size_t i = 0; i < 3 * SIM_CONTROL_POWERS; i++)
+        s->control[i] += b->control[i];
     for (size_t i = b->pmf_lo; i < b->pmf_hi; i++) {
         s->pmf[i].sum += b->pmf_sum[i];
         s->pmf[i].sumsq += b->pmf_sumsq[i];
@@ -431,7 +545,7 @@ static void result_set_estimates(sim_result *r, const totals *s, uint64_t succes
     r->mean_plain.mean = hist_mean(&r->at_deadline);
     r->mean_plain.se = s->n > 1 ? sqrt(hist_variance(&r->at_deadline) / (double)(s->n - 1)) : 0.0;
     r->p_success_cond = estimate_of(s->p_success, s->n);
-    r->p_success = controlled_estimate(s->p_success, s->mean, s->cross, s->n, m, &r->control_beta);
+    r->p_success = controlled_estimate(s->p_success, s->mean, s->control, s->n, m, &r->control_beta);
     r->mean = estimate_of(s->mean, s->n);
     r->pmf_len = 0;
     for (size_t i = 0; i < m->cond_cap; i++) {
@@ -520,14 +634,15 @@ static unsigned share_start(unsigned count, int r, int ranks)
     return (unsigned)((uint64_t)count * (uint64_t)r / (uint64_t)ranks);
 }
 
-/* The bytes of one block's sums: n, pmf_lo, pmf_hi, then p_success, mean, cross, the pmf
+/* The bytes of one block's sums: n, pmf_lo, pmf_hi, then p_success, mean, control, the pmf
  * range's sums and squares, the units' moments and the model's tallies' moments, as the
  * doubles they are (copied bit for bit, so that a block's sums are the same numbers on every
  * rank). */
 static size_t packed_size(const block_acc *b, const sim_model *m)
 {
     size_t range = b->pmf_hi > b->pmf_lo ? b->pmf_hi - b->pmf_lo : 0;
-    return 3 * sizeof(uint64_t) + 5 * sizeof(double) + 2 * range * sizeof(double) +
+    return 3 * sizeof(uint64_t) + (4 + 3 * SIM_CONTROL_POWERS) * sizeof(double) +
+           2 * range * sizeof(double) +
            (2 * m->n_units + m->n_tallies) * sizeof(moments);
 }
 
@@ -551,7 +666,7 @@ static char *pack_block(char *at, const block_acc *b, const sim_model *m)
     at = put(at, &hi, sizeof hi);
     at = put(at, &b->p_success, sizeof b->p_success);
     at = put(at, &b->mean, sizeof b->mean);
-    at = put(at, &b->cross, sizeof b->cross);
+    at = put(at, b->control, sizeof b->control);
     at = put(at, b->pmf_sum + lo, (size_t)(hi - lo) * sizeof *b->pmf_sum);
     at = put(at, b->pmf_sumsq + lo, (size_t)(hi - lo) * sizeof *b->pmf_sumsq);
     at = put(at, b->unit_mean, m->n_units * sizeof *b->unit_mean);
@@ -579,7 +694,7 @@ static const char *unpack_block(const char *at, const char *end, block_acc *b,
         return NULL;
     at = get(at, &b->p_success, sizeof b->p_success);
     at = get(at, &b->mean, sizeof b->mean);
-    at = get(at, &b->cross, sizeof b->cross);
+    at = get(at, b->control, sizeof b->control);
     at = get(at, b->pmf_sum + lo, (size_t)(hi - lo) * sizeof *b->pmf_sum);
     at = get(at, b->pmf_sumsq + lo, (size_t)(hi - lo) * sizeof *b->pmf_sumsq);
     at = get(at, b->unit_mean, m->n_units * sizeof *b->unit_mean);
@@ -768,7 +883,7 @@ sim_result *sim_run(const sim_model *m, const sim_config *cfg, char *err, size_t
             break;
         }
         double beta;
-        sim_estimate p = controlled_estimate(st.sum.p_success, st.sum.mean, st.sum.cross,
+        sim_estimate p = controlled_estimate(st.sum.p_success, st.sum.mean, st.sum.control,
                                              st.sum.n, m, &beta);
         if (cfg->progress)
             cfg->progress(cfg->progress_arg, st.sum.n, cfg->trials, p.mean, p.se);

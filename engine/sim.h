@@ -69,6 +69,9 @@ typedef struct sim_streams {
 typedef void (*sim_batch_fn)(const void *ctx, const sim_streams *rng, void *work, size_t n,
                              sim_batch *out);
 
+/* The most powers of the conditional mean count that the control variate takes (sim_model). */
+#define SIM_CONTROL_POWERS 4
+
 typedef struct sim_model {
     const void *ctx;          /* the model's prepared plan, read-only during the run */
     sim_batch_fn run_batch;
@@ -80,10 +83,15 @@ typedef struct sim_model {
     size_t n_units;
     size_t cond_cap;          /* the conditional pmf is tabulated for counts below this (0: not
                                  at all; the count distribution then comes from at_deadline) */
-    /* When the model knows E[N] exactly (has_control), the conditional mean count of each trial
-     * serves as a control variate for P(success): see sim_result.p_success. */
+    /* When the model knows E[N] exactly (has_control), the conditional mean count M of each
+     * trial serves as a control variate for P(success): see sim_result.p_success. When it also
+     * knows the central moments of M up to order control_powers (2 to SIM_CONTROL_POWERS;
+     * control_central[j] = E[(M - control_mean)^j]), the powers of M up to that order serve
+     * together (0 or 1: M alone). */
     int has_control;
     double control_mean;
+    size_t control_powers;
+    double control_central[SIM_CONTROL_POWERS + 1];
     size_t n_tallies;         /* the model's own per-trial quantities (sim_batch.tally; 0: none) */
 } sim_model;
 
@@ -119,9 +127,11 @@ typedef struct sim_result {
     /* The best estimate: p_success_cond corrected by the control variate when the model has
      * one (beta = cov(P, M) / var(M) over the trials' conditional P and mean count M:
      * P - beta (mean(M) - E[N]); Glasserman 2003, "Monte Carlo Methods in Financial
-     * Engineering", 4.1), else p_success_cond. */
+     * Engineering", 4.1), with several powers of M when their means are known (the multiple
+     * regression of P on them, Glasserman 4.1.2), else p_success_cond. */
     sim_estimate p_success;
-    double control_beta;            /* the fitted coefficient (0 without a control) */
+    double control_beta;            /* the fitted coefficient of M itself, per registration (0
+                                       without a control) */
     sim_estimate mean_plain, mean;  /* registrations by the deadline, plain and conditional */
     size_t pmf_len;           /* 0 when the model asked for no table (sim_model.cond_cap) */
     sim_estimate *pmf;        /* conditional P(N = n) for n < pmf_len */

@@ -236,6 +236,142 @@ double exact_mean(const scenario *s)
     return mean;
 }
 
+/* ---- Central moments of the conditional mean (exact_mean_moments) ---------------------------
+ * A quantity's raw moments given (p, q) as polynomials: mom[j][a][b] is the coefficient of
+ * p^a q^b in E[X^j | p, q], j <= EXACT_MOMENTS_MAX (degree at most j in each). */
+#define MOM_D (EXACT_MOMENTS_MAX + 1)
+typedef double moment_poly[MOM_D][MOM_D][MOM_D];
+
+/* x's moments become those of x + y, y independent of x given (p, q): E[(x + y)^j] =
+ * sum_i C(j, i) E[x^i] E[y^(j - i)] (polynomial products). */
+static void moments_add_independent(moment_poly x, moment_poly y, size_t k)
+{
+    moment_poly z;
+    memset(z, 0, sizeof z);
+    for (size_t j = 0; j <= k; j++) {
+        double c = 1.0;   /* C(j, i) */
+        for (size_t i = 0; i <= j; i++) {
+            for (size_t a1 = 0; a1 <= i; a1++)
+                for (size_t b1 = 0; b1 <= i; b1++) {
+                    if (x[i][a1][b1] == 0.0)
+                        continue;
+                    for (size_t a2 = 0; a2 + a1 <= j && a2 <= j - i; a2++)
+                        for (size_t b2 = 0; b2 + b1 <= j && b2 <= j - i; b2++)
+                            z[j][a1 + a2][b1 + b2] += c * x[i][a1][b1] * y[j - i][a2][b2];
+                }
+            c = c * (double)(j - i) / (double)(i + 1);
+        }
+    }
+    memcpy(x, z, sizeof z);
+}
+
+/* E[v^a] for a beta or fixed probability v, a = 0 .. k. */
+static void prob_raw_moments(const prob_spec *v, size_t k, double *m)
+{
+    m[0] = 1.0;
+    for (size_t a = 1; a <= k; a++)
+        m[a] = m[a - 1] * (v->is_beta ? (v->a + (double)(a - 1)) / (v->a + v->b + (double)(a - 1))
+                                      : v->value);
+}
+
+/* Site i's moments given (p, q): E[lambda^j] p^j sum_c w_c (b_c + q a_c)^j over its first days
+ * (one component with weight 1 when it is not mixed), lambda per day (rate / 365.25). */
+typedef struct site_moment_acc {
+    moment_poly *m;
+    size_t k;
+    double lambda_moment[MOM_D];
+} site_moment_acc;
+
+static void add_site_component(void *arg, double w, double b, double a)
+{
+    site_moment_acc *acc = arg;
+    for (size_t j = 0; j <= acc->k; j++) {
+        /* (b + q a)^j = sum_i C(j, i) b^(j - i) a^i q^i */
+        double c = 1.0;
+        for (size_t i = 0; i <= j; i++) {
+            (*acc->m)[j][j][i] += w * acc->lambda_moment[j] * c * pow(b, (double)(j - i)) *
+                                  pow(a, (double)i);
+            c = c * (double)(j - i) / (double)(i + 1);
+        }
+    }
+}
+
+int exact_mean_moments(const scenario *s, int drawn_screening, size_t k, double *central)
+{
+    moment_poly total, part;
+    if (k > EXACT_MOMENTS_MAX)
+        k = EXACT_MOMENTS_MAX;
+    for (size_t i = 0; i < s->n_sites; i++)
+        if (s->site[i].has_cap)
+            return -1;
+    /* The constant, enrolled - E[C]: C's moments become central ones. */
+    double c0 = (double)s->enrolled - exact_mean(s), power = 1.0;
+    memset(total, 0, sizeof total);
+    for (size_t j = 0; j <= k; j++, power *= c0)
+        total[j][0][0] = power;
+    /* The candidates in screening: pi = p (sb + q sa) each. */
+    double sb, sa, n = (double)s->screening;
+    exact_screen_fractions(s, &sb, &sa);
+    memset(part, 0, sizeof part);
+    if (!drawn_screening) {
+        for (size_t j = 0; j <= k; j++) {   /* (n p (sb + q sa))^j */
+            double c = 1.0;
+            for (size_t i = 0; i <= j; i++) {
+                part[j][j][i] = pow(n, (double)j) * c * pow(sb, (double)(j - i)) * pow(sa, (double)i);
+                c = c * (double)(j - i) / (double)(i + 1);
+            }
+        }
+    } else {
+        /* E[S^j | pi] = sum_i S2(j, i) n (n - 1) ... (n - i + 1) pi^i (Stirling numbers of the
+         * second kind: factorial moments of the binomial), pi^i = p^i (sb + q sa)^i. */
+        double s2[MOM_D][MOM_D] = {{1.0}};
+        for (size_t j = 1; j <= k; j++)
+            for (size_t i = 1; i <= j; i++)
+                s2[j][i] = (double)i * s2[j - 1][i] + s2[j - 1][i - 1];
+        for (size_t j = 0; j <= k; j++) {
+            double falling = 1.0;
+            for (size_t i = 0; i <= j; i++) {
+                double c = 1.0;
+                for (size_t r = 0; r <= i; r++) {
+                    part[j][i][r] += s2[j][i] * falling * c * pow(sb, (double)(i - r)) *
+                                     pow(sa, (double)r);
+                    c = c * (double)(i - r) / (double)(r + 1);
+                }
+                falling *= n - (double)i;
+            }
+        }
+    }
+    moments_add_independent(total, part, k);
+    for (size_t i = 0; i < s->n_sites; i++) {
+        const site_spec *st = &s->site[i];
+        site_moment_acc acc = {.m = &part, .k = k};
+        double unit = st->rate / EXACT_DAYS_PER_YEAR;
+        acc.lambda_moment[0] = 1.0;
+        for (size_t j = 1; j <= k; j++)   /* gamma: theta^j k (k + 1) ... (k + j - 1) */
+            acc.lambda_moment[j] = acc.lambda_moment[j - 1] * unit *
+                                   (st->shape > 0.0 ? (st->shape + (double)(j - 1)) / st->shape : 1.0);
+        memset(part, 0, sizeof part);
+        if (exact_site_is_mixed(st)) {
+            site_first_days(s, i, add_site_component, &acc);
+        } else {
+            double before, after;
+            exact_site_exposure(s, i, &before, &after);
+            add_site_component(&acc, 1.0, before, after);
+        }
+        moments_add_independent(total, part, k);
+    }
+    double ep[MOM_D], eq[MOM_D];
+    prob_raw_moments(&s->screen_pass, k, ep);
+    prob_raw_moments(&s->selfpay_consent, k, eq);
+    for (size_t j = 0; j <= k; j++) {
+        central[j] = 0.0;
+        for (size_t a = 0; a <= j; a++)
+            for (size_t b = 0; b <= j; b++)
+                central[j] += total[j][a][b] * ep[a] * eq[b];
+    }
+    return 0;
+}
+
 /* ---- The model reduced to what the conditional distribution needs ------------------------- */
 
 /* Given (p, q): the fixed-rate sites register Poisson(p (fix_before + q fix_after)); gamma site j

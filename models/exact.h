@@ -73,6 +73,21 @@ double exact_dist_mean(const exact_dist *d);
  * top comment). */
 double exact_mean(const scenario *s);
 
+/* The most central moments exact_mean_moments computes. */
+#define EXACT_MOMENTS_MAX 4
+
+/* The central moments E[(C - E[C])^j], j = 0 .. k (k <= EXACT_MOMENTS_MAX), of the sites model's
+ * conditional mean count C = enrolled + (the screening term) + sum_s lambda_s p (before_s +
+ * q after_s) / 365.25, lambda_s the site's rate (gamma of shape k_s and mean rate_s, or fixed),
+ * p and q the probabilities (beta or fixed) and the exposures those of exact_site_exposure, or a
+ * mixture over an uncertain first day (weights as the exact mode's); the screening term is its
+ * mean screening p (sb + q sa) (exact_screen_fractions), or with drawn_screening a
+ * Binomial(screening, p (sb + q sa)) number. Exact up to rounding: the moments given (p, q) are
+ * polynomials in p and q, built from the sites' moments by binomial convolution, then averaged
+ * with the beta laws' raw moments. Returns 0, or -1 when a site is capped (only exact_mean is
+ * known then); central[1] is 0 up to rounding. */
+int exact_mean_moments(const scenario *s, int drawn_screening, size_t k, double *central);
+
 /* The probability that a candidate in screening at as_of who passes screening is registered by
  * the end of the deadline day without needing self-pay consent (*before) and needing it
  * (*after: with selfpay_screening, registering on or after selfpay_from), so that the chance is

@@ -390,6 +390,7 @@ size_t core_n_checkpoints(const core_plan *p) { return p->n_checkpoints; }
 date_t core_checkpoint_date(const core_plan *p, size_t k) { return p->checkpoint_date[k]; }
 long core_n_days(const core_plan *p) { return p->followed_days; }
 size_t core_table_cap(const core_plan *p) { return p->table_cap; }
+int core_screening_drawn(const core_plan *p) { return !p->screen_integrated; }
 size_t core_work_bytes(const core_plan *p) { return p->work_bytes; }
 
 core_rows core_rows_of(const core_plan *p, void *work)

@@ -65,6 +65,11 @@ size_t core_n_checkpoints(const core_plan *p);
 date_t core_checkpoint_date(const core_plan *p, size_t k);
 long core_n_days(const core_plan *p);
 
+/* Whether each trial's conditional distribution is conditioned on the screening registrations
+ * by the deadline that its path draws (a long screening queue), instead of integrating their
+ * binomial number: its conditional mean count then holds that number, not its mean. */
+int core_screening_drawn(const core_plan *p);
+
 /* Counts the engine tabulates for the conditional pmf (0: none; see sim_model.cond_cap). */
 size_t core_table_cap(const core_plan *p);
 

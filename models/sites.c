@@ -378,6 +378,16 @@ sim_model sites_sim_model(const sites_plan *p)
         .has_control = 1,
         .control_mean = exact_mean(p->s),
     };
+    /* The powers of the conditional mean count as controls too, when their means are known:
+     * the conditional P(success) of a trial with a large expected count is nearly a step in
+     * that mean, which its powers follow far better than the mean alone. */
+    _Static_assert(SIM_CONTROL_POWERS <= EXACT_MOMENTS_MAX, "the control's powers need moments");
+    double central[EXACT_MOMENTS_MAX + 1];
+    if (exact_mean_moments(p->s, core_screening_drawn(p->core), SIM_CONTROL_POWERS, central) == 0) {
+        m.control_powers = SIM_CONTROL_POWERS;
+        for (size_t j = 2; j <= SIM_CONTROL_POWERS; j++)
+            m.control_central[j] = central[j];
+    }
     return m;
 }
 

@@ -951,10 +951,166 @@ static void test_progress(void **state)
     exact_dist_free(&d);
 }
 
+/* exact_mean_moments against closed forms. Tolerance for order j: 1e-12 (|mu| + 1)^j, mu = E[C]:
+ * the expansion around mu adds terms up to about mu^j in size (the constant enrolled - mu raised
+ * to j), a few dozen of them, each rounded at 1.1e-16, so the cancellation leaves at most about
+ * 1e-14 of mu^j. */
+static double moment_tol(double mu, int j)
+{
+    return 1e-12 * pow(fabs(mu) + 1.0, (double)j);
+}
+
+/* (a) Fixed p and q, gamma sites, nobody in screening: C - E[C] is a sum of independent centred
+ * gammas Gamma(k_s, theta_s), theta_s = rate_s p (before_s + q after_s) / (365.25 k_s), whose
+ * cumulants are k (j - 1)! theta^j: central moments kappa2, kappa3 and kappa4 + 3 kappa2^2. */
+static void test_moments_gamma_sites(void **state)
+{
+    fixture f;
+    (void)state;
+    fixture_init(&f, AS_OF, DEADLINE);
+    f.s.enrolled = 3;
+    f.s.screen_pass.value = 0.7;
+    f.s.selfpay_consent.value = 0.4;
+    f.s.selfpay_from = AS_OF + 200;
+    add_site(&f, 2.0, 2.0, AS_OF);
+    add_site(&f, 5.0, 0.5, AS_OF + 100);
+    add_site(&f, 1.0, 7.0, AS_OF + 400);
+    double k2 = 0.0, k3 = 0.0, k4 = 0.0, c[EXACT_MOMENTS_MAX + 1];
+    for (size_t i = 0; i < f.s.n_sites; i++) {
+        double b_days, a_days, k = f.site[i].shape;
+        exact_site_exposure(&f.s, i, &b_days, &a_days);
+        double theta = f.site[i].rate * 0.7 * (b_days + 0.4 * a_days) / 365.25 / k;
+        k2 += k * theta * theta;
+        k3 += 2.0 * k * pow(theta, 3.0);
+        k4 += 6.0 * k * pow(theta, 4.0);
+    }
+    assert_int_equal(exact_mean_moments(&f.s, 0, 4, c), 0);
+    double mu = exact_mean(&f.s);
+    check_near(c[0], 1.0, 1e-15, "order 0");
+    check_near(c[1], 0.0, moment_tol(mu, 1), "order 1");
+    check_near(c[2], k2, moment_tol(mu, 2), "gamma sites: order 2");
+    check_near(c[3], k3, moment_tol(mu, 3), "gamma sites: order 3");
+    check_near(c[4], k4 + 3.0 * k2 * k2, moment_tol(mu, 4), "gamma sites: order 4");
+}
+
+/* (b) Only candidates in screening, p fixed, all registering by the deadline: drawn, C - 2 is
+ * Binomial(n, p), central moments n p r, n p r (1 - 2p), n p r (1 + 3 (n - 2) p r), r = 1 - p;
+ * integrated, C is the constant 2 + n p. */
+static void test_moments_screening(void **state)
+{
+    fixture f;
+    (void)state;
+    fixture_init(&f, AS_OF, DEADLINE);
+    f.s.enrolled = 2;
+    f.s.screening = 40;
+    f.s.screen_days = 30;
+    f.s.screen_pass.value = 0.3;
+    double c[EXACT_MOMENTS_MAX + 1], n = 40.0, pr = 0.3 * 0.7, mu = 2.0 + 12.0;
+    assert_int_equal(exact_mean_moments(&f.s, 1, 4, c), 0);
+    check_near(c[1], 0.0, moment_tol(mu, 1), "binomial: order 1");
+    check_near(c[2], n * pr, moment_tol(mu, 2), "binomial: order 2");
+    check_near(c[3], n * pr * (1.0 - 0.6), moment_tol(mu, 3), "binomial: order 3");
+    check_near(c[4], n * pr * (1.0 + 3.0 * (n - 2.0) * pr), moment_tol(mu, 4), "binomial: order 4");
+    assert_int_equal(exact_mean_moments(&f.s, 0, 4, c), 0);
+    for (int j = 1; j <= 4; j++)
+        check_near(c[j], 0.0, moment_tol(mu, j), "integrated: constant");
+}
+
+/* Beta(a, b)'s central moment of order j by adaptive quadrature (GSL QAGS, relative 1e-12). */
+typedef struct beta_moment_arg {
+    double a, b, mean;
+    int j;
+} beta_moment_arg;
+
+static double beta_moment_integrand(double x, void *arg)
+{
+    const beta_moment_arg *m = arg;
+    return pow(x - m->mean, (double)m->j) * gsl_ran_beta_pdf(x, m->a, m->b);
+}
+
+static double beta_central(double a, double b, int j)
+{
+    beta_moment_arg m = {a, b, a / (a + b), j};
+    gsl_function fn = {beta_moment_integrand, &m};
+    gsl_integration_workspace *w = gsl_integration_workspace_alloc(1000);
+    double v, err;
+    gsl_integration_qags(&fn, 0.0, 1.0, 0.0, 1e-12, 1000, w, &v, &err);
+    gsl_integration_workspace_free(w);
+    return v;
+}
+
+/* (c) Beta p, fixed-rate sites and q = 1, screening integrated: C = 1 + p X with X = n sf +
+ * sum_s rate_s days_s / 365.25 fixed, so its central moments are X^j times Beta's, by
+ * quadrature (relative 1e-12, plus the expansion's rounding). */
+static void test_moments_beta_pass(void **state)
+{
+    fixture f;
+    (void)state;
+    fixture_init(&f, AS_OF, DEADLINE);
+    f.s.enrolled = 1;
+    f.s.screening = 6;
+    f.s.screen_pass = beta(6.0, 2.0);
+    add_site(&f, 3.0, 0.0, AS_OF);
+    add_site(&f, 1.5, 0.0, AS_OF + 300);
+    double x = 6.0 * exact_screen_fraction(&f.s), c[EXACT_MOMENTS_MAX + 1];
+    for (size_t i = 0; i < f.s.n_sites; i++) {
+        double b_days, a_days;
+        exact_site_exposure(&f.s, i, &b_days, &a_days);
+        x += f.site[i].rate * (b_days + a_days) / 365.25;
+    }
+    double mu = exact_mean(&f.s);
+    assert_int_equal(exact_mean_moments(&f.s, 0, 4, c), 0);
+    for (int j = 2; j <= 4; j++) {
+        double want = pow(x, (double)j) * beta_central(6.0, 2.0, j);
+        check_near(c[j], want, 1e-12 * fabs(want) + moment_tol(mu, j), "beta pass");
+    }
+}
+
+/* (d) A site whose first day is uniform over 61 days and which opens with probability 0.8, at
+ * a fixed rate, p = q = 1: C - 2 takes the value rate * days_d / 365.25 with weight 0.8 / 61
+ * for each first day d, and 0 with weight 0.2: its central moments summed directly. */
+static void test_moments_uncertain_start(void **state)
+{
+    fixture f;
+    (void)state;
+    fixture_init(&f, AS_OF, DEADLINE);
+    f.s.enrolled = 2;
+    add_site(&f, 4.0, 0.0, AS_OF + 100);
+    f.site[0].active_to = AS_OF + 160;
+    f.site[0].opens = 0.8;
+    double value[62], weight[62], mean = 0.0, c[EXACT_MOMENTS_MAX + 1];
+    for (int d = 0; d < 61; d++) {
+        fixture one = f;
+        one.s.site = one.site;
+        one.site[0].active_from = one.site[0].active_to = AS_OF + 100 + d;
+        one.site[0].opens = 1.0;
+        double b_days, a_days;
+        exact_site_exposure(&one.s, 0, &b_days, &a_days);
+        value[d] = 4.0 * (b_days + a_days) / 365.25;
+        weight[d] = 0.8 / 61.0;
+    }
+    value[61] = 0.0;
+    weight[61] = 0.2;
+    for (int i = 0; i < 62; i++)
+        mean += weight[i] * value[i];
+    check_near(exact_mean(&f.s), 2.0 + mean, 1e-12, "mean");
+    assert_int_equal(exact_mean_moments(&f.s, 0, 4, c), 0);
+    for (int j = 2; j <= 4; j++) {
+        double want = 0.0;
+        for (int i = 0; i < 62; i++)
+            want += weight[i] * pow(value[i] - mean, (double)j);
+        check_near(c[j], want, moment_tol(2.0 + mean, j), "uncertain first day");
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_recurrence_against_convolution),
+        cmocka_unit_test(test_moments_gamma_sites),
+        cmocka_unit_test(test_moments_screening),
+        cmocka_unit_test(test_moments_beta_pass),
+        cmocka_unit_test(test_moments_uncertain_start),
         cmocka_unit_test(test_large_poisson),
         cmocka_unit_test(test_heavy_tail),
         cmocka_unit_test(test_agrees_with_before),
