@@ -164,7 +164,8 @@ int overrides_file_parse(const char *path, const char *text, size_t len, overrid
             } else {
                 free(out->like);
                 if (!(out->like = strdup(value)))
-                    rc = file_fail(path, row->line, err, errlen, "out of memory");
+                    rc = file_fail(path, row->line, err, errlen, "out of memory; expected "
+                                   "enough memory to read the overrides");
             }
         } else if (!strcmp(row->field[0], "set")) {
             char *kv = malloc(strlen(key) + strlen(value) + 2);
@@ -172,7 +173,8 @@ int overrides_file_parse(const char *path, const char *text, size_t len, overrid
                 free(kv);
                 rc = file_fail(path, row->line, err, errlen,
                                kv ? "more than 64 set rows; expected at most 64"
-                                  : "out of memory");
+                                  : "out of memory; expected enough memory to read the "
+                                    "overrides");
                 break;
             }
             sprintf(kv, "%s=%s", key, value);

@@ -1,6 +1,7 @@
 /* libFuzzer harness for the scenario loader and what consumes a loaded scenario. An input is
  * trial.csv's text, one NUL byte, then sites.csv's text (no NUL: sites.csv is empty), the
- * format tests/fuzz/make_seeds.sh writes. Besides crashes and sanitizer reports, the harness
+ * format tests/fuzz/make_seeds.sh writes, and optionally one more NUL and overrides.csv's text
+ * (checked on its own: use_overrides). Besides crashes and sanitizer reports, the harness
  * aborts when a documented promise is broken: a refusal must be one line "FILE:LINE: ...;
  * expected ..." that a short buffer cuts cleanly, and an accepted scenario must satisfy every
  * bound of scenario.h and give a model whose batches keep the sim_batch contract.
@@ -29,6 +30,7 @@ const size_t default_sites_len = 0;
 
 #define TRIAL_NAME "trial.csv"
 #define SITES_NAME "sites.csv"
+#define OVERRIDES_NAME "overrides.csv"
 #define ERR_SIZE 4096
 #define MAX_MESSAGE 1000  /* a message quotes at most 40 bytes of input, so stays short */
 #define TRIALS 3          /* simulated trials per accepted scenario */
@@ -345,6 +347,30 @@ static void use_scenario(const scenario *s)
     model_free(p);
 }
 
+/* overrides.csv's reader (models/overrides.h) on the input's third part: a refusal is one
+ * line "overrides.csv:LINE: ...; expected ..." naming a line of the text; an accepted file holds
+ * at most OVERRIDES_FILE_MAX_ROWS KEY=VALUE overrides that overrides_check accepts. */
+static void use_overrides(const char *text, size_t len)
+{
+    overrides_file f;
+    char err[ERR_SIZE] = "";
+    if (overrides_file_parse(OVERRIDES_NAME, text, len, &f, err, sizeof err) != 0) {
+        size_t n = strlen(err);
+        if (n == 0 || n > MAX_MESSAGE || strchr(err, '\n') || !strstr(err, "; expected") ||
+            strncmp(err, OVERRIDES_NAME ":", sizeof OVERRIDES_NAME) != 0)
+            broken("overrides.csv: a refusal breaks the message's form", err);
+        if (strtoul(err + sizeof OVERRIDES_NAME, NULL, 10) > count_lines(text, len))
+            broken("overrides.csv: message names a line past the end of the file", err);
+        return;
+    }
+    if (f.n > OVERRIDES_FILE_MAX_ROWS)
+        broken("overrides.csv: more rows kept than allowed", NULL);
+    scenario_overrides ov = {(const char *const *)f.set, f.n, "any"};
+    if (overrides_check(&ov, err, sizeof err) != 0)
+        broken("overrides.csv: an accepted override fails overrides_check", err);
+    overrides_file_free(&f);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *text = (const char *)data;
@@ -352,6 +378,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t trial_len = nul ? (size_t)(nul - text) : size;
     const char *sites = nul ? nul + 1 : text + size;
     size_t sites_len = nul ? size - trial_len - 1 : 0;
+    /* A second NUL starts overrides.csv's text. */
+    const char *nul2 = memchr(sites, '\0', sites_len);
+    if (nul2) {
+        use_overrides(nul2 + 1, sites_len - (size_t)(nul2 - sites) - 1);
+        sites_len = (size_t)(nul2 - sites);
+    }
     char err[ERR_SIZE] = "";
     scenario *s = scenario_parse("fuzz", TRIAL_NAME, text, trial_len, SITES_NAME, sites,
                                  sites_len, err, sizeof err);
