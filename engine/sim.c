@@ -133,7 +133,8 @@ static double control_scale(const sim_model *m)
  * as when M takes two values, is dropped with all after it). Falls back to the plain conditional
  * mean when M does not vary (then it carries no information) or there is no control. sums[]
  * holds sum z^j (j = 1 .. 2S) then sum P z^j (j = 1 .. S), S = SIM_CONTROL_POWERS, of which the
- * first K = control_powers(model) powers are used. */
+ * first K = control_powers(model) powers are used, from SIM_CONTROL_POWERS_MIN_TRIALS trials on
+ * (before, M alone). */
 static sim_estimate controlled_estimate(moments p, moments m, const double *sums, uint64_t n,
                                         const sim_model *model, double *beta_out)
 {
@@ -146,7 +147,7 @@ static sim_estimate controlled_estimate(moments p, moments m, const double *sums
     double var_p = excess(p.sumsq, p.sum * pbar, n) / (dn - 1.0);
     if (!(var_m > 1e-12 * (1.0 + mbar * mbar)))
         return e;
-    size_t K = control_powers(model);
+    size_t K = n < SIM_CONTROL_POWERS_MIN_TRIALS ? 1 : control_powers(model);
     double scale = control_scale(model), zbar[2 * SIM_CONTROL_POWERS + 1], ez[SIM_CONTROL_POWERS + 1];
     double a[SIM_CONTROL_POWERS][SIM_CONTROL_POWERS], c[SIM_CONTROL_POWERS], beta[SIM_CONTROL_POWERS];
     for (size_t j = 1; j <= 2 * K; j++)

@@ -284,7 +284,8 @@ static void simulate_both(const scenario *s, uint64_t trials, sim_result **power
  * up to the 4th, of known means (exact_mean_moments), must keep the estimate unbiased (|z| <= 4
  * against the exact mode, with the powers and with M alone: 2 comparisons, false alarm 1.3e-4)
  * and cut its SE: 0.66 times M alone's here, 0.67 on bench/scale/count-300 at 1e6 trials; below
- * 0.8 is required (the two SEs come from the same 2^17 trials, each within about 1 % of its value
+ * 0.8 is required (the two SEs come from the same 2^18 trials (the powers are used from
+ * SIM_CONTROL_POWERS_MIN_TRIALS on), each within about 1 % of its value
  * by the central limit theorem for the residual variances: 0.8 is some 14 such errors above). */
 static void test_control_powers(void **state)
 {
@@ -305,7 +306,7 @@ static void test_control_powers(void **state)
     s.screen_days = 30;
     sim_result *powers, *linear;
     double exact;
-    simulate_both(&s, 1u << 17, &powers, &linear, &exact);
+    simulate_both(&s, 1u << 18, &powers, &linear, &exact);
     assert_true(fabs(powers->p_success.mean - exact) <= 4.0 * powers->p_success.se);
     assert_true(fabs(linear->p_success.mean - exact) <= 4.0 * linear->p_success.se);
     assert_true(powers->p_success.se < 0.8 * linear->p_success.se);
@@ -313,29 +314,75 @@ static void test_control_powers(void **state)
     sim_result_free(linear);
 }
 
-/* A one-day window with a 10-day screening delay: only the 5 candidates in screening can
- * register in time (each with probability p / 10, p ~ Beta(2, 2)), M is their drawn number, and
+/* A one-day window with a 20-day screening delay: only the 5 candidates in screening can
+ * register in time (each with probability p / 20, p ~ Beta(2, 2)), M is their drawn number, and
  * P(success | drawn) = 1{M >= 1} with target 1, a function of a discrete M. Four powers
- * interpolate it on the values 0 to 4 that 2^15 trials draw, while M = 5 (probability about
- * 3e-6) is in their means: the estimator must fall back to fewer powers and keep a positive SE,
- * the estimate within 4 of it of the exact value (false alarm 6e-5). */
+ * interpolate it on the values 0 to 4 that 2^18 trials draw (the powers are used from
+ * SIM_CONTROL_POWERS_MIN_TRIALS on), while M = 5 (probability about E[(p/20)^5] = 1e-7, so
+ * undrawn here) is in their means: the estimator must fall back to fewer powers and keep a
+ * positive SE, the estimate within 4 of it of the exact value (false alarm 6e-5). */
 static void test_control_powers_discrete(void **state)
 {
     (void)state;
     scenario s = plan_scenario();
     s.deadline = s.as_of;
-    s.screen_days = 10;
+    s.screen_days = 20;
     s.screening = 5;
     s.screen_pass = (prob_spec){.is_beta = true, .value = 0.5, .a = 2, .b = 2};
     s.enrolled = 0;
     s.target = 1;
     sim_result *powers, *linear;
     double exact;
-    simulate_both(&s, 1u << 15, &powers, &linear, &exact);
+    simulate_both(&s, 1u << 18, &powers, &linear, &exact);
     assert_true(powers->p_success.se > 0.0);
     assert_true(fabs(powers->p_success.mean - exact) <= 4.0 * powers->p_success.se);
     sim_result_free(powers);
     sim_result_free(linear);
+}
+
+/* Mean of z^2 over `seeds` runs of `trials` each of model p, z = (P - exact) / SE. */
+static double mean_z2(const model *p, double exact, uint64_t trials, int seeds)
+{
+    char err[256] = "";
+    double sum = 0.0;
+    for (int k = 1; k <= seeds; k++) {
+        sim_model m = model_sim(p);
+        sim_config c = {.trials = trials, .seed = (uint64_t)k, .threads = 2};
+        sim_result *r = sim_run(&m, &c, err, sizeof err);
+        assert_non_null(r);
+        double z = (r->p_success.mean - exact) / r->p_success.se;
+        sum += z * z;
+        sim_result_free(r);
+    }
+    return sum / seeds;
+}
+
+/* The standard error says how far the estimate lies from the truth, in small runs too. Over m
+ * seeds, the z-scores against the exact value of bench/reference have sum(z^2) ~ chi^2(m) when
+ * the SE is right; a mean of z^2 above chi^2_m's 1 - 1e-4 quantile / m fails (1.58 for m = 100,
+ * 1.91 for 40). With the control's powers fitted on 8,192 trials the SE came out 1.5 times too
+ * small and the estimate 0.5 SE high (mean z^2 about 2.5): they are used only from
+ * SIM_CONTROL_POWERS_MIN_TRIALS on, where 40 seeds are checked too (there: about 1.1). */
+static void test_control_se_calibrated(void **state)
+{
+    (void)state;
+    char err[256] = "";
+    scenario *s = scenario_load("bench/reference", err, sizeof err);
+    assert_non_null(s);
+    model *p = model_prepare(s, err, sizeof err);
+    assert_non_null(p);
+    exact_dist d;
+    assert_int_equal(exact_deadline_dist(s, &d, err, sizeof err), 0);
+    double exact = exact_p_at_least(&d, s->target);
+    exact_dist_free(&d);
+    double small = mean_z2(p, exact, 8192, 100);
+    double large = mean_z2(p, exact, SIM_CONTROL_POWERS_MIN_TRIALS, 40);
+    printf("  mean z^2: %.3f at 8192 trials (100 seeds), %.3f at %llu (40 seeds)\n", small,
+           large, (unsigned long long)SIM_CONTROL_POWERS_MIN_TRIALS);
+    assert_true(small <= gsl_cdf_chisq_Pinv(1.0 - 1e-4, 100) / 100.0);
+    assert_true(large <= gsl_cdf_chisq_Pinv(1.0 - 1e-4, 40) / 40.0);
+    model_free(p);
+    scenario_free(s);
 }
 
 /* z of an estimate against an exact value: (estimate - exact) / SE. */
@@ -451,6 +498,7 @@ int main(void)
         cmocka_unit_test_setup(test_control_variate, reset),
         cmocka_unit_test_setup(test_control_powers, reset),
         cmocka_unit_test_setup(test_control_powers_discrete, reset),
+        cmocka_unit_test_setup(test_control_se_calibrated, reset),
         cmocka_unit_test_setup(test_screening_conditioned_unbiased, reset),
         cmocka_unit_test_setup(test_threads_identical, reset),
     };
