@@ -1,6 +1,7 @@
 /* Overrides of a scenario's values: see overrides.h. They edit the tables as a user would edit
  * the files, so every rule of the loader applies to them unchanged. */
 #include "overrides.h"
+#include "scenario.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -179,14 +180,16 @@ int overrides_file_parse(const char *path, const char *text, size_t len, overrid
             }
             sprintf(kv, "%s=%s", key, value);
             out->set[out->n++] = kv;
-            const char *one[1] = {kv};
-            /* like may come later in the file or from the command line: checked there. */
-            scenario_overrides single = {one, 1, "any"};
-            if (overrides_check(&single, what, sizeof what) != 0)
+            int direction;
+            if (overrides_kind(key, &direction) == OVERRIDE_UNKNOWN) {
+                snprintf(what, sizeof what, "key `%s` is unknown; expected a trial key (as in "
+                         "trial.csv), SITE.COLUMN (rate, rate_shape, active_from, opens, cap, "
+                         "note), rate_factor or extra_sites", scenario_show(key).s);
                 rc = file_fail(path, row->line, err, errlen, what);
+            }
         } else {
-            snprintf(what, sizeof what, "option `%.100s` is unknown; expected set or like",
-                     row->field[0]);
+            snprintf(what, sizeof what, "option `%s` is unknown; expected set or like",
+                     scenario_show(row->field[0]).s);
             rc = file_fail(path, row->line, err, errlen, what);
         }
     }

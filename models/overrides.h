@@ -50,8 +50,9 @@ typedef struct overrides_file {
 } overrides_file;
 
 /* Parses the file's bytes (path for messages). Returns 0, or -1 with "PATH:LINE: what is
- * wrong; expected ..." in err (a bad header, an unknown option, a set row whose key
- * overrides_check refuses, a like row without a site or with a key, more than
+ * wrong; expected ..." in err, quoting at most 40 bytes of the file (a bad header, an unknown
+ * option, a set row whose key overrides_kind does not know, a like row without a site or with a
+ * key, more than
  * OVERRIDES_FILE_MAX_ROWS rows, out of memory); *out is then empty. */
 int overrides_file_parse(const char *path, const char *text, size_t len, overrides_file *out,
                          char *err, size_t errlen);

@@ -30,7 +30,7 @@ extern const char default_sites_csv[];
 extern const size_t default_sites_len;
 
 #define DEFAULT_DIR "scenarios/protocol-plan"
-#define SHOWN_VALUE_MAX 40 /* characters of an offending value quoted in a message */
+#define SHOWN_VALUE_MAX SCENARIO_SHOWN_MAX
 #define TRIAL_MAX_ROWS 100 /* trial.csv's data rows read at most (see read_source) */
 
 #if defined(__GNUC__)
@@ -67,13 +67,9 @@ static int fail(const msg *m, size_t line, const char *fmt, ...)
     return -1;
 }
 
-/* A value as quoted in a message: at most SHOWN_VALUE_MAX bytes, control characters shown as
- * '?', so that a field of binary junk or many lines still gives a one-line message. */
-typedef struct shown {
-    char s[SHOWN_VALUE_MAX + 4];
-} shown;
+typedef scenario_shown shown;
 
-static shown show(const char *v)
+scenario_shown scenario_show(const char *v)
 {
     shown out;
     size_t n = 0;
@@ -90,6 +86,8 @@ static shown show(const char *v)
     out.s[n] = '\0';
     return out;
 }
+
+static shown show(const char *v) { return scenario_show(v); }
 
 /* ---- fields and numbers ---- */
 

@@ -62,6 +62,15 @@ typedef struct site_spec {
                             built by hand) */
 } site_spec;
 
+/* A value as messages quote it: at most SCENARIO_SHOWN_MAX bytes, cut at a character's start
+ * with "..." after, control characters shown as '?', so that a field of binary junk or many
+ * lines still gives a one-line message. */
+#define SCENARIO_SHOWN_MAX 40
+typedef struct scenario_shown {
+    char s[SCENARIO_SHOWN_MAX + 4];
+} scenario_shown;
+scenario_shown scenario_show(const char *v);
+
 typedef struct scenario {
     char *name;          /* shown on every report */
     char *source;        /* folder it was read from, or "built-in default" */

@@ -708,7 +708,16 @@ static void test_folder_overrides(void **state)
     assert_folder_refused(dir, "overrides.csv:3: ", "option `sett` is unknown; expected set or "
                                                     "like");
     write_file(dir, "overrides.csv", "option,key,value\n\nset,targt,5\n");
-    assert_folder_refused(dir, "overrides.csv:3: ", "--set targt=5: unknown key");
+    assert_folder_refused(dir, "overrides.csv:3: ", "key `targt` is unknown; expected a trial "
+                                                    "key");
+    /* A key across lines is quoted on one: its line end as '?'. */
+    write_file(dir, "overrides.csv", "option,key,value\nset,\"tar\nget\",5\n");
+    assert_folder_refused(dir, "overrides.csv:2: ", "key `tar?get` is unknown");
+    /* A long key is quoted cut, so that the message stays one short line. */
+    write_file(dir, "overrides.csv", "option,key,value\nset,"
+               "extraaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa,1\n");
+    assert_folder_refused(dir, "overrides.csv:2: ", "key `extraaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...` "
+                                                    "is unknown");
     write_file(dir, "overrides.csv", "option,key,value\nlike,A,B\n");
     assert_folder_refused(dir, "overrides.csv:2: ", "a like row is `like,,SITE`");
     /* A bad value is refused as a bad value of the file it overrides, as --set's are. */

@@ -357,7 +357,7 @@ static void use_overrides(const char *text, size_t len)
     if (overrides_file_parse(OVERRIDES_NAME, text, len, &f, err, sizeof err) != 0) {
         size_t n = strlen(err);
         if (n == 0 || n > MAX_MESSAGE || strchr(err, '\n') || !strstr(err, "; expected") ||
-            strncmp(err, OVERRIDES_NAME ":", sizeof OVERRIDES_NAME) != 0)
+            !is_utf8(err) || strncmp(err, OVERRIDES_NAME ":", sizeof OVERRIDES_NAME) != 0)
             broken("overrides.csv: a refusal breaks the message's form", err);
         if (strtoul(err + sizeof OVERRIDES_NAME, NULL, 10) > count_lines(text, len))
             broken("overrides.csv: message names a line past the end of the file", err);
