@@ -1,7 +1,6 @@
 /* The fan (see fan.h): the run's review rows merged with a monthly companion run's, from as_of
  * through the deadline and FAN_MONTHS_PAST_DEADLINE months on. */
 #include "fan.h"
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "date.h"
@@ -49,7 +48,7 @@ static void companion_row(fan_table *fan, date_t d, const hist *h)
     size_t at = fan->n++;
     fan->date[at] = d;
     fan->mean[at] = hist_mean(h);
-    fan->mean_se[at] = h->total > 1 ? sqrt(hist_variance(h) / (double)(h->total - 1)) : 0.0;
+    fan->mean_se[at] = hist_mean_se(h);
     for (int j = 0; j < REPORT_N_QUANTILES; j++)
         fan->q[at][j] = hist_quantile(h, report_quantiles[j]);
     fan->trials[at] = h->total;

@@ -174,6 +174,11 @@ double hist_variance(const hist *h)
     return sum / (double)h->total;
 }
 
+double hist_mean_se(const hist *h)
+{
+    return h->total > 1 ? sqrt(hist_variance(h) / (double)(h->total - 1)) : 0.0;
+}
+
 uint64_t hist_count_at_least(const hist *h, size_t v)
 {
     uint64_t n = 0;

@@ -60,6 +60,11 @@ size_t hist_quantile(const hist *h, double q);
 double hist_mean(const hist *h);
 double hist_variance(const hist *h);
 
+/* The standard error of hist_mean as an estimate of the mean of the law the values were drawn
+ * from: sqrt(variance / (total - 1)) (the population variance rescaled to the unbiased one, over
+ * total); 0 with fewer than two values. */
+double hist_mean_se(const hist *h);
+
 /* Number of observations with value >= v. */
 uint64_t hist_count_at_least(const hist *h, size_t v);
 

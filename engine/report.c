@@ -299,7 +299,7 @@ double report_checkpoint_mean(const report_info *info, const sim_result *r, size
         *se = r->mean.se;
         return r->mean.mean;
     }
-    *se = h->total > 1 ? sqrt(hist_variance(h) / (double)(h->total - 1)) : 0.0;
+    *se = hist_mean_se(h);
     return hist_mean(h);
 }
 
