@@ -2,7 +2,6 @@
  * through the deadline and FAN_MONTHS_PAST_DEADLINE months on. */
 #include "fan.h"
 #include <stdlib.h>
-#include <string.h>
 #include "date.h"
 #include "hist.h"
 
@@ -62,9 +61,9 @@ static model *companion_model(const options *o, size_t i, const scenario *s, sce
 {
     char deadline[16 + DATE_TEXT_LEN], later[DATE_TEXT_LEN];
     date_t d = date_add_months(s->deadline, FAN_MONTHS_PAST_DEADLINE);
-    date_format_wide(d, later);
-    if (strlen(later) != 10)  /* past year 9999: the scenario's dates end there */
-        date_format_wide(s->deadline, later);
+    int year, month, day;
+    date_to_ymd(d, &year, &month, &day);
+    date_format(year <= 9999 ? d : s->deadline, later);   /* a scenario's dates end in 9999 */
     snprintf(deadline, sizeof deadline, "deadline=%s", later);
     const char *monthly[2] = {"review_months=1", deadline};
     *cs = cli_load_into(o, i, monthly, 2, err, errlen);
