@@ -772,6 +772,7 @@ static void gather_group(const core_plan *p, const work_layout *w, const size_t 
         g->mean[l] = real ? w->mean[t] : 0.0;
         g->peak[l] = g->mean[l];   /* rows from 0; gather_large_group moves it with its base */
         g->start[l] = 0.0;
+        g->shift[l] = 0.0;
         g->first_term[l] = real ? w->first_term[t] : 0.0;
         g->uniform[l] = real ? w->uniform[t] : 0.0;
     }
@@ -813,15 +814,21 @@ static void flush_table(const core_plan *p, work_layout *w, sim_batch *out)
 
 /* A group of large means, from order[0] on (`left` of them; sorted by M, or by S then M): its
  * rows count from `base`, the lowest window_low of its trials, and it takes the following
- * trials while every window still ends within the kernel's room (window_high) from there, the
- * group's inv entries exist (base + room below n_inv) and their screening counts fit
- * (spread_fits). Fills g (each lane's window starting at its own window_low, with the Poisson
+ * trials while their screening counts fit (spread_fits) and each trial's window fits the
+ * kernel: with a table, the group's rows are its lanes' (the table's rows are the group's), so
+ * every window must end within the kernel's room (window_high) from the base and the group's
+ * inv entries exist (base + room below n_inv); without one (no table: the means reach past
+ * CORE_MAX_TABLE), the lanes are apart, each with its own rows from its own window_low (its
+ * shift from the base), which must fit the room and inv from there: the group then runs as
+ * many rows as its longest window, not the span of its means (at expected count 10,000, half
+ * the rows). Fills g (each lane's window starting at its own window_low, with the Poisson
  * term there) and returns the group: k = 0 when the first does not fit (it goes one by one,
  * outside the kernel). */
 static kernel_group gather_large_group(const core_plan *p, work_layout *w, const size_t *order,
                                        size_t left, poisson_kernel_lanes *g)
 {
     double room = (double)p->kernel_room;
+    int apart = p->table_cap == 0;
     double lo = window_low(w->mean[order[0]]), hi = window_high(w->mean[order[0]]);
     kernel_group gr = {0, 0, 0, p->n_weight};
     if (hi - lo + 4.0 > room || lo + room + 1.0 >= (double)p->n_inv)
@@ -830,9 +837,10 @@ static kernel_group gather_large_group(const core_plan *p, work_layout *w, const
         gr.s_min = w->passed_by_deadline[order[0]];
     gr.k = 1;
     while (gr.k < POISSON_KERNEL_LANES && gr.k < left && spread_fits(p, w, order[gr.k], gr.s_min)) {
-        double M = w->mean[order[gr.k]];
-        double lo2 = fmin(lo, window_low(M)), hi2 = fmax(hi, window_high(M));
-        if (hi2 - lo2 + 4.0 > room || lo2 + room + 1.0 >= (double)p->n_inv)
+        double M = w->mean[order[gr.k]], lo1 = window_low(M), hi1 = window_high(M);
+        double lo2 = fmin(lo, lo1), hi2 = fmax(hi, hi1);
+        if (apart ? hi1 - lo1 + 4.0 > room || lo1 + room + 1.0 >= (double)p->n_inv
+                  : hi2 - lo2 + 4.0 > room || lo2 + room + 1.0 >= (double)p->n_inv)
             break;
         lo = lo2;
         hi = hi2;
@@ -843,8 +851,9 @@ static kernel_group gather_large_group(const core_plan *p, work_layout *w, const
     gather_group(p, w, order, &gr, g);
     for (size_t l = 0; l < gr.k; l++) {
         double M = w->mean[order[l]], start = window_low(M);
-        g->start[l] = start - lo;
-        g->peak[l] = M - lo;
+        g->start[l] = apart ? 0.0 : start - lo;
+        g->shift[l] = apart ? start - lo : 0.0;
+        g->peak[l] = M - (apart ? start : lo);
         g->first_term[l] = poisson_term(M, start);
     }
     gr.base = (size_t)lo;

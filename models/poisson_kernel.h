@@ -41,9 +41,15 @@ typedef struct poisson_kernel_lanes {
      * group's rows counting from a base the caller shifts inv, from, tab and acc by. */
     double start[POISSON_KERNEL_LANES];
     double first_term[POISSON_KERNEL_LANES];
+    /* The lane's rows start `shift` rows (a whole number, as a double) past the group's base:
+     * its row m is count shift + m from the base, read in inv at shift + m + 1, a success from
+     * row from - shift on. Lanes apart like this (some shift not 0) keep their own windows
+     * instead of the union of the group's, for groups of large means far apart; then every
+     * start is 0 and tab is 0 (the table's rows are the group's, the same in every lane). */
+    double shift[POISSON_KERNEL_LANES];
     double uniform[POISSON_KERNEL_LANES];     /* inverts the window into the drawn count */
     double count[POISSON_KERNEL_LANES];       /* out: the drawn count of referral registrations
-                                                 (rows from the group's base) */
+                                                 (rows from the group's base, shift included) */
     double p_success[POISSON_KERNEL_LANES];   /* out: P(success | the lane's draws) */
     double *weight;           /* [n_weight][POISSON_KERNEL_LANES] */
 } poisson_kernel_lanes;

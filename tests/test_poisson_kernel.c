@@ -1,8 +1,9 @@
 /* Tests of models/poisson_kernel.c: poisson_kernel_group, whichever path it takes on this processor
  * (AVX-512 with the state in registers for up to 4 screening weights, else the portable one),
  * gives the same bits as the portable path poisson_kernel_general, on random groups covering every
- * number of weights the fast path specialises, padding lanes, short rooms (windows cut off)
- * and tables and success thresholds anywhere; and the portable path itself against a
+ * number of weights the fast path specialises, padding lanes, short rooms (windows cut off),
+ * windows starting late or lanes apart (each with its own rows), and tables and success
+ * thresholds anywhere; and the portable path itself against a
  * one-lane-at-a-time reference computed here. On a processor without AVX-512 the first test
  * compares the portable path with itself, and says so. */
 #include <setjmp.h>
@@ -38,7 +39,7 @@ static size_t rand_below(size_t n) { return (size_t)(rand_unit() * (double)n); }
 
 /* One group's inputs and the buffers one kernel call writes. */
 typedef struct case_buf {
-    double inv[ROOM_MAX + 2];
+    double inv[2 * ROOM_MAX + 2];   /* lanes apart read it up to shift + room + 1 */
     double weight[WEIGHTS_MAX * POISSON_KERNEL_LANES];
     double pwin[POISSON_KERNEL_PWIN_ROWS(ROOM_MAX, WEIGHTS_MAX) * POISSON_KERNEL_LANES];
     double acc[TABLE_ROWS * POISSON_KERNEL_LANES], acc2[TABLE_ROWS * POISSON_KERNEL_LANES];
@@ -48,26 +49,32 @@ typedef struct case_buf {
 } case_buf;
 
 /* A random group: `real` lanes with M up to 64 (the kernel's range), v0 = e^-M and a uniform
- * (or, in half the groups, windows starting at a random row below M, with a first term there);
- * padding lanes with M, v0, u and weights 0, as gather_group makes them; screening weights a
- * random pmf over n_weight counts; the table rows and success threshold anywhere. */
+ * (or, in a third of the groups, windows starting at a random row below M, with a first term
+ * there; in another third, lanes apart: each lane's rows shifted by a random number of rows,
+ * its mean that far on, with no table, as the core makes them); padding lanes with M, v0, u
+ * and weights 0, as gather_group makes them; screening weights a random pmf over n_weight
+ * counts; the table rows and success threshold anywhere. */
 static void random_case(case_buf *b, size_t n_weight, size_t room)
 {
     memset(b, 0, sizeof *b);
-    for (size_t k = 1; k < ROOM_MAX + 2; k++)
+    for (size_t k = 1; k < 2 * ROOM_MAX + 2; k++)
         b->inv[k] = 1.0 / (double)k;
     size_t real = 1 + rand_below(POISSON_KERNEL_LANES);
-    int offset = rand_below(2);   /* half the groups: windows that start below a large mean */
+    size_t kind = rand_below(3);   /* 1: windows that start below a large mean; 2: lanes apart */
     for (size_t l = 0; l < real; l++) {
         b->g.mean[l] = 64.0 * rand_unit();
         b->g.first_term[l] = exp(-b->g.mean[l]);
-        if (offset && room > 8) {
+        b->g.peak[l] = b->g.mean[l];
+        if (kind == 1 && room > 8) {
             size_t start = rand_below(room / 2);
             b->g.start[l] = (double)start;
             b->g.mean[l] = (double)start + 64.0 * rand_unit();
+            b->g.peak[l] = b->g.mean[l];
             b->g.first_term[l] = 0.01 + 0.1 * rand_unit();
+        } else if (kind == 2) {
+            b->g.shift[l] = (double)rand_below(ROOM_MAX);
+            b->g.mean[l] += b->g.shift[l];
         }
-        b->g.peak[l] = b->g.mean[l];
         b->g.uniform[l] = rand_unit();
         double total = 0.0;
         for (size_t s = 0; s < n_weight; s++)
@@ -77,7 +84,8 @@ static void random_case(case_buf *b, size_t n_weight, size_t room)
     }
     b->g.weight = b->weight;
     b->a = (poisson_kernel_args){.inv = b->inv, .room = room, .n_weight = n_weight,
-                         .from = rand_below(ROOM_MAX), .tab = rand_below(TABLE_ROWS),
+                         .from = rand_below(kind == 2 ? 2 * ROOM_MAX : ROOM_MAX),
+                         .tab = kind == 2 ? 0 : rand_below(TABLE_ROWS),
                          .pwin = b->pwin, .acc = b->acc, .acc2 = b->acc2};
 }
 
@@ -123,8 +131,8 @@ static void test_paths_agree(void **state)
 
 /* One lane of poisson_kernel_general, term by term in the same order (so the same bits): the Poisson
  * window from v0 until the whole group is done, the count by inversion, the conditional rows
- * by convolution with the weights, and P(success). The window length is the kernel's (it
- * depends on every lane), so it is passed in. */
+ * by convolution with the weights, and P(success); a lane apart reads inv and counts from its
+ * shift. The window length is the kernel's (it depends on every lane), so it is passed in. */
 static void reference_lane(const case_buf *b, size_t l, size_t len, double *N, double *P,
                            double *row_q)
 {
@@ -135,17 +143,17 @@ static void reference_lane(const case_buf *b, size_t l, size_t len, double *N, d
         pois[m] = v;
         cdf += v;
         below += b->g.uniform[l] >= cdf ? 1.0 : 0.0;
-        v *= b->g.mean[l] * b->inv[m + 1];
+        v *= b->g.mean[l] * b->inv[(size_t)b->g.shift[l] + m + 1];
     }
     double last = (double)(len - 1), ps = 0.0;
-    *N = below < last ? below : last;
+    *N = (below < last ? below : last) + b->g.shift[l];
     for (size_t c = 0; c + 1 < len + b->a.n_weight; c++) {
         double q = 0.0;
         for (size_t s = 0; s < b->a.n_weight; s++)
             if (c >= s && c - s < len)
                 q += b->weight[s * POISSON_KERNEL_LANES + l] * pois[c - s];
         row_q[c] = q;
-        if (c >= b->a.from)
+        if (c + (size_t)b->g.shift[l] >= b->a.from)
             ps += q;
     }
     *P = ps;
