@@ -71,9 +71,10 @@ kernel_rows(const poisson_kernel_args *a, const double *restrict weight, const d
  * - each lane's Poisson(M) pmf of referral registrations, into pwin[m][l] (after
  *   n_weight - 1 zero rows): 0 before its start row, then by the ratio recurrence
  *   pmf(m+1) = pmf(m) M / (m+1) (inv[m + 1], the caller's inv shifted by the group's base;
- *   inv[shift + m + 1] for lanes apart, see poisson_kernel_lanes.shift) from its first term (a padding lane has M and its first term 0, see gather_group), up to
- *   the first m where every lane is past its mean's row (peak) and below POISSON_TAIL_EPS (the terms then
- *   fall at least geometrically), or room runs out;
+ *   inv[shift + m + 1] for lanes apart, see poisson_kernel_lanes.shift) from its first term
+ *   (a padding lane has M and its first term 0, see gather_group), up to the first m where
+ *   every lane is past its mean's row (peak) and below POISSON_TAIL_EPS (the terms then fall
+ *   at least geometrically), or room runs out;
  * - each lane's count by inversion of its window with its uniform u: the number of m < len - 1
  *   whose cumulative sum is at most u (sequential search, Devroye 1986, X.3.3);
  * - every KERNEL_BLOCK Poisson rows, the rows of the conditional pmf that end with them
