@@ -112,7 +112,8 @@ size_t poisson_kernel_general(const poisson_kernel_args *a, poisson_kernel_lanes
     }
     size_t m = 0, done_rows = 0;
     while (m < a->room) {
-        double *row = x + m * POISSON_KERNEL_LANES, r[POISSON_KERNEL_LANES], row_at = (double)m;
+        double *row = x + m * POISSON_KERNEL_LANES, r = a->inv[m + 1], row_at = (double)m;
+        double r_lane[POISSON_KERNEL_LANES];   /* lanes apart: each lane's own 1/k */
         if (starts_late) {
 #pragma omp simd
             for (int l = 0; l < POISSON_KERNEL_LANES; l++)
@@ -121,18 +122,14 @@ size_t poisson_kernel_general(const poisson_kernel_args *a, poisson_kernel_lanes
         if (apart) {
 #pragma omp simd
             for (int l = 0; l < POISSON_KERNEL_LANES; l++)
-                r[l] = a->inv[lane_shift[l] + m + 1];
-        } else {
-#pragma omp simd
-            for (int l = 0; l < POISSON_KERNEL_LANES; l++)
-                r[l] = a->inv[m + 1];
+                r_lane[l] = a->inv[lane_shift[l] + m + 1];
         }
 #pragma omp simd
         for (int l = 0; l < POISSON_KERNEL_LANES; l++) {
             row[l] = v[l];
             cdf[l] += v[l];
             below[l] += g->uniform[l] >= cdf[l] ? 1.0 : 0.0;
-            v[l] *= M[l] * r[l];
+            v[l] *= M[l] * (apart ? r_lane[l] : r);
         }
         m++;
         if (m % 4 == 0) {
