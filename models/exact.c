@@ -265,6 +265,17 @@ static void moments_add_independent(moment_poly x, moment_poly y, size_t k)
     memcpy(x, z, sizeof z);
 }
 
+/* row[i] += scale C(j, i) x^(j - i) y^i, i = 0 .. j: scale (x + q y)^j as a polynomial in q
+ * (row indexed by q's power). */
+static void add_power_in_q(double *row, double scale, double x, double y, size_t j)
+{
+    double c = 1.0;   /* C(j, i) */
+    for (size_t i = 0; i <= j; i++) {
+        row[i] += scale * c * pow(x, (double)(j - i)) * pow(y, (double)i);
+        c = c * (double)(j - i) / (double)(i + 1);
+    }
+}
+
 /* E[v^a] for a beta or fixed probability v, a = 0 .. k. */
 static void prob_raw_moments(const prob_spec *v, size_t k, double *m)
 {
@@ -285,15 +296,8 @@ typedef struct site_moment_acc {
 static void add_site_component(void *arg, double w, double b, double a)
 {
     site_moment_acc *acc = arg;
-    for (size_t j = 0; j <= acc->k; j++) {
-        /* (b + q a)^j = sum_i C(j, i) b^(j - i) a^i q^i */
-        double c = 1.0;
-        for (size_t i = 0; i <= j; i++) {
-            (*acc->m)[j][j][i] += w * acc->lambda_moment[j] * c * pow(b, (double)(j - i)) *
-                                  pow(a, (double)i);
-            c = c * (double)(j - i) / (double)(i + 1);
-        }
-    }
+    for (size_t j = 0; j <= acc->k; j++)
+        add_power_in_q((*acc->m)[j][j], w * acc->lambda_moment[j], b, a, j);
 }
 
 int exact_mean_moments(const scenario *s, int drawn_screening, size_t k, double *central)
@@ -314,13 +318,8 @@ int exact_mean_moments(const scenario *s, int drawn_screening, size_t k, double 
     exact_screen_fractions(s, &sb, &sa);
     memset(part, 0, sizeof part);
     if (!drawn_screening) {
-        for (size_t j = 0; j <= k; j++) {   /* (n p (sb + q sa))^j */
-            double c = 1.0;
-            for (size_t i = 0; i <= j; i++) {
-                part[j][j][i] = pow(n, (double)j) * c * pow(sb, (double)(j - i)) * pow(sa, (double)i);
-                c = c * (double)(j - i) / (double)(i + 1);
-            }
-        }
+        for (size_t j = 0; j <= k; j++)   /* (n p (sb + q sa))^j */
+            add_power_in_q(part[j][j], pow(n, (double)j), sb, sa, j);
     } else {
         /* E[S^j | pi] = sum_i S2(j, i) n (n - 1) ... (n - i + 1) pi^i (Stirling numbers of the
          * second kind: factorial moments of the binomial), pi^i = p^i (sb + q sa)^i. */
@@ -331,12 +330,7 @@ int exact_mean_moments(const scenario *s, int drawn_screening, size_t k, double 
         for (size_t j = 0; j <= k; j++) {
             double falling = 1.0;
             for (size_t i = 0; i <= j; i++) {
-                double c = 1.0;
-                for (size_t r = 0; r <= i; r++) {
-                    part[j][i][r] += s2[j][i] * falling * c * pow(sb, (double)(i - r)) *
-                                     pow(sa, (double)r);
-                    c = c * (double)(i - r) / (double)(r + 1);
-                }
+                add_power_in_q(part[j][i], s2[j][i] * falling, sb, sa, i);
                 falling *= n - (double)i;
             }
         }
