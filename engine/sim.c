@@ -194,16 +194,15 @@ static sim_estimate controlled_estimate(moments p, moments m, const double *sums
      * the SE of 0 wrong (tests/test_validation.c's one-day-delay: P = 1{M >= 1}, M binomial on
      * 0 .. 5, 5 never drawn); only the powers before the one that completes the fit are used
      * (M itself at least). */
-    double explained = 0.0;
+    double explained = 0.0, sum = 0.0;   /* explained: by the first u powers */
     size_t u = 0;
     for (size_t i = 0; i < used; i++) {
-        explained += y[i] * y[i];
-        if (i == 0 || var_p - explained > 1e-9 * var_p)
+        sum += y[i] * y[i];
+        if (i == 0 || var_p - sum > 1e-9 * var_p) {
             u = i + 1;
+            explained = sum;
+        }
     }
-    explained = 0.0;
-    for (size_t i = 0; i < u; i++)
-        explained += y[i] * y[i];
     used = u;
     for (size_t i = used; i-- > 0;) {
         double v = y[i];
