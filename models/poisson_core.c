@@ -860,12 +860,18 @@ static kernel_group gather_large_group(const core_plan *p, work_layout *w, const
     return gr;
 }
 
+/* The registrations of group gr's first conditional row: enrolled + base + s_min. */
+static size_t group_first_count(const core_plan *p, const kernel_group *gr)
+{
+    return (size_t)p->s->enrolled + gr->base + gr->s_min;
+}
+
 /* The kernel's arguments for group gr: its rows count from base (inv shifted by it) and its
- * conditional rows from enrolled + base + s_min registrations (the success threshold and the
- * table shifted by that). */
+ * conditional rows from group_first_count (the success threshold and the table shifted by
+ * that). */
 static poisson_kernel_args group_args(const core_plan *p, work_layout *w, const kernel_group *gr)
 {
-    size_t shift = (size_t)p->s->enrolled + gr->base + gr->s_min, target = (size_t)p->s->target;
+    size_t shift = group_first_count(p, gr), target = (size_t)p->s->target;
     poisson_kernel_args a = {.inv = p->inv + gr->base, .room = p->kernel_room,
                              .n_weight = gr->n_weight, .pwin = w->kernel_terms};
     a.from = target > shift ? target - shift : 0;
@@ -888,7 +894,7 @@ static void run_group(const core_plan *p, work_layout *w, const size_t *order,
         w->p_success[t] = g->p_success[l];
         w->drawn[t] = (double)gr->base + g->count[l];
     }
-    size_t first = (size_t)p->s->enrolled + gr->base + gr->s_min;
+    size_t first = group_first_count(p, gr);
     widen(w->table_range, first, first + rows);
 }
 
