@@ -37,6 +37,16 @@ static scenario plan_scenario(void)
     return s;
 }
 
+/* bench/reference's uncertainty on top of plan_scenario: beta screen pass (6, 2) and consent
+ * (3, 2), self-pay from 2026-10-01, a 30-day screening delay. */
+static void reference_probabilities(scenario *s)
+{
+    s->screen_pass = (prob_spec){.is_beta = true, .value = 0.75, .a = 6, .b = 2};
+    s->selfpay_consent = (prob_spec){.is_beta = true, .value = 0.6, .a = 3, .b = 2};
+    s->selfpay_from = date_from_ymd(2026, 10, 1);
+    s->screen_days = 30;
+}
+
 static sim_result *simulate(const scenario *s, uint64_t trials, int threads, model **keep)
 {
     char err[256] = "";
@@ -300,10 +310,7 @@ static void test_control_powers(void **state)
     s.site = many;
     s.n_sites = 30;
     s.target = 300;
-    s.screen_pass = (prob_spec){.is_beta = true, .value = 0.75, .a = 6, .b = 2};
-    s.selfpay_consent = (prob_spec){.is_beta = true, .value = 0.6, .a = 3, .b = 2};
-    s.selfpay_from = date_from_ymd(2026, 10, 1);
-    s.screen_days = 30;
+    reference_probabilities(&s);
     sim_result *powers, *linear;
     double exact;
     simulate_both(&s, 1u << 18, &powers, &linear, &exact);
@@ -436,10 +443,7 @@ static void test_screening_conditioned_unbiased(void **state)
     scenario s = plan_scenario();
     s.screening = 32;
     s.target = 35;
-    s.screen_pass = (prob_spec){.is_beta = true, .value = 0.75, .a = 6, .b = 2};
-    s.selfpay_consent = (prob_spec){.is_beta = true, .value = 0.6, .a = 3, .b = 2};
-    s.selfpay_from = date_from_ymd(2026, 10, 1);
-    s.screen_days = 30;
+    reference_probabilities(&s);
     for (int i = 0; i < 5; i++)
         sites[i].shape = 2.0;
     check_screening_unbiased(&s);
