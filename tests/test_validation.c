@@ -846,14 +846,16 @@ static double compare_success_and_mean(tally *t, const char *cfg, const scenario
 }
 
 /* Conditional pmf entries at the target, the exact mode and the exact 10 % and 90 % quantiles
- * (the distinct ones), each with its SE; the plain fraction at the mode, binomial SE. A run
- * without a conditional pmf (counts past the model's table: pmf_len 0) has the plain one only. */
+ * (the distinct ones), each with its SE; the plain fraction at the mode, binomial SE. A model
+ * without a table of counts (table_cap 0: counts past its cap, sim_model.cond_cap) has no
+ * conditional pmf: the plain fraction only. Whether there is one is the model's word, not the
+ * run's, so that a run that lost its table fails here instead of skipping. */
 static void compare_pmf(tally *t, const char *cfg, const scenario *s, const exact_dist *d,
-                        const sim_result *r)
+                        const sim_result *r, size_t table_cap)
 {
     size_t at[4] = {(size_t)s->target, exact_mode(d), exact_quantile(d, 0.1),
                     exact_quantile(d, 0.9)};
-    for (int i = 0; i < 4 && r->pmf_len > 0; i++) {
+    for (int i = 0; i < 4 && table_cap > 0; i++) {
         int seen = 0;
         for (int j = 0; j < i; j++)
             seen |= at[j] == at[i];
@@ -926,7 +928,7 @@ static void run_config(const config *c, uint64_t seed, uint64_t trials)
     model *plan;
     sim_result *r = simulate(s, trials, seed, &plan);
     double z = compare_success_and_mean(&t, c->name, s, &d, r);
-    compare_pmf(&t, c->name, s, &d, r);
+    compare_pmf(&t, c->name, s, &d, r, model_sim(plan).cond_cap);
     compare_checkpoints(&t, c->name, s, plan, r);
     check_completion_tally(&t, c->name, s, r);
     /* The exact mode against a closed form: both lose < 2e-13 to truncation, GSL's tails are
