@@ -14,19 +14,21 @@
 #include "sim.h"
 
 /* The companion run's trials: one in FAN_SHARE of the run's (rounded up), at least
- * FAN_TRIALS_MIN and at most FAN_TRIALS (8 blocks of SIM_BLOCK_TRIALS), never more than the
+ * FAN_TRIALS_MIN and at most FAN_TRIALS (4 blocks of SIM_BLOCK_TRIALS), never more than the
  * run's. A companion trial costs 2 to 3 times a run's (48 intervals to split instead of 7, 55
  * points to fill instead of 15, the per-site figures of many sites, measured on
  * bench/reference and bench/scale's count-10000 and sites-5000), so one in 64 keeps a run with
  * --out within about 5 % of one without, whatever its size (a fixed minimum of thousands would
- * double a short run's time). Its quantiles are whole counts: one is off by one only where the
- * count's distribution function lies within noise of the quantile's level, and that noise (the
- * standard error of an estimated probability) is at most 0.5 / sqrt(n): 0.004 at 15,625 (a
- * default run of 1e6 trials), 0.0028 at 32,768 (2.1e6 trials and more), 0.03 at 256; fan.csv
- * gives n beside each row and the mean's standard error. */
+ * double a short run's time). The cap is about a default run's companion (15,625 of 1e6
+ * trials): longer runs draw the same fan and pay less for it (0.8 % of bench/reference's run of
+ * 4e6 trials; twice that with a cap of 32,768). Its quantiles are whole counts: one is off by
+ * one only where the count's distribution function lies within noise of the quantile's level,
+ * and that noise (the standard error of an estimated probability) is at most 0.5 / sqrt(n):
+ * 0.004 at 15,625 and 16,384, 0.03 at 256; fan.csv gives n beside each row and the mean's
+ * standard error. */
 #define FAN_SHARE 64u
 #define FAN_TRIALS_MIN 256u
-#define FAN_TRIALS 32768u
+#define FAN_TRIALS 16384u
 
 /* The companion's trials for a run of `trials` (see FAN_SHARE). */
 uint64_t fan_trials(uint64_t trials);

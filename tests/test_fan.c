@@ -1,7 +1,7 @@
 /* engine/fan.c: the fan's rows (fan.csv, result.json's "fan", the report's fan chart).
  * - Its dates: every month's date from as_of to the deadline and FAN_MONTHS_PAST_DEADLINE months
  *   on, the review dates among them carrying the run's own numbers (checkpoints.csv's) and the
- *   run's trials, the others the companion's fan_trials (one in 64, 256 to 32768).
+ *   run's trials, the others the companion's fan_trials (one in 64, 256 to 16384).
  * - Every companion row against the exact mode: the registrations by a date D are those by the
  *   deadline of the same scenario with its deadline moved to D (DESIGN.md section 5.1: only the
  *   breakpoints move), which accrue exact computes without simulation.
@@ -208,7 +208,7 @@ static void test_against_exact(void **state)
     assert_int_equal(bad, 0);
 }
 
-/* One in 64 of the run's trials (rounded up), within 256 and 32768, never more than the
+/* One in 64 of the run's trials (rounded up), within 256 and 16384, never more than the
  * run's. */
 static void test_companion_trials(void **state)
 {
@@ -217,7 +217,9 @@ static void test_companion_trials(void **state)
     assert_int_equal(fan_trials(20000), 313);
     assert_int_equal(fan_trials(800000), 12500);
     assert_int_equal(fan_trials(1000000), 15625);
-    assert_int_equal(fan_trials(3000000), 32768);
+    assert_int_equal(fan_trials(1048576), 16384);
+    assert_int_equal(fan_trials(1048577), 16384);
+    assert_int_equal(fan_trials(3000000), 16384);
 }
 
 /* Rules act at the reviews: the fan keeps the review dates, all the run's own rows. */
