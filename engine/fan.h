@@ -21,11 +21,11 @@
  * --out within about 5 % of one without, whatever its size (a fixed minimum of thousands would
  * double a short run's time). The cap is about a default run's companion (15,625 of 1e6
  * trials): longer runs draw the same fan and pay less for it (about 1 % of bench/reference's
- * run of 4e6 trials, 0.005 s of CPU; twice that with a cap of 32,768). Its quantiles are whole counts: one is off by
- * one only where the count's distribution function lies within noise of the quantile's level,
- * and that noise (the standard error of an estimated probability) is at most 0.5 / sqrt(n):
- * 0.004 at 15,625 and 16,384, 0.03 at 256; fan.csv gives n beside each row and the mean's
- * standard error. */
+ * run of 4e6 trials, 0.005 s of CPU; twice that with a cap of 32,768). Its quantiles are whole
+ * counts: one is off by one only where the count's distribution function lies within noise of
+ * the quantile's level, and that noise (the standard error of an estimated probability) is at
+ * most 0.5 / sqrt(n): 0.004 at 15,625 and 16,384, 0.03 at 256; fan.csv gives n beside each row
+ * and the mean's standard error. */
 #define FAN_SHARE 64u
 #define FAN_TRIALS_MIN 256u
 #define FAN_TRIALS 16384u

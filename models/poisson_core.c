@@ -957,8 +957,9 @@ static void conditional(const core_plan *p, work_layout *w, size_t n, sim_batch 
  * A trial's path is where its registrations fall among the checkpoints and when the target's
  * registration comes. The batch's paths are drawn stage by stage across its trials, as the
  * rates are: screening (screening_paths), the split of referral registrations by the deadline
- * (split_referrals), the target's registration by the deadline (crossings) or after it (steps), then every time
- * at once (completion_days). Only rare cases are drawn one trial at a time. */
+ * (split_referrals), the target's registration by the deadline (crossings) or after it
+ * (steps), then every time at once (completion_days). Only rare cases are drawn one trial at a
+ * time. */
 
 /* The day of time u >= 0 (every time a path draws: screening's in [0, screen_days), the others
  * LAMBDA^-1 of a value at or above LAMBDA(0) = 0), or followed_days from the end of the span on
