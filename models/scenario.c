@@ -30,7 +30,6 @@ extern const char default_sites_csv[];
 extern const size_t default_sites_len;
 
 #define DEFAULT_DIR "scenarios/protocol-plan"
-#define SHOWN_VALUE_MAX SCENARIO_SHOWN_MAX
 #define TRIAL_MAX_ROWS 100 /* trial.csv's data rows read at most (see read_source) */
 
 #if defined(__GNUC__)
@@ -67,13 +66,11 @@ static int fail(const msg *m, size_t line, const char *fmt, ...)
     return -1;
 }
 
-typedef scenario_shown shown;
-
 scenario_shown scenario_show(const char *v)
 {
-    shown out;
+    scenario_shown out;
     size_t n = 0;
-    for (; v[n] && n < SHOWN_VALUE_MAX; n++)
+    for (; v[n] && n < SCENARIO_SHOWN_MAX; n++)
         out.s[n] = (unsigned char)v[n] < 0x20 || v[n] == 0x7f ? '?' : v[n];
     /* Cut at a character boundary: drop UTF-8 continuation bytes of a split character. */
     if (v[n])
@@ -86,8 +83,6 @@ scenario_shown scenario_show(const char *v)
     out.s[n] = '\0';
     return out;
 }
-
-static shown show(const char *v) { return scenario_show(v); }
 
 /* ---- fields and numbers ---- */
 
@@ -196,7 +191,7 @@ static int get_whole(const msg *m, size_t line, const char *what, const char *s,
     }
     if (why)
         return fail(m, line, "%s `%s` %s; expected a whole number from %ld to %ld", what,
-                    show(s).s, why, lo, hi);
+                    scenario_show(s).s, why, lo, hi);
     *out = v;
     return 0;
 }
@@ -227,7 +222,7 @@ static int get_real(const msg *m, size_t line, const char *what, const char *s, 
     case NUM_SYNTAX: why = "is not a decimal number"; break;
     }
     if (why)
-        return fail(m, line, "%s `%s` %s; expected a number %s", what, show(s).s, why,
+        return fail(m, line, "%s `%s` %s; expected a number %s", what, scenario_show(s).s, why,
                     expected);
     *out = v;
     return 0;
@@ -239,7 +234,7 @@ static int get_date(const msg *m, size_t line, const char *what, const char *s, 
         return fail(m, line, "%s is empty; expected a date YYYY-MM-DD", what);
     if (date_parse(s, out) != 0)
         return fail(m, line, "%s `%s` is not a valid date; expected a date YYYY-MM-DD "
-                    "(years 1600 to 9999) that exists in the calendar", what, show(s).s);
+                    "(years 1600 to 9999) that exists in the calendar", what, scenario_show(s).s);
     return 0;
 }
 
@@ -277,7 +272,7 @@ static int get_beta_param(const msg *m, size_t line, const char *what, const cha
     double v;
     if (read_real(t, &v) != NUM_OK)
         return fail(m, line, "%s `%s`: %s `%s` is not a number; expected beta(a;b) with "
-                    "numbers a and b", what, whole, pname, show(t).s);
+                    "numbers a and b", what, whole, pname, scenario_show(t).s);
     if (!(v >= SCENARIO_MIN_BETA) || v > SCENARIO_MAX_BETA)
         return fail(m, line, "%s `%s`: %s must be from %g to %g; expected beta(a;b) "
                     "with %g <= a, b <= %g", what, whole, pname, SCENARIO_MIN_BETA,
@@ -289,8 +284,8 @@ static int get_beta_param(const msg *m, size_t line, const char *what, const cha
 /* "beta(a;b)", spaces allowed around each part. */
 static int get_beta(const msg *m, size_t line, const char *what, char *s, prob_spec *out)
 {
-    char whole[SHOWN_VALUE_MAX + 4];
-    snprintf(whole, sizeof whole, "%s", show(s).s);
+    char whole[SCENARIO_SHOWN_MAX + 4];
+    snprintf(whole, sizeof whole, "%s", scenario_show(s).s);
     char *ta, *tb;
     if (split_call(s, 4, &ta, &tb) != 0)
         return fail(m, line, "%s `%s` is a malformed beta; expected beta(a;b), e.g. beta(2;3)",
@@ -311,13 +306,15 @@ static int get_prob(const msg *m, size_t line, const char *what, char *s, prob_s
     switch (read_real(s, &v)) {
     case NUM_OK:
         if (v < 0.0 || v > 1.0)
-            return fail(m, line, "%s `%s` is outside [0, 1]; " PROB_EXPECTED, what, show(s).s);
+            return fail(m, line, "%s `%s` is outside [0, 1]; " PROB_EXPECTED, what,
+                        scenario_show(s).s);
         *out = (prob_spec){.is_beta = false, .value = v};
         return 0;
     case NUM_EMPTY:
         return fail(m, line, "%s is empty; " PROB_EXPECTED, what);
     default:
-        return fail(m, line, "%s `%s` is not a probability; " PROB_EXPECTED, what, show(s).s);
+        return fail(m, line, "%s `%s` is not a probability; " PROB_EXPECTED, what,
+                    scenario_show(s).s);
     }
 }
 
@@ -332,7 +329,7 @@ static int get_rate_prior(const msg *m, size_t line, const char *s, history_rate
         return fail(m, line, "rate_prior is empty; expected site or pooled");
     return fail(m, line, "rate_prior `%s` is neither site nor pooled; expected site (each "
                 "site's prior from sites.csv) or pooled (one prior fitted across sites)",
-                show(s).s);
+                scenario_show(s).s);
 }
 
 /* "yes" or "no", lower case as the keys are. */
@@ -344,7 +341,8 @@ static int get_yes_no(const msg *m, size_t line, const char *what, const char *s
     }
     if (!*s)
         return fail(m, line, "%s is empty; expected yes or no", what);
-    return fail(m, line, "%s `%s` is neither yes nor no; expected yes or no", what, show(s).s);
+    return fail(m, line, "%s `%s` is neither yes nor no; expected yes or no", what,
+                scenario_show(s).s);
 }
 
 static int get_text(const msg *m, size_t line, const char *what, const char *s, char **out)
@@ -353,7 +351,7 @@ static int get_text(const msg *m, size_t line, const char *what, const char *s, 
         return fail(m, line, "%s is empty; expected a non-empty text", what);
     if (has_control_char(s))
         return fail(m, line, "%s `%s` holds a line break or control character; expected text "
-                    "on one line", what, show(s).s);
+                    "on one line", what, scenario_show(s).s);
     *out = strdup(s);
     if (!*out)
         return fail(m, line, "out of memory; expected enough memory for the scenario");
@@ -427,12 +425,12 @@ static int check_trial_header(const msg *m, const csv_row *h)
         ok = strcmp(trim(h->field[i]), want[i]) == 0;
     if (ok)
         return 0;
-    char got[2 * SHOWN_VALUE_MAX] = "";
-    for (size_t i = 0; i < h->nfields && strlen(got) < SHOWN_VALUE_MAX; i++)
+    char got[2 * SCENARIO_SHOWN_MAX] = "";
+    for (size_t i = 0; i < h->nfields && strlen(got) < SCENARIO_SHOWN_MAX; i++)
         snprintf(got + strlen(got), sizeof got - strlen(got), "%s%s", i ? "," : "",
                  h->field[i]);
     return fail(m, h->line, "header `%s` is not the trial header; expected `key,value` or "
-                "`key,value,note` as the first row", show(got).s);
+                "`key,value,note` as the first row", scenario_show(got).s);
 }
 
 /* Reads every row: known key, not seen before, value well formed. line[k] records where key
@@ -452,7 +450,7 @@ static int read_trial_rows(const msg *m, const csvtab *t, scenario *s, size_t li
             return fail(m, row->line, "empty key; expected one of " TRIAL_KEYS);
         if (k < 0)
             return fail(m, row->line, "unknown key `%s`; expected one of " TRIAL_KEYS,
-                        show(key).s);
+                        scenario_show(key).s);
         if (line[k])
             return fail(m, row->line, "duplicate key `%s` (first on line %zu); expected each "
                         "key once", key, line[k]);
@@ -566,8 +564,8 @@ static int read_header(const msg *m, const csv_row *h, const column_set *cs,
             return fail(m, h->line, "column %zu has no name; expected one of %s", i + 1,
                         cs->list);
         if (c == cs->count)
-            return fail(m, h->line, "unknown column `%s`; expected one of %s", show(name).s,
-                        cs->list);
+            return fail(m, h->line, "unknown column `%s`; expected one of %s",
+                        scenario_show(name).s, cs->list);
         if (pos[c] >= 0)
             return fail(m, h->line, "duplicate column `%s` (columns %d and %zu); expected each "
                         "column once", name, pos[c] + 1, i + 1);
@@ -692,7 +690,7 @@ static int get_uniform_date(const msg *m, size_t line, const char *whole, const 
 {
     if (date_parse(t, out) != 0)
         return fail(m, line, "active_from `%s`: %s `%s` is not a valid date; " UNIFORM_EXPECTED,
-                    whole, dname, show(t).s);
+                    whole, dname, scenario_show(t).s);
     return 0;
 }
 
@@ -706,8 +704,8 @@ static int get_first_day(const msg *m, size_t line, char *s, site_spec *st)
         st->active_to = st->active_from;
         return 0;
     }
-    char whole[SHOWN_VALUE_MAX + 4];
-    snprintf(whole, sizeof whole, "%s", show(s).s);
+    char whole[SCENARIO_SHOWN_MAX + 4];
+    snprintf(whole, sizeof whole, "%s", scenario_show(s).s);
     char *t1, *t2;
     date_t d1, d2;
     if (split_call(s, 7, &t1, &t2) != 0)
@@ -735,7 +733,7 @@ static int get_opens(const msg *m, size_t line, const char *s, double *out)
         return 0;
     if (starts_with_beta(s))
         return fail(m, line, "opens `%s` is a beta; expected a plain number from 0 to 1 (the "
-                    "probability that a site opens cannot be uncertain)", show(s).s);
+                    "probability that a site opens cannot be uncertain)", scenario_show(s).s);
     return get_real(m, line, "opens", s, 0.0, false, 1.0, out);
 }
 
@@ -835,17 +833,17 @@ static int read_sites_rows(const msg *m, const csvtab *t, const int pos[MAX_COLU
         if (prev >= 0 && t->row[prev + 1].line == OVERRIDE_LINE)
             return fail(m, row->line, "duplicate site `%s` (the first added by an override: "
                         "extra_sites given twice?); expected each site name once",
-                        show(st->name).s);
+                        scenario_show(st->name).s);
         if (prev >= 0)
             return fail(m, row->line, "duplicate site `%s` (first on line %zu); expected each "
-                        "site name once", show(st->name).s, t->row[prev + 1].line);
+                        "site name once", scenario_show(st->name).s, t->row[prev + 1].line);
         if (look_alike_add(la, s->site, r - 1, &prev) != 0)
             return fail(m, row->line, "out of memory; expected enough memory for the scenario");
         if (prev >= 0)
             return fail(m, row->line, "site `%s` looks the same as `%s` on line %zu (they differ "
                         "only in Unicode spaces, invisible characters or how an accent is "
                         "encoded); expected each site name once, written the same way each "
-                        "time", show(st->name).s, show(s->site[prev].name).s,
+                        "time", scenario_show(st->name).s, scenario_show(s->site[prev].name).s,
                         t->row[prev + 1].line);
     }
     return 0;
@@ -934,7 +932,7 @@ static int read_sched_row(const msg *m, const csv_row *row, const int pos[MAX_CO
         long i = name_set_find(ns, s->site, site);
         if (i < 0)
             return fail(m, row->line, "unknown site `%s`; expected a site named in sites.csv "
-                        "or *", show(site).s);
+                        "or *", scenario_show(site).s);
         r->site = (size_t)i + 1;
     }
     if (get_date(m, row->line, "from", column(row, pos, S_FROM), &r->step.from) != 0
@@ -944,7 +942,7 @@ static int read_sched_row(const msg *m, const csv_row *row, const int pos[MAX_CO
     if (++count[r->site] > SCENARIO_MAX_STEPS)
         return fail(m, row->line, "more than %d steps for site `%s`; expected at most %d rows "
                     "for each site and for *", SCENARIO_MAX_STEPS,
-                    show(sched_site_name(s, r->site)).s, SCENARIO_MAX_STEPS);
+                    scenario_show(sched_site_name(s, r->site)).s, SCENARIO_MAX_STEPS);
     return 0;
 }
 
@@ -963,7 +961,7 @@ static int check_duplicate_steps(const msg *m, const sched_row *rows, size_t n,
     char from[11];
     date_format(dup->step.from, from);
     return fail(m, dup->line, "duplicate step for site `%s` from %s (first on line %zu); "
-                "expected each site and date once", show(sched_site_name(s, dup->site)).s,
+                "expected each site and date once", scenario_show(sched_site_name(s, dup->site)).s,
                 from, dup[-1].line);
 }
 
@@ -1086,7 +1084,7 @@ static int read_action_row(const msg *m, const csv_row *row, const int pos[MAX_C
             return fail(m, line, "review is empty; expected every or a review date YYYY-MM-DD");
         if (date_parse(review, &a->review) != 0)
             return fail(m, line, "review `%s` is neither every nor a valid date; expected every "
-                        "or a review date YYYY-MM-DD", show(review).s);
+                        "or a review date YYYY-MM-DD", scenario_show(review).s);
         if (!is_review_date(s, a->review))
             return fail(m, line, "review %s is not a review date of the scenario; expected "
                         "every, the deadline or a date review_months (%d) months apart from "
@@ -1112,10 +1110,10 @@ static int read_action_row(const msg *m, const csv_row *row, const int pos[MAX_C
             return -1;
         if (*shape)
             return fail(m, line, "rate_shape `%s` given for scale_rates; expected it empty "
-                        "(a shape applies to add_site only)", show(shape).s);
+                        "(a shape applies to add_site only)", scenario_show(shape).s);
     } else {
         return fail(m, line, "action `%s` is unknown; expected add_site or scale_rates",
-                    show(action).s);
+                    scenario_show(action).s);
     }
     if (*delay && get_whole(m, line, "delay_days", delay, 1, SCENARIO_MAX_WINDOW_DAYS,
                             &a->delay_days) != 0)
@@ -1175,7 +1173,8 @@ static int get_outcome(const msg *m, size_t line, const char *v, history_outcome
             *out = words[i].outcome;
             return 0;
         }
-    return fail(m, line, "outcome `%s` is not a known outcome; " OUTCOMES_EXPECTED, show(v).s);
+    return fail(m, line, "outcome `%s` is not a known outcome; " OUTCOMES_EXPECTED,
+                scenario_show(v).s);
 }
 
 /* A declined candidate refused to pay: the model asks consent of candidates referred on or
@@ -1206,7 +1205,7 @@ static int read_history_row(const msg *m, const csv_row *row, const int pos[MAX_
     long i = name_set_find(ns, s->site, site);
     if (i < 0)
         return fail(m, row->line, "unknown site `%s`; expected a site named in sites.csv",
-                    show(site).s);
+                    scenario_show(site).s);
     r->site = (size_t)i;
     if (get_date(m, row->line, "referred", column(row, pos, H_REFERRED), &r->referred) != 0
         || get_outcome(m, row->line, outcome, &r->outcome) != 0)
@@ -1221,7 +1220,7 @@ static int read_history_row(const msg *m, const csv_row *row, const int pos[MAX_
     if (r->outcome == HISTORY_IN_SCREENING && *decided)
         return fail(m, row->line, "decided `%s` without an outcome; expected an outcome "
                     "(registered, screen_failed or declined) with its date, or both empty "
-                    "while the candidate is in screening", show(decided).s);
+                    "while the candidate is in screening", scenario_show(decided).s);
     if (r->outcome == HISTORY_IN_SCREENING) {
         r->decided = r->referred;
         return 0;
@@ -1921,7 +1920,8 @@ static void describe_site_extras(const scenario *s, size_t i, recent_schedules *
     }
     size_t same = st->n_steps > 0 ? recent_find(recent, s, st) : SIZE_MAX;
     if (same != SIZE_MAX) {
-        snprintf(item, sizeof item, "same rate schedule as %s", show(s->site[same].name).s);
+        snprintf(item, sizeof item, "same rate schedule as %s",
+                 scenario_show(s->site[same].name).s);
         wrap_put(&w, sep, item);
     } else if (st->n_steps > 0) {
         recent_add(recent, i);
