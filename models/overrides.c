@@ -99,14 +99,18 @@ override_kind overrides_kind(const char *key, int *direction)
     return p.info->kind;
 }
 
+/* The keys an override may set, as the refusals of an unknown one list them. */
+#define KEYS_EXPECTED "a trial key (as in trial.csv), SITE.COLUMN (rate, rate_shape, " \
+                      "active_from, opens, cap, note), rate_factor or extra_sites"
+
 int overrides_check(const scenario_overrides *ov, char *err, size_t errlen)
 {
     for (size_t i = 0; i < ov->n; i++) {
         parsed p;
         if (parse_one(ov->set[i], &p) != 0) {
-            snprintf(err, errlen, "--set %s: unknown key; expected KEY=VALUE with KEY a trial "
-                     "key (as in trial.csv), SITE.COLUMN (rate, rate_shape, active_from, opens, cap, "
-                     "note), rate_factor or extra_sites", ov->set[i]);
+            snprintf(err, errlen,
+                     "--set %s: unknown key; expected KEY=VALUE with KEY " KEYS_EXPECTED,
+                     ov->set[i]);
             return -1;
         }
         if (p.is_pseudo && !strcmp(p.info->name, "extra_sites") && !ov->like) {
@@ -182,9 +186,8 @@ int overrides_file_parse(const char *path, const char *text, size_t len, overrid
             out->set[out->n++] = kv;
             int direction;
             if (overrides_kind(key, &direction) == OVERRIDE_UNKNOWN) {
-                snprintf(what, sizeof what, "key `%s` is unknown; expected a trial key (as in "
-                         "trial.csv), SITE.COLUMN (rate, rate_shape, active_from, opens, cap, "
-                         "note), rate_factor or extra_sites", scenario_show(key).s);
+                snprintf(what, sizeof what, "key `%s` is unknown; expected " KEYS_EXPECTED,
+                         scenario_show(key).s);
                 rc = file_fail(path, row->line, err, errlen, what);
             }
         } else {
