@@ -812,6 +812,14 @@ static void flush_table(const core_plan *p, work_layout *w, sim_batch *out)
     w->table_range[0] = w->table_range[1] = 0;
 }
 
+/* Whether a window of rows [lo, hi) fits the kernel from lo: within its room, with a margin
+ * of 4 rows, and with inv's entries there (lo + room below n_inv). */
+static int rows_fit(const core_plan *p, double lo, double hi)
+{
+    double room = (double)p->kernel_room;
+    return !(hi - lo + 4.0 > room || lo + room + 1.0 >= (double)p->n_inv);
+}
+
 /* A group of large means, from order[0] on (`left` of them; sorted by M, or by S then M): its
  * rows count from `base`, the lowest window_low of its trials, and it takes the following
  * trials while their screening counts fit (spread_fits) and each trial's window fits the
@@ -827,11 +835,10 @@ static void flush_table(const core_plan *p, work_layout *w, sim_batch *out)
 static kernel_group gather_large_group(const core_plan *p, work_layout *w, const size_t *order,
                                        size_t left, poisson_kernel_lanes *g)
 {
-    double room = (double)p->kernel_room;
     int apart = p->table_cap == 0;
     double lo = window_low(w->mean[order[0]]), hi = window_high(w->mean[order[0]]);
     kernel_group gr = {0, 0, 0, p->n_weight};
-    if (hi - lo + 4.0 > room || lo + room + 1.0 >= (double)p->n_inv)
+    if (!rows_fit(p, lo, hi))
         return gr;
     if (!p->screen_integrated)
         gr.s_min = w->passed_by_deadline[order[0]];
@@ -839,8 +846,7 @@ static kernel_group gather_large_group(const core_plan *p, work_layout *w, const
     while (gr.k < POISSON_KERNEL_LANES && gr.k < left && spread_fits(p, w, order[gr.k], gr.s_min)) {
         double M = w->mean[order[gr.k]], lo1 = window_low(M), hi1 = window_high(M);
         double lo2 = fmin(lo, lo1), hi2 = fmax(hi, hi1);
-        if (apart ? hi1 - lo1 + 4.0 > room || lo1 + room + 1.0 >= (double)p->n_inv
-                  : hi2 - lo2 + 4.0 > room || lo2 + room + 1.0 >= (double)p->n_inv)
+        if (apart ? !rows_fit(p, lo1, hi1) : !rows_fit(p, lo2, hi2))
             break;
         lo = lo2;
         hi = hi2;
