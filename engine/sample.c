@@ -826,6 +826,292 @@ void sample_binomial_fill(gsl_rng *r, const double *p, unsigned long n, unsigned
     }
 }
 
+/* ---- binomials, each its own n and p ----
+ *
+ * With p folded to at most 1/2 (a draw for 1 - p counted down from n), an item whose mean n p
+ * is below SAMPLE_BTRS_MEAN inverts the distribution function by sequential search from 0, and
+ * one whose mean is at least that is drawn by Hormann's BTRS, transformed rejection with a
+ * squeeze (W. Hormann, "The generation of binomial random variates", J. Statist. Comput.
+ * Simul. 46, 1993, 101-110; valid for n p >= 10). Both are exact up to rounding. The items go
+ * in chunks of EACH_CHUNK, side by side in vector lanes; within a chunk the inversions draw
+ * their uniforms first, in item order, then the rejection's rounds, each drawing two uniforms
+ * for every item still pending, in item order. So what is drawn depends on the items alone,
+ * never on the vector width. */
+#define EACH_CHUNK 64
+
+/* fc(k) = log k! - ((k + 1/2) log(k + 1) - (k + 1) + log(2 pi) / 2), the tail of Stirling's
+ * series for log k!: tabulated below FC_TABLE (to 17 digits, computed with mpmath at 40), the
+ * series' first four terms above, in z = k + 1: 1/(12 z) - 1/(360 z^3) + 1/(1260 z^5) -
+ * 1/(1680 z^7), whose error is below the first omitted term, 1/(1188 z^9) (Abramowitz and
+ * Stegun 6.1.41; the series alternates), under 7e-15 from z = 17 on. */
+#define FC_TABLE 16
+static const double fc_table[FC_TABLE] = {
+    0.081061466795327258,  0.041340695955409294,  0.027677925684998339,  0.020790672103765093,
+    0.016644691189821192,  0.013876128823070748,  0.01189670994589177,   0.010411265261972096,
+    0.0092554621827127329, 0.0083305634333628713, 0.0075736754879518408, 0.0069428401072095299,
+    0.0064089941880042071, 0.0059513701127588477, 0.0055547335519628014, 0.0052076559196096404};
+
+/* fc(k) by the series alone, right from k = FC_TABLE on; in vector loops, which gcc does not
+ * vectorise with a table's lookup, followed by stirling_fix for the few small k. */
+static inline double stirling_series(double k)
+{
+    double z = k + 1.0, iz = 1.0 / z, iz2 = iz * iz;
+    return iz * (1.0 / 12.0 - iz2 * (1.0 / 360.0 - iz2 * (1.0 / 1260.0 - iz2 * (1.0 / 1680.0))));
+}
+
+/* What fc(k) - stirling_series(k) is, for a whole k >= 0: 0 from FC_TABLE on. */
+static double stirling_fix(double k)
+{
+    return k < (double)FC_TABLE ? fc_table[(int)k] - stirling_series(k) : 0.0;
+}
+
+/* floor(x) for |x| < 2^51, without a call (gcc vectorises neither floor nor a cast to a
+ * 64-bit integer for every vector width): x + 2^52 - 2^52 is x rounded to a whole number, and
+ * one less when that is above x. */
+static inline double floor_small(double x)
+{
+    double t = (x + 4503599627370496.0) - 4503599627370496.0;
+    return t > x ? t - 1.0 : t;
+}
+
+/* log(1 - q) for q in [0, 1/2], to a few units in the last place: with y = 1 - q rounded,
+ * log(y) q / (1 - y), as y - 1 is exact (Goldberg 1991, "What every computer scientist should
+ * know about floating-point arithmetic", theorem 4). */
+static inline double log_one_minus(double q)
+{
+    double y = 1.0 - q, d = y - 1.0;
+    return d == 0.0 ? -q : vmath_log(y) * (-q / (d == 0.0 ? 1.0 : d));
+}
+
+/* The res53 uniform of two words, as rng_state_uniform makes it. */
+static inline double uniform53(uint32_t a, uint32_t b)
+{
+    return ((double)(a >> 5) * 67108864.0 + (double)(b >> 6)) * (1.0 / 9007199254740992.0);
+}
+
+/* Sequential search from 0 for len items side by side: item i has n[i] trials, success
+ * probability q[i] <= 1/2 and uniform u[i]; x[i] = the number of leading terms of its pmf
+ * whose running sum is at most u[i], P(0) = (1 - q)^n and the ratio P(k+1)/P(k) =
+ * (n - k)/(k + 1) q/(1 - q) (Devroye 1986, X.4.3). A search also stops at n, or where the
+ * terms have underflowed past the mode (a sum that rounding kept below u). */
+SIMD_CLONES
+static void each_invert(const double *n, const double *q, const double *u, double *x, size_t len)
+{
+    double term[EACH_CHUNK], cdf[EACH_CHUNK], odds[EACH_CHUNK];
+#pragma omp simd
+    for (size_t i = 0; i < len; i++) {
+        odds[i] = q[i] / (1.0 - q[i]);
+        term[i] = vmath_exp(n[i] * log_one_minus(q[i]));
+        cdf[i] = term[i];
+        x[i] = 0.0;
+    }
+    for (int going = len > 0; going;) {
+        going = 0;
+#pragma omp simd reduction(| : going)
+        for (size_t i = 0; i < len; i++) {
+            int more = (u[i] >= cdf[i]) & (x[i] < n[i]) & (term[i] > 0.0);
+            double next = term[i] * ((n[i] - x[i]) / (x[i] + 1.0) * odds[i]);
+            term[i] = more ? next : term[i];
+            cdf[i] = more ? cdf[i] + next : cdf[i];
+            x[i] += more ? 1.0 : 0.0;
+            going |= more;
+        }
+    }
+}
+
+/* The items BTRS draws (n trials, q <= 1/2, n q >= SAMPLE_BTRS_MEAN), those still pending first:
+ * their constants in Hormann's names (spq = sqrt(n q (1 - q)), r = q / (1 - q), m the mode),
+ * and h, the log of the pmf at m less the terms that depend on k (see btrs_round). Kept in
+ * the order of the pending items, so that the rounds read them in sequence. */
+typedef struct btrs_items {
+    double n[EACH_CHUNK], q[EACH_CHUNK], spq[EACH_CHUNK], a[EACH_CHUNK], b[EACH_CHUNK];
+    double c[EACH_CHUNK], v_r[EACH_CHUNK], alpha[EACH_CHUNK], r[EACH_CHUNK], m[EACH_CHUNK];
+    double h[EACH_CHUNK];
+    uint32_t item[EACH_CHUNK];   /* the item's index in its chunk */
+} btrs_items;
+
+/* The constants from n, q and spq (the square root taken before: a vectorised sqrt would have
+ * to set errno, which keeps gcc from vectorising it), h with the series alone (binomial_chunk
+ * mends it for a small m or n - m). */
+SIMD_CLONES
+static void btrs_setup(btrs_items *it, size_t len)
+{
+#pragma omp simd
+    for (size_t i = 0; i < len; i++) {
+        double n = it->n[i], q = it->q[i], spq = it->spq[i], b = 1.15 + 2.53 * spq;
+        double r = q / (1.0 - q), m = floor_small((n + 1.0) * q);
+        it->b[i] = b;
+        it->a[i] = -0.0873 + 0.0248 * b + 0.01 * q;
+        it->c[i] = n * q + 0.5;
+        it->v_r[i] = 0.92 - 4.2 / b;
+        it->alpha[i] = (2.83 + 5.1 / b) * spq;
+        it->r[i] = r;
+        it->m[i] = m;
+        it->h[i] = (m + 0.5) * vmath_log((m + 1.0) / (r * (n - m + 1.0))) + stirling_series(m) +
+                   stirling_series(n - m);
+    }
+}
+
+/* One round of BTRS for the first `lanes` items (np of them pending, the others padding), with
+ * the uniforms u_j (words w[j] and w[np + j]) and v_j (w[2 np + j] and w[3 np + j]): k[j] = the candidate and, when it lies in [0, n], in
+ * ok[j] the bits BTRS_SQUEEZE (accepted by the squeeze), BTRS_TEST (by the test log(v alpha /
+ * (a / us^2 + b)) <= log(f(k) / f(m)), f the pmf, written with Stirling's series as Hormann
+ * does so that no large log-factorials cancel) and BTRS_SMALL (k or n - k below FC_TABLE: the
+ * test's two sides are in lv[j] and bound[j], the bound without stirling_fix, for the caller
+ * to decide); ok[j] = 0 otherwise. Every operation is made for every item and the results
+ * combined by arithmetic (gcc does not vectorise this loop with selects between them). */
+#define BTRS_SQUEEZE 1
+#define BTRS_TEST 2
+#define BTRS_SMALL 4
+SIMD_CLONES
+static void btrs_round(const btrs_items *it, size_t np, size_t lanes, const uint32_t *w,
+                       double *k, int *ok, double *lv, double *bound)
+{
+#pragma omp simd
+    for (size_t j = 0; j < lanes; j++) {
+        double u = uniform53(w[j], w[np + j]) - 0.5, v = uniform53(w[2 * np + j], w[3 * np + j]);
+        double us = 0.5 - fabs(u), n = it->n[j], a = it->a[j], b = it->b[j], m = it->m[j];
+        double y = (2.0 * a / us + b) * u + it->c[j];
+        y = y < -1.0 ? -1.0 : y;   /* outside [0, n] either way; now floor_small's range */
+        y = y > n + 1.0 ? n + 1.0 : y;
+        double x = floor_small(y), kc = x < 0.0 ? 0.0 : x;
+        kc = kc > n ? n : kc;   /* x if in [0, n]: the test is then made in range */
+        int inside = x == kc, squeeze = (us >= 0.07) & (v <= it->v_r[j]);
+        double left = vmath_log(v * it->alpha[j] / (a / (us * us) + b));
+        double right = it->h[j] + (n + 1.0) * vmath_log((n - m + 1.0) / (n - kc + 1.0)) +
+                       (kc + 0.5) * vmath_log(it->r[j] * (n - kc + 1.0) / (kc + 1.0)) -
+                       stirling_series(kc) - stirling_series(n - kc);
+        int small = (kc < (double)FC_TABLE) | (n - kc < (double)FC_TABLE);
+        k[j] = kc;
+        lv[j] = left;
+        bound[j] = right;
+        ok[j] = inside * (BTRS_SQUEEZE * squeeze + BTRS_TEST * (left <= right) + BTRS_SMALL * small);
+    }
+}
+
+/* Item j's constants to place `to` (the pending items moved down over the accepted ones). */
+static void btrs_keep(btrs_items *it, size_t to, size_t j)
+{
+    it->n[to] = it->n[j];
+    it->a[to] = it->a[j];
+    it->b[to] = it->b[j];
+    it->c[to] = it->c[j];
+    it->v_r[to] = it->v_r[j];
+    it->alpha[to] = it->alpha[j];
+    it->r[to] = it->r[j];
+    it->m[to] = it->m[j];
+    it->h[to] = it->h[j];
+    it->item[to] = it->item[j];
+}
+
+/* len rounded up to whole vector iterations: the vector loops run over the padding too (lanes
+ * whose results nobody reads), which costs less than gcc's scalar loop for the remainder. An
+ * iteration is EACH_LANES items: gcc takes 16 lanes (two vectors of doubles) when a loop also
+ * reads 32-bit words, as btrs_round does. */
+#define EACH_LANES (2 * SIMD_LANES)
+static size_t padded(size_t len)
+{
+    return (len + EACH_LANES - 1) / EACH_LANES * EACH_LANES;
+}
+
+/* The draw for item i from the folded one, k: n - k when p > 1/2 (modulo 2^32: no branch on the
+ * random side of 1/2). */
+static uint32_t unfold(const uint32_t *n, const double *p, size_t i, uint32_t k)
+{
+    uint32_t flip = p[i] > 0.5;
+    return k + flip * (n[i] - 2u * k);
+}
+
+/* The inversions of a chunk: n_inv items (their index in the chunk inv[j], folded q[j] and
+ * trials dn[j]), one uniform each in item order. */
+static void chunk_inversions(rng_state *s, const uint32_t *n, const double *p, uint32_t *out,
+                             const uint32_t *inv, double *q, double *dn, size_t n_inv)
+{
+    double u[EACH_CHUNK], x[EACH_CHUNK];
+    uint32_t w[2 * EACH_CHUNK];
+    rng_state_words(s, w, 2 * n_inv);
+    for (size_t j = 0; j < n_inv; j++)
+        u[j] = uniform53(w[2 * j], w[2 * j + 1]);
+    for (size_t j = n_inv; j < padded(n_inv); j++) {
+        q[j] = q[0];
+        dn[j] = dn[0];
+        u[j] = u[0];
+    }
+    each_invert(dn, q, u, x, padded(n_inv));
+    for (size_t j = 0; j < n_inv; j++)
+        out[inv[j]] = unfold(n, p, inv[j], (uint32_t)x[j]);
+}
+
+/* BTRS for a chunk's n_rej items in it (item, n, q and spq set): rounds of four words an item
+ * still pending, in item order, until every item is accepted. */
+static void chunk_rejections(rng_state *s, const uint32_t *n, const double *p, uint32_t *out,
+                             btrs_items *it, size_t n_rej)
+{
+    for (size_t j = n_rej; j < padded(n_rej); j++) {
+        it->n[j] = it->n[0];
+        it->q[j] = it->q[0];
+        it->spq[j] = it->spq[0];
+        it->item[j] = it->item[0];
+    }
+    btrs_setup(it, padded(n_rej));
+    for (size_t j = 0; j < n_rej; j++)
+        it->h[j] += stirling_fix(it->m[j]) + stirling_fix(it->n[j] - it->m[j]);
+    for (size_t np = n_rej; np > 0;) {
+        double x[EACH_CHUNK], lv[EACH_CHUNK], bound[EACH_CHUNK];
+        uint32_t w[4 * EACH_CHUNK + EACH_LANES];   /* the padding's lanes read past 4 np */
+        int ok[EACH_CHUNK];
+        rng_state_words(s, w, 4 * np);
+        btrs_round(it, np, padded(np), w, x, ok, lv, bound);
+        size_t left = 0;
+        for (size_t j = 0; j < np; j++) {
+            int accept = (ok[j] & BTRS_SQUEEZE) | ((ok[j] & (BTRS_TEST | BTRS_SMALL)) == BTRS_TEST);
+            if ((ok[j] & (BTRS_SQUEEZE | BTRS_SMALL)) == BTRS_SMALL)   /* rare */
+                accept = lv[j] <= bound[j] - stirling_fix(x[j]) - stirling_fix(it->n[j] - x[j]);
+            size_t i = it->item[j];
+            uint32_t k = unfold(n, p, i, (uint32_t)x[j]);
+            out[i] = accept ? k : out[i];
+            btrs_keep(it, left, j);   /* kept only if rejected: no branch on the outcome */
+            left += !accept;
+        }
+        np = left;
+    }
+}
+
+/* Up to EACH_CHUNK items: see sample_binomial_each. */
+static void binomial_chunk(rng_state *s, const uint32_t *n, const double *p, uint32_t *out,
+                           size_t len)
+{
+    double iq[EACH_CHUNK], in[EACH_CHUNK];
+    uint32_t inv[EACH_CHUNK];
+    btrs_items it;
+    size_t n_inv = 0, n_rej = 0;
+    /* Each item to its list, written to both and counted in one (no branch on its side). */
+    for (size_t i = 0; i < len; i++) {
+        double q = p[i] > 0.5 ? 1.0 - p[i] : p[i], dn = (double)n[i];
+        int drawn = (n[i] > 0) & (p[i] > 0.0) & (p[i] < 1.0), small = dn * q < SAMPLE_BTRS_MEAN;
+        out[i] = p[i] >= 1.0 ? n[i] : 0;
+        inv[n_inv] = it.item[n_rej] = (uint32_t)i;
+        iq[n_inv] = it.q[n_rej] = q;
+        in[n_inv] = it.n[n_rej] = dn;
+        n_inv += drawn & small;
+        n_rej += drawn & !small;
+    }
+    for (size_t j = 0; j < n_rej; j++)
+        it.spq[j] = sqrt(it.n[j] * it.q[j] * (1.0 - it.q[j]));
+    if (n_inv > 0)
+        chunk_inversions(s, n, p, out, inv, iq, in, n_inv);
+    if (n_rej > 0)
+        chunk_rejections(s, n, p, out, &it, n_rej);
+}
+
+void sample_binomial_each(gsl_rng *r, const uint32_t *n, const double *p, uint32_t *out,
+                          size_t count)
+{
+    for (size_t at = 0; at < count; at += EACH_CHUNK)
+        binomial_chunk(state_of(r), n + at, p + at, out + at,
+                       count - at < EACH_CHUNK ? count - at : EACH_CHUNK);
+}
+
 /* The j-th smallest (from 1) of v[0 .. n-1], reordering v: a partial selection sort, as n is
  * a handful. The running minimum is kept by selects, not branches: the values are random, so a
  * branch on them would be mispredicted about as often as not. */

@@ -9,9 +9,9 @@
  *   - a chi-square below its upper 1e-6 quantile (gsl_cdf_chisq_Qinv);
  *   - a Kolmogorov-Smirnov statistic below KS_CRIT (upper 1e-6 point of Kolmogorov's law);
  *   - a count whose exact binomial or Poisson tail on either side is at least 5e-7.
- * The file makes 212 such checks (11 normal, 48 gamma, 42 beta, 21 Poisson, 23 binomial, 14
+ * The file makes 245 such checks (11 normal, 48 gamma, 42 beta, 21 Poisson, 56 binomial, 14
  * order statistics, 1 draw-by-draw inversion, 52 of the whole shapes by products), so by
- * Bonferroni's inequality the family-wise false-alarm rate is below 2.2e-4. The other checks
+ * Bonferroni's inequality the family-wise false-alarm rate is below 2.5e-4. The other checks
  * are exact. The seeds are fixed, so a run is deterministic: the rate is the chance that a correct
  * sampler fails for a seed picked at random. Means and variances are judged by a normal
  * approximation. Its worst case here is the sample variance of Gamma(0.3) at
@@ -681,6 +681,112 @@ static void test_binomial_edges(void **state)
         assert_int_equal(sample_binomial(r, 1.0, 1000), 1000);
     }
     gsl_rng_free(r);
+}
+
+/* ---- binomials, each its own n and p ---- */
+
+/* Mean, variance (as check_binomial) and a chi-square of the counts against
+ * gsl_ran_binomial_pdf over the whole support, pooled by assert_discrete_fit, for the
+ * draws x[0 .. len-1] of Binomial(n, p). */
+static void assert_binomial_fit(const char *what, const uint32_t *x, size_t stride, size_t len,
+                                unsigned int n, double p)
+{
+    double *d = draws_new(len), *counts = calloc(n + 1, sizeof *counts),
+           *prob = malloc((n + 1) * sizeof *prob);
+    assert_non_null(counts);
+    assert_non_null(prob);
+    for (size_t i = 0; i < len; i++) {
+        uint32_t k = x[i * stride];
+        assert_true(k <= n);
+        d[i] = (double)k;
+        counts[k] += 1.0;
+    }
+    double v = n * p * (1.0 - p);
+    assert_mean_var(what, d, len, n * p, v, v * (1.0 + 3.0 * (n - 2.0) * p * (1.0 - p)));
+    for (unsigned int k = 0; k <= n; k++)
+        prob[k] = gsl_ran_binomial_pdf(k, p, n);
+    assert_discrete_fit(what, counts, prob, n + 1, len);
+    free(d);
+    free(counts);
+    free(prob);
+}
+
+/* sample_binomial_each with one (n, p) for BINOMIAL_N items (so in many chunks): both of its
+ * methods on both sides of SAMPLE_BTRS_MEAN = 10 (the folded mean 9 and 10.2), p above 1/2
+ * (folded), a large n by inversion (2000 trials, mean 8) and BTRS up to a million trials. */
+static void test_binomial_each(void **state)
+{
+    (void)state;
+    static const struct {
+        unsigned int n;
+        double p;
+    } cases[] = {{20, 0.3},   {2000, 0.004}, {30, 0.7},     {34, 0.3},
+                 {300, 0.2},  {300, 0.8},    {100000, 0.37}, {1000000, 0.5}};
+    uint32_t *n = malloc(BINOMIAL_N * sizeof *n), *x = malloc(BINOMIAL_N * sizeof *x);
+    double *p = malloc(BINOMIAL_N * sizeof *p);
+    assert_true(n && x && p);
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        gsl_rng *r = stream_new(430 + c);
+        for (size_t i = 0; i < BINOMIAL_N; i++) {
+            n[i] = cases[c].n;
+            p[i] = cases[c].p;
+        }
+        sample_binomial_each(r, n, p, x, BINOMIAL_N);
+        char what[64];
+        snprintf(what, sizeof what, "binomial each(%u, %g)", cases[c].n, cases[c].p);
+        assert_binomial_fit(what, x, 1, BINOMIAL_N, cases[c].n, cases[c].p);
+        gsl_rng_free(r);
+    }
+    free(n);
+    free(x);
+    free(p);
+}
+
+/* Items of three laws interleaved (inversion, BTRS, BTRS folded), so that every chunk mixes
+ * them: each law's draws, read every third item, must still fit it. */
+static void test_binomial_each_mixed(void **state)
+{
+    (void)state;
+    static const unsigned int cn[3] = {12, 500, 80};
+    static const double cp[3] = {0.25, 0.1, 0.9};
+    size_t len = 3 * BINOMIAL_N;
+    uint32_t *n = malloc(len * sizeof *n), *x = malloc(len * sizeof *x);
+    double *p = malloc(len * sizeof *p);
+    assert_true(n && x && p);
+    for (size_t i = 0; i < len; i++) {
+        n[i] = cn[i % 3];
+        p[i] = cp[i % 3];
+    }
+    gsl_rng *r = stream_new(440);
+    sample_binomial_each(r, n, p, x, len);
+    for (size_t c = 0; c < 3; c++) {
+        char what[64];
+        snprintf(what, sizeof what, "binomial each, mixed, (%u, %g)", cn[c], cp[c]);
+        assert_binomial_fit(what, x + c, 3, BINOMIAL_N, cn[c], cp[c]);
+    }
+    gsl_rng_free(r);
+    free(n);
+    free(x);
+    free(p);
+}
+
+/* The degenerate items are exact and draw nothing: n = 0, p = 0, a NaN p and p = 1 (n), so a
+ * stream that draws only them stays where it was. */
+static void test_binomial_each_edges(void **state)
+{
+    (void)state;
+    uint32_t n[5] = {0, 7, 7, 7, 4000000000u}, x[5];
+    double p[5] = {0.5, 0.0, NAN, 1.0, 1.5};
+    gsl_rng *r = stream_new(450), *clone = stream_new(450);
+    sample_binomial_each(r, n, p, x, 5);
+    assert_int_equal(x[0], 0);
+    assert_int_equal(x[1], 0);
+    assert_int_equal(x[2], 0);
+    assert_int_equal(x[3], 7);
+    assert_int_equal(x[4], 4000000000u);
+    assert_int_equal(gsl_rng_get(r), gsl_rng_get(clone));
+    gsl_rng_free(r);
+    gsl_rng_free(clone);
 }
 
 /* ---- inversion, draw by draw ---- */
@@ -1473,7 +1579,9 @@ int main(void)
         cmocka_unit_test(test_gamma_fill),      cmocka_unit_test(test_beta_fill),
         cmocka_unit_test(test_beta),            cmocka_unit_test(test_poisson),
         cmocka_unit_test(test_poisson_tiny),    cmocka_unit_test(test_binomial),
-        cmocka_unit_test(test_binomial_edges),  cmocka_unit_test(test_inversion_exact),
+        cmocka_unit_test(test_binomial_edges),
+        cmocka_unit_test(test_binomial_each), cmocka_unit_test(test_binomial_each_mixed),
+        cmocka_unit_test(test_binomial_each_edges),  cmocka_unit_test(test_inversion_exact),
         cmocka_unit_test(test_binomial_by_count), cmocka_unit_test(test_binomial_fill),
         cmocka_unit_test(test_split_words),
         cmocka_unit_test(test_order_stats),     cmocka_unit_test(test_determinism),
