@@ -51,11 +51,15 @@
 /* Referral registrations by the deadline up to this many are split over the checkpoint
  * intervals by one 32-bit word each, the batch's together (sample_split_sets); more, by one
  * binomial draw per interval (split_by_binomials), whose cost does not grow with the count.
- * The two cost the same at about 400 registrations: scenarios of 5 sites like
- * bench/scale/count-1000 with rates scaled to 200, 400, 600 and 800 registrations (524,288
- * trials, 1 thread, farm-bench 7 pairs, CPU) took 1.24, 1.00, 0.93 and 0.92 times as long
- * split by binomials as by words. */
-#define SPLIT_WORDS_MAX 512
+ * When every trial of a batch has that many, the two cost the same at about 400
+ * registrations: 5-site scenarios like bench/scale/count-1000 with rates scaled to 200, 400,
+ * 600 and 800 registrations took 1.24, 1.00, 0.93 and 0.92 times as long split by binomials
+ * as by words (524,288 trials, 1 thread, farm-bench 7 pairs, CPU). But the binomials of a few
+ * trials cost nearly those of a vector's worth (sample_binomial_each pads to 16 lanes), and
+ * with the switch at 512 bench/scale/count-300, where about one trial in 20 has more, took
+ * 1.037 times as long (count-1000 0.85, count-10000 0.92, against the switch at 1024 with
+ * binomials drawn one by one); at 1024, 1.006, 0.90 and 0.91. */
+#define SPLIT_WORDS_MAX 1024
 /* Registrations still needed past the deadline up to which the Gamma(r, 1) laws of the step to
  * the target are prepared once (sample_gamma_init takes a square root); above, per draw. */
 #define STEP_LAWS_MAX 1024
