@@ -402,4 +402,5 @@ void rng_seek(gsl_rng *r, uint64_t seed, uint64_t stream)
  * compile without inlining (C11 6.7.4p7). */
 extern inline double rng_uniform(gsl_rng *r);
 extern inline uint32_t rng_next32(rng_state *s);
+extern inline double rng_uniform_of_words(uint32_t a, uint32_t b);
 extern inline double rng_state_uniform(rng_state *s);

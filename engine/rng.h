@@ -92,14 +92,21 @@ inline uint32_t rng_next32(rng_state *s)
     return s->buf[s->idx++];
 }
 
-/* A double in [0, 1) from the next two 32-bit outputs a, b, as in genrand_res53 of Matsumoto
- * and Nishimura's MT19937 reference code: ((a >> 5) * 2^26 + (b >> 6)) * 2^-53. The largest
- * value is 1 - 2^-53 and every step is exact in double arithmetic. */
+/* A double in [0, 1) from two 32-bit words a, b, as in genrand_res53 of Matsumoto and
+ * Nishimura's MT19937 reference code: ((a >> 5) * 2^26 + (b >> 6)) * 2^-53. The largest value
+ * is 1 - 2^-53 and every step is exact in double arithmetic. For words drawn in bulk
+ * (rng_state_words) that must give what rng_state_uniform would. */
+inline double rng_uniform_of_words(uint32_t a, uint32_t b)
+{
+    return ((double)(a >> 5) * 67108864.0 + (double)(b >> 6)) * (1.0 / 9007199254740992.0);
+}
+
+/* rng_uniform_of_words of the next two 32-bit outputs, in that order. */
 inline double rng_state_uniform(rng_state *s)
 {
     uint32_t a = rng_next32(s);
     uint32_t b = rng_next32(s);
-    return ((double)(a >> 5) * 67108864.0 + (double)(b >> 6)) * (1.0 / 9007199254740992.0);
+    return rng_uniform_of_words(a, b);
 }
 
 /* A uniform double in [0, 1) with 53 random bits, without going through the gsl_rng vtable

@@ -883,12 +883,6 @@ static inline double log_one_minus(double q)
     return d == 0.0 ? -q : vmath_log(y) * (-q / (d == 0.0 ? 1.0 : d));
 }
 
-/* The res53 uniform of two words, as rng_state_uniform makes it. */
-static inline double uniform53(uint32_t a, uint32_t b)
-{
-    return ((double)(a >> 5) * 67108864.0 + (double)(b >> 6)) * (1.0 / 9007199254740992.0);
-}
-
 /* Sequential search from 0 for len items side by side: item i has n[i] trials, success
  * probability q[i] <= 1/2 and uniform u[i]; x[i] = the number of leading terms of its pmf
  * whose running sum is at most u[i], P(0) = (1 - q)^n and the ratio P(k+1)/P(k) =
@@ -969,7 +963,8 @@ static void btrs_round(const btrs_items *it, size_t np, size_t lanes, const uint
 {
 #pragma omp simd
     for (size_t j = 0; j < lanes; j++) {
-        double u = uniform53(w[j], w[np + j]) - 0.5, v = uniform53(w[2 * np + j], w[3 * np + j]);
+        double u = rng_uniform_of_words(w[j], w[np + j]) - 0.5;
+        double v = rng_uniform_of_words(w[2 * np + j], w[3 * np + j]);
         double us = 0.5 - fabs(u), n = it->n[j], a = it->a[j], b = it->b[j], m = it->m[j];
         double y = (2.0 * a / us + b) * u + it->c[j];
         y = y < -1.0 ? -1.0 : y;   /* outside [0, n] either way; now floor_small's range */
@@ -1031,7 +1026,7 @@ static void chunk_inversions(rng_state *s, const uint32_t *n, const double *p, u
     uint32_t w[2 * EACH_CHUNK];
     rng_state_words(s, w, 2 * n_inv);
     for (size_t j = 0; j < n_inv; j++)
-        u[j] = uniform53(w[2 * j], w[2 * j + 1]);
+        u[j] = rng_uniform_of_words(w[2 * j], w[2 * j + 1]);
     for (size_t j = n_inv; j < padded(n_inv); j++) {
         q[j] = q[0];
         dn[j] = dn[0];
