@@ -627,29 +627,50 @@ static void test_poisson_tiny(void **state)
 
 #define BINOMIAL_N 200000
 
-/* Binomial(n, p): mean n p, variance n p q, fourth central moment n p q (1 + 3 (n - 2) p q)
- * (Johnson, Kemp and Kotz 2005, "Univariate Discrete Distributions", 3.3). For n <= 40 also a
- * chi-square of the counts against gsl_ran_binomial_pdf. Every draw must lie in 0..n. */
+/* The draws x[0], x[stride], ... (len of them) of Binomial(n, p): every one in 0..n; their mean
+ * and variance against n p, n p q and the fourth central moment n p q (1 + 3 (n - 2) p q)
+ * (Johnson, Kemp and Kotz 2005, "Univariate Discrete Distributions", 3.3); with `fit`, a
+ * chi-square of the counts against gsl_ran_binomial_pdf over the whole support, pooled by
+ * assert_discrete_fit. */
+static void assert_binomial_draws(const char *what, const uint32_t *x, size_t stride, size_t len,
+                                  unsigned int n, double p, int fit)
+{
+    double *d = draws_new(len), *counts = calloc(n + 1, sizeof *counts),
+           *prob = malloc((n + 1) * sizeof *prob);
+    assert_non_null(counts);
+    assert_non_null(prob);
+    for (size_t i = 0; i < len; i++) {
+        uint32_t k = x[i * stride];
+        assert_true(k <= n);
+        d[i] = (double)k;
+        counts[k] += 1.0;
+    }
+    double v = n * p * (1.0 - p);
+    assert_mean_var(what, d, len, n * p, v, v * (1.0 + 3.0 * (n - 2.0) * p * (1.0 - p)));
+    if (fit) {
+        for (unsigned int k = 0; k <= n; k++)
+            prob[k] = gsl_ran_binomial_pdf(k, p, n);
+        assert_discrete_fit(what, counts, prob, n + 1, len);
+    }
+    free(d);
+    free(counts);
+    free(prob);
+}
+
+/* sample_binomial's draws of Binomial(n, p) (assert_binomial_draws; the chi-square for n <= 40). */
 static void check_binomial(unsigned int n, double p, uint64_t stream)
 {
     gsl_rng *r = stream_new(stream);
-    double *x = draws_new(BINOMIAL_N), counts[41] = {0}, prob[41];
+    uint32_t *x = malloc(BINOMIAL_N * sizeof *x);
+    assert_non_null(x);
     for (size_t i = 0; i < BINOMIAL_N; i++) {
         unsigned long k = sample_binomial(r, p, n);
         assert_true(k <= n);
-        x[i] = (double)k;
-        if (n <= 40)
-            counts[k] += 1.0;
+        x[i] = (uint32_t)k;
     }
     char what[64];
     snprintf(what, sizeof what, "binomial(%u, %g)", n, p);
-    double v = n * p * (1.0 - p);
-    assert_mean_var(what, x, BINOMIAL_N, n * p, v, v * (1.0 + 3.0 * (n - 2.0) * p * (1.0 - p)));
-    if (n <= 40) {
-        for (unsigned int k = 0; k <= n; k++)
-            prob[k] = gsl_ran_binomial_pdf(k, p, n);
-        assert_discrete_fit(what, counts, prob, n + 1, BINOMIAL_N);
-    }
+    assert_binomial_draws(what, x, 1, BINOMIAL_N, n, p, n <= 40);
     free(x);
     gsl_rng_free(r);
 }
@@ -685,32 +706,6 @@ static void test_binomial_edges(void **state)
 
 /* ---- binomials, each its own n and p ---- */
 
-/* Mean, variance (as check_binomial) and a chi-square of the counts against
- * gsl_ran_binomial_pdf over the whole support, pooled by assert_discrete_fit, for the
- * draws x[0 .. len-1] of Binomial(n, p). */
-static void assert_binomial_fit(const char *what, const uint32_t *x, size_t stride, size_t len,
-                                unsigned int n, double p)
-{
-    double *d = draws_new(len), *counts = calloc(n + 1, sizeof *counts),
-           *prob = malloc((n + 1) * sizeof *prob);
-    assert_non_null(counts);
-    assert_non_null(prob);
-    for (size_t i = 0; i < len; i++) {
-        uint32_t k = x[i * stride];
-        assert_true(k <= n);
-        d[i] = (double)k;
-        counts[k] += 1.0;
-    }
-    double v = n * p * (1.0 - p);
-    assert_mean_var(what, d, len, n * p, v, v * (1.0 + 3.0 * (n - 2.0) * p * (1.0 - p)));
-    for (unsigned int k = 0; k <= n; k++)
-        prob[k] = gsl_ran_binomial_pdf(k, p, n);
-    assert_discrete_fit(what, counts, prob, n + 1, len);
-    free(d);
-    free(counts);
-    free(prob);
-}
-
 /* sample_binomial_each with one (n, p) for BINOMIAL_N items (so in many chunks): both of its
  * methods on both sides of SAMPLE_BTRS_MEAN = 10 (the folded mean 9 and 10.2), p above 1/2
  * (folded), a large n by inversion (2000 trials, mean 8) and BTRS up to a million trials. */
@@ -734,7 +729,7 @@ static void test_binomial_each(void **state)
         sample_binomial_each(r, n, p, x, BINOMIAL_N);
         char what[64];
         snprintf(what, sizeof what, "binomial each(%u, %g)", cases[c].n, cases[c].p);
-        assert_binomial_fit(what, x, 1, BINOMIAL_N, cases[c].n, cases[c].p);
+        assert_binomial_draws(what, x, 1, BINOMIAL_N, cases[c].n, cases[c].p, 1);
         gsl_rng_free(r);
     }
     free(n);
@@ -762,7 +757,7 @@ static void test_binomial_each_mixed(void **state)
     for (size_t c = 0; c < 3; c++) {
         char what[64];
         snprintf(what, sizeof what, "binomial each, mixed, (%u, %g)", cn[c], cp[c]);
-        assert_binomial_fit(what, x + c, 3, BINOMIAL_N, cn[c], cp[c]);
+        assert_binomial_draws(what, x + c, 3, BINOMIAL_N, cn[c], cp[c], 1);
     }
     gsl_rng_free(r);
     free(n);
