@@ -876,7 +876,9 @@ static inline double floor_small(double x)
 
 /* log(1 - q) for q in [0, 1/2], to a few units in the last place: with y = 1 - q rounded,
  * log(y) q / (1 - y), as y - 1 is exact (Goldberg 1991, "What every computer scientist should
- * know about floating-point arithmetic", theorem 4). */
+ * know about floating-point arithmetic", theorem 4); -q where y rounds to 1. The division is
+ * made for every q, by 1 where y - 1 is 0: one made only under the condition would keep the
+ * vector loops that call this scalar. */
 static inline double log_one_minus(double q)
 {
     double y = 1.0 - q, d = y - 1.0;
