@@ -891,7 +891,8 @@ static poisson_kernel_args group_args(const core_plan *p, work_layout *w, const 
 {
     size_t shift = group_first_count(p, gr), target = (size_t)p->s->target;
     poisson_kernel_args a = {.inv = p->inv + gr->base, .room = p->kernel_room,
-                             .n_weight = gr->n_weight, .pwin = w->kernel_terms};
+                             .n_weight = gr->n_weight, .pwin = w->kernel_terms,
+                             .tail_eps = POISSON_TAIL_EPS};
     a.from = target > shift ? target - shift : 0;
     a.tab = p->table_cap > shift ? p->table_cap - shift : 0;
     /* no table: acc is not written */

@@ -73,10 +73,11 @@ kernel_rows(const poisson_kernel_args *a, const double *restrict weight, const d
  *   pmf(m+1) = pmf(m) M / (m+1) (inv[m + 1], the caller's inv shifted by the group's base;
  *   inv[shift + m + 1] for lanes apart, see poisson_kernel_lanes.shift) from its first term
  *   (a padding lane has M and its first term 0, see gather_group), up to the first m where
- *   every lane is past its mean's row (peak) and below POISSON_TAIL_EPS (the terms then fall
- *   at least geometrically), or room runs out;
+ *   every lane is past its peak row and below tail_eps (POISSON_TAIL_EPS: the terms then fall
+ *   at least geometrically; INFINITY: the windows cut at their peak rows), or room runs out;
  * - each lane's count by inversion of its window with its uniform u: the number of m < len - 1
- *   whose cumulative sum is at most u (sequential search, Devroye 1986, X.3.3);
+ *   whose cumulative sum is at most u (sequential search, Devroye 1986, X.3.3), and the
+ *   window's sum (mass);
  * - every KERNEL_BLOCK Poisson rows, the rows of the conditional pmf that end with them
  *   (kernel_rows): the table and P(success); then the rows left, up to those past the window
  *   that the screening weights still reach.
@@ -142,7 +143,7 @@ size_t poisson_kernel_general(const poisson_kernel_args *a, poisson_kernel_lanes
             double at = (double)(m - 1);
 #pragma omp simd reduction(& : done)
             for (int l = 0; l < POISSON_KERNEL_LANES; l++)
-                done &= at > peak[l] && row[l] < POISSON_TAIL_EPS;
+                done &= at > peak[l] && row[l] < a->tail_eps;
             if (done)
                 break;
         }
@@ -160,6 +161,7 @@ size_t poisson_kernel_general(const poisson_kernel_args *a, poisson_kernel_lanes
     for (int l = 0; l < POISSON_KERNEL_LANES; l++) {
         g->count[l] = (below[l] < last ? below[l] : last) + g->shift[l];
         g->p_success[l] = ps[l];
+        g->mass[l] = cdf[l];
     }
     return rows;
 }
@@ -175,9 +177,10 @@ size_t poisson_kernel_general(const poisson_kernel_args *a, poisson_kernel_lanes
 /* The group's running state, one vector of lanes per quantity: M, u, the next Poisson term v,
  * the inversion's cumulative sum and count, P(success), the screening weights w_s and the last
  * Poisson rows (x_s is row m - 1 - s after row m - 1); for lanes apart, each lane's index of
- * inv for the next row and its first row of success. Small enough to live in registers. */
+ * inv for the next row and its first row of success; the end test's tail_eps. Small enough to
+ * live in registers. */
 typedef struct avx512_state {
-    __m512d M, u, v, cdf, below, ps, start, first, peak, from;
+    __m512d M, u, v, cdf, below, ps, start, first, peak, from, tail;
     __m512d w0, w1, w2, w3, x0, x1, x2, x3;
     __m512i at;
 } avx512_state;
@@ -250,13 +253,12 @@ AVX512_INLINE void avx512_step(const poisson_kernel_args *a, avx512_state *f, si
     avx512_row(a, f, m, 0, s1, apart);
 }
 
-/* Whether every lane's Poisson row m - 1 (in x0) is past its mean's row and below
- * POISSON_TAIL_EPS. */
+/* Whether every lane's Poisson row m - 1 (in x0) is past its peak row and below tail_eps. */
 AVX512_INLINE int avx512_done(const avx512_state *f, size_t m)
 {
     __m512d at = _mm512_set1_pd((double)(m - 1));
     __mmask8 past = _mm512_cmp_pd_mask(at, f->peak, _CMP_GT_OS);
-    __mmask8 small = _mm512_cmp_pd_mask(f->x0, _mm512_set1_pd(POISSON_TAIL_EPS), _CMP_LT_OS);
+    __mmask8 small = _mm512_cmp_pd_mask(f->x0, f->tail, _CMP_LT_OS);
     return (past & small) == 0xff;
 }
 
@@ -275,7 +277,7 @@ AVX512_INLINE size_t z_kernel(const poisson_kernel_args *args, poisson_kernel_la
                      : first;
     avx512_state f = {.M = _mm512_loadu_pd(g->mean), .u = _mm512_loadu_pd(g->uniform),
                  .v = v, .cdf = zero, .below = zero, .ps = zero, .start = start, .first = first,
-                 .peak = _mm512_loadu_pd(g->peak),
+                 .peak = _mm512_loadu_pd(g->peak), .tail = _mm512_set1_pd(a->tail_eps),
                  .from = _mm512_sub_pd(_mm512_set1_pd((double)a->from), _mm512_loadu_pd(g->shift)),
                  .at = _mm512_setzero_si512(),
                  .w0 = zero, .w1 = zero, .w2 = zero, .w3 = zero,
@@ -322,6 +324,7 @@ AVX512_INLINE size_t z_kernel(const poisson_kernel_args *args, poisson_kernel_la
     double below[POISSON_KERNEL_LANES], last = (double)(len - 1);
     _mm512_storeu_pd(below, f.below);
     _mm512_storeu_pd(g->p_success, f.ps);
+    _mm512_storeu_pd(g->mass, f.cdf);
     for (int l = 0; l < POISSON_KERNEL_LANES; l++)
         g->count[l] = (below[l] < last ? below[l] : last) + g->shift[l];
     return len + (size_t)nw - 1;

@@ -33,7 +33,9 @@
 typedef struct poisson_kernel_lanes {
     double mean[POISSON_KERNEL_LANES];        /* M: the conditional Poisson mean */
     /* The row of the lane's mean: M less the group's base (see start). Past it, once its terms
-     * are below POISSON_TAIL_EPS, the lane's window is done. */
+     * are below the group's tail_eps (poisson_kernel_args), the lane's window is done; with
+     * tail_eps infinite, right past it: the caller then sets it to the row where it cuts the
+     * window (see cut windows in poisson_core.c). */
     double peak[POISSON_KERNEL_LANES];
     /* The lane's window begins at row `start` (a whole number, as a double) with first_term,
      * the Poisson pmf there; its rows before are 0. A window from 0 has start 0 and first term
@@ -51,6 +53,10 @@ typedef struct poisson_kernel_lanes {
     double count[POISSON_KERNEL_LANES];       /* out: the drawn count of referral registrations
                                                  (rows from the group's base, shift included) */
     double p_success[POISSON_KERNEL_LANES];   /* out: P(success | the lane's draws) */
+    /* out: the sum of the lane's window, the inversion's last cumulative sum. A uniform at or
+     * above it falls past the window: count is then its last row, which a caller that cuts
+     * windows replaces (see cut windows in poisson_core.c). */
+    double mass[POISSON_KERNEL_LANES];
     double *weight;           /* [n_weight][POISSON_KERNEL_LANES] */
 } poisson_kernel_lanes;
 
@@ -63,6 +69,8 @@ typedef struct poisson_kernel_args {
     size_t n_weight;          /* screening weights per trial */
     size_t from;              /* rows from here on are successes */
     size_t tab;               /* rows below this are tabulated */
+    double tail_eps;          /* a lane's window ends past its peak once its terms are below
+                                 this: POISSON_TAIL_EPS, or INFINITY to end right past it */
     double *pwin;             /* scratch: POISSON_KERNEL_PWIN_ROWS(room, n_weight) rows of
                                  POISSON_KERNEL_LANES doubles (not every path uses it) */
     double *acc, *acc2;

@@ -53,7 +53,9 @@ typedef struct case_buf {
  * there; in another third, lanes apart: each lane's rows shifted by a random number of rows,
  * its mean that far on, with no table, as the core makes them); padding lanes with M, v0, u
  * and weights 0, as gather_group makes them; screening weights a random pmf over n_weight
- * counts; the table rows and success threshold anywhere. */
+ * counts; the table rows and success threshold anywhere. Half the groups that are not from 0
+ * have their windows cut (tail_eps infinite, each lane's peak a random row up to 40 past its
+ * mean's), as the core cuts large means' windows. */
 static void random_case(case_buf *b, size_t n_weight, size_t room)
 {
     memset(b, 0, sizeof *b);
@@ -61,6 +63,7 @@ static void random_case(case_buf *b, size_t n_weight, size_t room)
         b->inv[k] = 1.0 / (double)k;
     size_t real = 1 + rand_below(POISSON_KERNEL_LANES);
     size_t kind = rand_below(3);   /* 1: windows that start below a large mean; 2: lanes apart */
+    int cut = kind != 0 && rand_below(2);
     for (size_t l = 0; l < real; l++) {
         b->g.mean[l] = 64.0 * rand_unit();
         b->g.first_term[l] = exp(-b->g.mean[l]);
@@ -75,6 +78,8 @@ static void random_case(case_buf *b, size_t n_weight, size_t room)
             b->g.shift[l] = (double)rand_below(ROOM_MAX);
             b->g.mean[l] += b->g.shift[l];
         }
+        if (cut)
+            b->g.peak[l] = b->g.mean[l] - b->g.shift[l] + (double)rand_below(40);
         b->g.uniform[l] = rand_unit();
         double total = 0.0;
         for (size_t s = 0; s < n_weight; s++)
@@ -86,6 +91,7 @@ static void random_case(case_buf *b, size_t n_weight, size_t room)
     b->a = (poisson_kernel_args){.inv = b->inv, .room = room, .n_weight = n_weight,
                          .from = rand_below(kind == 2 ? 2 * ROOM_MAX : ROOM_MAX),
                          .tab = kind == 2 ? 0 : rand_below(TABLE_ROWS),
+                         .tail_eps = cut ? INFINITY : POISSON_TAIL_EPS,
                          .pwin = b->pwin, .acc = b->acc, .acc2 = b->acc2};
 }
 
@@ -104,6 +110,7 @@ static int same_outputs(const case_buf *x, const case_buf *y)
 {
     return x->rows == y->rows && memcmp(x->g.count, y->g.count, sizeof x->g.count) == 0 &&
            memcmp(x->g.p_success, y->g.p_success, sizeof x->g.p_success) == 0 &&
+           memcmp(x->g.mass, y->g.mass, sizeof x->g.mass) == 0 &&
            memcmp(x->acc, y->acc, sizeof x->acc) == 0 &&
            memcmp(x->acc2, y->acc2, sizeof x->acc2) == 0;
 }
@@ -134,7 +141,7 @@ static void test_paths_agree(void **state)
  * by convolution with the weights, and P(success); a lane apart reads inv and counts from its
  * shift. The window length is the kernel's (it depends on every lane), so it is passed in. */
 static void reference_lane(const case_buf *b, size_t l, size_t len, double *N, double *P,
-                           double *row_q)
+                           double *mass, double *row_q)
 {
     double pois[ROOM_MAX], v = 0.0, cdf = 0.0, below = 0.0;
     for (size_t m = 0; m < len; m++) {
@@ -147,6 +154,7 @@ static void reference_lane(const case_buf *b, size_t l, size_t len, double *N, d
     }
     double last = (double)(len - 1), ps = 0.0;
     *N = (below < last ? below : last) + b->g.shift[l];
+    *mass = cdf;
     for (size_t c = 0; c + 1 < len + b->a.n_weight; c++) {
         double q = 0.0;
         for (size_t s = 0; s < b->a.n_weight; s++)
@@ -169,10 +177,11 @@ static void test_general_matches_reference(void **state)
         size_t rows = poisson_kernel_general(&b.a, &b.g);
         size_t len = rows + 1 - b.a.n_weight;
         for (size_t l = 0; l < POISSON_KERNEL_LANES; l++) {
-            double N, P;
-            reference_lane(&b, l, len, &N, &P, row_q);
+            double N, P, mass;
+            reference_lane(&b, l, len, &N, &P, &mass, row_q);
             assert_true(N == b.g.count[l]);
             assert_true(P == b.g.p_success[l]);
+            assert_true(mass == b.g.mass[l]);
             for (size_t c = 0; c < rows && c < b.a.tab; c++) {
                 assert_true(b.acc[c * POISSON_KERNEL_LANES + l] == row_q[c]);
                 assert_true(b.acc2[c * POISSON_KERNEL_LANES + l] == row_q[c] * row_q[c]);
@@ -207,7 +216,7 @@ static void test_large_mean_window_ends_past_its_mass(void **state)
     g.uniform[0] = 0.5;
     g.weight = weight;
     poisson_kernel_args a = {.inv = inv, .room = ROOM, .n_weight = 1, .from = ROOM, .tab = ROOM,
-                             .pwin = pwin, .acc = acc, .acc2 = acc2};
+                             .tail_eps = POISSON_TAIL_EPS, .pwin = pwin, .acc = acc, .acc2 = acc2};
     size_t rows = poisson_kernel_group(&a, &g);
     double high = ceil(M + 9.0 * sqrt(M) + 24.0) - base;
     printf("  mean %.1f from row base %.0f: %zu rows, bound %.0f, room %d\n", M, base, rows,
