@@ -36,8 +36,9 @@
 #define CORE_MAX_MEAN SCENARIO_MAX_REGISTRATIONS  /* checked at load too (scenario.h) */
 #define CORE_MAX_TABLE ((size_t)1 << 16)
 /* Up to this conditional mean of referral registrations by the deadline, a trial's Poisson
- * window starts at 0; above, 8 standard deviations below the mean (window_low). Either way the
- * kernel computes it, lanes side by side, and the total is drawn by inverting it. */
+ * window starts at 0 and holds the whole mass; above, the kernel cuts it CUT_WINDOW_SD standard
+ * deviations either side of the mean (see cut windows). Either way the kernel computes it,
+ * lanes side by side, and the total is drawn by inverting it. */
 #define POINTS_MAX_MEAN_WHOLE 64
 #define POINTS_MAX_MEAN ((double)POINTS_MAX_MEAN_WHOLE)
 /* Up to this many candidates in screening, the conditional distribution integrates their
@@ -527,9 +528,10 @@ static void window_starts(const work_layout *w, size_t n)
 
 /* ---- the conditional distribution ---- */
 
-/* Where a window above POINTS_MAX_MEAN begins: 8 standard deviations below the mean, and 5
- * rows more; and a row past its end, where the terms are below POISSON_TAIL_EPS (about 8
- * standard deviations above the mean) with a margin. The mass below the start is under
+/* Where a full window above POINTS_MAX_MEAN begins (poisson_window, for the trials outside the
+ * kernel and the draws outside a cut window): 8 standard deviations below the mean, and 5
+ * rows more; it ends where the terms are below POISSON_TAIL_EPS (about 8 standard deviations
+ * above the mean). The mass below the start is under
  * exp(-32) = 1.3e-14, the order of what the end leaves out: by Chernoff's bound
  * P(X <= x M) <= exp(-M h(x)), h(x) = x log x - x + 1 >= (1 - x)^2 / 2 for x <= 1, and here
  * M (1 - x)^2 >= 64. Against windows from 10 standard deviations below (mass under 1e-20),
@@ -539,9 +541,45 @@ static double window_low(double M)
     return fmax(0.0, floor(M - 8.0 * sqrt(M) - 5.0));
 }
 
-static double window_high(double M)
+/* ---- cut windows ----
+ *
+ * The kernel's windows for large means hold the counts within CUT_WINDOW_SD standard deviations
+ * of the mean, rows [a, b] (a lane's own, or up to its group's last row: which, depends only
+ * on the group's means, never on the trial's uniform u). The mass outside, eps = P(N not in
+ * [a, b] | draws), is at most 1.4e-6 at 5 SD, mostly above the window (summed: 1.4e-6 at
+ * M = 64.5, 1.2e-6 at 100, 7.0e-7 at 300, 5.4e-7 at 1,000, 5.7e-7 at 10,000).
+ * The estimators stay unbiased:
+ *  - the count: while u < S, the sum of the window's terms (the kernel's mass), the
+ *    inversion of u over them, so P(N = k) = pmf(k) inside; else (probability 1 - S = eps, to
+ *    the terms' rounding) a count outside, drawn from the full window's terms there
+ *    (poisson_window, holding all but 1e-14) by v = (u - S) / (1 - S), uniform given u >= S
+ *    (count_outside). u has 53 bits: v keeps about 53 + log2(eps) of them, a resolution of
+ *    2^-32 in a draw made with probability eps, 2^-53 of the law overall;
+ *  - each conditional row c: X(c) = sum_s w_s (x_W(c - s) + 1{N = c - s, N outside}), x_W the
+ *    terms inside the window, and P(success) the sum of X(c) over successes. Given the draws,
+ *    E[X(c)] = sum_s w_s pmf(c - s), the exact conditional value; the indicator part adds at
+ *    most eps to its variance (its conditional second moment: sum_s w_s = 1).
+ * At bench/scale/count-300 that is 7e-7 against P(success)'s conditional variance, 0.026 a trial:
+ * the same standard errors; and the windows hold 10 standard deviations instead of 16, so the
+ * kernel runs about 35 % fewer rows. tests/test_sites.c cuts them at 1 SD, where a third of the
+ * trials draw outside, and checks the estimates against the exact mode. */
+#define CUT_WINDOW_SD 5.0
+static double cut_window_sd = CUT_WINDOW_SD;
+
+void core_set_cut_window_sd(double sd)
 {
-    return ceil(M + 9.0 * sqrt(M) + 24.0);
+    cut_window_sd = sd > 0.0 && sd <= CUT_WINDOW_SD ? sd : CUT_WINDOW_SD;
+}
+
+/* The first and last rows (referral counts) of a large mean's cut window. */
+static double cut_low(double M)
+{
+    return fmax(0.0, floor(M - cut_window_sd * sqrt(M)));
+}
+
+static double cut_high(double M)
+{
+    return ceil(M + cut_window_sd * sqrt(M));
 }
 
 /* The Poisson(M) pmf at k: exp(-M + k log M - log k!). At the means the kernel takes (below
@@ -741,6 +779,7 @@ static void conditioned_order(const core_plan *p, work_layout *w, size_t n, size
  * with n_weight one-hot weights (the range of its counts, plus one). */
 typedef struct kernel_group {
     size_t k, base, s_min, n_weight;
+    int cut;   /* windows cut (large means: see cut windows), else whole */
 } kernel_group;
 
 /* Whether trial t may join a group of screening counts from s_min on (sorted, so t's is the
@@ -796,7 +835,7 @@ static void gather_group(const core_plan *p, const work_layout *w, const size_t 
 static kernel_group small_group(const core_plan *p, const work_layout *w, const size_t *order,
                                 size_t left)
 {
-    kernel_group gr = {1, 0, 0, p->n_weight};
+    kernel_group gr = {1, 0, 0, p->n_weight, 0};
     if (!p->screen_integrated)
         gr.s_min = w->passed_by_deadline[order[0]];
     while (gr.k < POISSON_KERNEL_LANES && gr.k < left && spread_fits(p, w, order[gr.k], gr.s_min))
@@ -833,30 +872,30 @@ static int rows_fit(const core_plan *p, double lo, double hi)
 }
 
 /* A group of large means, from order[0] on (`left` of them; sorted by M, or by S then M): its
- * rows count from `base`, the lowest window_low of its trials, and it takes the following
+ * rows count from `base`, the lowest cut_low of its trials, and it takes the following
  * trials while their screening counts fit (spread_fits) and each trial's window fits the
  * kernel: with a table, the group's rows are its lanes' (the table's rows are the group's), so
- * every window must end within the kernel's room (window_high) from the base and the group's
+ * every window must end within the kernel's room (cut_high) from the base and the group's
  * inv entries exist (base + room below n_inv); without one (no table: the means reach past
- * CORE_MAX_TABLE), the lanes are apart, each with its own rows from its own window_low (its
+ * CORE_MAX_TABLE), the lanes are apart, each with its own rows from its own cut_low (its
  * shift from the base), which must fit the room and inv from there: the group then runs as
  * many rows as its longest window, not the span of its means (at expected count 10,000, half
- * the rows). Fills g (each lane's window starting at its own window_low, with the Poisson
- * term there) and returns the group: k = 0 when the first does not fit (it goes one by one,
- * outside the kernel). */
+ * the rows). Fills g (each lane's window starting at its own cut_low, with the Poisson
+ * term there, and cut at its cut_high: its peak) and returns the group: k = 0 when the first
+ * does not fit (it goes one by one, outside the kernel). */
 static kernel_group gather_large_group(const core_plan *p, work_layout *w, const size_t *order,
                                        size_t left, poisson_kernel_lanes *g)
 {
     int apart = p->table_cap == 0;
-    double lo = window_low(w->mean[order[0]]), hi = window_high(w->mean[order[0]]);
-    kernel_group gr = {0, 0, 0, p->n_weight};
+    double lo = cut_low(w->mean[order[0]]), hi = cut_high(w->mean[order[0]]);
+    kernel_group gr = {0, 0, 0, p->n_weight, 1};
     if (!rows_fit(p, lo, hi))
         return gr;
     if (!p->screen_integrated)
         gr.s_min = w->passed_by_deadline[order[0]];
     gr.k = 1;
     while (gr.k < POISSON_KERNEL_LANES && gr.k < left && spread_fits(p, w, order[gr.k], gr.s_min)) {
-        double M = w->mean[order[gr.k]], lo1 = window_low(M), hi1 = window_high(M);
+        double M = w->mean[order[gr.k]], lo1 = cut_low(M), hi1 = cut_high(M);
         double lo2 = fmin(lo, lo1), hi2 = fmax(hi, hi1);
         if (apart ? !rows_fit(p, lo1, hi1) : !rows_fit(p, lo2, hi2))
             break;
@@ -868,10 +907,10 @@ static kernel_group gather_large_group(const core_plan *p, work_layout *w, const
         gr.n_weight = w->passed_by_deadline[order[gr.k - 1]] - gr.s_min + 1;
     gather_group(p, w, order, &gr, g);
     for (size_t l = 0; l < gr.k; l++) {
-        double M = w->mean[order[l]], start = window_low(M);
+        double M = w->mean[order[l]], start = cut_low(M);
         g->start[l] = apart ? 0.0 : start - lo;
         g->shift[l] = apart ? start - lo : 0.0;
-        g->peak[l] = M - (apart ? start : lo);
+        g->peak[l] = cut_high(M) - (apart ? start : lo);
         g->first_term[l] = poisson_term(M, start);
     }
     gr.base = (size_t)lo;
@@ -892,7 +931,7 @@ static poisson_kernel_args group_args(const core_plan *p, work_layout *w, const 
     size_t shift = group_first_count(p, gr), target = (size_t)p->s->target;
     poisson_kernel_args a = {.inv = p->inv + gr->base, .room = p->kernel_room,
                              .n_weight = gr->n_weight, .pwin = w->kernel_terms,
-                             .tail_eps = POISSON_TAIL_EPS};
+                             .tail_eps = gr->cut ? INFINITY : POISSON_TAIL_EPS};
     a.from = target > shift ? target - shift : 0;
     a.tab = p->table_cap > shift ? p->table_cap - shift : 0;
     /* no table: acc is not written */
@@ -901,20 +940,75 @@ static poisson_kernel_args group_args(const core_plan *p, work_layout *w, const 
     return a;
 }
 
+/* Lane l of group gr (trial t), whose window is cut (rows [a, b] of referral counts, from the
+ * kernel's len rows) and whose uniform fell at or past the window's sum S: its count from the
+ * terms outside the window, and that count's part of its estimates, into its P(success) and
+ * lane l of the block's table (see cut windows). Rare: at most 1.4e-6 of the trials. */
+static void count_outside(const core_plan *p, work_layout *w, const kernel_group *gr,
+                          const poisson_kernel_lanes *g, size_t l, size_t t, size_t len)
+{
+    size_t lo, n = poisson_window(p, w->mean[t], w->window_pmf, p->window_cap, &lo);
+    const double *pmf = w->window_pmf;
+    double a = (double)gr->base + g->shift[l] + g->start[l];
+    double b = (double)gr->base + g->shift[l] + (double)(len - 1);
+    double outside = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double k = (double)(lo + i);
+        outside += k < a || k > b ? pmf[i] : 0.0;
+    }
+    if (!(outside > 0.0))
+        return;   /* rounding: no mass outside; the window's last row stands, as for a whole one */
+    double S = g->mass[l], v = (g->uniform[l] - S) / (1.0 - S);
+    double goal = (v < 1.0 ? v : 1.0) * outside, sum = 0.0;
+    size_t N = 0;
+    for (size_t i = 0; i < n; i++) {
+        double k = (double)(lo + i);
+        if (k >= a && k <= b)
+            continue;
+        N = lo + i;
+        sum += pmf[i];
+        if (goal < sum)
+            break;
+    }
+    w->drawn[t] = (double)N;
+    size_t first = (size_t)p->s->enrolled + gr->s_min, target = (size_t)p->s->target;
+    for (size_t s = 0; s < gr->n_weight; s++) {
+        double ws = g->weight[s * POISSON_KERNEL_LANES + l];
+        size_t count = first + N + s;
+        if (count >= target)
+            w->p_success[t] += ws;
+        if (count >= p->table_cap)
+            continue;
+        /* The window's part of this row, for the square: sum_s' w_s' x_W(N + s - s'). */
+        double inside = 0.0;
+        for (size_t s2 = 0; s2 < gr->n_weight && s2 <= N + s; s2++) {
+            size_t k = N + s - s2;
+            if ((double)k >= a && (double)k <= b && k >= lo && k < lo + n)
+                inside += g->weight[s2 * POISSON_KERNEL_LANES + l] * pmf[k - lo];
+        }
+        w->table_sum[count * POISSON_KERNEL_LANES + l] += ws;
+        w->table_sumsq[count * POISSON_KERNEL_LANES + l] += ws * (2.0 * inside + ws);
+        widen(w->table_range, count, count + 1);
+    }
+}
+
 /* Runs group gr (gathered into g) through the kernel: each trial's P(success) and drawn
- * referral count, and the table's touched rows. */
+ * referral count, and the table's touched rows; with cut windows, the trials whose uniform
+ * fell past theirs draw outside them (count_outside). */
 static void run_group(const core_plan *p, work_layout *w, const size_t *order,
                       const kernel_group *gr, poisson_kernel_lanes *g)
 {
     poisson_kernel_args a = group_args(p, w, gr);
     size_t rows = poisson_kernel_group(&a, g);
+    size_t first = group_first_count(p, gr);
+    widen(w->table_range, first, first + rows);
     for (size_t l = 0; l < gr->k; l++) {
         size_t t = order[l];
         w->p_success[t] = g->p_success[l];
         w->drawn[t] = (double)gr->base + g->count[l];
+        if (gr->cut && g->uniform[l] >= g->mass[l])
+            count_outside(p, w, gr, g, l, t, rows + 1 - gr->n_weight);
     }
-    size_t first = group_first_count(p, gr);
-    widen(w->table_range, first, first + rows);
 }
 
 /* Every trial's conditional distribution: the kernel's groups of small means (windows from 0),

@@ -44,6 +44,12 @@ typedef struct core_rows {
     double *final_slope;        /* [batch] LAMBDA's slope past the last point (per day) */
 } core_rows;
 
+/* For tests: cuts the kernel's windows for large means sd standard deviations either side of
+ * the mean (0 < sd <= 5; anything else restores the default, 5), so that the draws outside
+ * them (see cut windows in poisson_core.c) are common enough to check. Not thread-safe: set it
+ * before a run. */
+void core_set_cut_window_sd(double sd);
+
 /* Builds the core's plan. Returns NULL with a message in err (out of memory; expected counts
  * beyond what accrue computes, 1e8 by the deadline). */
 core_plan *core_plan_new(const core_spec *spec, char *err, size_t errlen);

@@ -12,6 +12,7 @@
 #include <gsl/gsl_randist.h>
 #include "../models/model.h"
 #include "../models/exact.h"
+#include "../models/poisson_core.h"
 
 #define YEAR 365.25
 
@@ -398,20 +399,13 @@ static double z_of(sim_estimate e, double exact)
     return (e.mean - exact) / e.se;
 }
 
-/* A long screening queue (more candidates than the core integrates: each trial's conditional
- * distribution is then P(N = c | draws, S), S the screening registrations by the deadline that
- * its path draws) keeps every estimator unbiased: against the exact mode, P(success) with and
- * without the control variate, the plain fraction, the mean count and the conditional pmf at
- * the nine counts around the target. Two queues: 32 candidates registered within 30 days (before
- * the first review), and 40 over 400 days, across three reviews, needing consent from day 100
- * (selfpay_screening), whose path splits S over the reviews. Each z is (estimate - exact) / SE,
- * normal by the central limit theorem at 2^18 trials (the plain fraction's SE is the binomial
- * one, n p (1 - p) above 6e4); |z| <= 4 fails with probability 6.334e-5 under the null, so the
- * 2 x 13 comparisons give a family-wise false alarm of at most 1.7e-3 (Bonferroni). A
- * conditional pmf shifted by anything but the drawn S, or an S that disagreed with the path's,
- * moves these by tens of SE: the pmf at a count by up to its own size (about 0.05, SE about
- * 1e-4); a table shifted by one registration for some groups moved P(success) by 143 SE. */
-static void check_screening_unbiased(scenario *s)
+/* Every estimator of scenario s unbiased against the exact mode: P(success) with and without
+ * the control variate, the plain fraction, the mean count and the conditional pmf at the nine
+ * counts around the target. Each z is (estimate - exact) / SE, normal by the central limit
+ * theorem at 2^18 trials (the plain fraction's SE is the binomial one, n p (1 - p) above 6e4);
+ * |z| <= 4 fails with probability 6.334e-5 under the null, so 13 comparisons give a family-wise
+ * false alarm of at most 8.2e-4 (Bonferroni). */
+static void check_unbiased(scenario *s)
 {
     exact_dist d;
     char err[256];
@@ -437,6 +431,15 @@ static void check_screening_unbiased(scenario *s)
     exact_dist_free(&d);
 }
 
+/* A long screening queue (more candidates than the core integrates: each trial's conditional
+ * distribution is then P(N = c | draws, S), S the screening registrations by the deadline that
+ * its path draws) keeps every estimator unbiased (check_unbiased; the two queues' 26
+ * comparisons: family-wise false alarm 1.7e-3). Two queues: 32 candidates registered within
+ * 30 days (before the first review), and 40 over 400 days, across three reviews, needing
+ * consent from day 100 (selfpay_screening), whose path splits S over the reviews. A
+ * conditional pmf shifted by anything but the drawn S, or an S that disagreed with the path's,
+ * moves these by tens of SE: the pmf at a count by up to its own size (about 0.05, SE about
+ * 1e-4); a table shifted by one registration for some groups moved P(success) by 143 SE. */
 static void test_screening_conditioned_unbiased(void **state)
 {
     (void)state;
@@ -446,13 +449,43 @@ static void test_screening_conditioned_unbiased(void **state)
     reference_probabilities(&s);
     for (int i = 0; i < 5; i++)
         sites[i].shape = 2.0;
-    check_screening_unbiased(&s);
+    check_unbiased(&s);
     s.screening = 40;
     s.target = 30;
     s.screen_days = 400;
     s.selfpay_screening = true;
     s.selfpay_from = date_from_ymd(2026, 10, 26);   /* day 100 */
-    check_screening_unbiased(&s);
+    check_unbiased(&s);
+}
+
+/* Large means' windows cut at 1 standard deviation instead of 5 (core_set_cut_window_sd), so
+ * that about a third of the trials draw their count outside the window (count_outside in
+ * models/poisson_core.c) instead of one in a million: every estimator stays unbiased
+ * (check_unbiased), with the screening count integrated (2 in screening) and conditioned on
+ * (32), rates 40 times the plan's, gamma of shape 2 (conditional means about 80 to 500, the
+ * kernel's large-mean groups), target at the exact mean. Without the outside draws' part of
+ * the estimates (count_outside returning at its start), P(success) moves by hundreds of SE,
+ * the table by tens. Family-wise false alarm: 26 comparisons, 1.7e-3. */
+static void test_cut_windows_unbiased(void **state)
+{
+    (void)state;
+    scenario s = plan_scenario();
+    reference_probabilities(&s);
+    for (int i = 0; i < 5; i++) {
+        sites[i].rate *= 40.0;
+        sites[i].shape = 2.0;
+    }
+    core_set_cut_window_sd(1.0);
+    for (int queue = 0; queue < 2; queue++) {
+        s.screening = queue ? 32 : 2;
+        exact_dist d;
+        char err[256];
+        assert_int_equal(exact_deadline_dist(&s, &d, err, sizeof err), 0);
+        s.target = (int)round(exact_dist_mean(&d));
+        exact_dist_free(&d);
+        check_unbiased(&s);
+    }
+    core_set_cut_window_sd(0.0);
 }
 
 /* Same seed: identical results on 1 and 2 threads, with every kind of draw in play, with the
@@ -504,6 +537,7 @@ int main(void)
         cmocka_unit_test_setup(test_control_powers_discrete, reset),
         cmocka_unit_test_setup(test_control_se_calibrated, reset),
         cmocka_unit_test_setup(test_screening_conditioned_unbiased, reset),
+        cmocka_unit_test_setup(test_cut_windows_unbiased, reset),
         cmocka_unit_test_setup(test_threads_identical, reset),
     };
     return cmocka_run_group_tests_name("sites", tests, NULL, NULL);
