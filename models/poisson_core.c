@@ -122,6 +122,7 @@ typedef struct work_layout {
     double *window_pmf;
     double *pass, *consent, *scratch, *screen_p, *screen_frac;
     double *lambda_at_points, *mean, *final_slope, *first_term, *uniform, *drawn, *p_success;
+    double *window_lo, *window_hi;
     double *screen_weight;
     double *target_lambda, *target_time, *span, *whole_draw;
     double *kernel_terms, *table_sum, *table_sumsq;
@@ -158,7 +159,8 @@ static work_layout work_carve(const core_plan *p, carver *c)
     double **row[] = {&l.pass,      &l.consent,       &l.scratch,    &l.mean,
                       &l.final_slope, &l.first_term,  &l.uniform,    &l.drawn,
                       &l.p_success, &l.target_lambda, &l.target_time, &l.span,
-                      &l.whole_draw, &l.screen_p,     &l.screen_frac};
+                      &l.whole_draw, &l.screen_p,     &l.screen_frac, &l.window_lo,
+                      &l.window_hi};
     for (size_t i = 0; i < sizeof row / sizeof row[0]; i++)
         *row[i] = carve(c, B, D);
     l.lambda_at_points = carve(c, p->n_points * B, D);
@@ -514,33 +516,6 @@ static void draw_inversions(gsl_rng *r, work_layout *w, size_t n)
         w->uniform[t] = rng_uniform(r);
 }
 
-/* The first term of each trial's Poisson window from 0, e^-M, for the trials whose window
- * starts there (M up to POINTS_MAX_MEAN). */
-SIMD_CLONES
-static void window_starts(const work_layout *w, size_t n)
-{
-    const double *M = w->mean;
-    double *v0 = w->first_term;
-#pragma omp simd
-    for (size_t t = 0; t < n; t++)
-        v0[t] = M[t] <= POINTS_MAX_MEAN ? vmath_exp(-M[t]) : 0.0;
-}
-
-/* ---- the conditional distribution ---- */
-
-/* Where a full window above POINTS_MAX_MEAN begins (poisson_window, for the trials outside the
- * kernel and the draws outside a cut window): 8 standard deviations below the mean, and 5
- * rows more; it ends where the terms are below POISSON_TAIL_EPS (about 8 standard deviations
- * above the mean). The mass below the start is under
- * exp(-32) = 1.3e-14, the order of what the end leaves out: by Chernoff's bound
- * P(X <= x M) <= exp(-M h(x)), h(x) = x log x - x + 1 >= (1 - x)^2 / 2 for x <= 1, and here
- * M (1 - x)^2 >= 64. Against windows from 10 standard deviations below (mass under 1e-20),
- * bench/scale/count-300 took 0.98 of the time (1e6 trials, 1 thread, farm-bench 9 pairs, CPU). */
-static double window_low(double M)
-{
-    return fmax(0.0, floor(M - 8.0 * sqrt(M) - 5.0));
-}
-
 /* ---- cut windows ----
  *
  * The kernel's windows for large means hold the counts within CUT_WINDOW_SD standard deviations
@@ -571,16 +546,73 @@ void core_set_cut_window_sd(double sd)
     cut_window_sd = sd > 0.0 && sd <= CUT_WINDOW_SD ? sd : CUT_WINDOW_SD;
 }
 
-/* The first and last rows (referral counts) of a large mean's cut window. */
-static double cut_low(double M)
+/* log(2 pi) */
+#define LOG_2PI 1.8378770664093454836
+/* log k! - (k + 1/2) log k + k - log sqrt(2 pi), Stirling's series to its k^-9 term: for
+ * k >= 24 the next, 691 / (360360 k^11), is below 2e-18. */
+static inline double stirling_error(double k)
 {
-    return fmax(0.0, floor(M - cut_window_sd * sqrt(M)));
+    double r = 1.0 / k, r2 = r * r;
+    return r * (1.0 / 12 - r2 * (1.0 / 360 - r2 * (1.0 / 1260 - r2 * (1.0 / 1680 -
+                                                                      r2 * (1.0 / 1188)))));
 }
 
-static double cut_high(double M)
+/* floor(x) for |x| < 2^51: x rounded to the nearest whole number by adding and subtracting
+ * VMATH_ROUND_SHIFTER, less 1 where that went up. Unlike floor, gcc vectorises it. */
+static inline double floor_below_2_51(double x)
 {
-    return ceil(M + cut_window_sd * sqrt(M));
+    double r = (x + VMATH_ROUND_SHIFTER) - VMATH_ROUND_SHIFTER;
+    return r - (double)(r > x);
 }
+
+/* Each trial's Poisson window: its first term, and for a large mean its cut window's first and
+ * last rows (see cut windows), the batch's together, vectorised:
+ *  - M up to POINTS_MAX_MEAN: from 0, first term e^-M;
+ *  - above: rows k = floor(M - sd sqrt(M)) to ceil(M + sd sqrt(M)) (sd = cut_window_sd; the
+ *    square root as exp(log(M) / 2), which vectorises where sqrt, setting errno, does not),
+ *    first term the Poisson(M) pmf at k by Loader's saddle-point form (C. Loader 2000, "Fast
+ *    and accurate computation of binomial probabilities"): exp(-stirling_error(k) - bd0) /
+ *    sqrt(2 pi k), bd0 = k log(k / M) + M - k. As M > 64 and sd <= 5, k >= 24. Its parts are
+ *    of the size of their result (bd0 about sd^2 / 2) but for k log(k / M) and M - k, each
+ *    about sd sqrt(M): the exponent's error is about sd sqrt(M) 2^-52, 1e-14 at M = 300,
+ *    1e-12 at 1e6 (exp(-M + k log M - log k!) lost about M 2^-52). */
+SIMD_CLONES
+static void window_starts(const work_layout *w, size_t n)
+{
+    const double *M = w->mean;
+    double *v0 = w->first_term, *lo = w->window_lo, *hi = w->window_hi, sd = cut_window_sd;
+#pragma omp simd
+    for (size_t t = 0; t < n; t++) {
+        double log_m = vmath_log(M[t]), root = vmath_exp(0.5 * log_m);
+        double below = floor_below_2_51(M[t] - sd * root), k = below > 0.0 ? below : 0.0;
+        double log_ratio = vmath_log(k / M[t]);
+        double bd0 = k * log_ratio + (M[t] - k);
+        double exponent = -(stirling_error(k) + bd0) - 0.5 * (LOG_2PI + log_ratio + log_m);
+        /* Selects of arguments and products with 0 or 1, not selects of computed values, which
+         * gcc turns into branches that keep the loop scalar. */
+        double large = M[t] > POINTS_MAX_MEAN;
+        v0[t] = vmath_exp(large != 0.0 ? exponent : -M[t]);
+        lo[t] = large * k;
+        hi[t] = large * -floor_below_2_51(-(M[t] + sd * root));
+    }
+}
+
+/* ---- the conditional distribution ---- */
+
+/* Where a full window above POINTS_MAX_MEAN begins (poisson_window, for the trials outside the
+ * kernel and the draws outside a cut window): 8 standard deviations below the mean, and 5
+ * rows more; it ends where the terms are below POISSON_TAIL_EPS (about 8 standard deviations
+ * above the mean). The mass below the start is under
+ * exp(-32) = 1.3e-14, the order of what the end leaves out: by Chernoff's bound
+ * P(X <= x M) <= exp(-M h(x)), h(x) = x log x - x + 1 >= (1 - x)^2 / 2 for x <= 1, and here
+ * M (1 - x)^2 >= 64. Against windows from 10 standard deviations below (mass under 1e-20),
+ * bench/scale/count-300 took 0.98 of the time (1e6 trials, 1 thread, farm-bench 9 pairs, CPU). */
+static double window_low(double M)
+{
+    return fmax(0.0, floor(M - 8.0 * sqrt(M) - 5.0));
+}
+
+
 
 /* The Poisson(M) pmf at k: exp(-M + k log M - log k!). At the means the kernel takes (below
  * n_inv, at most 65536) the exponent's rounding is a relative 1e-11 of the term at most. */
@@ -872,22 +904,22 @@ static int rows_fit(const core_plan *p, double lo, double hi)
 }
 
 /* A group of large means, from order[0] on (`left` of them; sorted by M, or by S then M): its
- * rows count from `base`, the lowest cut_low of its trials, and it takes the following
+ * rows count from `base`, the lowest window_lo of its trials, and it takes the following
  * trials while their screening counts fit (spread_fits) and each trial's window fits the
  * kernel: with a table, the group's rows are its lanes' (the table's rows are the group's), so
- * every window must end within the kernel's room (cut_high) from the base and the group's
+ * every window must end within the kernel's room (window_hi) from the base and the group's
  * inv entries exist (base + room below n_inv); without one (no table: the means reach past
- * CORE_MAX_TABLE), the lanes are apart, each with its own rows from its own cut_low (its
+ * CORE_MAX_TABLE), the lanes are apart, each with its own rows from its own window_lo (its
  * shift from the base), which must fit the room and inv from there: the group then runs as
  * many rows as its longest window, not the span of its means (at expected count 10,000, half
- * the rows). Fills g (each lane's window starting at its own cut_low, with the Poisson
- * term there, and cut at its cut_high: its peak) and returns the group: k = 0 when the first
+ * the rows). Fills g (each lane's window starting at its own window_lo, with the Poisson
+ * term there, and cut at its window_hi: its peak) and returns the group: k = 0 when the first
  * does not fit (it goes one by one, outside the kernel). */
 static kernel_group gather_large_group(const core_plan *p, work_layout *w, const size_t *order,
                                        size_t left, poisson_kernel_lanes *g)
 {
     int apart = p->table_cap == 0;
-    double lo = cut_low(w->mean[order[0]]), hi = cut_high(w->mean[order[0]]);
+    double lo = w->window_lo[order[0]], hi = w->window_hi[order[0]];
     kernel_group gr = {0, 0, 0, p->n_weight, 1};
     if (!rows_fit(p, lo, hi))
         return gr;
@@ -895,7 +927,8 @@ static kernel_group gather_large_group(const core_plan *p, work_layout *w, const
         gr.s_min = w->passed_by_deadline[order[0]];
     gr.k = 1;
     while (gr.k < POISSON_KERNEL_LANES && gr.k < left && spread_fits(p, w, order[gr.k], gr.s_min)) {
-        double M = w->mean[order[gr.k]], lo1 = cut_low(M), hi1 = cut_high(M);
+        size_t t = order[gr.k];
+        double lo1 = w->window_lo[t], hi1 = w->window_hi[t];
         double lo2 = fmin(lo, lo1), hi2 = fmax(hi, hi1);
         if (apart ? !rows_fit(p, lo1, hi1) : !rows_fit(p, lo2, hi2))
             break;
@@ -907,11 +940,10 @@ static kernel_group gather_large_group(const core_plan *p, work_layout *w, const
         gr.n_weight = w->passed_by_deadline[order[gr.k - 1]] - gr.s_min + 1;
     gather_group(p, w, order, &gr, g);
     for (size_t l = 0; l < gr.k; l++) {
-        double M = w->mean[order[l]], start = cut_low(M);
+        double start = w->window_lo[order[l]];
         g->start[l] = apart ? 0.0 : start - lo;
         g->shift[l] = apart ? start - lo : 0.0;
-        g->peak[l] = cut_high(M) - (apart ? start : lo);
-        g->first_term[l] = poisson_term(M, start);
+        g->peak[l] = w->window_hi[order[l]] - (apart ? start : lo);
     }
     gr.base = (size_t)lo;
     return gr;
