@@ -393,10 +393,57 @@ sim_model sites_sim_model(const sites_plan *p)
 
 /* ---- a batch of trials ---- */
 
-/* What the batch's drawn values imply for each site, exactly: its registrations by the
- * deadline are Poisson with mean pass/year x rate x (days referred before self-pay + consent x
- * days after), so none with probability exp(-mean). Into the engine's rows of each unit (the
- * site, in file order). An uncertain site's days are those of its drawn first day. */
+/* Gamma rates of a whole shape up to this have their P(none) with the rate integrated out (see
+ * site_outcomes): a power by products, then a division. */
+#define PNONE_WHOLE_MAX 16
+
+/* The whole shape k of site st's gamma rate when its P(none) integrates the rate out, else 0. */
+static int pnone_whole_shape(const site_spec *st)
+{
+    return st->shape >= 1.0 && st->shape <= PNONE_WHOLE_MAX && st->shape == floor(st->shape)
+               ? (int)st->shape : 0;
+}
+
+/* 1 / (1 + x)^k for a whole k >= 1: k - 1 products and a division. */
+static inline double inverse_power(double x, int k)
+{
+    double b = 1.0 + x, pw = b;
+    for (int e = 1; e < k; e++)
+        pw *= b;
+    return 1.0 / pw;
+}
+
+/* p_none[t] = 1 / (1 + x[t])^k for t < n, the same products as inverse_power in the same
+ * order, one power at a time across the trials (a loop over k inside the loop over trials
+ * keeps gcc from vectorising it). */
+SIMD_CLONES
+static void inverse_powers(const double *x, int k, double *p_none, size_t n)
+{
+    double b[DRAWS_MAX_BATCH], pw[DRAWS_MAX_BATCH];
+#pragma omp simd
+    for (size_t t = 0; t < n; t++)
+        pw[t] = b[t] = 1.0 + x[t];
+    for (int e = 1; e < k; e++) {
+#pragma omp simd
+        for (size_t t = 0; t < n; t++)
+            pw[t] *= b[t];
+    }
+#pragma omp simd
+    for (size_t t = 0; t < n; t++)
+        p_none[t] = 1.0 / pw[t];
+}
+
+/* What the batch's draws imply for each site, into the engine's rows of each unit (the site,
+ * in file order). Its registrations by the deadline are Poisson with mean mu = c x rate, c =
+ * pass/year x (days referred before self-pay + consent x days after) (an uncertain site's days
+ * are those of its drawn first day): the mean is mu. P(none) is exp(-mu) given the rate; for a
+ * gamma rate of whole shape k and scale theta (up to PNONE_WHOLE_MAX), the rate integrated out
+ * instead, E[exp(-c R) | c] = (1 + c theta)^-k (the gamma law's Laplace transform; a site that
+ * did not open, rate 0: 1). Both are P(none | the trial's draws) for one set of draws or a
+ * coarser one, so both are unbiased; the second has the smaller variance (the rate's share of
+ * it gone), and a division costs less than an exponential: bench/scale/count-300 (30 sites of
+ * shape 2) took 0.964 of the time with it (1e6 trials, 1 thread, farm-bench 11 pairs, CPU);
+ * bench/reference (5 sites of shape 2) 0.99. */
 SIMD_CLONES
 static void site_outcomes(const sites_plan *p, const core_rows *rows, const sites_work *w,
                           size_t n, sim_batch *out)
@@ -405,26 +452,41 @@ static void site_outcomes(const sites_plan *p, const core_rows *rows, const site
     const uncertain_site *u = p->uncertain, *u_end = p->uncertain + p->n_uncertain;
     for (size_t j = 0; j < p->s->n_sites; j++) {
         size_t i = p->draws.order[j];
+        int k = pnone_whole_shape(&p->s->site[i]);
         double A = p->exposure_before[i], B = p->exposure_after[i];
+        double theta = k ? p->draws.rate_law[j].scale : 0.0;
         const double *rate = w->rate + j * stride, *pass = rows->pass, *consent = rows->consent;
         double *mean = out->unit_mean + i * stride, *p_none = out->unit_p_none + i * stride;
         if (u < u_end && u->site == j) {
             const double *start = w->starts + (size_t)(u - p->uncertain) * stride;
             for (size_t t = 0; t < n; t++) {
                 size_t d = (size_t)((long)start[t] - u->lo);
-                double mu = pass[t] / DAYS_PER_YEAR * rate[t] *
-                            (u->before[d] + consent[t] * u->after[d]);
+                double days = u->before[d] + consent[t] * u->after[d];
+                double mu = pass[t] / DAYS_PER_YEAR * rate[t] * days;
                 mean[t] = mu;
-                p_none[t] = vmath_exp(-mu);
+                p_none[t] = !k              ? vmath_exp(-mu)
+                            : rate[t] > 0.0 ? inverse_power(pass[t] / DAYS_PER_YEAR * days * theta, k)
+                                            : 1.0;
             }
             u++;
             continue;
         }
+        if (k) {
+            double x[DRAWS_MAX_BATCH];
 #pragma omp simd
-        for (size_t t = 0; t < n; t++) {
-            double mu = pass[t] / DAYS_PER_YEAR * rate[t] * (A + consent[t] * B);
-            mean[t] = mu;
-            p_none[t] = vmath_exp(-mu);
+            for (size_t t = 0; t < n; t++) {
+                double days = A + consent[t] * B;
+                mean[t] = pass[t] / DAYS_PER_YEAR * rate[t] * days;
+                x[t] = pass[t] / DAYS_PER_YEAR * days * theta;
+            }
+            inverse_powers(x, k, p_none, n);
+        } else {
+#pragma omp simd
+            for (size_t t = 0; t < n; t++) {
+                double mu = pass[t] / DAYS_PER_YEAR * rate[t] * (A + consent[t] * B);
+                mean[t] = mu;
+                p_none[t] = vmath_exp(-mu);
+            }
         }
     }
 }
