@@ -528,16 +528,17 @@ static void draw_inversions(gsl_rng *r, work_layout *w, size_t n)
  *    inversion of u over them, so P(N = k) = pmf(k) inside; else (probability 1 - S = eps, to
  *    the terms' rounding) a count outside, drawn from the full window's terms there
  *    (poisson_window, holding all but 1e-14) by v = (u - S) / (1 - S), uniform given u >= S
- *    (count_outside). u has 53 bits: v keeps about 53 + log2(eps) of them, a resolution of
- *    2^-32 in a draw made with probability eps, 2^-53 of the law overall;
+ *    (count_outside). u has 53 bits: v keeps about 53 + log2(eps) of them (33 at eps = 7e-7),
+ *    a coarseness of about 2^-53 in the law overall;
  *  - each conditional row c: X(c) = sum_s w_s (x_W(c - s) + 1{N = c - s, N outside}), x_W the
  *    terms inside the window, and P(success) the sum of X(c) over successes. Given the draws,
  *    E[X(c)] = sum_s w_s pmf(c - s), the exact conditional value; the indicator part adds at
  *    most eps to its variance (its conditional second moment: sum_s w_s = 1).
  * At bench/scale/count-300 that is 7e-7 against P(success)'s conditional variance, 0.026 a trial:
  * the same standard errors; and the windows hold 10 standard deviations instead of 16, so the
- * kernel runs about 35 % fewer rows. tests/test_sites.c cuts them at 1 SD, where a third of the
- * trials draw outside, and checks the estimates against the exact mode. */
+ * kernel runs fewer rows (there, 235 a group of 8 trials instead of 332: each group's rows also
+ * span its trials' different means). tests/test_sites.c cuts the windows at 1 SD, where a third
+ * of the trials draw outside, and checks the estimates against the exact mode. */
 #define CUT_WINDOW_SD 5.0
 static double cut_window_sd = CUT_WINDOW_SD;
 
@@ -611,8 +612,6 @@ static double window_low(double M)
 {
     return fmax(0.0, floor(M - 8.0 * sqrt(M) - 5.0));
 }
-
-
 
 /* The Poisson(M) pmf at k: exp(-M + k log M - log k!). At the means the kernel takes (below
  * n_inv, at most 65536) the exponent's rounding is a relative 1e-11 of the term at most. */
