@@ -190,14 +190,15 @@ static void test_general_matches_reference(void **state)
     }
 }
 
-/* A large mean's window, as the core gives it (rows counted from a base 10 SD below the mean,
- * inv shifted by the base, the lane's peak its mean's row): it ends once past the mass, where
- * the terms fall below POISSON_TAIL_EPS, about 7.5 SD past the mean; not at the room's end (it
- * did, up to 4.5 times the rows needed, when the end test compared the row with the mean itself
- * instead of its row). Bound: the core sizes windows to end by M + 9 sqrt(M) + 24
- * (window_high), and the end is checked every 4 rows. The window holds the whole mass: its
- * terms sum to 1 within 1e-12 (the cut tails are below 1e-14 each side, and the 1,300 terms'
- * rounding adds at most some 1e-13). */
+/* A large mean's whole window (tail_eps POISSON_TAIL_EPS; rows counted from a base 10 SD below
+ * the mean, inv shifted by the base, the lane's peak its mean's row), as the core gave it
+ * before it cut large means' windows (it still makes whole ones from 0 for small means): it
+ * ends once past the mass, where the terms fall below POISSON_TAIL_EPS, about 7.5 SD past the
+ * mean; not at the room's end (it did, up to 4.5 times the rows needed, when the end test
+ * compared the row with the mean itself instead of its row). Bound: M + 9 sqrt(M) + 24, where
+ * the terms are far below POISSON_TAIL_EPS, plus the 4 rows between end checks. The window
+ * holds the whole mass: its terms sum to 1 within 1e-12 (the cut tails are below 1e-14 each
+ * side, and the 1,300 terms' rounding adds at most some 1e-13). */
 static void test_large_mean_window_ends_past_its_mass(void **state)
 {
     (void)state;
