@@ -851,12 +851,12 @@ static const double fc_table[FC_TABLE] = {
     0.0092554621827127329, 0.0083305634333628713, 0.0075736754879518408, 0.0069428401072095299,
     0.0064089941880042071, 0.0059513701127588477, 0.0055547335519628014, 0.0052076559196096404};
 
-/* fc(k) by the series alone, right from k = FC_TABLE on; in vector loops, which gcc does not
- * vectorise with a table's lookup, followed by stirling_fix for the few small k. */
+/* fc(k) by the series alone (vmath_stirling_tail at z = k + 1), right from k = FC_TABLE on; in
+ * vector loops, which gcc does not vectorise with a table's lookup, followed by stirling_fix
+ * for the few small k. */
 static inline double stirling_series(double k)
 {
-    double z = k + 1.0, iz = 1.0 / z, iz2 = iz * iz;
-    return iz * (1.0 / 12.0 - iz2 * (1.0 / 360.0 - iz2 * (1.0 / 1260.0 - iz2 * (1.0 / 1680.0))));
+    return vmath_stirling_tail(k + 1.0);
 }
 
 /* What fc(k) - stirling_series(k) is, for a whole k >= 0: 0 from FC_TABLE on. */
@@ -865,14 +865,6 @@ static double stirling_fix(double k)
     return k < (double)FC_TABLE ? fc_table[(int)k] - stirling_series(k) : 0.0;
 }
 
-/* floor(x) for |x| < 2^51, without a call (gcc vectorises neither floor nor a cast to a
- * 64-bit integer for every vector width): x + 2^52 - 2^52 is x rounded to a whole number, and
- * one less when that is above x. */
-static inline double floor_small(double x)
-{
-    double t = (x + 4503599627370496.0) - 4503599627370496.0;
-    return t > x ? t - 1.0 : t;
-}
 
 /* log(1 - q) for q in [0, 1/2], to a few units in the last place: with y = 1 - q rounded,
  * log(y) q / (1 - y), as y - 1 is exact (Goldberg 1991, "What every computer scientist should
@@ -935,7 +927,7 @@ static void btrs_setup(btrs_items *it, size_t len)
 #pragma omp simd
     for (size_t i = 0; i < len; i++) {
         double n = it->n[i], q = it->q[i], spq = it->spq[i], b = 1.15 + 2.53 * spq;
-        double r = q / (1.0 - q), m = floor_small((n + 1.0) * q);
+        double r = q / (1.0 - q), m = vmath_floor((n + 1.0) * q);
         it->b[i] = b;
         it->a[i] = -0.0873 + 0.0248 * b + 0.01 * q;
         it->c[i] = n * q + 0.5;
@@ -969,9 +961,9 @@ static void btrs_round(const btrs_items *it, size_t np, size_t lanes, const uint
         double v = rng_uniform_of_words(w[2 * np + j], w[3 * np + j]);
         double us = 0.5 - fabs(u), n = it->n[j], a = it->a[j], b = it->b[j], m = it->m[j];
         double y = (2.0 * a / us + b) * u + it->c[j];
-        y = y < -1.0 ? -1.0 : y;   /* outside [0, n] either way; now floor_small's range */
+        y = y < -1.0 ? -1.0 : y;   /* outside [0, n] either way; now vmath_floor's range */
         y = y > n + 1.0 ? n + 1.0 : y;
-        double x = floor_small(y), kc = x < 0.0 ? 0.0 : x;
+        double x = vmath_floor(y), kc = x < 0.0 ? 0.0 : x;
         kc = kc > n ? n : kc;   /* x if in [0, n]: the test is then made in range */
         int inside = x == kc, squeeze = (us >= 0.07) & (v <= it->v_r[j]);
         double left = vmath_log(v * it->alpha[j] / (a / (us * us) + b));

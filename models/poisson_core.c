@@ -549,22 +549,6 @@ void core_set_cut_window_sd(double sd)
 
 /* log(2 pi) */
 #define LOG_2PI 1.8378770664093454836
-/* log k! - (k + 1/2) log k + k - log sqrt(2 pi), Stirling's series to its k^-9 term: for
- * k >= 24 the next, 691 / (360360 k^11), is below 2e-18. */
-static inline double stirling_error(double k)
-{
-    double r = 1.0 / k, r2 = r * r;
-    return r * (1.0 / 12 - r2 * (1.0 / 360 - r2 * (1.0 / 1260 - r2 * (1.0 / 1680 -
-                                                                      r2 * (1.0 / 1188)))));
-}
-
-/* floor(x) for |x| < 2^51: x rounded to the nearest whole number by adding and subtracting
- * VMATH_ROUND_SHIFTER, less 1 where that went up. Unlike floor, gcc vectorises it. */
-static inline double floor_below_2_51(double x)
-{
-    double r = (x + VMATH_ROUND_SHIFTER) - VMATH_ROUND_SHIFTER;
-    return r - (double)(r > x);
-}
 
 /* Each trial's Poisson window: its first term, and for a large mean its cut window's first and
  * last rows (see cut windows), the batch's together, vectorised:
@@ -572,8 +556,9 @@ static inline double floor_below_2_51(double x)
  *  - above: rows k = floor(M - sd sqrt(M)) to ceil(M + sd sqrt(M)) (sd = cut_window_sd; the
  *    square root as exp(log(M) / 2), which vectorises where sqrt, setting errno, does not),
  *    first term the Poisson(M) pmf at k by Loader's saddle-point form (C. Loader 2000, "Fast
- *    and accurate computation of binomial probabilities"): exp(-stirling_error(k) - bd0) /
- *    sqrt(2 pi k), bd0 = k log(k / M) + M - k. As M > 64 and sd <= 5, k >= 24. Its parts are
+ *    and accurate computation of binomial probabilities"): exp(-vmath_stirling_tail(k) - bd0) /
+ *    sqrt(2 pi k), bd0 = k log(k / M) + M - k. As M > 64 and sd <= 5, k >= 24, where the tail's
+ *    series is within 3.2e-16. Its parts are
  *    of the size of their result (bd0 about sd^2 / 2) but for k log(k / M) and M - k, each
  *    about sd sqrt(M): the exponent's error is about sd sqrt(M) 2^-52, 1e-14 at M = 300,
  *    1e-12 at 1e6 (exp(-M + k log M - log k!) lost about M 2^-52). */
@@ -599,16 +584,16 @@ static void window_starts(const work_layout *w, size_t n)
 #pragma omp simd
     for (size_t t = 0; t < n; t++) {
         double log_m = vmath_log(M[t]), root = vmath_exp(0.5 * log_m);
-        double below = floor_below_2_51(M[t] - sd * root), k = below > 0.0 ? below : 0.0;
+        double below = vmath_floor(M[t] - sd * root), k = below > 0.0 ? below : 0.0;
         double log_ratio = vmath_log(k / M[t]);
         double bd0 = k * log_ratio + (M[t] - k);
-        double exponent = -(stirling_error(k) + bd0) - 0.5 * (LOG_2PI + log_ratio + log_m);
+        double exponent = -(vmath_stirling_tail(k) + bd0) - 0.5 * (LOG_2PI + log_ratio + log_m);
         /* Selects of arguments and products with 0 or 1, not selects of computed values, which
          * gcc turns into branches that keep the loop scalar. */
         double large = M[t] > POINTS_MAX_MEAN;
         v0[t] = vmath_exp(large != 0.0 ? exponent : -M[t]);
         lo[t] = large * k;
-        hi[t] = large * -floor_below_2_51(-(M[t] + sd * root));
+        hi[t] = large * -vmath_floor(-(M[t] + sd * root));
     }
 }
 

@@ -1,7 +1,8 @@
 /* Tests of engine/vmath.h: vmath_exp and vmath_log against more precise versions (expl, logl)
  * and against libm's over dense deterministic point sets, their exact values and special cases,
  * and bit-identical results from vectorised loops (SSE2, AVX2, AVX2 with FMA available,
- * AVX-512) and scalar calls. */
+ * AVX-512) and scalar calls; vmath_floor against floor and vmath_stirling_tail against values
+ * computed with mpmath. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +11,7 @@
 
 #include <float.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "../engine/vmath.h"
@@ -469,6 +471,52 @@ static void test_log_vectorised_matches_scalar(void **state)
     check_every_target(&log_loops, log_vec_in, log_vec_out, log_vec_ref, assert_same_log);
 }
 
+/* vmath_floor against floor: whole numbers (including -0 and the ends of the range), halves,
+ * values just off whole numbers either side, and a deterministic spread over +-2^50; floor is
+ * exact, so the two must be equal (-0 and +0 compare equal, as callers use them). */
+static void test_floor(void **state)
+{
+    (void)state;
+    const double fixed[] = {0.0, -0.0, 1.0, -1.0, 0.5, -0.5, -0.3, 0.3, 2.5, -2.5, 1e-300,
+                            -1e-300, 0x1p51 - 1.0, -(0x1p51 - 1.0), 0x1p51 - 0.5,
+                            -(0x1p51 - 0.5), 4503599627370495.0 / 4.0, 123456789.999999};
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+        assert_true(vmath_floor(fixed[i]) == floor(fixed[i]));
+    uint64_t h = 0x9e3779b97f4a7c15u;
+    for (unsigned i = 0; i < HASH_POINTS; i++) {
+        h ^= h >> 12;
+        h ^= h << 25;
+        h ^= h >> 27;
+        double u = (double)((h * 0x2545f4914f6cdd1du) >> 11) * 0x1p-53;   /* [0, 1) */
+        double x = (2.0 * u - 1.0) * ldexp(1.0, (int)(i % 51));        /* +-2^0 .. +-2^50 */
+        assert_true(vmath_floor(x) == floor(x));
+    }
+}
+
+/* vmath_stirling_tail against log z! - ((z + 1/2) log z - z + log(2 pi) / 2) computed with
+ * mpmath at 40 digits (printed to 20). Tolerance: the series' truncation, below its first
+ * omitted term 1/(1188 z^9) (the series alternates), plus its rounding, 8 units of 2^-53 of the
+ * value (a handful of operations, each within half a unit, on terms of one sign and size).
+ * Without the 1/(1680 z^7) term the error at z = 100 would be 6e-18 against a tolerance of 8e-19. */
+static void test_stirling_tail(void **state)
+{
+    (void)state;
+    const struct {
+        double z, value;
+    } cases[] = {
+        {17.0, 0.0049013959484347378607},   {24.0, 0.0034720213829787669629},
+        {100.0, 0.00083333055563491468338}, {1000.0, 0.000083333330555556349206},
+        {65536.0, 1.2715657551984646842e-6},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        double z = cases[i].z, got = vmath_stirling_tail(z);
+        double tolerance = 1.0 / (1188.0 * pow(z, 9.0)) + 8.0 * UNIT_ROUNDOFF * cases[i].value;
+        if (!(fabs(got - cases[i].value) <= tolerance))
+            fprintf(stderr, "z = %g: %.17g against %.17g\n", z, got, cases[i].value);
+        assert_true(fabs(got - cases[i].value) <= tolerance);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -484,6 +532,8 @@ int main(void)
         cmocka_unit_test(test_log_vectorised_matches_scalar),
         cmocka_unit_test(test_log_dense_against_logl),
         cmocka_unit_test(test_log_dense_against_libm),
+        cmocka_unit_test(test_floor),
+        cmocka_unit_test(test_stirling_tail),
     };
     return cmocka_run_group_tests_name("vmath", tests, NULL, NULL);
 }
