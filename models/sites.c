@@ -70,6 +70,7 @@ struct sites_plan {
     unsigned char *under_selfpay; /* [n_points]: registrations from point i on need consent */
     unsigned char *lowers;        /* [n_points]: an event there may lower the slope sum */
     unsigned char *starts_at;     /* [n_points]: an uncertain site may start there */
+    int *pnone_shape;             /* per activation-order site: pnone_whole_shape, or 0 */
     size_t core_bytes;            /* the core's part of the work area, before ours */
     size_t work_bytes;
 };
@@ -298,6 +299,17 @@ static int build_events(sites_plan *p)
     return 0;
 }
 
+/* Gamma rates of a whole shape up to this have their P(none) with the rate integrated out (see
+ * site_outcomes): a power by products, then a division. */
+#define PNONE_WHOLE_MAX 16
+
+/* The whole shape k of site st's gamma rate when its P(none) integrates the rate out, else 0. */
+static int pnone_whole_shape(const site_spec *st)
+{
+    return st->shape >= 1.0 && st->shape <= PNONE_WHOLE_MAX && st->shape == floor(st->shape)
+               ? (int)st->shape : 0;
+}
+
 sites_plan *sites_plan_new(const scenario *s, char *err, size_t errlen)
 {
     sites_plan *p = calloc(1, sizeof *p);
@@ -307,8 +319,12 @@ sites_plan *sites_plan_new(const scenario *s, char *err, size_t errlen)
     p->s = s;
     p->exposure_before = malloc((n + 1) * sizeof *p->exposure_before);
     p->exposure_after = malloc((n + 1) * sizeof *p->exposure_after);
-    if (draws_plan_init(&p->draws, s) != 0 || !p->exposure_before || !p->exposure_after)
+    p->pnone_shape = malloc((n + 1) * sizeof *p->pnone_shape);
+    if (draws_plan_init(&p->draws, s) != 0 || !p->exposure_before || !p->exposure_after ||
+        !p->pnone_shape)
         goto oom;
+    for (size_t j = 0; j < n; j++)
+        p->pnone_shape[j] = pnone_whole_shape(&s->site[p->draws.order[j]]);
     p->batch = p->draws.batch;
     /* The exposures by the deadline are the exact mode's, so that the two cannot disagree. */
     for (size_t i = 0; i < n; i++)
@@ -346,6 +362,7 @@ void sites_plan_free(sites_plan *p)
     draws_plan_free(&p->draws);
     free(p->exposure_before);
     free(p->exposure_after);
+    free(p->pnone_shape);
     for (size_t u = 0; p->uncertain && u < p->n_uncertain; u++) {
         free(p->uncertain[u].before);
         free(p->uncertain[u].after);
@@ -393,29 +410,9 @@ sim_model sites_sim_model(const sites_plan *p)
 
 /* ---- a batch of trials ---- */
 
-/* Gamma rates of a whole shape up to this have their P(none) with the rate integrated out (see
- * site_outcomes): a power by products, then a division. */
-#define PNONE_WHOLE_MAX 16
-
-/* The whole shape k of site st's gamma rate when its P(none) integrates the rate out, else 0. */
-static int pnone_whole_shape(const site_spec *st)
-{
-    return st->shape >= 1.0 && st->shape <= PNONE_WHOLE_MAX && st->shape == floor(st->shape)
-               ? (int)st->shape : 0;
-}
-
-/* 1 / (1 + x)^k for a whole k >= 1: k - 1 products and a division. */
-static inline double inverse_power(double x, int k)
-{
-    double b = 1.0 + x, pw = b;
-    for (int e = 1; e < k; e++)
-        pw *= b;
-    return 1.0 / pw;
-}
-
-/* p_none[t] = 1 / (1 + x[t])^k for t < n, the same products as inverse_power in the same
- * order, one power at a time across the trials (a loop over k inside the loop over trials
- * keeps gcc from vectorising it). */
+/* p_none[t] = 1 / (1 + x[t])^k for t < n and a whole k >= 1: k - 1 products and a division,
+ * one power at a time across the trials (a loop over k inside the loop over trials keeps gcc
+ * from vectorising it). x[t] = 0 gives exactly 1. */
 SIMD_CLONES
 static void inverse_powers(const double *x, int k, double *p_none, size_t n)
 {
@@ -450,44 +447,43 @@ static void site_outcomes(const sites_plan *p, const core_rows *rows, const site
 {
     size_t stride = p->batch;
     const uncertain_site *u = p->uncertain, *u_end = p->uncertain + p->n_uncertain;
+    const double *c = w->scale, *consent = rows->consent;   /* c[t] = pass / year (intensities) */
     for (size_t j = 0; j < p->s->n_sites; j++) {
         size_t i = p->draws.order[j];
-        int k = pnone_whole_shape(&p->s->site[i]);
+        int k = p->pnone_shape[j];
         double A = p->exposure_before[i], B = p->exposure_after[i];
-        double theta = k ? p->draws.rate_law[j].scale : 0.0;
-        const double *rate = w->rate + j * stride, *pass = rows->pass, *consent = rows->consent;
+        double theta = k ? p->draws.rate_law[j].scale : 0.0, x[DRAWS_MAX_BATCH];
+        const double *rate = w->rate + j * stride;
         double *mean = out->unit_mean + i * stride, *p_none = out->unit_p_none + i * stride;
         if (u < u_end && u->site == j) {
             const double *start = w->starts + (size_t)(u - p->uncertain) * stride;
             for (size_t t = 0; t < n; t++) {
                 size_t d = (size_t)((long)start[t] - u->lo);
                 double days = u->before[d] + consent[t] * u->after[d];
-                double mu = pass[t] / DAYS_PER_YEAR * rate[t] * days;
-                mean[t] = mu;
-                p_none[t] = !k              ? vmath_exp(-mu)
-                            : rate[t] > 0.0 ? inverse_power(pass[t] / DAYS_PER_YEAR * days * theta, k)
-                                            : 1.0;
+                mean[t] = c[t] * rate[t] * days;
+                if (k)
+                    x[t] = rate[t] > 0.0 ? c[t] * days * theta : 0.0;   /* not opened: 1 */
+                else
+                    p_none[t] = vmath_exp(-mean[t]);
             }
             u++;
-            continue;
-        }
-        if (k) {
-            double x[DRAWS_MAX_BATCH];
+        } else if (k) {
 #pragma omp simd
             for (size_t t = 0; t < n; t++) {
                 double days = A + consent[t] * B;
-                mean[t] = pass[t] / DAYS_PER_YEAR * rate[t] * days;
-                x[t] = pass[t] / DAYS_PER_YEAR * days * theta;
+                mean[t] = c[t] * rate[t] * days;
+                x[t] = c[t] * days * theta;
             }
-            inverse_powers(x, k, p_none, n);
         } else {
 #pragma omp simd
             for (size_t t = 0; t < n; t++) {
-                double mu = pass[t] / DAYS_PER_YEAR * rate[t] * (A + consent[t] * B);
+                double mu = c[t] * rate[t] * (A + consent[t] * B);
                 mean[t] = mu;
                 p_none[t] = vmath_exp(-mu);
             }
         }
+        if (k)
+            inverse_powers(x, k, p_none, n);
     }
 }
 
@@ -587,7 +583,7 @@ void sites_batch(const void *plan, const sim_streams *rng, void *work, size_t n,
     sites_work w = work_of(p, work);
     draws_rows draws = {rows.pass, rows.consent, w.rate, w.starts, w.scratch};
     draws_fill(&p->draws, rng->draws, &draws, n);
-    site_outcomes(p, &rows, &w, n, out);
     intensities(p, &rows, &w, n);
+    site_outcomes(p, &rows, &w, n, out);
     core_batch(p->core, rng->path, work, n, out);
 }
