@@ -510,8 +510,14 @@ static double p_none_integrand(double p, void *arg)
  * the latter opening with probability 0.6: P(none) = 0.4 + 0.6 E_p[...]) and shape 1.5 (not
  * whole: exp(-mean) given the drawn rate). Each z = (estimate - value) / SE at 2^18 trials,
  * |z| <= 4: family-wise false alarm 1.9e-4 (3 comparisons). Integrating the rate out cuts the
- * SE: the shape-2 site's is below a third of the shape-1.5 site's (about 4 times smaller at
- * bench/scale/count-300). */
+ * SE, which the last assertion checks: the shape-2 site's per-trial SD is that of
+ * (1 + p x)^-2 over p, 0.0351, the shape-1.5 site's that of exp(-c R) over p and R,
+ * sqrt(E_p[(1 + 2 p x)^-1.5] - E_p[(1 + p x)^-1.5]^2) = 0.2010 (both by mpmath's quadrature),
+ * a ratio of 0.174 (with exp(-c R) at the drawn rate, the shape-2 site's SD would be 0.1618,
+ * a ratio of 0.80). Each SE is known to a relative SD of
+ * sqrt((kappa - 1) / n) / 2 with kappa the kurtosis: 13.7 for the first, at most 1 / SD^2 = 25
+ * for the second (values in [0, 1]), so under 0.005 each at n = 2^18; the bound of 1/3 is
+ * 1.9 times the ratio, over 100 of those SDs away. */
 static void test_p_none_of_gamma_sites(void **state)
 {
     (void)state;
