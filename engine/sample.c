@@ -941,8 +941,8 @@ static void btrs_setup(btrs_items *it, size_t len)
 }
 
 /* One round of BTRS for the first `lanes` items (np of them pending, the others padding), with
- * the uniforms u_j (words w[j] and w[np + j]) and v_j (w[2 np + j] and w[3 np + j]): k[j] = the candidate and, when it lies in [0, n], in
- * ok[j] the bits BTRS_SQUEEZE (accepted by the squeeze), BTRS_TEST (by the test log(v alpha /
+ * the uniforms u_j (words w[j] and w[np + j]) and v_j (w[2 np + j] and w[3 np + j]): k[j] =
+ * the candidate and, when it lies in [0, n], in ok[j] the bits BTRS_SQUEEZE (accepted by the squeeze), BTRS_TEST (by the test log(v alpha /
  * (a / us^2 + b)) <= log(f(k) / f(m)), f the pmf, written with Stirling's series as Hormann
  * does so that no large log-factorials cancel) and BTRS_SMALL (k or n - k below FC_TABLE: the
  * test's two sides are in lv[j] and bound[j], the bound without stirling_fix, for the caller
@@ -974,7 +974,8 @@ static void btrs_round(const btrs_items *it, size_t np, size_t lanes, const uint
         k[j] = kc;
         lv[j] = left;
         bound[j] = right;
-        ok[j] = inside * (BTRS_SQUEEZE * squeeze + BTRS_TEST * (left <= right) + BTRS_SMALL * small);
+        ok[j] = inside *
+                (BTRS_SQUEEZE * squeeze + BTRS_TEST * (left <= right) + BTRS_SMALL * small);
     }
 }
 

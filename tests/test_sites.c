@@ -535,7 +535,8 @@ static void test_p_none_of_gamma_sites(void **state)
         none_integrand a = {2.0 / shape[i] * 1097.0 / YEAR, shape[i]};
         gsl_function f = {p_none_integrand, &a};
         double value, error;
-        assert_int_equal(gsl_integration_qags(&f, 0.0, 1.0, 0.0, 1e-12, 1000, ws, &value, &error), 0);
+        assert_int_equal(
+            gsl_integration_qags(&f, 0.0, 1.0, 0.0, 1e-12, 1000, ws, &value, &error), 0);
         value = (1.0 - opens[i]) + opens[i] * value;
         double z = (r->unit_p_none[i].mean - value) / r->unit_p_none[i].se;
         printf("  site %d (shape %.1f, opens %.1f): P(none) %.6f, value %.6f, SE %.2g, z %+.2f\n",
