@@ -521,27 +521,30 @@ static void draw_inversions(gsl_rng *r, work_layout *w, size_t n)
  * The kernel's windows for large means hold the counts within CUT_WINDOW_SD standard deviations
  * of the mean, rows [a, b] (a lane's own, or up to its group's last row: which, depends only
  * on the group's means, never on the trial's uniform u). The mass outside, eps = P(N not in
- * [a, b] | draws), is at most 1.6e-6 at 5 SD, mostly above the window (summed in double
- * precision for M from 64 to 3,000, in steps of 0.05 to 200 and of 1 above: the largest,
- * 1.61e-6, at M = 64.75, where the rounding of the window's ends leaves the most out; 1.2e-6
- * at 100, 7.0e-7 at 300, 5.4e-7 at 1,000, 5.7e-7 at 10,000 and 65,536).
+ * [a, b] | draws), is at most 7.8e-5 at 4 SD, mostly above the window (summed in double
+ * precision for M from 64 to 3,000, in steps of 0.05 to 200 and of 1 above: the largest, 7.7e-5,
+ * just above 64, where the rounding of the window's ends leaves the most out; 7.0e-5 at 100,
+ * 5.3e-5 at 300, 5.7e-5 at 1,000, 6.2e-5 at 10,000 and 6.3e-5 at 65,536).
  * The estimators stay unbiased:
  *  - the count: while u < S, the sum of the window's terms (the kernel's mass), the
  *    inversion of u over them, so P(N = k) = pmf(k) inside; else (probability 1 - S = eps, to
  *    the terms' rounding) a count outside, drawn from the full window's terms there
  *    (poisson_window, holding all but 1e-14) by v = (u - S) / (1 - S), uniform given u >= S
- *    (count_outside). u has 53 bits: v keeps about 53 + log2(eps) of them (33 at eps = 7e-7),
+ *    (count_outside). u has 53 bits: v keeps about 53 + log2(eps) of them (39 at eps = 5e-5),
  *    a coarseness of about 2^-53 in the law overall;
  *  - each conditional row c: X(c) = sum_s w_s (x_W(c - s) + 1{N = c - s, N outside}), x_W the
  *    terms inside the window, and P(success) the sum of X(c) over successes. Given the draws,
  *    E[X(c)] = sum_s w_s pmf(c - s), the exact conditional value; the indicator part adds at
  *    most eps to its variance (its conditional second moment: sum_s w_s = 1).
- * At bench/scale/count-300 that is 7e-7 against P(success)'s conditional variance, 0.026 a trial:
- * the same standard errors; and the windows hold 10 standard deviations instead of 16, so the
- * kernel runs fewer rows (there, 235 a group of 8 trials instead of 332: each group's rows also
- * span its trials' different means). tests/test_sites.c cuts the windows at 1 SD, where a third
- * of the trials draw outside, and checks the estimates against the exact mode. */
-#define CUT_WINDOW_SD 5.0
+ * At bench/scale/count-300 that is 5.3e-5 against P(success)'s conditional variance, 0.026 a
+ * trial: 0.2 % more variance, 0.1 % on the standard error; and the windows hold 8 standard
+ * deviations instead of 16, so the kernel runs fewer rows (there, 201 a group of 8 trials
+ * instead of 332; each group's rows also span its trials' different means). At 5 SD (eps at
+ * most 1.6e-6) it ran 235 rows, and count-300 took 1.03 times as long, count-1000 1.04 (1e6 and
+ * 524,288 trials, 1 thread, farm-bench 11 and 7 pairs, CPU). tests/test_sites.c cuts the
+ * windows at 1 SD, where a third of the trials draw outside, and checks the estimates against
+ * the exact mode. */
+#define CUT_WINDOW_SD 4.0
 static double cut_window_sd = CUT_WINDOW_SD;
 
 void core_set_cut_window_sd(double sd)
@@ -975,7 +978,7 @@ static poisson_kernel_args group_args(const core_plan *p, work_layout *w, const 
 /* Lane l of group gr (trial t), whose window is cut (rows [a, b] of referral counts, from the
  * kernel's len rows) and whose uniform fell at or past the window's sum S: its count from the
  * terms outside the window, and that count's part of its estimates, into its P(success) and
- * lane l of the block's table (see cut windows). Rare: at most 1.6e-6 of the trials. */
+ * lane l of the block's table (see cut windows). Rare: at most 7.8e-5 of the trials. */
 static void count_outside(const core_plan *p, work_layout *w, const kernel_group *gr,
                           const poisson_kernel_lanes *g, size_t l, size_t t, size_t len)
 {
