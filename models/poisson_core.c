@@ -739,18 +739,41 @@ static size_t kernel_order(const work_layout *w, size_t n, size_t *order)
 }
 
 /* The batch's trials with large means (above POINTS_MAX_MEAN, screening integrated), into
- * order[], sorted by M (insertion sort, ties in trial order); returns how many. */
+ * order[], sorted by M, ties in trial order (a stable sort); returns how many. Each trial's
+ * place is the number of means below its own plus the equal ones of earlier trials, counted
+ * without a branch: every mean against the batch's, CORE_MAX_BATCH lanes (padded with +inf,
+ * below which nothing counts) in vectors, CORE_MAX_BATCH^2 comparisons; equal means, which
+ * gamma rates make all but impossible, are counted apart. An insertion sort, which gave the
+ * same order, took a mispredicted branch about every other move on random means: 19 ns a
+ * trial at expected count 300 against 5.5 (64 means of a batch, measured alone). */
+SIMD_CLONES
 static size_t large_order(const work_layout *w, size_t n, size_t *order)
 {
-    size_t k = 0;
-    for (size_t t = 0; t < n; t++) {
-        if (!(w->mean[t] > POINTS_MAX_MEAN))
-            continue;
-        size_t i = k++;
-        for (; i > 0 && w->mean[order[i - 1]] > w->mean[t]; i--)
-            order[i] = order[i - 1];
-        order[i] = t;
+    double m[CORE_MAX_BATCH];
+    size_t trial[CORE_MAX_BATCH], k = 0;
+    int64_t place[CORE_MAX_BATCH] = {0};
+    for (size_t t = 0; t < n; t++)
+        if (w->mean[t] > POINTS_MAX_MEAN) {
+            m[k] = w->mean[t];
+            trial[k++] = t;
+        }
+    for (size_t i = k; i < CORE_MAX_BATCH; i++)
+        m[i] = INFINITY;
+    int64_t equal = 0;
+    for (size_t j = 0; j < k; j++) {
+        double mj = m[j];
+#pragma omp simd reduction(+ : equal)
+        for (size_t i = 0; i < CORE_MAX_BATCH; i++) {
+            place[i] += mj < m[i];
+            equal += mj == m[i];
+        }
     }
+    if (equal > (int64_t)k)   /* besides each mean with itself */
+        for (size_t i = 1; i < k; i++)
+            for (size_t j = 0; j < i; j++)
+                place[i] += m[j] == m[i];
+    for (size_t i = 0; i < k; i++)
+        order[place[i]] = trial[i];
     return k;
 }
 
