@@ -6,8 +6,8 @@
  * together, and one negative binomial per gamma-rate site. The distribution of N is the
  * convolution of those, integrated over p and q when they are beta distributed. The Poisson and
  * negative binomial parts come together from one recurrence on their generating function
- * (poisson_negbin_pmf), O(groups) a count, the binomial and the sites with uncertain first days
- * by direct convolution.
+ * (poisson_negbin_pmf, its terms by models/exact_terms.c), O(groups) a count, the binomial and
+ * the sites with uncertain first days by direct convolution.
  *
  * A capped site (sites.csv cap C: it refers at most C candidates from as_of) registers
  * Binomial(min(K, C), r) mixed over K, its referrals in its window: K ~ Poisson(m) for a fixed
@@ -25,6 +25,7 @@
  * day or that may not open, caps above EXACT_MAX_CAP, and above EXACT_MAX_CAP_SPLIT for a
  * window holding the self-pay date. */
 #include "exact.h"
+#include "exact_terms.h"
 #include "schedule.h"
 
 #include <math.h>
@@ -1100,7 +1101,7 @@ static int poisson_negbin_pmf(double mu, const double *k, const double *rho, siz
                               double *T, wpmf *out)
 {
     size_t h;
-    double a = mu, *g, sum = 0.0, comp = 0.0;
+    double *g;
 
     memset(out, 0, sizeof *out);
     if (pnb_cut(mu, k, rho, J, eps, &h) != 0)
@@ -1115,45 +1116,10 @@ static int poisson_negbin_pmf(double mu, const double *k, const double *rho, siz
     g = malloc(h * sizeof *g);
     if (g == NULL)
         return -1;
-    /* sum_j k_j T_j(n) = g_n sum_j k_j rho_j + sum_j k_j rho_j T_j(n - 1): the second part,
-     * r below, does not wait for g_n, which keeps the chain from g_n to g_{n+1} short. */
-    double *kr = T + J;
-    for (size_t j = 0; j < J; j++) {
-        T[j] = 0.0;
-        kr[j] = k[j] * rho[j];
-        a += kr[j];
-    }
-    g[0] = 1.0;
-    for (size_t n = 0; n + 1 < h; n++) {
-        /* 1 / (n + 1) does not wait for g_n either: a multiplication, not a division, is what
-         * the chain waits for. */
-        double r = 0.0, next, inv = 1.0 / (double)(n + 1);
-        for (size_t j = 0; j < J; j++)
-            r += kr[j] * T[j];
-        next = (a * g[n] + r) * inv;
-        for (size_t j = 0; j < J; j++)
-            T[j] = rho[j] * (g[n] + T[j]);
-        if (next > 0x1p900) {               /* exact rescaling by a power of 2 */
-            for (size_t i = 0; i <= n; i++)
-                g[i] *= 0x1p-900;
-            for (size_t j = 0; j < J; j++)
-                T[j] *= 0x1p-900;
-            next *= 0x1p-900;
-        }
-        g[n + 1] = next;
-    }
-    for (size_t i = 0; i < h; i++) {        /* Neumaier's compensated sum */
-        double y = sum + g[i];
-        comp += fabs(sum) >= fabs(g[i]) ? (sum - y) + g[i] : (g[i] - y) + sum;
-        sum = y;
-    }
-    sum += comp;
-    if (!(sum > 0.0) || !isfinite(sum)) {
+    if (exact_terms_one(mu, k, rho, J, h, T, g) != 0) {
         free(g);
         return -1;
     }
-    for (size_t i = 0; i < h; i++)
-        g[i] /= sum;
     out->lo = 0;
     out->len = h;
     out->p = g;
