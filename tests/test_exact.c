@@ -1,7 +1,8 @@
 /* Tests of models/exact.c against independent computations: GSL's Poisson and negative-binomial
  * distribution functions, published figures (the protocol's plan, the R package `accrual`), and
  * brute-force adaptive integration (gsl_integration_qags) over beta-distributed probabilities.
- * Scenarios are built by hand; dates are day numbers since 1970-01-01. */
+ * Scenarios are built by hand; dates are day numbers since 1970-01-01. Its recurrence's terms
+ * side by side (models/exact_terms.c) against the same terms one node at a time, bit for bit. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +17,7 @@
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_sf_gamma.h>
 #include "../models/exact.h"
+#include "../models/exact_terms.h"
 
 #define AS_OF 20652            /* 2026-07-18 */
 #define DEADLINE 21748         /* 2029-07-18: W = 1097 days */
@@ -1103,6 +1105,122 @@ static void test_moments_uncertain_start(void **state)
     }
 }
 
+/* ---- (i) the recurrence's terms side by side (models/exact_terms.c) ------------------------
+ *
+ * exact_terms_batch must give every node the bits exact_terms_one gives it, whichever path the
+ * node takes: the AVX-512 lanes (on a processor with AVX-512F; else every node takes the
+ * one-node path and these tests check only that), or one node at a time for the nodes whose
+ * number of groups J differs from the lanes'. No tolerance: any change in one lane's
+ * operations or their order (which the exact mode's outputs would show as different bits)
+ * fails. */
+
+/* Runs exact_terms_batch on the n nodes (their g allocated here) and compares each with
+ * exact_terms_one: the same rc, and when 0 the same h terms, bit for bit. Returns the lanes
+ * that were rescaled at some step (bit l: lane l; see exact_terms_work.rescaled), for the
+ * caller to check that the rescaling ran in the lanes (meaningful when every node has the
+ * same J, so that node i is lane i). */
+static unsigned batch_against_one(exact_terms_node *node, size_t n)
+{
+    exact_terms_work w = {0};
+    double T[2 * 16 + 1];
+    unsigned rescaled = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        assert_true(node[i].J <= 16);
+        node[i].g = malloc(node[i].h * sizeof *node[i].g);
+        assert_non_null(node[i].g);
+    }
+    assert_int_equal(exact_terms_batch(node, n, &w), 0);
+    for (size_t i = 0; i < n; i++) {
+        double *want = malloc(node[i].h * sizeof *want);
+        assert_non_null(want);
+        int rc = exact_terms_one(node[i].mu, node[i].k, node[i].rho, node[i].J, node[i].h, T,
+                                 want);
+        assert_int_equal(node[i].rc, rc);
+        for (size_t t = 0; rc == 0 && t < node[i].h; t++)
+            if (memcmp(&node[i].g[t], &want[t], sizeof want[t]) != 0) {
+                print_error("node %zu (J %zu, h %zu): term %zu is %a, one node at a time %a\n",
+                            i, node[i].J, node[i].h, t, node[i].g[t], want[t]);
+                fail();
+            }
+        free(want);
+        free(node[i].g);
+        node[i].g = NULL;
+    }
+    size_t rows = 0;                   /* the steps the lanes ran: to the longest node */
+    for (size_t i = 0; i < n; i++)
+        rows = node[i].h > rows ? node[i].h : rows;
+    for (size_t i = 0; w.rescaled != NULL && i < rows && i < w.cap; i++)
+        rescaled |= w.rescaled[i];
+    exact_terms_work_free(&w);
+    return rescaled;
+}
+
+/* Eight nodes of three groups each in the lanes, their cuts h all different: 1 and 2 (a lane
+ * that never steps, one that steps once), short and long ones, so that lanes stop in turn while
+ * others go on, the longest a heavy tail (rho 0.999, 20,000 terms). Lane 5 adds a Poisson mean
+ * of 3000 to its groups: from g_0 = 1 its terms grow to about e^3000 / sqrt(2 pi 3000), some
+ * 2^4322, so they pass 2^900 four times and the lane rescales while the others do not; its
+ * cut, 3600, leaves lanes running past it. Three groups and means that are not 0 make every
+ * reordering of a lane's sums (r, and a = mu + sum_j k_j rho_j) change some bits. */
+static void test_terms_lanes(void **state)
+{
+    static const double k[8][3] = {{2.0, 0.5, 1.3}, {2.0, 0.5, 0.7}, {1.5, 3.0, 0.9},
+                                   {0.3, 2.0, 1.1}, {4.0, 4.0, 2.2}, {2.0, 2.0, 0.6},
+                                   {0.3, 1.0, 5.0}, {8.0, 0.1, 1.7}};
+    static const double rho[8][3] = {{0.5, 0.2, 0.33}, {0.9, 0.3, 0.71}, {0.6, 0.95, 0.13},
+                                     {0.999, 0.1, 0.47}, {0.2, 0.4, 0.61}, {0.5, 0.6, 0.37},
+                                     {0.99, 0.7, 0.21}, {0.97, 0.5, 0.83}};
+    static const double mu[8] = {1.37, 0.61, 12.5, 0.31, 3.1, 3000.0, 40.2, 0.25};
+    static const size_t h[8] = {1, 2, 400, 20000, 60, 3600, 2500, 900};
+    exact_terms_node node[8];
+    (void)state;
+    for (size_t i = 0; i < 8; i++)
+        node[i] = (exact_terms_node){.mu = mu[i], .J = 3, .k = k[i], .rho = rho[i], .h = h[i]};
+    unsigned rescaled = batch_against_one(node, 8);
+    if (!exact_terms_lanes_available()) {
+        print_message("no AVX-512F here: the batch ran one node at a time\n");
+        return;
+    }
+    assert_int_equal(rescaled, 1u << 5);       /* lane 5, and only it, was rescaled */
+}
+
+/* Nodes whose numbers of groups differ: the most common J (1, four nodes, lanes 0 to 3 in node
+ * order) goes to the lanes, the others (J 0, 3 and 10, above EXACT_TERMS_MAX_GROUPS) one at a
+ * time; one lane's mean is NaN, so its sum is not a number and both paths return -1 for it.
+ * Then a tie, two nodes of J 2 and two of J 0 (a Poisson alone): the first node's J wins. And
+ * more nodes than lanes are refused. */
+static void test_terms_lanes_mixed_groups(void **state)
+{
+    static const double k[10] = {2.0, 0.5, 1.0, 3.0, 0.7, 1.2, 2.5, 0.9, 4.0, 1.1};
+    static const double rho[10] = {0.5, 0.3, 0.8, 0.1, 0.6, 0.45, 0.2, 0.7, 0.35, 0.55};
+    exact_terms_node node[7] = {
+        {.mu = 2.0, .J = 1, .k = k, .rho = rho, .h = 50},
+        {.mu = 0.0, .J = 3, .k = k, .rho = rho, .h = 80},
+        {.mu = 5.0, .J = 1, .k = k + 1, .rho = rho + 1, .h = 70},
+        {.mu = 9.0, .J = 0, .k = k, .rho = rho, .h = 60},
+        {.mu = NAN, .J = 1, .k = k + 2, .rho = rho + 2, .h = 40},
+        {.mu = 1.0, .J = 10, .k = k, .rho = rho, .h = 90},
+        {.mu = 0.5, .J = 1, .k = k + 3, .rho = rho + 3, .h = 30},
+    };
+    (void)state;
+    batch_against_one(node, 7);
+    assert_int_equal(node[4].rc, -1);
+    exact_terms_node tie[4] = {
+        {.mu = 3.0, .J = 2, .k = k, .rho = rho, .h = 45},
+        {.mu = 7.0, .J = 0, .k = k, .rho = rho, .h = 55},
+        {.mu = 1.0, .J = 2, .k = k + 4, .rho = rho + 4, .h = 65},
+        {.mu = 2.0, .J = 0, .k = k, .rho = rho, .h = 35},
+    };
+    batch_against_one(tie, 4);
+    exact_terms_node many[EXACT_TERMS_LANES + 1];
+    exact_terms_work w = {0};
+    for (size_t i = 0; i < EXACT_TERMS_LANES + 1; i++)
+        many[i] = tie[0];
+    assert_int_equal(exact_terms_batch(many, EXACT_TERMS_LANES + 1, &w), -1);
+    exact_terms_work_free(&w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1135,6 +1253,8 @@ int main(void)
         cmocka_unit_test(test_cap_binds_closed_form),
         cmocka_unit_test(test_cap_split_brute_force),
         cmocka_unit_test(test_cap_declined),
+        cmocka_unit_test(test_terms_lanes),
+        cmocka_unit_test(test_terms_lanes_mixed_groups),
     };
     gsl_set_error_handler_off();
     return cmocka_run_group_tests_name("exact", tests, NULL, NULL);
