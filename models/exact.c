@@ -7,7 +7,8 @@
  * convolution of those, integrated over p and q when they are beta distributed. The Poisson and
  * negative binomial parts come together from one recurrence on their generating function
  * (poisson_negbin_pmf, its terms by models/exact_terms.c), O(groups) a count, the binomial and
- * the sites with uncertain first days by direct convolution.
+ * the sites with uncertain first days by direct convolution. The recurrences of up to 8
+ * quadrature nodes run side by side, one AVX-512 lane each, with the bits of one at a time.
  *
  * A capped site (sites.csv cap C: it refers at most C candidates from as_of) registers
  * Binomial(min(K, C), r) mixed over K, its referrals in its window: K ~ Poisson(m) for a fixed
@@ -1094,34 +1095,86 @@ static int pnb_cut(double mu, const double *k, const double *rho, size_t J, doub
     return 0;
 }
 
-/* The pmf of Poisson(mu) + sum_j NB(k[j], rho[j]) (rho[j] in (0, 1), mu >= 0, not all zero),
- * cut where Chernoff's bound puts at most eps above, trimmed by eps on each side, normalised.
- * T is room for 2 J doubles. */
-static int poisson_negbin_pmf(double mu, const double *k, const double *rho, size_t J, double eps,
-                              double *T, wpmf *out)
+/* A quadrature node's Poisson and gamma-site groups given (p, q): the first law cond_pmf
+ * convolves. Built by node_groups_init; its terms are computed at the node's turn
+ * (poisson_negbin_pmf), or ahead of it for a batch of nodes, side by side (prepare_batch). */
+typedef struct node_groups {
+    double p, q;
+    double *k, *rho;        /* room for n_groups each: t.k and t.rho */
+    exact_terms_node t;     /* mu, J, k, rho, h and, computed ahead, g and rc */
+    int cut;                /* 0: pnb_cut set h; -1: it failed, or there is nothing to cut */
+    int ahead;              /* t.g (owned here until the node's turn) and t.rc computed ahead */
+} node_groups;
+
+/* Fills nd for the node (p, q): the Poisson mean of the fixed-rate sites, the shape and term
+ * ratio of each group whose odds are positive, and, when they are not all zero, the cut. */
+static void node_groups_init(const exact_model *m, double p, double q, node_groups *nd)
 {
-    size_t h;
+    double *k = nd->k, *rho = nd->rho;
+    size_t J = 0;
+
+    nd->p = p;
+    nd->q = q;
+    nd->t.mu = p * (m->fix_before + q * m->fix_after);
+    for (size_t j = 0; j < m->n_groups; j++) {
+        double odds = p * (m->before[j] + q * m->after[j]);   /* m / k */
+        if (odds > 0.0) {
+            k[J] = m->shape[j];
+            rho[J++] = odds / (1.0 + odds);
+        }
+    }
+    nd->t.k = k;
+    nd->t.rho = rho;
+    nd->t.J = J;
+    nd->t.h = 0;
+    nd->t.g = NULL;
+    nd->ahead = 0;
+    nd->cut = nd->t.mu > 0.0 || J > 0 ? pnb_cut(nd->t.mu, k, rho, J, m->eps, &nd->t.h) : -1;
+}
+
+/* The work charged for a recurrence of h terms over J groups, counted in multiply-adds' worth
+ * of time: a step's 2 J + 2 multiply-adds wait on a chain of two, and the sum, scaling and trim
+ * pass over the terms three more times. */
+static double pnb_cost(size_t h, size_t J)
+{
+    return (double)h * (double)(2 * J + 7);
+}
+
+/* The pmf of Poisson(mu) + sum_j NB(k[j], rho[j]) (rho[j] in (0, 1), mu >= 0, not all zero) of
+ * node nd, cut where Chernoff's bound puts at most eps above (nd->cut), trimmed by eps on each
+ * side, normalised: the terms computed ahead when they were (taken over from nd), else here
+ * (exact_terms_one, the same bits). T is scratch room for 2 J doubles. */
+static int poisson_negbin_pmf(node_groups *nd, double eps, double *T, wpmf *out)
+{
+    const exact_terms_node *t = &nd->t;
     double *g;
+    int rc;
 
     memset(out, 0, sizeof *out);
-    if (pnb_cut(mu, k, rho, J, eps, &h) != 0)
+    if (nd->cut != 0)
         return -1;
-    /* Counted in multiply-adds' worth of time: a step's 2 J + 2 multiply-adds wait on a chain
-     * of two, and the sum, scaling and trim pass over the terms three more times. */
-    work.used += (double)h * (double)(2 * J + 7);
+    work.used += pnb_cost(t->h, t->J);
     if (work.limit > 0.0 && work.used > work.limit) {
         work.over = 1;
         return -1;
     }
-    g = malloc(h * sizeof *g);
-    if (g == NULL)
-        return -1;
-    if (exact_terms_one(mu, k, rho, J, h, T, g) != 0) {
+    if (nd->ahead) {
+        g = nd->t.g;
+        rc = nd->t.rc;
+        nd->t.g = NULL;
+        nd->ahead = 0;
+    } else {
+        g = malloc(t->h * sizeof *g);
+        if (g == NULL)
+            return -1;
+        rc = exact_terms_one(t->mu, t->k, t->rho, t->J, t->h, T, g);
+    }
+    if (rc != 0) {
         free(g);
         return -1;
     }
     out->lo = 0;
-    out->len = h;
+    out->len = t->h;
     out->p = g;
     wpmf_trim(out, eps);
     return 0;
@@ -1344,22 +1397,15 @@ static int add_capped(wpmf *acc, const capped_site *cs, double p, double q, doub
     return rc;
 }
 
-/* The distribution of N - enrolled given p and q. scratch is room for 4 n_groups doubles. */
-static int cond_pmf(const exact_model *m, double p, double q, double *scratch, wpmf *out)
+/* The distribution of N - enrolled given the node's p and q (nd, from node_groups_init). T is
+ * scratch room for 2 n_groups doubles. */
+static int cond_pmf(const exact_model *m, node_groups *nd, double *T, wpmf *out)
 {
-    double mu = p * (m->fix_before + q * m->fix_after), *k = scratch, *rho = scratch + m->n_groups;
-    size_t J = 0;
+    double p = nd->p, q = nd->q;
 
     memset(out, 0, sizeof *out);
-    for (size_t j = 0; j < m->n_groups; j++) {
-        double odds = p * (m->before[j] + q * m->after[j]);   /* m / k */
-        if (odds > 0.0) {
-            k[J] = m->shape[j];
-            rho[J++] = odds / (1.0 + odds);
-        }
-    }
-    if (mu > 0.0 || J > 0) {
-        if (poisson_negbin_pmf(mu, k, rho, J, m->eps, scratch + 2 * m->n_groups, out) != 0)
+    if (nd->t.mu > 0.0 || nd->t.J > 0) {
+        if (poisson_negbin_pmf(nd, m->eps, T, out) != 0)
             return -1;
     } else if (point_mass(0, out) != 0) {
         return -1;
@@ -1528,19 +1574,83 @@ static int rule_for(rule *r, const prob_spec *ps, int used, size_t n)
     return rule_jacobi_golub_welsch(r, ps->a, ps->b, n);
 }
 
-/* acc = sum over the tensor rule of weight * conditional pmf of N - enrolled. */
+/* The longest recurrence computed ahead in lanes: the lanes' scratch holds EXACT_TERMS_LANES
+ * terms a count, and the nodes' pmfs as many again (64 MiB each at this length); longer ones
+ * are computed at their turn. */
+#define EXACT_AHEAD_MAX_TERMS ((size_t)1 << 20)
+
+/* Prepares the nodes first .. first + count - 1 (count <= EXACT_TERMS_LANES) of the tensor rule
+ * (node i rq->n + j is (p_i, q_j)) into nd, and computes their recurrences' terms ahead, side
+ * by side (exact_terms_batch), when that pays: two or more of them have terms to compute and
+ * the processor has the lanes. Their work is charged at each node's turn as before
+ * (poisson_negbin_pmf); so that what is computed ahead stays within the work limit, the nodes
+ * whose charges, added in order to the work so far, would pass it are left to their turn, where
+ * the limit stops them. Anything not computed ahead (and all of it when out of memory) is
+ * computed at its turn, with the same bits. */
+static void prepare_batch(const exact_model *m, const rule *rp, const rule *rq, size_t first,
+                          size_t count, node_groups *nd, exact_terms_work *tw)
+{
+    exact_terms_node batch[EXACT_TERMS_LANES];
+    node_groups *owner[EXACT_TERMS_LANES];
+    size_t n = 0;
+    double projected = work.used;
+
+    for (size_t c = 0; c < count; c++) {
+        size_t at = first + c;
+        node_groups_init(m, rp->x[at / rq->n], rq->x[at % rq->n], &nd[c]);
+        if (nd[c].cut != 0 || nd[c].t.h > EXACT_AHEAD_MAX_TERMS)
+            continue;
+        projected += pnb_cost(nd[c].t.h, nd[c].t.J);
+        if (work.limit > 0.0 && projected > work.limit)
+            break;
+        owner[n++] = &nd[c];
+    }
+    if (n < 2 || !exact_terms_lanes_available())
+        return;
+    for (size_t b = 0; b < n; b++) {
+        batch[b] = owner[b]->t;
+        batch[b].g = malloc(batch[b].h * sizeof *batch[b].g);
+        if (batch[b].g == NULL) {
+            n = b + 1;
+            goto release;
+        }
+    }
+    if (exact_terms_batch(batch, n, tw) != 0)
+        goto release;
+    for (size_t b = 0; b < n; b++) {
+        owner[b]->t.g = batch[b].g;
+        owner[b]->t.rc = batch[b].rc;
+        owner[b]->ahead = 1;
+    }
+    return;
+release:
+    for (size_t b = 0; b < n; b++)
+        free(batch[b].g);
+}
+
+/* acc = sum over the tensor rule of weight * conditional pmf of N - enrolled, node by node in
+ * the rule's order (p's nodes outer): the progress report, the stop test and the pmf's work
+ * charge at each node as they come, the recurrences computed ahead a batch of
+ * EXACT_TERMS_LANES nodes at a time (prepare_batch). */
 static int integrate(const exact_model *m, const scenario *s, size_t n, dvec *acc, char *err,
                      size_t errlen)
 {
     rule rp = {0}, rq = {0};
     int rc = -1;
-    double *scratch = malloc((4 * m->n_groups + 1) * sizeof *scratch);
+    size_t G = m->n_groups;
+    double *scratch = malloc(((2 * EXACT_TERMS_LANES + 2) * G + 1) * sizeof *scratch);
+    node_groups nd[EXACT_TERMS_LANES] = {{0}};
+    exact_terms_work tw = {0};
     char what[64];
 
     acc->len = 0;
     if (scratch == NULL) {
         set_err(err, errlen, "exact: out of memory");
         goto done;
+    }
+    for (size_t c = 0; c < EXACT_TERMS_LANES; c++) {
+        nd[c].k = scratch + 2 * c * G;
+        nd[c].rho = nd[c].k + G;
     }
     if (rule_for(&rp, &s->screen_pass, model_uses_p(m), n) != 0 ||
         rule_for(&rq, &s->selfpay_consent, model_uses_q(m), n) != 0) {
@@ -1551,14 +1661,21 @@ static int integrate(const exact_model *m, const scenario *s, size_t n, dvec *ac
         snprintf(what, sizeof what, "quadrature on %zu x %zu nodes", rp.n, rq.n);
     else
         snprintf(what, sizeof what, "quadrature on %zu nodes", rp.n * rq.n);
-    for (size_t i = 0; i < rp.n; i++)
-        for (size_t j = 0; j < rq.n; j++) {
-            wpmf c = {0};
+    for (size_t first = 0; first < rp.n * rq.n; first += EXACT_TERMS_LANES) {
+        size_t count = rp.n * rq.n - first;
+        if (count > EXACT_TERMS_LANES)
+            count = EXACT_TERMS_LANES;
+        for (size_t c = 0; c < count; c++) {
+            size_t i = (first + c) / rq.n, j = (first + c) % rq.n;
+            wpmf pmf = {0};
             if (progress_fn)
                 progress_fn(progress_arg, what, (double)(i * rq.n + j) / (double)(rp.n * rq.n));
-            if (stop_requested() || cond_pmf(m, rp.x[i], rq.x[j], scratch, &c) != 0 ||
-                dvec_add_window(acc, &c, rp.w[i] * rq.w[j]) != 0) {
-                wpmf_free(&c);
+            if (!stop_requested() && c == 0)
+                prepare_batch(m, &rp, &rq, first, count, nd, &tw);
+            if (stop_requested() || cond_pmf(m, &nd[c], scratch + 2 * EXACT_TERMS_LANES * G,
+                                             &pmf) != 0 ||
+                dvec_add_window(acc, &pmf, rp.w[i] * rq.w[j]) != 0) {
+                wpmf_free(&pmf);
                 if (stop_requested())
                     set_err(err, errlen, "exact: interrupted");
                 else if (work.over)
@@ -1569,10 +1686,15 @@ static int integrate(const exact_model *m, const scenario *s, size_t n, dvec *ac
                             (size_t)EXACT_MAX_SUPPORT);
                 goto done;
             }
-            wpmf_free(&c);
+            wpmf_free(&pmf);
         }
+    }
     rc = 0;
 done:
+    for (size_t c = 0; c < EXACT_TERMS_LANES; c++)
+        if (nd[c].ahead)
+            free(nd[c].t.g);
+    exact_terms_work_free(&tw);
     free(scratch);
     rule_free(&rp);
     rule_free(&rq);
