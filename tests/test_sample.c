@@ -892,7 +892,8 @@ static void test_binomial_fill(void **state)
  * sets' halves (two to a word of the stream, low half first) and whose low half, where the
  * high half ties with an edge's, from one further word (its high 16 bits), in set and point
  * order; and leaves the stream there. Sizes run from 0 to 40, across the 32-half vectors of the
- * AVX-512 path and the masked load of a partial one, sets starting on odd halves; edges include
+ * AVX-512 path and the masked load of a partial one, sets starting on odd halves, and in every
+ * fifth round to 160, past the 64 above which sets take the large sets' path; edges include
  * 0, values near the top of the 32-bit range, a repeat and UINT32_MAX; the middle ones are
  * scaled by (t + 1) / 7 for set t, so that a set reading another's edges would fail; two more
  * take the high half of one of the set's own points (read ahead from a copy of the stream), with
@@ -904,14 +905,16 @@ static void test_split_words(void **state)
     assert_non_null(clone);
     static const uint32_t base[] = {0u, 1u << 30, 1u << 30, 3000000000u, UINT32_MAX - 1u,
                                     UINT32_MAX};
-    enum { N_BASE = sizeof base / sizeof base[0], N_EDGE = N_BASE + 2, SETS = 7, MAX_N = 40 };
+    enum { N_BASE = sizeof base / sizeof base[0], N_EDGE = N_BASE + 2, SETS = 7, MAX_N = 160 };
     uint32_t size[SETS], edge[N_EDGE * SETS], below[N_EDGE * SETS], expect[N_EDGE * SETS];
     uint32_t word[SETS * MAX_N], ahead[SETS * MAX_N];
     size_t ties = 0;
     for (int i = 0; i < 2000; i++) {
         size_t total = 0;
         for (size_t t = 0; t < SETS; t++) {
-            size[t] = (uint32_t)((i * SETS + (int)t * 13) % (MAX_N + 1));
+            /* every fifth round past 40 points, into the large sets' path (more than 64) */
+            int most = i % 5 == 4 ? MAX_N : 40;
+            size[t] = (uint32_t)((i * SETS + (int)t * 13) % (most + 1));
             total += size[t];
         }
         gsl_rng_memcpy(clone, r);
