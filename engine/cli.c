@@ -518,12 +518,9 @@ int cli_simulation_status(const sim_result *r, const char *err)
 int cli_exact_check(const model *m, const scenario *s, double *p, double *mean, char *err,
                     size_t errlen)
 {
-    exact_dist d;
-    if (model_exact(m, CLI_EXACT_CHECK_WORK, &d, err, errlen) != 0)
+    if (model_exact_p_at_least(m, s->target, CLI_EXACT_CHECK_WORK, p, err, errlen) != 0)
         return -1;
-    *p = exact_p_at_least(&d, s->target);
     *mean = model_exact_mean(m);
-    exact_dist_free(&d);
     return 0;
 }
 

@@ -93,7 +93,8 @@ int cli_check_out_dir(const options *o);
 sim_result *cli_simulate(const options *o, const sim_model *sim, uint64_t trials,
                          double *seconds, char *err, size_t errlen);
 
-/* The exact P(success) and mean beside a run, within CLI_EXACT_CHECK_WORK; -1 with the reason. */
+/* The exact P(success) and mean beside a run, within CLI_EXACT_CHECK_WORK (the quadrature
+ * converging on P(success) alone, model_exact_p_at_least); -1 with the reason. */
 int cli_exact_check(const model *m, const scenario *s, double *p, double *mean, char *err,
                     size_t errlen);
 

@@ -1716,6 +1716,23 @@ static double max_change(const dvec *x, const dvec *y)
     return worst;
 }
 
+/* Pmf entries are counted from here when the quadrature converges on every one of them (and on
+ * the distribution function), rather than on one probability (integrate_converged's focus). */
+#define EXACT_WHOLE SIZE_MAX
+
+/* How far P(N - enrolled >= from) moves between two pmfs: their sums from `from` on, each from
+ * its far end (smallest terms first). */
+static double change_from(const dvec *x, const dvec *y, size_t from)
+{
+    double sx = 0.0, sy = 0.0;
+
+    for (size_t i = x->len; i-- > from;)
+        sx += x->v[i];
+    for (size_t i = y->len; i-- > from;)
+        sy += y->v[i];
+    return fabs(sx - sy);
+}
+
 /* Integrates with 8, 16, 32, ... nodes per beta axis until two successive rules agree, or until
  * the finer rule's error, extrapolated, is below EXACT_QUAD_TOL. The move d_k between the rules of
  * n/2 and n nodes estimates the error of the n/2 rule; when a rule's error falls like r^n
@@ -1730,8 +1747,8 @@ static double max_change(const dvec *x, const dvec *y)
  * computation stops there instead of spending the rest of the limit on a rule it cannot finish
  * (bench/scale/count-10000's check spent 6e7 of its 1e8 operations on 100 of the 256 nodes of
  * its second rule). */
-static int integrate_converged(const exact_model *m, const scenario *s, dvec *out, char *err,
-                               size_t errlen)
+static int integrate_converged(const exact_model *m, const scenario *s, size_t focus, dvec *out,
+                               char *err, size_t errlen)
 {
     int n_beta = (s->screen_pass.is_beta && model_uses_p(m)) +
                  (s->selfpay_consent.is_beta && model_uses_q(m));
@@ -1760,7 +1777,7 @@ static int integrate_converged(const exact_model *m, const scenario *s, dvec *ou
             dvec_free(&prev);
             return -1;
         }
-        change = max_change(&prev, out);
+        change = focus == EXACT_WHOLE ? max_change(&prev, out) : change_from(&prev, out, focus);
         if (change < EXACT_QUAD_TOL ||
             (last > 0.0 && change < last && change * (change / last) < EXACT_QUAD_TOL)) {
             dvec_free(&prev);
@@ -1813,8 +1830,10 @@ int exact_deadline_dist(const scenario *s, exact_dist *out, char *err, size_t er
     return exact_deadline_dist_limited(s, 0.0, out, err, errlen);
 }
 
-int exact_deadline_dist_limited(const scenario *s, double max_work, exact_dist *out, char *err,
-                                size_t errlen)
+/* exact_deadline_dist_limited, the quadrature converging on every entry (focus EXACT_WHOLE)
+ * or on P(N - enrolled >= focus) alone (integrate_converged). */
+static int deadline_dist(const scenario *s, double max_work, size_t focus, exact_dist *out,
+                         char *err, size_t errlen)
 {
     exact_model m;
     dvec acc = {0};
@@ -1837,7 +1856,7 @@ int exact_deadline_dist_limited(const scenario *s, double max_work, exact_dist *
     if (model_init(&m, s, err, errlen) != 0)
         return -1;
     work = (work_budget){.limit = max_work};
-    int rc = integrate_converged(&m, s, &acc, err, errlen);
+    int rc = integrate_converged(&m, s, focus, &acc, err, errlen);
     work = (work_budget){0};
     if (rc != 0) {
         model_free(&m);
@@ -1860,6 +1879,24 @@ int exact_deadline_dist_limited(const scenario *s, double max_work, exact_dist *
     out->len = enrolled + hi;
     out->tail = tail;
     dvec_free(&acc);
+    return 0;
+}
+
+int exact_deadline_dist_limited(const scenario *s, double max_work, exact_dist *out, char *err,
+                                size_t errlen)
+{
+    return deadline_dist(s, max_work, EXACT_WHOLE, out, err, errlen);
+}
+
+int exact_p_at_least_limited(const scenario *s, long n, double max_work, double *p, char *err,
+                             size_t errlen)
+{
+    exact_dist d;
+    long from = n - (long)s->enrolled;
+    if (deadline_dist(s, max_work, from > 0 ? (size_t)from : 0, &d, err, errlen) != 0)
+        return -1;
+    *p = exact_p_at_least(&d, n);
+    exact_dist_free(&d);
     return 0;
 }
 

@@ -129,6 +129,12 @@ int model_exact(const model *m, double max_work, exact_dist *out, char *err, siz
     return exact_deadline_dist_limited(m->s, max_work, out, err, errlen);
 }
 
+int model_exact_p_at_least(const model *m, long n, double max_work, double *p, char *err,
+                           size_t errlen)
+{
+    return exact_p_at_least_limited(m->s, n, max_work, p, err, errlen);
+}
+
 double model_exact_mean(const model *m) { return exact_mean(m->s); }
 
 int model_has_tallies(const model *m) { return m->kind->tally_name != NULL; }

@@ -40,6 +40,11 @@ date_t model_checkpoint_date(const model *m, size_t k);
  * exact computation for this model or scenario, too costly, out of memory). */
 int model_exact(const model *m, double max_work, exact_dist *out, char *err, size_t errlen);
 
+/* P(registrations by the deadline >= n) alone, the same way, its quadrature converging on that
+ * one probability (exact_p_at_least_limited): the check beside a run. 0, or -1 as model_exact. */
+int model_exact_p_at_least(const model *m, long n, double max_work, double *p, char *err,
+                           size_t errlen);
+
 /* The model's own per-trial tallies (sim_model.n_tallies; for the actions model how often
  * each rule fired and the policy's paired effect): whether it has any; tally i's key for the
  * tables ("rule1_fired") into buf; and the readable section of the report on them. */

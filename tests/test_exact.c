@@ -953,6 +953,49 @@ static void test_progress(void **state)
     exact_dist_free(&d);
 }
 
+/* exact_p_at_least_limited, the check beside a run, converges on P(N >= target) alone: it agrees
+ * with the whole distribution's value, each being within EXACT_QUAD_TOL = 1e-10 of the integral
+ * by the quadrature's stopping rule, so within 2e-10 of each other, plus the sums' rounding
+ * (some 1e-13 at these supports): 3e-10 is asserted. At bench/scale/count-300 it stops one rule
+ * earlier, at 32 x 32 nodes (P(N >= 300) moves by 4.4e-8 from the 16 x 16 rule, 7.8e-5 before
+ * that: extrapolated, 2.5e-11) where the whole pmf takes 64 x 64 (its largest move 1.6e-6):
+ * 64 + 256 + 1024 progress calls against 64 + 256 + 1024 + 4096. Also with no work limit at all
+ * (0) and with the target already met (P = 1 exactly). */
+static void test_p_at_least_focused(void **state)
+{
+    (void)state;
+    static const char *dirs[] = {"bench/scale/count-300", "bench/reference", "scenarios/self-pay",
+                                 "bench/scale/count-1000", "scenarios/historical-pace"};
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+        char err[512] = "";
+        scenario *s = scenario_load(dirs[i], err, sizeof err);
+        if (s == NULL)
+            print_error("%s: %s\n", dirs[i], err);
+        assert_non_null(s);
+        progress_log whole = {0, 0.0, 0}, focused = {0, 0.0, 0};
+        exact_set_progress(log_progress, &whole);
+        exact_dist d = compute(s);
+        exact_set_progress(log_progress, &focused);
+        double p = -1.0;
+        int rc = exact_p_at_least_limited(s, s->target, 0.0, &p, err, sizeof err);
+        exact_set_progress(NULL, NULL);
+        assert_int_equal(rc, 0);
+        double want = exact_p_at_least(&d, s->target);
+        print_message("%-28s P %.12f, whole %.12f, difference %.2g, nodes %zu against %zu\n",
+                      dirs[i], p, want, p - want, focused.calls, whole.calls);
+        check_near(p, want, 3e-10, dirs[i]);
+        assert_true(focused.calls <= whole.calls);
+        if (i == 0) {
+            assert_int_equal(focused.calls, 64 + 256 + 1024);
+            assert_int_equal(whole.calls, 64 + 256 + 1024 + 4096);
+        }
+        assert_int_equal(exact_p_at_least_limited(s, s->enrolled, 0.0, &p, err, sizeof err), 0);
+        assert_true(p == 1.0);
+        exact_dist_free(&d);
+        scenario_free(s);
+    }
+}
+
 /* exact_mean_moments against closed forms. Tolerance for order j: 1e-12 (|mu| + 1)^j, mu = E[C]:
  * the expansion around mu adds terms up to about mu^j in size (the constant enrolled - mu raised
  * to j), a few dozen of them, each rounded at 1.1e-16, so the cancellation leaves at most about
@@ -1233,6 +1276,7 @@ int main(void)
         cmocka_unit_test(test_heavy_tail),
         cmocka_unit_test(test_agrees_with_before),
         cmocka_unit_test(test_progress),
+        cmocka_unit_test(test_p_at_least_focused),
         cmocka_unit_test(test_protocol_plan),
         cmocka_unit_test(test_accrual_package_example),
         cmocka_unit_test(test_poisson_beta_a_below_1),
