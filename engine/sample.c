@@ -942,8 +942,9 @@ static void btrs_setup(btrs_items *it, size_t len)
 
 /* One round of BTRS for the first `lanes` items (np of them pending, the others padding), with
  * the uniforms u_j (words w[j] and w[np + j]) and v_j (w[2 np + j] and w[3 np + j]): k[j] =
- * the candidate and, when it lies in [0, n], in ok[j] the bits BTRS_SQUEEZE (accepted by the squeeze), BTRS_TEST (by the test log(v alpha /
- * (a / us^2 + b)) <= log(f(k) / f(m)), f the pmf, written with Stirling's series as Hormann
+ * the candidate and, when it lies in [0, n], in ok[j] the bits BTRS_SQUEEZE (accepted by the
+ * squeeze), BTRS_TEST (by the test log(v alpha / (a / us^2 + b)) <= log(f(k) / f(m)), f the
+ * pmf, written with Stirling's series as Hormann
  * does so that no large log-factorials cancel) and BTRS_SMALL (k or n - k below FC_TABLE: the
  * test's two sides are in lv[j] and bound[j], the bound without stirling_fix, for the caller
  * to decide); ok[j] = 0 otherwise. Every operation is made for every item and the results
@@ -1214,7 +1215,8 @@ static void count_sets_portable(rng_state *s, const uint32_t *word, size_t n,
 #define SAMPLE_LARGE_SET_END ((uint32_t)1 << 20)
 
 /* The ties of one set, its halves half[0 .. size - 1], in point order: for each point whose high
- * half ties with an edge's (with a non-zero low half), split_tie. */
+ * half ties with an edge's (with a non-zero low half), split_tie. Both counting paths call it
+ * once they have seen that the set has a tie, after counting it. */
 __attribute__((target("avx512f,avx512bw,popcnt"), noinline)) static void
 ties_avx512(rng_state *s, const uint16_t *half, uint32_t size, const uint32_t *edge,
             size_t n_edge, size_t stride, uint32_t *below)
@@ -1240,9 +1242,9 @@ ties_avx512(rng_state *s, const uint16_t *half, uint32_t size, const uint32_t *e
  * edge: how many of its halves lie below the edge's high half, gathered in a vector of 32
  * per-lane counts (a compare and a masked add a vector of halves) and summed once; and whether
  * any equals it, in another vector. Only a set with such a tie goes over its points again for
- * them, in point order (ties_avx512), so that the stream gives the same low halves. Against
- * counting as count_sets_avx512 does for smaller sets (a population count added to memory for
- * each edge and vector of halves), a third of the instructions. */
+ * them, in point order (ties_avx512), so that the stream gives the same low halves. For each
+ * edge and vector of halves, 11 instructions, none a store, where count_sets_avx512's loop for
+ * smaller sets takes 15, a population count added to memory among them (objdump). */
 __attribute__((target("avx512f,avx512bw,popcnt"), noinline)) static void
 count_large_set_avx512(rng_state *s, const uint16_t *half, uint32_t size, const uint32_t *edge,
                        size_t n_edge, size_t stride, uint32_t *below)
@@ -1275,9 +1277,9 @@ count_large_set_avx512(rng_state *s, const uint16_t *half, uint32_t size, const 
 
 /* The same with AVX-512 (BW): 32 halves per compare (unsigned), the last vector of a set loaded
  * under a mask, so that no half past the set is read and no padding is needed; a compare's
- * count is its mask's bits, and the ties the bits of the equality masks, taken in point order.
- * Most sets hold at most 32 points: one load and two compares per edge. Sets of more than
- * SAMPLE_LARGE_SET points take count_large_set_avx512. */
+ * count is its mask's bits; a set whose equality masks show a tie has ties_avx512 take them,
+ * in point order. Most sets hold at most 32 points: one load and two compares per edge. Sets of
+ * more than SAMPLE_LARGE_SET points take count_large_set_avx512. */
 __attribute__((target("avx512f,avx512bw,popcnt"))) static void
 count_sets_avx512(rng_state *s, const uint32_t *word, size_t n, const uint32_t *size,
                   const uint32_t *edge, size_t n_edge, size_t stride, uint32_t *below)
@@ -1290,11 +1292,11 @@ count_sets_avx512(rng_state *s, const uint32_t *word, size_t n, const uint32_t *
             continue;
         }
         /* The first 32 points set the counts (an empty set: 0), the others add to them. */
+        __mmask32 ties = 0;
         for (uint32_t i = 0; i == 0 || i < size[t]; i += 32) {
             uint32_t left = size[t] - i;
             __mmask32 in = left >= 32 ? (__mmask32)0xffffffffu : (__mmask32)((1u << left) - 1u);
             __m512i x = _mm512_maskz_loadu_epi16(in, half + i);
-            __mmask32 ties = 0;
             for (size_t k = 0; k < n_edge; k++) {
                 uint32_t e = edge[k * stride + t];
                 __m512i eh = _mm512_set1_epi16((short)(e >> 16));
@@ -1304,11 +1306,9 @@ count_sets_avx512(rng_state *s, const uint32_t *word, size_t n, const uint32_t *
                 __mmask32 tied = (e & 0xffffu) ? in : 0;
                 ties |= _mm512_mask_cmpeq_epu16_mask(tied, x, eh);
             }
-            for (; ties; ties &= ties - 1) {
-                uint32_t at = i + (uint32_t)__builtin_ctz((unsigned)ties);
-                split_tie(s, half[at], edge + t, n_edge, stride, below + t);
-            }
         }
+        if (ties)
+            ties_avx512(s, half, size[t], edge + t, n_edge, stride, below + t);
         half += size[t];
     }
 }
