@@ -499,7 +499,8 @@ static void inverse_powers(const double *x, int k, double *p_none, size_t n)
  * coarser one, so both are unbiased; the second has the smaller variance (the rate's share of
  * it gone), and a division costs less than an exponential: bench/scale/count-300 (30 sites of
  * shape 2) took 0.964 of the time with it (1e6 trials, 1 thread, farm-bench 11 pairs, CPU);
- * bench/reference (5 sites of shape 2) 0.99. */
+ * bench/reference (5 sites of shape 2) 0.99. A sure site alike in all that sets it to an
+ * earlier one (find_pnone_twins) copies that one's P(none) rows. */
 SIMD_CLONES
 static void site_outcomes(const sites_plan *p, const core_rows *rows, const sites_work *w,
                           size_t n, sim_batch *out)
@@ -526,13 +527,6 @@ static void site_outcomes(const sites_plan *p, const core_rows *rows, const site
                     p_none[t] = vmath_exp(-mean[t]);
             }
             u++;
-        } else if (k && p->pnone_twin[j] != SIZE_MAX) {
-#pragma omp simd
-            for (size_t t = 0; t < n; t++)
-                mean[t] = c[t] * rate[t] * (A + consent[t] * B);
-            const double *twin = out->unit_p_none + p->draws.order[p->pnone_twin[j]] * stride;
-            memcpy(p_none, twin, n * sizeof *p_none);
-            continue;
         } else if (k) {
 #pragma omp simd
             for (size_t t = 0; t < n; t++) {
@@ -548,7 +542,10 @@ static void site_outcomes(const sites_plan *p, const core_rows *rows, const site
                 p_none[t] = vmath_exp(-mu);
             }
         }
-        if (k)
+        if (k && p->pnone_twin[j] != SIZE_MAX)   /* a site alike, earlier: its rows */
+            memcpy(p_none, out->unit_p_none + p->draws.order[p->pnone_twin[j]] * stride,
+                   n * sizeof *p_none);
+        else if (k)
             inverse_powers(x, k, p_none, n);
     }
 }
