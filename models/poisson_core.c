@@ -522,8 +522,9 @@ static void draw_inversions(gsl_rng *r, work_layout *w, size_t n)
  * of the mean, rows [a, b] (a lane's own, or up to its group's last row: which, depends only
  * on the group's means, never on the trial's uniform u). The mass outside, eps = P(N not in
  * [a, b] | draws), is at most 7.8e-5 at 4 SD, mostly above the window (summed in double
- * precision for M from 64 to 3,000, in steps of 0.05 to 200 and of 1 above: the largest, 7.7e-5,
- * just above 64, where the rounding of the window's ends leaves the most out; 7.0e-5 at 100,
+ * precision for M above 64 to 3,000, in steps of 0.01 to 200 and of 1 above: the largest,
+ * 7.6e-5, at M = 65.6, where the rounding of the window's ends leaves the most out (at M = 64
+ * itself, a whole window's, 7.7e-5); 7.0e-5 at 100,
  * 5.3e-5 at 300, 5.7e-5 at 1,000, 6.2e-5 at 10,000 and 6.3e-5 at 65,536).
  * The estimators stay unbiased:
  *  - the count: while u < S, the sum of the window's terms (the kernel's mass), the
